@@ -1,0 +1,202 @@
+// parseStackConfig: good and bad values, the grammars' properties, every problem reported at once.
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import fc from "fast-check";
+import { parse as parseYaml } from "yaml";
+import { StackConfigError, parseBlockedIps, parseRateLimit, parseStackConfig, settingsMeta } from "../stacks/config";
+
+const root = path.join(__dirname, "..");
+
+function problemsOf(values: Record<string, string | undefined>, secretKeys?: Set<string>): string {
+    try {
+        parseStackConfig(values, secretKeys);
+    } catch (err) {
+        assert.ok(err instanceof StackConfigError, `expected a StackConfigError, got ${err}`);
+        return err.message;
+    }
+    assert.fail(`expected ${JSON.stringify(values)} to be rejected`);
+}
+
+describe("parseStackConfig", () => {
+    it("gives every key its documented default when the stack sets nothing", () => {
+        const config = parseStackConfig({});
+        assert.deepEqual(config, {
+            DISABLE_SIGNUP: false,
+            MAINTENANCE_MODE: false,
+            ENABLE_SIGNED_URLS: false,
+            BLOCK_DIRECT_MEDIA: false,
+            SIGNED_URL_EXPIRY: 3600,
+            RATE_LIMIT_DEFAULT: undefined,
+            RATE_LIMIT_AUTH: undefined,
+            BLOCKED_IPS: undefined,
+            service: "ahoy-indie-media",
+            renderApiUrl: "https://api.render.com/v1",
+            renderApiKey: undefined,
+        });
+    });
+
+    const good: Array<[string, string, unknown]> = [
+        ["DISABLE_SIGNUP", "true", true],
+        ["DISABLE_SIGNUP", "false", false],
+        ["BLOCK_DIRECT_MEDIA", "true", true],
+        ["SIGNED_URL_EXPIRY", "60", 60],
+        ["SIGNED_URL_EXPIRY", "604800", 604800],
+        ["RATE_LIMIT_DEFAULT", "10 per minute", "10 per minute"],
+        ["RATE_LIMIT_DEFAULT", "10/minute", "10 per minute"],
+        ["RATE_LIMIT_AUTH", "3 / Hour", "3 per hour"],
+        ["RATE_LIMIT_AUTH", "", undefined],
+        ["BLOCKED_IPS", "192.168.1.100,10.0.0.50", "192.168.1.100,10.0.0.50"],
+        ["BLOCKED_IPS", " 10.0.0.0/8 , 2001:DB8::/32,10.0.0.0/8 ", "10.0.0.0/8,2001:db8::/32"],
+        ["BLOCKED_IPS", "::1", "::1"],
+        ["service", "srv-d0abcdefghijklmnopqr", "srv-d0abcdefghijklmnopqr"],
+        ["service", "ahoy-staging", "ahoy-staging"],
+        ["renderApiUrl", "http://127.0.0.1:4010/v1/", "http://127.0.0.1:4010/v1"],
+    ];
+    for (const [key, raw, want] of good) {
+        it(`accepts ${key}=${JSON.stringify(raw)} as ${JSON.stringify(want)}`, () => {
+            assert.deepEqual(parseStackConfig({ [key]: raw })[key as keyof ReturnType<typeof parseStackConfig>], want);
+        });
+    }
+
+    const bad: Array<[string, string, RegExp]> = [
+        ["DISABLE_SIGNUP", "yes", /DISABLE_SIGNUP: got "yes": expected true or false/],
+        ["MAINTENANCE_MODE", "1", /MAINTENANCE_MODE: got "1": expected true or false/],
+        ["SIGNED_URL_EXPIRY", "59", /SIGNED_URL_EXPIRY: got "59": expected whole seconds from 60 to 604800/],
+        ["SIGNED_URL_EXPIRY", "604801", /SIGNED_URL_EXPIRY: got "604801"/],
+        ["SIGNED_URL_EXPIRY", "1h", /SIGNED_URL_EXPIRY: got "1h": expected whole seconds/],
+        ["SIGNED_URL_EXPIRY", "3600.5", /SIGNED_URL_EXPIRY: got "3600.5"/],
+        ["RATE_LIMIT_DEFAULT", "0 per minute", /RATE_LIMIT_DEFAULT: got "0 per minute": expected `N per second\|minute\|hour\|day`/],
+        ["RATE_LIMIT_DEFAULT", "10 per fortnight", /RATE_LIMIT_DEFAULT: got "10 per fortnight"/],
+        ["RATE_LIMIT_AUTH", "lots", /RATE_LIMIT_AUTH: got "lots"/],
+        ["BLOCKED_IPS", "10.0.0.300", /BLOCKED_IPS: got "10.0.0.300": "10.0.0.300" is not an IPv4\/IPv6 address or CIDR range/],
+        ["BLOCKED_IPS", "10.0.0.1,example.com", /"example.com" is not an IPv4\/IPv6 address or CIDR range/],
+        ["BLOCKED_IPS", "10.0.0.0/33", /"10.0.0.0\/33" is not/],
+        ["BLOCKED_IPS", " , ", /BLOCKED_IPS: got " , "/],
+        ["service", "srv-TOO-SHORT", /service: got "srv-TOO-SHORT": expected a Render service name or a service id/],
+        ["renderApiUrl", "ftp://render.example", /renderApiUrl: got "ftp:\/\/render.example": expected an http\(s\) URL/],
+        ["DISABLE_SIGNUPS", "true", /DISABLE_SIGNUPS: got "true", but ahoy-ops has no setting DISABLE_SIGNUPS \(did you mean DISABLE_SIGNUP\?\)/],
+    ];
+    for (const [key, raw, want] of bad) {
+        it(`rejects ${key}=${JSON.stringify(raw)} naming the key, the value and the expected form`, () => {
+            assert.match(problemsOf({ [key]: raw }), want);
+        });
+    }
+
+    it("reports every problem at once, not just the first", () => {
+        const message = problemsOf({
+            DISABLE_SIGNUPS: "true",
+            SIGNED_URL_EXPIRY: "5",
+            RATE_LIMIT_AUTH: "many",
+            BLOCKED_IPS: "1.2.3.4,999.1.1.1",
+            MAINTENANCE_MODE: "on",
+        });
+        assert.match(message, /5 problems/);
+        for (const key of ["DISABLE_SIGNUPS", "SIGNED_URL_EXPIRY", "RATE_LIMIT_AUTH", "BLOCKED_IPS", "MAINTENANCE_MODE"]) {
+            assert.match(message, new RegExp(`- ${key}: `), `the message should name ${key}:\n${message}`);
+        }
+    });
+
+    it("never prints a secret: not the API key, not the value of an unknown secret key", () => {
+        const message = problemsOf(
+            { renderApiKey: "rnd_supersecret", renderApiKy: "rnd_othersecret", DISABLE_SIGNUP: "maybe" },
+            new Set(["renderApiKy"]),
+        );
+        assert.doesNotMatch(message, /rnd_supersecret|rnd_othersecret/);
+        assert.match(message, /renderApiKey: is stored in plain text; expected a Render API key set with `pulumi config set --secret renderApiKey`/);
+        assert.match(message, /renderApiKy: got a secret value, but ahoy-ops has no setting renderApiKy \(did you mean renderApiKey\?\)/);
+    });
+
+    it("accepts the API key when it was stored as a secret", () => {
+        assert.equal(parseStackConfig({ renderApiKey: "rnd_x" }, new Set(["renderApiKey"])).renderApiKey, "rnd_x");
+    });
+});
+
+describe("the rate-limit and IP grammars", () => {
+    const unit = fc.constantFrom("second", "minute", "hour", "day");
+    it("normalises every `N per unit` and `N/unit` to `N per unit`", () => {
+        fc.assert(
+            fc.property(fc.integer({ min: 1, max: 1_000_000 }), unit, fc.boolean(), (n, u, slash) => {
+                const raw = slash ? `${n}/${u.toUpperCase()}` : `${n} per ${u}`;
+                return parseRateLimit(raw) === `${n} per ${u}`;
+            }),
+        );
+    });
+    it("is idempotent: a normalised limit parses to itself", () => {
+        fc.assert(
+            fc.property(fc.string(), (raw) => {
+                const once = parseRateLimit(raw);
+                return once === undefined || parseRateLimit(once) === once;
+            }),
+        );
+    });
+    it("rejects a zero count", () => {
+        fc.assert(fc.property(unit, (u) => parseRateLimit(`0 per ${u}`) === undefined));
+    });
+    it("accepts any list of IPv4 addresses and CIDRs, de-duplicated, in first-seen order", () => {
+        const ipv4 = fc.ipV4();
+        const entry = fc.oneof(ipv4, fc.tuple(ipv4, fc.integer({ min: 0, max: 32 })).map(([a, p]) => `${a}/${p}`));
+        fc.assert(
+            fc.property(fc.array(entry, { minLength: 1, maxLength: 8 }), (entries) => {
+                const raw = entries.map((e) => ` ${e} `).join(",");
+                const { value, bad } = parseBlockedIps(raw);
+                return bad.length === 0 && value === [...new Set(entries)].join(",") && !/\s/.test(value);
+            }),
+        );
+    });
+    it("accepts IPv6 addresses, lower-cased", () => {
+        fc.assert(
+            fc.property(fc.ipV6(), (ip) => {
+                const { value } = parseBlockedIps(ip.toUpperCase());
+                return value === ip.toLowerCase();
+            }),
+        );
+    });
+    it("rejects an IPv4 address with an octet over 255, naming it", () => {
+        fc.assert(
+            fc.property(fc.ipV4(), fc.integer({ min: 256, max: 999 }), (ip, octet) => {
+                const badIp = ip.replace(/\d+$/, String(octet));
+                const { bad } = parseBlockedIps(`${ip},${badIp}`);
+                return bad.length === 1 && bad[0] === badIp;
+            }),
+        );
+    });
+});
+
+describe("Pulumi.yaml and the zod schema", () => {
+    const project = parseYaml(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as {
+        name: string;
+        config: Record<string, { type: string; default: unknown; description: string }>;
+    };
+
+    it("declare the same keys", () => {
+        assert.equal(project.name, "ahoy-ops");
+        assert.deepEqual(Object.keys(project.config).sort(), settingsMeta().map(([key]) => key).sort());
+    });
+
+    for (const [key, meta] of settingsMeta()) {
+        it(`agree on ${key}'s type, default and description`, () => {
+            const declared = project.config[key];
+            assert.ok(declared, `Pulumi.yaml does not declare ${key}`);
+            assert.equal(declared.type, meta.pulumiType, `${key}: Pulumi.yaml type`);
+            assert.equal(String(declared.default), meta.default, `${key}: Pulumi.yaml default`);
+            assert.equal(declared.description, meta.description, `${key}: Pulumi.yaml description`);
+        });
+    }
+
+    it("the declared defaults parse to the schema's defaults", () => {
+        const defaults = Object.fromEntries(Object.entries(project.config).map(([k, v]) => [k, String(v.default)]));
+        assert.deepEqual(parseStackConfig(defaults), parseStackConfig({}));
+    });
+
+    it("Pulumi.prod.yaml sets only declared keys, with valid values, and no secret in plain text", () => {
+        const stack = parseYaml(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
+        const values: Record<string, string> = {};
+        for (const [fullKey, value] of Object.entries(stack.config)) {
+            if (!fullKey.startsWith("ahoy-ops:")) continue;
+            assert.equal(typeof value === "object", false, `${fullKey} is a secure value; this test only reads plain ones`);
+            values[fullKey.slice("ahoy-ops:".length)] = String(value);
+        }
+        parseStackConfig(values);
+    });
+});
