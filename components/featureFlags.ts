@@ -1,0 +1,63 @@
+// The runbook's feature-flag controls: each kill switch, media lockdown and rate-limit setting as one Render variable.
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../stacks/config";
+import { EnvVar } from "./render/envVar";
+
+/** The settings that become variables on the service, named as the app reads them. */
+export type FlagSettings = Pick<
+    StackConfig,
+    | "DISABLE_SIGNUP"
+    | "MAINTENANCE_MODE"
+    | "ENABLE_SIGNED_URLS"
+    | "BLOCK_DIRECT_MEDIA"
+    | "SIGNED_URL_EXPIRY"
+    | "RATE_LIMIT_DEFAULT"
+    | "RATE_LIMIT_AUTH"
+    | "BLOCKED_IPS"
+>;
+
+/** Each managed variable's value on Render; undefined means the variable must be absent. */
+export function flagVariables(settings: FlagSettings): Record<keyof FlagSettings, string | undefined> {
+    return {
+        DISABLE_SIGNUP: String(settings.DISABLE_SIGNUP),
+        MAINTENANCE_MODE: String(settings.MAINTENANCE_MODE),
+        ENABLE_SIGNED_URLS: String(settings.ENABLE_SIGNED_URLS),
+        BLOCK_DIRECT_MEDIA: String(settings.BLOCK_DIRECT_MEDIA),
+        SIGNED_URL_EXPIRY: String(settings.SIGNED_URL_EXPIRY),
+        RATE_LIMIT_DEFAULT: settings.RATE_LIMIT_DEFAULT,
+        RATE_LIMIT_AUTH: settings.RATE_LIMIT_AUTH,
+        BLOCKED_IPS: settings.BLOCKED_IPS,
+    };
+}
+
+export interface FeatureFlagsArgs {
+    /** The Render service's name or srv- id. */
+    readonly service: pulumi.Input<string>;
+    /** Render's API base URL. */
+    readonly apiUrl: pulumi.Input<string>;
+    /** The parsed switches. */
+    readonly settings: FlagSettings;
+}
+
+/** One EnvVar per switch that has a value; a switch left unset declares nothing, so its variable is removed. */
+export class FeatureFlags extends pulumi.ComponentResource {
+    /** The variables this component manages, by key. */
+    public readonly variables: Record<string, EnvVar>;
+    /** The value each managed key should have (undefined: absent), for the deploy trigger. */
+    public readonly values: Record<string, string | undefined>;
+
+    constructor(name: string, args: FeatureFlagsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ahoy:flags:FeatureFlags", name, {}, opts);
+        this.values = flagVariables(args.settings);
+        this.variables = {};
+        for (const [key, value] of Object.entries(this.values)) {
+            if (value === undefined) continue;
+            this.variables[key] = new EnvVar(
+                `${name}-${key}`,
+                { service: args.service, apiUrl: args.apiUrl, key, value },
+                { parent: this },
+            );
+        }
+        this.registerOutputs({ values: this.values });
+    }
+}

@@ -1,0 +1,18 @@
+// ahoy-ops: validate the stack's config, then declare the runbook's actions against the Render service.
+import { FeatureFlags } from "./components/featureFlags";
+import { Release } from "./components/release";
+import { loadStackConfig } from "./stacks/load";
+
+// Parsed whole before any resource is declared: a bad value fails the preview with every problem listed.
+const config = loadStackConfig();
+const target = { service: config.service, apiUrl: config.renderApiUrl };
+
+const flags = new FeatureFlags("ahoy", { ...target, settings: config });
+const release = new Release("ahoy", { ...target, variables: Object.values(flags.variables), values: flags.values });
+
+export const service = config.service;
+export const managedVariables = flags.values;
+export const deployTrigger = release.trigger;
+export const deployId = release.deploy.deployId;
+export const deployedCommit = release.deploy.commitId;
+export const deployStatus = release.deploy.status;

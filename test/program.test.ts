@@ -1,0 +1,128 @@
+// The program under pulumi.runtime.setMocks, driven by the real Pulumi.prod.yaml: what it declares, with which inputs.
+import { strict as assert } from "node:assert";
+import { StackConfigError } from "../stacks/config";
+import { prodConfig, runProgram, type ProgramRun } from "./support/program";
+
+const ENV_VAR = "pulumi-nodejs:dynamic/render:EnvVar";
+const DEPLOY = "pulumi-nodejs:dynamic/render:Deploy";
+
+function envVars(run: ProgramRun): Record<string, unknown> {
+    return Object.fromEntries(run.ofType(ENV_VAR).map((r) => [r.inputs.key as string, r.inputs.value]));
+}
+
+/** Runs the program expecting it to fail on config; returns the message and the types declared before it failed. */
+async function expectConfigError(overrides: Record<string, string>): Promise<{ message: string; declared: string[] }> {
+    let run: ProgramRun;
+    try {
+        run = await runProgram(overrides);
+    } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        assert.ok(err instanceof StackConfigError, `expected a StackConfigError, got ${message}`);
+        const registrations = (err as { registrations?: Array<{ type: string }> }).registrations ?? [];
+        return { message, declared: registrations.map((r) => r.type).filter((t) => t !== "pulumi:pulumi:Stack") };
+    }
+    assert.fail(`expected ${JSON.stringify(overrides)} to fail the preview, but it declared: ${run.registrations.map((r) => r.name).join(", ")}`);
+}
+
+describe("the program, declared from Pulumi.prod.yaml", () => {
+    it("Pulumi.prod.yaml keeps no secret in plain text", () => {
+        assert.deepEqual(prodConfig().secure.filter((key) => !key.includes(":")), []);
+    });
+
+    it("declares one variable per switch, for the configured service, and one deploy", async () => {
+        const run = await runProgram();
+        assert.deepEqual(envVars(run), {
+            DISABLE_SIGNUP: "false",
+            MAINTENANCE_MODE: "false",
+            ENABLE_SIGNED_URLS: "false",
+            BLOCK_DIRECT_MEDIA: "false",
+            SIGNED_URL_EXPIRY: "3600",
+        });
+        for (const r of run.ofType(ENV_VAR)) {
+            assert.equal(r.inputs.service, "ahoy-indie-media");
+            assert.equal(r.inputs.apiUrl, "https://api.render.com/v1");
+        }
+        const deploys = run.ofType(DEPLOY);
+        assert.equal(deploys.length, 1, "one deploy per service per up");
+        assert.equal(deploys[0].inputs.service, "ahoy-indie-media");
+        assert.match(String(deploys[0].inputs.trigger), /^[0-9a-f]{64}$/);
+    });
+
+    it("the deploy waits for every variable write", async () => {
+        const run = await runProgram({ RATE_LIMIT_AUTH: "3/minute", BLOCKED_IPS: "10.0.0.50" });
+        const deploy = run.ofType(DEPLOY)[0];
+        const variableNames = run.ofType(ENV_VAR).map((r) => r.name);
+        assert.equal(variableNames.length, 7);
+        for (const name of variableNames) {
+            assert.ok(
+                deploy.dependencies.some((urn) => urn.endsWith(`::${name}`)),
+                `the deploy does not depend on ${name}: ${deploy.dependencies.join(", ")}`,
+            );
+        }
+    });
+
+    const switches: Array<[string, string, string, string]> = [
+        ["DISABLE_SIGNUP", "true", "DISABLE_SIGNUP", "true"],
+        ["MAINTENANCE_MODE", "true", "MAINTENANCE_MODE", "true"],
+        ["ENABLE_SIGNED_URLS", "true", "ENABLE_SIGNED_URLS", "true"],
+        ["BLOCK_DIRECT_MEDIA", "true", "BLOCK_DIRECT_MEDIA", "true"],
+        ["SIGNED_URL_EXPIRY", "900", "SIGNED_URL_EXPIRY", "900"],
+        ["RATE_LIMIT_DEFAULT", "10 per minute", "RATE_LIMIT_DEFAULT", "10 per minute"],
+        ["RATE_LIMIT_AUTH", "3/minute", "RATE_LIMIT_AUTH", "3 per minute"],
+        ["BLOCKED_IPS", "192.168.1.100, 10.0.0.50,192.168.1.100", "BLOCKED_IPS", "192.168.1.100,10.0.0.50"],
+    ];
+    for (const [key, value, variable, expected] of switches) {
+        it(`\`pulumi config set ${key} ${JSON.stringify(value)}\` writes ${variable}=${JSON.stringify(expected)} and nothing else`, async () => {
+            const before = envVars(await runProgram());
+            const after = envVars(await runProgram({ [key]: value }));
+            assert.equal(after[variable], expected);
+            const changed = Object.keys({ ...before, ...after }).filter((k) => before[k] !== after[k]);
+            assert.deepEqual(changed, [variable]);
+        });
+    }
+
+    it("a flag flip changes the deploy trigger; the same settings give the same trigger", async () => {
+        const trigger = async (overrides: Record<string, string>) => (await runProgram(overrides)).ofType(DEPLOY)[0].inputs.trigger;
+        const off = await trigger({});
+        assert.equal(await trigger({}), off);
+        assert.notEqual(await trigger({ DISABLE_SIGNUP: "true" }), off);
+    });
+
+    it("an unset rate limit or blocked-IP list declares no variable, so removing the key removes the variable", async () => {
+        const run = await runProgram({ RATE_LIMIT_DEFAULT: "", BLOCKED_IPS: undefined as unknown as string });
+        assert.equal(run.ofType(ENV_VAR).some((r) => ["RATE_LIMIT_DEFAULT", "BLOCKED_IPS"].includes(r.inputs.key as string)), false);
+    });
+
+    it("takes the service by srv- id and the emulator's API URL for a rehearsal", async () => {
+        const run = await runProgram({ service: "srv-abcdefghij0123456789", renderApiUrl: "http://127.0.0.1:4010/v1" });
+        for (const r of [...run.ofType(ENV_VAR), ...run.ofType(DEPLOY)]) {
+            assert.equal(r.inputs.service, "srv-abcdefghij0123456789");
+            assert.equal(r.inputs.apiUrl, "http://127.0.0.1:4010/v1");
+        }
+    });
+
+    it("a misspelt switch fails before any resource is declared, naming the key and the likely intent", async () => {
+        const { message, declared } = await expectConfigError({ DISABLE_SIGNUPS: "true" });
+        assert.match(message, /DISABLE_SIGNUPS: .*did you mean DISABLE_SIGNUP\?/);
+        assert.deepEqual(declared, []);
+    });
+
+    it("bad values fail before any resource is declared, every one listed", async () => {
+        const { message, declared } = await expectConfigError({ SIGNED_URL_EXPIRY: "10", BLOCKED_IPS: "10.0.0.300", RATE_LIMIT_AUTH: "fast" });
+        assert.deepEqual(declared, []);
+        for (const key of ["SIGNED_URL_EXPIRY", "BLOCKED_IPS", "RATE_LIMIT_AUTH"]) assert.match(message, new RegExp(`${key}: got`));
+    });
+
+    it("no API key reaches a declared input or a serialized provider", async () => {
+        const apiKey = "rnd_programtestsecretkey123";
+        process.env.RENDER_API_KEY = apiKey;
+        try {
+            const run = await runProgram({}, { renderApiKey: apiKey });
+            for (const r of run.registrations) {
+                assert.ok(!JSON.stringify(r.inputs).includes(apiKey), `${r.name}'s inputs contain the API key`);
+            }
+        } finally {
+            delete process.env.RENDER_API_KEY;
+        }
+    });
+});

@@ -1,0 +1,126 @@
+// Runs index.ts under pulumi.runtime.setMocks with the real Pulumi.prod.yaml (plus overrides) and records what it declares.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+
+export const repoRoot = path.join(__dirname, "..", "..");
+
+/** One resource registration, as the engine would receive it. */
+export interface Registration {
+    readonly type: string;
+    readonly name: string;
+    readonly inputs: Record<string, unknown>;
+    /** The inputs as serialized for the engine: secrets still wrapped in Pulumi's secret signature. */
+    readonly raw: Record<string, unknown>;
+    /** URNs of the resources this one was declared to depend on. */
+    readonly dependencies: string[];
+}
+
+/** Pulumi's wire marker for a secret value. */
+export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/** Whether a serialized input is a secret. */
+export function isSecretValue(raw: unknown): boolean {
+    return typeof raw === "object" && raw !== null && (raw as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+export interface ProgramRun {
+    readonly registrations: Registration[];
+    readonly outputs: Record<string, unknown>;
+    /** The registrations of one resource type, e.g. `pulumi-nodejs:dynamic/render:EnvVar`. */
+    ofType(type: string): Registration[];
+    /** The one registration named `name`; fails the test if there is not exactly one. */
+    named(name: string): Registration;
+}
+
+/** The stack config of Pulumi.prod.yaml, full keys to strings; `secure:` values are reported separately. */
+export function prodConfig(): { values: Record<string, string>; secure: string[] } {
+    const stack = parseYaml(fs.readFileSync(path.join(repoRoot, "Pulumi.prod.yaml"), "utf8")) as {
+        config?: Record<string, unknown>;
+    };
+    const values: Record<string, string> = {};
+    const secure: string[] = [];
+    for (const [key, value] of Object.entries(stack.config ?? {})) {
+        if (value !== null && typeof value === "object" && "secure" in value) secure.push(key);
+        else values[key] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    return { values, secure };
+}
+
+/**
+ * Declares the program with Pulumi.prod.yaml's settings plus `overrides` (bare keys of this project, or full
+ * `ns:key` keys; undefined removes a key). `secrets` are set as secret config values.
+ */
+export async function runProgram(
+    overrides: Record<string, string | undefined> = {},
+    secrets: Record<string, string> = {},
+    opts: { preview?: boolean; stack?: string } = {},
+): Promise<ProgramRun> {
+    const registrations: Registration[] = [];
+    const rawByName = new Map<string, { raw: Record<string, unknown>; dependencies: string[] }>();
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
+                const { raw, dependencies } = rawByName.get(args.name) ?? { raw: {}, dependencies: [] };
+                registrations.push({ type: args.type, name: args.name, inputs: args.inputs, raw, dependencies });
+                return { id: `${args.name}-id`, state: args.inputs };
+            },
+            call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
+                return args.inputs;
+            },
+        },
+        "ahoy-ops",
+        opts.stack ?? "prod",
+        opts.preview ?? false,
+    );
+    // The mock monitor hands newResource unwrapped inputs; keep the wire form too, to see which inputs are secret.
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+        registerResource(
+            req: { getName(): string; getObject(): { toJavaScript(): Record<string, unknown> }; getDependenciesList(): string[] },
+            cb: unknown,
+        ): unknown;
+    };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+        rawByName.set(req.getName(), { raw: req.getObject().toJavaScript(), dependencies: req.getDependenciesList() });
+        return register(req, cb);
+    };
+    const full = (key: string) => (key.includes(":") ? key : `ahoy-ops:${key}`);
+    const config = { ...prodConfig().values };
+    for (const [key, value] of Object.entries(overrides)) {
+        if (value === undefined) delete config[full(key)];
+        else config[full(key)] = value;
+    }
+    for (const [key, value] of Object.entries(secrets)) config[full(key)] = value;
+    pulumi.runtime.setAllConfig(config, Object.keys(secrets).map(full));
+
+    const entry = require.resolve(path.join(repoRoot, "index.ts"));
+    delete require.cache[entry];
+    let outputs: Record<string, unknown>;
+    try {
+        outputs = (await pulumi.runtime.runInPulumiStack(async () => require(entry))) ?? {};
+    } catch (err) {
+        // What was declared before the failure, so a test can prove nothing was.
+        throw Object.assign(err as Error, { registrations });
+    }
+    return {
+        registrations,
+        outputs,
+        ofType: (type) => registrations.filter((r) => r.type === type),
+        named(name) {
+            const found = registrations.filter((r) => r.name === name);
+            if (found.length !== 1) {
+                throw new Error(`expected one resource named ${name}, found ${found.length}: ${registrations.map((r) => r.name).join(", ")}`);
+            }
+            return found[0];
+        },
+    };
+}
+
+/** Resolves an output's value (and whether it is secret) without callbacks in tests. */
+export async function unwrap<T>(output: pulumi.Output<T>): Promise<{ value: T; secret: boolean }> {
+    const value = await new Promise<T>((resolve) => output.apply(resolve));
+    return { value, secret: await output.isSecret };
+}
