@@ -48,9 +48,14 @@ async function main() {
     Object.assign(config, JSON.parse(process.env.AHOY_CONFIG_OVERRIDES ?? "{}"));
     pulumi.runtime.setAllConfig(config, []);
 
-    const outputs = await pulumi.runtime.runInPulumiStack(async () => require(path.join(root, "index.ts")));
+    let exported = [];
+    await pulumi.runtime.runInPulumiStack(async () => {
+        const program = require(path.join(root, "index.ts"));
+        exported = Object.keys(program);
+        return program;
+    });
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-    process.stdout.write(JSON.stringify({ transpileOnly: Boolean(transpileOnly), elapsedMs, declared, outputs: Object.keys(outputs ?? {}) }) + "\n");
+    process.stdout.write(JSON.stringify({ transpileOnly: Boolean(transpileOnly), elapsedMs, declared, exported }) + "\n");
 }
 
 main().catch((err) => {

@@ -11,7 +11,7 @@ interface Loaded {
     transpileOnly: boolean;
     elapsedMs: number;
     declared: Array<{ type: string; name: string }>;
-    outputs: string[];
+    exported: string[];
 }
 
 async function loadLikeCli(overrides: Record<string, string> = {}): Promise<Loaded> {
@@ -30,7 +30,7 @@ describe("loading the program as the Pulumi CLI does", function () {
         const types = loaded.declared.map((d) => d.type);
         assert.ok(types.includes("pulumi-nodejs:dynamic/render:EnvVar"), `declared: ${types.join(", ")}`);
         assert.ok(types.includes("pulumi-nodejs:dynamic/render:Deploy"), `declared: ${types.join(", ")}`);
-        assert.ok(loaded.outputs.includes("deployId"));
+        assert.ok(loaded.exported.includes("deployId"), `exported: ${loaded.exported.join(", ")}`);
     });
 
     it("a bad config value fails the load with the key named", async () => {

@@ -65,7 +65,9 @@ export async function runProgram(
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
                 const { raw, dependencies } = rawByName.get(args.name) ?? { raw: {}, dependencies: [] };
                 registrations.push({ type: args.type, name: args.name, inputs: args.inputs, raw, dependencies });
-                return { id: `${args.name}-id`, state: args.inputs };
+                // A deploy's outputs are Render's answer; give the mock one so the stack outputs resolve.
+                const outputs = args.type.endsWith(":Deploy") ? { deployId: "dep-mock", commitId: "c0ffee", status: "live" } : {};
+                return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
             },
             call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
                 return args.inputs;
