@@ -124,5 +124,5 @@ export async function runProgram(
 /** Resolves an output's value (and whether it is secret) without callbacks in tests. */
 export async function unwrap<T>(output: pulumi.Output<T>): Promise<{ value: T; secret: boolean }> {
     const value = await new Promise<T>((resolve) => output.apply(resolve));
-    return { value, secret: await output.isSecret };
+    return { value, secret: await pulumi.isSecret(output) };
 }

@@ -1,0 +1,636 @@
+// Render's REST API as a typed client: zod-validated answers, retries with jittered backoff, cursor paging, the 202 deploy flow.
+//
+// Pulumi's closure serializer copies this module into dynamic providers by value, so: zod schemas
+// are built inside `schemas()` (schema instances do not serialize), module-level constants are
+// primitives or arrays of strings, and the API key lives only on a client built at run time.
+// The client knows nothing of Pulumi.
+import { z } from "zod";
+import { failedBeforeSending, isRetryableStatus, networkErrorCode, retryDelayMs, serverRequestedWaitMs } from "./retry";
+
+export interface RenderClientOptions {
+    apiKey: string;
+    /** Default "https://api.render.com/v1". */
+    baseUrl?: string;
+    /** Retries after the first try, for 429, 5xx and network failures. Default 6. */
+    maxRetries?: number;
+    /** Backoff base in ms (full jitter, doubling per retry). Default 500. */
+    retryBaseMs?: number;
+    /** Longest single wait between tries, whatever the server asks for. Default 60000 (Render's window is a minute). */
+    maxRetryWaitMs?: number;
+    /** A request with no complete answer after this long counts as a network failure. Default 30000. */
+    requestTimeoutMs?: number;
+    /** Progress and retry notes. Never given a variable's value or the key. */
+    log?: (message: string) => void;
+}
+
+export type DeployStatus =
+    | "created"
+    | "queued"
+    | "build_in_progress"
+    | "pre_deploy_in_progress"
+    | "update_in_progress"
+    | "live"
+    | "build_failed"
+    | "pre_deploy_failed"
+    | "update_failed"
+    | "canceled"
+    | "deactivated";
+
+export interface Deploy {
+    id: string;
+    status: DeployStatus;
+    trigger?: string;
+    /** Null for image-backed deploys. */
+    commit?: { id: string; message?: string; createdAt?: string } | null;
+    image?: { ref?: string; sha?: string } | null;
+    createdAt: string;
+    updatedAt?: string;
+    startedAt?: string;
+    /** Render sends null or leaves it out while a deploy is in flight. */
+    finishedAt?: string | null;
+}
+
+export interface Service {
+    id: string;
+    name: string;
+    autoDeploy: "yes" | "no";
+    /** Newer API versions only: `commit`, `off` or `checksPass`. */
+    autoDeployTrigger?: string;
+    type?: string;
+    repo?: string;
+    branch?: string;
+    suspended?: string;
+    serviceDetails?: { url?: string; [detail: string]: unknown };
+}
+
+export interface EnvVar {
+    key: string;
+    value: string;
+}
+
+export interface ListDeploysFilter {
+    status?: DeployStatus[];
+    /** How many deploys to return at most, following cursors as needed. Default 20 (one page). */
+    limit?: number;
+    /** RFC 3339 time; only deploys created after it. */
+    createdAfter?: string;
+}
+
+export interface WaitForDeployOptions {
+    /** Give up (DeployFailedError with timedOut) after this long. Default 30 minutes. */
+    timeoutMs?: number;
+    /** First wait between polls; doubles up to maxPollMs. Default 1000. */
+    firstPollMs?: number;
+    /** Default 15000. */
+    maxPollMs?: number;
+    /** Called with the deploy on the first poll and whenever its status changes. */
+    onStatus?: (deploy: Deploy) => void;
+}
+
+const DEFAULT_BASE_URL = "https://api.render.com/v1";
+const DEPLOY_STATUSES = [
+    "created",
+    "queued",
+    "build_in_progress",
+    "pre_deploy_in_progress",
+    "update_in_progress",
+    "live",
+    "build_failed",
+    "pre_deploy_failed",
+    "update_failed",
+    "canceled",
+    "deactivated",
+] as const;
+// `deactivated` counts as failure: a deploy we wait on that ends superseded never served traffic as ours.
+const FAILED_STATUSES: readonly string[] = ["build_failed", "pre_deploy_failed", "update_failed", "canceled", "deactivated"];
+const WAITING_STATUSES: readonly string[] = ["created", "queued"];
+// Triggers that mark a deploy as started by something other than a deploy-trigger call (a push, a
+// rollback, Render itself), so the 202 and reconcile flows never mistake it for ours.
+const FOREIGN_TRIGGERS: readonly string[] = [
+    "new_commit",
+    "rollback",
+    "blueprint_sync",
+    "deployed_by_render",
+    "service_resumed",
+    "deploy_hook",
+];
+// Render's clock and ours may differ by this much; deploy lookups by creation time allow for it.
+const CLOCK_SKEW_MS = 5_000;
+// After a 202, how many times to look for the queued deploy before giving up.
+const QUEUED_LOOKUPS = 6;
+const ERROR_DETAIL_MAX = 300;
+
+/** Zod schemas for Render's answers, built per client: schema instances cannot be serialized by Pulumi. */
+function schemas() {
+    const nullishToUndefined = z
+        .string()
+        .nullish()
+        .transform((v) => v ?? undefined);
+    const deploy: z.ZodType<Deploy> = z.object({
+        id: z.string().min(1),
+        status: z.enum(DEPLOY_STATUSES),
+        trigger: z.string().optional(),
+        commit: z
+            .object({ id: z.string(), message: z.string().optional(), createdAt: z.string().optional() })
+            .nullable()
+            .optional(),
+        image: z.object({ ref: z.string().optional(), sha: z.string().optional() }).nullable().optional(),
+        createdAt: z.string().min(1),
+        updatedAt: nullishToUndefined,
+        startedAt: nullishToUndefined,
+        finishedAt: z.string().nullable().optional(),
+    });
+    const service: z.ZodType<Service> = z.object({
+        id: z.string().min(1),
+        name: z.string(),
+        autoDeploy: z.enum(["yes", "no"]),
+        autoDeployTrigger: z.string().optional(),
+        type: z.string().optional(),
+        repo: z.string().optional(),
+        branch: z.string().optional(),
+        suspended: z.string().optional(),
+        serviceDetails: z.looseObject({ url: z.string().optional() }).optional(),
+    });
+    const envVar: z.ZodType<EnvVar> = z.object({ key: z.string().min(1), value: z.string() });
+    return {
+        deploy,
+        service,
+        envVar,
+        deployPage: z.array(z.object({ deploy, cursor: z.string() })),
+        servicePage: z.array(z.object({ service, cursor: z.string() })),
+        envVarPage: z.array(z.object({ envVar, cursor: z.string() })),
+        error: z.object({ id: z.string().optional(), message: z.string().optional() }),
+    };
+}
+
+/**
+ * Pulumi's closure serializer re-emits classes as plain functions that call `Error` without `new`,
+ * which leaves the message, name and stack unset; and it keeps the prototype chain (so
+ * `instanceof Error` holds) only for classes whose prototype has a method of its own, hence the
+ * `toJSON` on each error class. Setting the fields here makes errors read the same in a provider.
+ */
+function settleError(error: Error, name: string, message: string): void {
+    error.name = name;
+    error.message = message;
+    if (!Object.prototype.hasOwnProperty.call(error, "stack")) Error.captureStackTrace(error, settleError);
+}
+
+/** A request Render answered with an error, or answered with a body that is not what its spec says. */
+export class RenderApiError extends Error {
+    readonly status: number;
+    readonly requestId?: string;
+    readonly method: string;
+    readonly path: string;
+    /** How many times the request was sent before this error was final. */
+    readonly attempts: number;
+
+    constructor(method: string, path: string, status: number, detail: string, requestId?: string, attempts = 1) {
+        const tries = attempts > 1 ? `; gave up after ${attempts} attempts` : "";
+        const message = `${method} ${path}: ${status} ${detail}${requestId ? ` (request id ${requestId})` : ""}${tries}`;
+        super(message);
+        settleError(this, "RenderApiError", message);
+        this.status = status;
+        this.requestId = requestId;
+        this.method = method;
+        this.path = path;
+        this.attempts = attempts;
+    }
+
+    /** The error as plain data for structured logs (JSON.stringify of an Error is otherwise `{}`). */
+    toJSON(): Record<string, unknown> {
+        const { name, message, status, requestId, method, path, attempts } = this;
+        return { name, message, status, requestId, method, path, attempts };
+    }
+}
+
+/** No HTTP answer at all (status 0). `maybeDelivered` says whether Render may have acted anyway. */
+export class RenderNetworkError extends RenderApiError {
+    readonly code: string;
+    readonly maybeDelivered: boolean;
+
+    constructor(method: string, path: string, code: string, maybeDelivered: boolean, attempts: number) {
+        const when = maybeDelivered ? "the request may have reached Render" : "the request never reached Render";
+        super(method, path, 0, `no response (${code}; ${when})`, undefined, attempts);
+        // Status 0 is this class's marker, not something Render said: keep it out of the message.
+        settleError(this, "RenderNetworkError", this.message.replace(`${path}: 0 `, `${path}: `));
+        this.code = code;
+        this.maybeDelivered = maybeDelivered;
+    }
+
+    override toJSON(): Record<string, unknown> {
+        return { ...super.toJSON(), code: this.code, maybeDelivered: this.maybeDelivered };
+    }
+}
+
+/** A deploy that ended in a failure status, or was still in flight when the wait ran out. */
+export class DeployFailedError extends Error {
+    readonly status: string;
+    readonly deployId: string;
+    readonly serviceId: string;
+    readonly requestId?: string;
+    readonly timedOut: boolean;
+
+    constructor(serviceId: string, deploy: Deploy, requestId: string | undefined, timedOutAfterMs?: number) {
+        const rid = requestId ? ` (request id ${requestId})` : "";
+        const message =
+            timedOutAfterMs === undefined
+                ? `deploy ${deploy.id} of ${serviceId} ended ${deploy.status}, not live${rid}`
+                : `deploy ${deploy.id} of ${serviceId} was still ${deploy.status} after ${formatDuration(timedOutAfterMs)}${rid}`;
+        super(message);
+        settleError(this, "DeployFailedError", message);
+        this.status = deploy.status;
+        this.deployId = deploy.id;
+        this.serviceId = serviceId;
+        this.requestId = requestId;
+        this.timedOut = timedOutAfterMs !== undefined;
+    }
+
+    /** The error as plain data for structured logs. */
+    toJSON(): Record<string, unknown> {
+        const { name, message, status, deployId, serviceId, requestId, timedOut } = this;
+        return { name, message, status, deployId, serviceId, requestId, timedOut };
+    }
+}
+
+/** True once a deploy will not change status again by itself. */
+export function isTerminal(status: DeployStatus): boolean {
+    return status === "live" || FAILED_STATUSES.includes(status);
+}
+
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+
+interface CallSpec {
+    method: Method;
+    path: string;
+    query?: Array<[string, string]>;
+    body?: unknown;
+    /** Strings scrubbed from any error text, e.g. a variable's value Render might echo back. */
+    secrets?: string[];
+    /** False for POSTs that create something: a network failure after sending is not retried blindly. */
+    idempotent?: boolean;
+    /** Non-2xx statuses handed back to the caller instead of thrown (404 for "absent"). */
+    accept?: number[];
+}
+
+interface CallResult {
+    status: number;
+    text: string;
+    requestId?: string;
+}
+
+export class RenderClient {
+    private declare readonly apiKey: string;
+    private readonly baseUrl: string;
+    private readonly maxRetries: number;
+    private readonly retryBaseMs: number;
+    private readonly maxRetryWaitMs: number;
+    private readonly requestTimeoutMs: number;
+    private readonly log: (message: string) => void;
+    private readonly s: ReturnType<typeof schemas>;
+
+    constructor(opts: RenderClientOptions) {
+        if (typeof opts.apiKey !== "string" || opts.apiKey.trim() === "") {
+            throw new Error("RenderClient: apiKey is empty; set the render API key secret in config or RENDER_API_KEY");
+        }
+        // Non-enumerable so the key does not show up when a client is logged or inspected.
+        Object.defineProperty(this, "apiKey", { value: opts.apiKey, enumerable: false });
+        this.baseUrl = (opts.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
+        this.maxRetries = opts.maxRetries ?? 6;
+        this.retryBaseMs = opts.retryBaseMs ?? 500;
+        this.maxRetryWaitMs = opts.maxRetryWaitMs ?? 60_000;
+        this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+        this.log = opts.log ?? (() => undefined);
+        this.s = schemas();
+    }
+
+    /** "srv-..." is returned as is; a name is looked up and must match exactly one service. */
+    async resolveServiceId(nameOrId: string): Promise<string> {
+        if (nameOrId.startsWith("srv-")) return nameOrId;
+        const items = await this.listPages("/services", [["name", nameOrId]], this.s.servicePage, "a page of services", Infinity);
+        const matches = items.map((i) => i.service).filter((svc) => svc.name === nameOrId);
+        if (matches.length === 1) return matches[0].id;
+        if (matches.length === 0) {
+            throw new Error(
+                `Render service "${nameOrId}": no service with that name is visible to this API key; ` +
+                    `check the name and the key's workspace, or give the service id (srv-...)`,
+            );
+        }
+        throw new Error(
+            `Render service "${nameOrId}": ${matches.length} services have that name ` +
+                `(${matches.map((m) => m.id).join(", ")}); give the service id (srv-...) instead`,
+        );
+    }
+
+    async getService(serviceId: string): Promise<Service> {
+        const path = `/services/${enc(serviceId)}`;
+        return this.parse(this.s.service, await this.call({ method: "GET", path }), "GET", path, "a service");
+    }
+
+    /** PATCH /services/{id} with `autoDeploy` only (Render wants one of autoDeploy/autoDeployTrigger, not both). */
+    async updateAutoDeploy(serviceId: string, autoDeploy: "yes" | "no"): Promise<Service> {
+        const path = `/services/${enc(serviceId)}`;
+        const res = await this.call({ method: "PATCH", path, body: { autoDeploy } });
+        return this.parse(this.s.service, res, "PATCH", path, "a service");
+    }
+
+    /** Every variable set on the service itself, following cursors to the end. Values are plain text. */
+    async listEnvVars(serviceId: string): Promise<EnvVar[]> {
+        const path = `/services/${enc(serviceId)}/env-vars`;
+        const items = await this.listPages(path, [], this.s.envVarPage, "a page of environment variables", Infinity);
+        return items.map((i) => ({ key: i.envVar.key, value: i.envVar.value }));
+    }
+
+    /** One variable's value, or undefined when the service has no such variable (404). */
+    async getEnvVar(serviceId: string, key: string): Promise<string | undefined> {
+        const path = `/services/${enc(serviceId)}/env-vars/${enc(key)}`;
+        const res = await this.call({ method: "GET", path, accept: [404] });
+        if (res.status === 404) return undefined;
+        return this.parse(this.s.envVar, res, "GET", path, "an environment variable").value;
+    }
+
+    /** Adds or updates ONE variable (PUT /env-vars/{key}); never the whole-set PUT that wipes hand-set variables. */
+    async setEnvVar(serviceId: string, key: string, value: string): Promise<void> {
+        const path = `/services/${enc(serviceId)}/env-vars/${enc(key)}`;
+        const secrets = [value];
+        const res = await this.call({ method: "PUT", path, body: { value }, secrets });
+        this.parse(this.s.envVar, res, "PUT", path, "an environment variable", secrets);
+    }
+
+    /** True when the variable was deleted (204), false when it was not there (404). */
+    async deleteEnvVar(serviceId: string, key: string): Promise<boolean> {
+        const path = `/services/${enc(serviceId)}/env-vars/${enc(key)}`;
+        const res = await this.call({ method: "DELETE", path, accept: [404] });
+        return res.status !== 404;
+    }
+
+    /** Deploys newest first, following cursors until `limit` (default 20) are collected or the list ends. */
+    async listDeploys(serviceId: string, filter: ListDeploysFilter = {}): Promise<Deploy[]> {
+        const path = `/services/${enc(serviceId)}/deploys`;
+        const query: Array<[string, string]> = [];
+        // Render's spec leaves `status` at OpenAPI's default (form, explode): one parameter per value.
+        for (const status of filter.status ?? []) query.push(["status", status]);
+        if (filter.createdAfter !== undefined) query.push(["createdAfter", filter.createdAfter]);
+        const limit = filter.limit ?? 20;
+        const items = await this.listPages(path, query, this.s.deployPage, "a page of deploys", limit);
+        const deploys = items.map((i) => i.deploy);
+        // Checked here too, so a server that ignored a filter cannot hand a caller the wrong deploy.
+        return deploys
+            .filter((d) => !filter.status || filter.status.includes(d.status))
+            .filter((d) => filter.createdAfter === undefined || Date.parse(d.createdAt) >= Date.parse(filter.createdAfter))
+            .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
+    }
+
+    async getDeploy(serviceId: string, deployId: string): Promise<Deploy> {
+        return (await this.fetchDeploy(serviceId, deployId)).deploy;
+    }
+
+    /** The newest deploy whose status is live, if any. */
+    async liveDeploy(serviceId: string): Promise<Deploy | undefined> {
+        const [live] = await this.listDeploys(serviceId, { status: ["live"], limit: 1 });
+        return live;
+    }
+
+    /**
+     * Starts a deploy. Render answers 201 with it, or 202 with an empty body when another deploy is
+     * running; then the deploy is found by listing those created since just before the request
+     * (matching `commitId` when given).
+     *
+     * Retries: a 429 or 5xx means Render did not act, so the POST is sent again. A network failure
+     * after the request left (connection reset, timeout) is ambiguous: resending blindly could start
+     * a second deploy, breaking "one up, one deploy". So the client first looks for a deploy created
+     * since the request that matches it and returns that; only when there is none does it resend.
+     */
+    async triggerDeploy(serviceId: string, body: { commitId?: string; clearCache?: "clear" | "do_not_clear" } = {}): Promise<Deploy> {
+        const commitId = body.commitId;
+        return this.createDeploy(serviceId, `/services/${enc(serviceId)}/deploys`, body, (d) => {
+            if (d.trigger !== undefined && FOREIGN_TRIGGERS.includes(d.trigger)) return false;
+            return commitId === undefined || (d.commit?.id ?? "").startsWith(commitId);
+        });
+    }
+
+    /** Rolls back to `deployId`'s build (a new deploy, trigger "rollback"); retried like triggerDeploy. */
+    async rollback(serviceId: string, deployId: string): Promise<Deploy> {
+        return this.createDeploy(serviceId, `/services/${enc(serviceId)}/rollback`, { deployId }, (d) => d.trigger === "rollback");
+    }
+
+    async cancelDeploy(serviceId: string, deployId: string): Promise<Deploy> {
+        const path = `/services/${enc(serviceId)}/deploys/${enc(deployId)}/cancel`;
+        return this.parse(this.s.deploy, await this.call({ method: "POST", path }), "POST", path, "a deploy");
+    }
+
+    /**
+     * Polls until the deploy is live (resolves) or fails (DeployFailedError naming the status, the
+     * deploy and the request id of the last poll). Polls quickly at first and backs off, so a fast
+     * rollback is seen within a second or two while a long build costs few requests.
+     */
+    async waitForDeploy(serviceId: string, deployId: string, opts: WaitForDeployOptions = {}): Promise<Deploy> {
+        const timeoutMs = opts.timeoutMs ?? 30 * 60_000;
+        const maxPollMs = opts.maxPollMs ?? 15_000;
+        let pollMs = opts.firstPollMs ?? 1_000;
+        const startedAt = Date.now();
+        let lastStatus: DeployStatus | undefined;
+        for (;;) {
+            const { deploy, requestId } = await this.fetchDeploy(serviceId, deployId);
+            if (deploy.status !== lastStatus) {
+                lastStatus = deploy.status;
+                this.log(`deploy ${deploy.id} of ${serviceId}: ${deploy.status}`);
+                opts.onStatus?.(deploy);
+            }
+            if (deploy.status === "live") return deploy;
+            if (FAILED_STATUSES.includes(deploy.status)) throw new DeployFailedError(serviceId, deploy, requestId);
+            const remaining = startedAt + timeoutMs - Date.now();
+            if (remaining <= 0) throw new DeployFailedError(serviceId, deploy, requestId, Date.now() - startedAt);
+            await sleep(Math.min(pollMs, remaining));
+            pollMs = Math.min(maxPollMs, pollMs * 2);
+        }
+    }
+
+    private async fetchDeploy(serviceId: string, deployId: string): Promise<{ deploy: Deploy; requestId?: string }> {
+        const path = `/services/${enc(serviceId)}/deploys/${enc(deployId)}`;
+        const res = await this.call({ method: "GET", path });
+        return { deploy: this.parse(this.s.deploy, res, "GET", path, "a deploy"), requestId: res.requestId };
+    }
+
+    /** The POST that creates a deploy (trigger or rollback), with the 202 and ambiguous-failure lookups. */
+    private async createDeploy(serviceId: string, path: string, body: object, isOurs: (d: Deploy) => boolean): Promise<Deploy> {
+        const since = Date.now();
+        // Each round is one full retrying call; a new round starts only after a lookup found no deploy.
+        for (let round = 0; ; round++) {
+            let res: CallResult;
+            try {
+                res = await this.call({ method: "POST", path, body, idempotent: false });
+            } catch (err) {
+                if (!(err instanceof RenderNetworkError) || !err.maybeDelivered || round >= this.maxRetries) throw err;
+                const found = (await this.deploysSince(serviceId, since, isOurs))[0];
+                if (found) {
+                    this.log(`POST ${path}: no response (${err.code}), but Render created deploy ${found.id}; using it`);
+                    return found;
+                }
+                const wait = retryDelayMs(round, undefined, this.retryBaseMs, this.maxRetryWaitMs);
+                this.log(`POST ${path}: no response (${err.code}) and no new deploy found; resending in ${wait} ms`);
+                await sleep(wait);
+                continue;
+            }
+            if (res.status !== 202) return this.parse(this.s.deploy, res, "POST", path, "a deploy");
+            return this.findQueuedDeploy(serviceId, path, since, isOurs, res.requestId);
+        }
+    }
+
+    /** After a 202 (no body): ours is the deploy created since the request that is still waiting its turn. */
+    private async findQueuedDeploy(
+        serviceId: string,
+        path: string,
+        since: number,
+        isOurs: (d: Deploy) => boolean,
+        requestId: string | undefined,
+    ): Promise<Deploy> {
+        for (let look = 0; look < QUEUED_LOOKUPS; look++) {
+            const candidates = await this.deploysSince(serviceId, since, isOurs);
+            // A waiting deploy is ours even if clocks disagree a little; one that already started must
+            // have been created after the request by our clock.
+            const mine = candidates.find((d) => WAITING_STATUSES.includes(d.status)) ?? candidates.find((d) => Date.parse(d.createdAt) >= since);
+            if (mine) {
+                this.log(`POST ${path}: 202, queued behind a running deploy as ${mine.id}`);
+                return mine;
+            }
+            await sleep(retryDelayMs(look, undefined, this.retryBaseMs, this.maxRetryWaitMs));
+        }
+        throw new RenderApiError(
+            "POST",
+            path,
+            202,
+            `Render queued the deploy but no matching deploy created since ${new Date(since).toISOString()} ` +
+                `appeared after ${QUEUED_LOOKUPS} lookups; check the service's deploys before triggering again`,
+            requestId,
+        );
+    }
+
+    /** Deploys created since `since` (less the clock-skew allowance) that `isOurs` accepts, newest first. */
+    private async deploysSince(serviceId: string, since: number, isOurs: (d: Deploy) => boolean): Promise<Deploy[]> {
+        const createdAfter = new Date(since - CLOCK_SKEW_MS).toISOString();
+        return (await this.listDeploys(serviceId, { createdAfter, limit: 20 })).filter(isOurs);
+    }
+
+    /** GETs pages of a cursor-paged list until `want` items are collected or Render answers `[]`. */
+    private async listPages<W extends { cursor: string }>(
+        path: string,
+        query: Array<[string, string]>,
+        schema: z.ZodType<W[]>,
+        what: string,
+        want: number,
+    ): Promise<W[]> {
+        const items: W[] = [];
+        let cursor: string | undefined;
+        while (items.length < want) {
+            const pageQuery: Array<[string, string]> = [...query, ["limit", String(Math.min(100, want - items.length))]];
+            if (cursor !== undefined) pageQuery.push(["cursor", cursor]);
+            const page = this.parse(schema, await this.call({ method: "GET", path, query: pageQuery }), "GET", path, what);
+            if (page.length === 0) break;
+            items.push(...page);
+            const next = page[page.length - 1].cursor;
+            if (next === cursor) {
+                throw new RenderApiError("GET", path, 200, `the cursor did not advance (page after cursor ${cursor} ended with it again)`);
+            }
+            cursor = next;
+        }
+        return items.slice(0, want);
+    }
+
+    /** Validates a JSON answer; the error names the endpoint, what was expected and where it differed. */
+    private parse<T>(schema: z.ZodType<T>, res: CallResult, method: Method, path: string, what: string, secrets: string[] = []): T {
+        let json: unknown;
+        try {
+            json = JSON.parse(res.text);
+        } catch {
+            throw new RenderApiError(method, path, res.status, `answer is not JSON; expected ${what}`, res.requestId);
+        }
+        const parsed = schema.safeParse(json);
+        if (parsed.success) return parsed.data;
+        const issues = parsed.error.issues
+            .slice(0, 5)
+            .map((i) => `${i.path.length ? i.path.join(".") : "(body)"}: ${i.message}`)
+            .join("; ");
+        const detail = `answer is not ${what} as Render's API describes it: ${issues}`;
+        throw new RenderApiError(method, path, res.status, this.redact(detail, secrets), res.requestId);
+    }
+
+    /** One request, retried on 429, 5xx and network failures; throws RenderApiError/RenderNetworkError. */
+    private async call(spec: CallSpec): Promise<CallResult> {
+        const { method, path } = spec;
+        const query = spec.query?.length ? `?${new URLSearchParams(spec.query).toString()}` : "";
+        const url = `${this.baseUrl}${path}${query}`;
+        const headers: Record<string, string> = { Authorization: `Bearer ${this.apiKey}`, Accept: "application/json" };
+        if (spec.body !== undefined) headers["Content-Type"] = "application/json";
+        const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+        for (let attempt = 0; ; attempt++) {
+            let response: Response;
+            let text: string;
+            try {
+                response = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.requestTimeoutMs) });
+                text = await response.text();
+            } catch (err) {
+                const code = networkErrorCode(err);
+                const maybeDelivered = !failedBeforeSending(code);
+                // Resending a non-idempotent POST that may have arrived is the caller's decision (createDeploy).
+                if ((maybeDelivered && spec.idempotent === false) || attempt >= this.maxRetries) {
+                    throw new RenderNetworkError(method, path, code, maybeDelivered, attempt + 1);
+                }
+                const wait = retryDelayMs(attempt, undefined, this.retryBaseMs, this.maxRetryWaitMs);
+                this.log(`${method} ${path}: no response (${code}); retry ${attempt + 1} of ${this.maxRetries} in ${wait} ms`);
+                await sleep(wait);
+                continue;
+            }
+            const status = response.status;
+            const requestId = response.headers.get("render-request-id") ?? undefined;
+            if (response.ok || spec.accept?.includes(status)) return { status, text, requestId };
+            if (isRetryableStatus(status) && attempt < this.maxRetries) {
+                const asked = serverRequestedWaitMs(status, response.headers);
+                const wait = retryDelayMs(attempt, asked, this.retryBaseMs, this.maxRetryWaitMs);
+                const why = asked === undefined ? "" : `, server asked for ${asked} ms`;
+                this.log(
+                    `${method} ${path}: ${status}${requestId ? ` (request id ${requestId})` : ""}; ` +
+                        `retry ${attempt + 1} of ${this.maxRetries} in ${wait} ms${why}`,
+                );
+                await sleep(wait);
+                continue;
+            }
+            const detail = this.errorDetail(text, response.statusText, spec.secrets ?? []);
+            throw new RenderApiError(method, path, status, detail, requestId, attempt + 1);
+        }
+    }
+
+    /** Render's error message (`{"message"}`), else the start of the body, else the HTTP reason phrase; redacted. */
+    private errorDetail(text: string, statusText: string, secrets: string[]): string {
+        let message: string | undefined;
+        try {
+            const parsed = this.s.error.safeParse(JSON.parse(text));
+            if (parsed.success) message = parsed.data.message;
+        } catch {
+            message = text.trim() || undefined;
+        }
+        // Redact before truncating, so a cut cannot leave part of a secret behind.
+        const detail = this.redact(message ?? statusText ?? "", secrets);
+        return detail.length > ERROR_DETAIL_MAX ? `${detail.slice(0, ERROR_DETAIL_MAX)}...` : detail;
+    }
+
+    /** Removes the API key and the given secrets from text bound for an error or a log. */
+    private redact(text: string, secrets: string[]): string {
+        let out = text;
+        for (const secret of [this.apiKey, ...secrets]) {
+            if (secret) out = out.split(secret).join("[redacted]");
+        }
+        return out;
+    }
+}
+
+function enc(segment: string): string {
+    return encodeURIComponent(segment);
+}
+
+function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function formatDuration(ms: number): string {
+    return ms >= 60_000 ? `${Math.round(ms / 6_000) / 10} min` : `${Math.round(ms / 100) / 10} s`;
+}

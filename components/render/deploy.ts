@@ -1,0 +1,42 @@
+// One Render deploy per service per `pulumi up`: it redeploys the live commit so changed variables take effect.
+import * as pulumi from "@pulumi/pulumi";
+import { providerFromModule } from "../dynamicProvider";
+import type { DeployInputs, DeployOutputs } from "./deployProvider";
+
+export type { DeployInputs, DeployOutputs } from "./deployProvider";
+export { variablesDigest } from "./digest";
+
+/** The provider Pulumi serializes into the state: it requires the implementation in the provider host. */
+export const deployProvider = providerFromModule<DeployInputs, DeployOutputs>("components/render/deployProvider.ts", "deployProvider");
+
+/** The arguments of a service's deploy after its variable writes. */
+export interface DeployArgs {
+  /** Render service name or srv- id; a name is resolved through the API inside the provider methods. */
+  readonly service: pulumi.Input<string>;
+  /** Render API base URL, e.g. https://api.render.com/v1 */
+  readonly apiUrl: pulumi.Input<string>;
+  /** Digest of the managed variables' keys and values (sha256 hex, secret-safe); a change triggers one deploy. */
+  readonly trigger: pulumi.Input<string>;
+}
+
+/** One deploy of a service's live commit, triggered when its managed variables change, awaited until live. */
+export class Deploy extends pulumi.dynamic.Resource {
+  // `declare`: with ES2022 class fields a plain field would reset the output the base constructor assigned.
+  declare public readonly serviceId: pulumi.Output<string>;
+  declare public readonly deployId: pulumi.Output<string>;
+  declare public readonly commitId: pulumi.Output<string>;
+  declare public readonly status: pulumi.Output<string>;
+
+  constructor(name: string, args: DeployArgs, opts?: pulumi.CustomResourceOptions) {
+    const props = {
+      service: args.service,
+      apiUrl: args.apiUrl,
+      trigger: args.trigger,
+      serviceId: undefined,
+      deployId: undefined,
+      commitId: undefined,
+      status: undefined,
+    };
+    super(deployProvider, name, props, opts, "render", "Deploy");
+  }
+}

@@ -1,0 +1,100 @@
+// What the Render dynamic providers share: the API key looked up at run time, secret unwrapping, input checks.
+import type * as pulumi from "@pulumi/pulumi";
+import type { RenderClient } from "./client";
+
+// These run in the dynamic-provider host, loaded by the providers' modules at run time (see ../dynamicProvider.ts);
+// the API key is read there (from `configure` or the environment), never captured. The client is required inside
+// the function that uses it, so the program itself, which imports the constants here, never loads it.
+
+/** The stack config key holding the Render API key (a secret), handed to the providers' `configure`. */
+export const RENDER_API_KEY_CONFIG = "ahoy-ops:renderApiKey";
+/** The environment variable read for the Render API key when the stack config has none. */
+export const RENDER_API_KEY_ENV = "RENDER_API_KEY";
+
+// The Pulumi wire format's secret wrapper. The engine sends it only to providers that accept secrets, but a value
+// that does arrive wrapped must still be written as the plain value, as the SDK's own host does for config.
+const SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270";
+// The engine's stand-in, during a preview, for a value only known once an earlier resource is applied.
+const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** What a Render provider keeps at run time in the provider host: the API key `configure` found, if any. */
+export interface RenderProviderState {
+  apiKey?: string;
+}
+
+/** A Render dynamic provider: the SDK's provider shape plus the run-time state `configure` fills in. */
+export type RenderProvider<Inputs, Outputs> = pulumi.dynamic.ResourceProvider<Inputs, Outputs> & RenderProviderState;
+
+/** The property values with any secret wrapper removed (top level: every property here is a string). */
+export function revealed<T extends object>(props: T): T {
+  return Object.fromEntries(
+    Object.entries(props).map(([name, value]) => [name, isSecretWrapper(value) ? value.value : value]),
+  ) as T;
+}
+
+function isSecretWrapper(value: unknown): value is { value: unknown } {
+  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIGNATURE_KEY] === SECRET_SIGNATURE;
+}
+
+/** True for the engine's placeholder of a value not known until apply; such a value can't be checked yet. */
+export function isUnknown(value: unknown): boolean {
+  return value === UNKNOWN_VALUE;
+}
+
+/**
+ * A Render client for one provider call. The key comes from the stack config (through `configure`) or else from
+ * RENDER_API_KEY, looked up now, in the provider host, so it is never part of the serialized provider.
+ */
+export function openRenderClient(provider: RenderProviderState, apiUrl: string): RenderClient {
+  const apiKey = provider.apiKey || process.env[RENDER_API_KEY_ENV];
+  if (!apiKey) {
+    throw new Error(
+      `No Render API key: set the secret stack config "${RENDER_API_KEY_CONFIG}" ` +
+        `(pulumi config set --secret renderApiKey ...) or the ${RENDER_API_KEY_ENV} environment variable`,
+    );
+  }
+  const { log } = require("@pulumi/pulumi") as typeof pulumi;
+  const { RenderClient } = require("./client") as typeof import("./client");
+  return new RenderClient({ apiKey, baseUrl: apiUrl, log: (message) => void log.info(message) });
+}
+
+/** The `configure` both Render providers share: remember the API key from the stack config, if it is set there. */
+export async function configureRenderProvider(this: RenderProviderState, req: pulumi.dynamic.ConfigureRequest): Promise<void> {
+  this.apiKey = req.config.get(RENDER_API_KEY_CONFIG);
+}
+
+/** True when `service` names a different service than the one recorded; its own srv- id counts as the same one. */
+export function serviceChanged(olds: { service: string; serviceId: string }, service: string): boolean {
+  return service !== olds.service && service !== olds.serviceId;
+}
+
+/** Check failures for the inputs both Render resources take: the service and the API URL. */
+export function serviceFailures(service: unknown, apiUrl: unknown): pulumi.dynamic.CheckFailure[] {
+  const failures: pulumi.dynamic.CheckFailure[] = [];
+  if (!isUnknown(service) && (typeof service !== "string" || service.trim() === "" || service.trim() !== service)) {
+    failures.push({
+      property: "service",
+      reason: `service must be a Render service name or srv- id without surrounding spaces, got ${JSON.stringify(service)}`,
+    });
+  }
+  if (!isUnknown(apiUrl) && !isHttpUrl(apiUrl)) {
+    failures.push({
+      property: "apiUrl",
+      reason: `apiUrl must be an http(s) URL such as https://api.render.com/v1, got ${JSON.stringify(apiUrl)}`,
+    });
+  }
+  return failures;
+}
+
+function isHttpUrl(value: unknown): boolean {
+  if (typeof value !== "string") {
+    return false;
+  }
+  try {
+    const url = new URL(value);
+    return url.protocol === "https:" || url.protocol === "http:";
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,624 @@
+// The Render client against a tiny local HTTP server: retries, backoff bounds, paging, the 202 flow, validation, redaction.
+import { strict as assert } from "node:assert";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as util from "node:util";
+import fc from "fast-check";
+import {
+    DeployFailedError,
+    RenderApiError,
+    RenderClient,
+    RenderNetworkError,
+    isTerminal,
+    type Deploy,
+    type RenderClientOptions,
+} from "../components/render/client";
+import { backoffDelayMs, networkErrorCode, retryDelayMs, serverRequestedWaitMs, failedBeforeSending } from "../components/render/retry";
+
+const API_KEY = "rnd_unit-test-key-0123456789";
+const SERVICE = "srv-d0example0000000000";
+
+interface Seen {
+    method: string;
+    path: string;
+    query: URLSearchParams;
+    headers: http.IncomingHttpHeaders;
+    body: string;
+}
+type Handler = (req: Seen, res: http.ServerResponse) => void;
+
+/** A stand-in for api.render.com/v1 whose answers each test scripts through `handler`. */
+class FakeRender {
+    readonly requests: Seen[] = [];
+    handler: Handler = (_req, res) => send(res, 500, { message: "no handler set" });
+    baseUrl = "";
+    private readonly server = http.createServer((req, res) => {
+        let body = "";
+        req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
+        req.on("end", () => {
+            const url = new URL(req.url ?? "/", "http://127.0.0.1");
+            const seen: Seen = { method: req.method ?? "", path: url.pathname.replace(/^\/v1/, ""), query: url.searchParams, headers: req.headers, body };
+            this.requests.push(seen);
+            this.handler(seen, res);
+        });
+    });
+
+    static async start(): Promise<FakeRender> {
+        const fake = new FakeRender();
+        await new Promise<void>((resolve) => fake.server.listen(0, "127.0.0.1", resolve));
+        fake.baseUrl = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}/v1`;
+        return fake;
+    }
+
+    reset(handler: Handler): void {
+        this.requests.length = 0;
+        this.handler = handler;
+    }
+
+    async close(): Promise<void> {
+        this.server.closeAllConnections();
+        await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    }
+}
+
+let requestCounter = 0;
+function send(res: http.ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+    res.writeHead(status, {
+        "Render-Request-Id": `req-${++requestCounter}`,
+        "Ratelimit-Limit": "400",
+        "Ratelimit-Remaining": "399",
+        "Ratelimit-Reset": "42",
+        ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+        ...headers,
+    });
+    res.end(body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body));
+}
+
+/** Scripts a handler from a list: each request gets the next answer, the last one repeats. */
+function sequence(...answers: Handler[]): Handler {
+    let i = 0;
+    return (req, res) => answers[Math.min(i++, answers.length - 1)](req, res);
+}
+
+/** Serves `items` in pages of at most `pageMax` (and `limit`), with cursors, and `[]` after the last. */
+function paged<T>(wrap: (item: T) => object, items: T[], pageMax = 100): Handler {
+    return (req, res) => {
+        const limit = Number(req.query.get("limit") ?? "20");
+        const cursor = req.query.get("cursor");
+        const start = cursor === null ? 0 : Number(cursor.slice(1)) + 1;
+        const page = items.slice(start, start + Math.min(limit, pageMax));
+        send(res, 200, page.map((item, i) => ({ ...wrap(item), cursor: `c${start + i}` })));
+    };
+}
+
+/** A deploy list endpoint serving `deploys`, newest first as given. */
+function deployList(deploys: Deploy[]): Handler {
+    return paged((d) => ({ deploy: d }), deploys);
+}
+
+function deploy(id: string, status: Deploy["status"], createdAt: Date, extra: Partial<Deploy> = {}): Deploy {
+    return { id, status, trigger: "api", commit: { id: "a".repeat(40), message: "m" }, createdAt: createdAt.toISOString(), ...extra };
+}
+
+describe("Render client (local HTTP server)", function () {
+    let fake: FakeRender;
+    let logs: string[];
+    const client = (opts: Partial<RenderClientOptions> = {}) =>
+        new RenderClient({ apiKey: API_KEY, baseUrl: fake.baseUrl, maxRetries: 3, retryBaseMs: 5, log: (m) => logs.push(m), ...opts });
+
+    before(async () => {
+        fake = await FakeRender.start();
+    });
+    after(async () => {
+        await fake.close();
+    });
+    beforeEach(() => {
+        logs = [];
+    });
+
+    describe("retries", () => {
+        it("waits out a 429 for as long as Retry-After says, then succeeds", async () => {
+            fake.reset(
+                sequence(
+                    (_q, res) => send(res, 429, { message: "rate limit exceeded" }, { "Retry-After": "1" }),
+                    (_q, res) => send(res, 200, { key: "A", value: "1" }),
+                ),
+            );
+            const started = Date.now();
+            assert.equal(await client().getEnvVar(SERVICE, "A"), "1");
+            const waited = Date.now() - started;
+            assert.ok(waited >= 1000, `waited only ${waited} ms although Retry-After was 1 s`);
+            assert.ok(waited < 1000 + 5 + 700, `waited ${waited} ms, more than Retry-After plus jitter`);
+            assert.equal(fake.requests.length, 2);
+            assert.match(logs.join("\n"), /GET \/services\/srv-\w+\/env-vars\/A: 429 \(request id req-\d+\); retry 1 of 3 in 10\d\d ms, server asked for 1000 ms/);
+        });
+
+        it("on a 429 without Retry-After, waits Ratelimit-Reset seconds (a duration, not an epoch time)", async () => {
+            fake.reset(
+                sequence(
+                    (_q, res) => send(res, 429, { message: "rate limit exceeded" }, { "Ratelimit-Reset": "1", "Ratelimit-Remaining": "0" }),
+                    (_q, res) => send(res, 200, { key: "A", value: "1" }),
+                ),
+            );
+            const started = Date.now();
+            await client().getEnvVar(SERVICE, "A");
+            const waited = Date.now() - started;
+            assert.ok(waited >= 1000 && waited < 1800, `waited ${waited} ms for a 1 s Ratelimit-Reset`);
+        });
+
+        it("caps a server-requested wait at maxRetryWaitMs", async () => {
+            fake.reset(
+                sequence(
+                    (_q, res) => send(res, 429, { message: "slow down" }, { "Retry-After": "3600" }),
+                    (_q, res) => send(res, 200, { key: "A", value: "1" }),
+                ),
+            );
+            const started = Date.now();
+            await client({ maxRetryWaitMs: 50 }).getEnvVar(SERVICE, "A");
+            assert.ok(Date.now() - started < 1000, "an hour-long Retry-After was not capped");
+        });
+
+        it("retries a 500 and a 503, using backoff rather than the ever-present Ratelimit-Reset", async () => {
+            fake.reset(
+                sequence(
+                    (_q, res) => send(res, 500, { message: "internal error" }),
+                    (_q, res) => send(res, 503, { message: "unavailable" }),
+                    (_q, res) => send(res, 200, { key: "A", value: "ok" }),
+                ),
+            );
+            const started = Date.now();
+            assert.equal(await client().getEnvVar(SERVICE, "A"), "ok");
+            // Ratelimit-Reset is 42 on every answer here; honouring it on a 5xx would take 42 s.
+            assert.ok(Date.now() - started < 1000);
+            assert.equal(fake.requests.length, 3);
+        });
+
+        it("retries a GET whose connection was hung up without an answer", async () => {
+            fake.reset(
+                sequence(
+                    (_q, res) => res.socket?.destroy(),
+                    (_q, res) => send(res, 200, [{ envVar: { key: "A", value: "1" }, cursor: "c1" }]),
+                    (_q, res) => send(res, 200, []),
+                ),
+            );
+            assert.deepEqual(await client().listEnvVars(SERVICE), [{ key: "A", value: "1" }]);
+            assert.equal(fake.requests.length, 3);
+            assert.match(logs[0], /GET \/services\/srv-\w+\/env-vars: no response \((ECONNRESET|UND_ERR_SOCKET)\); retry 1 of 3/);
+        });
+
+        it("gives up after maxRetries with the status, Render's message, the request id and the attempt count", async () => {
+            fake.reset((_q, res) => send(res, 503, { message: "service unavailable" }));
+            const err = await client({ maxRetries: 2 })
+                .listEnvVars(SERVICE)
+                .then(
+                    () => assert.fail("listEnvVars succeeded against a server that only answers 503"),
+                    (e: unknown) => e,
+                );
+            assert.ok(err instanceof RenderApiError);
+            assert.equal(fake.requests.length, 3);
+            assert.equal(err.status, 503);
+            assert.equal(err.attempts, 3);
+            assert.equal(err.method, "GET");
+            assert.equal(err.path, `/services/${SERVICE}/env-vars`);
+            assert.match(err.requestId ?? "", /^req-\d+$/);
+            assert.equal(
+                err.message,
+                `GET /services/${SERVICE}/env-vars: 503 service unavailable (request id ${err.requestId}); gave up after 3 attempts`,
+            );
+        });
+
+        it("does not retry a 4xx other than 429, and reports Render's message", async () => {
+            fake.reset((_q, res) => send(res, 400, { id: "invalid", message: "autoDeploy must be yes or no" }));
+            await assert.rejects(client().updateAutoDeploy(SERVICE, "no"), (e: unknown) => {
+                assert.ok(e instanceof RenderApiError);
+                assert.equal(e.status, 400);
+                assert.match(e.message, /^PATCH \/services\/srv-\w+: 400 autoDeploy must be yes or no \(request id req-\d+\)$/);
+                return true;
+            });
+            assert.equal(fake.requests.length, 1);
+        });
+
+        it("reports a connection refused as a network error that never reached Render", async () => {
+            const closed = await FakeRender.start();
+            const deadUrl = closed.baseUrl;
+            await closed.close();
+            const err = await new RenderClient({ apiKey: API_KEY, baseUrl: deadUrl, maxRetries: 1, retryBaseMs: 1 })
+                .getService(SERVICE)
+                .catch((e: unknown) => e);
+            assert.ok(err instanceof RenderNetworkError);
+            assert.equal(err.code, "ECONNREFUSED");
+            assert.equal(err.maybeDelivered, false);
+            assert.equal(err.attempts, 2);
+            assert.match(err.message, /^GET \/services\/srv-\w+: no response \(ECONNREFUSED; the request never reached Render\); gave up after 2 attempts$/);
+        });
+    });
+
+    describe("backoff and jitter (pure functions)", () => {
+        it("full jitter stays within [0, min(cap, base * 2^attempt))", () => {
+            fc.assert(
+                fc.property(
+                    fc.integer({ min: 0, max: 20 }),
+                    fc.integer({ min: 1, max: 5_000 }),
+                    fc.integer({ min: 1, max: 120_000 }),
+                    fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+                    (attempt, base, cap, r) => {
+                        const d = backoffDelayMs(attempt, base, cap, () => r);
+                        return d >= 0 && d < Math.min(cap, base * 2 ** attempt) && Number.isInteger(d);
+                    },
+                ),
+            );
+        });
+
+        it("full jitter spreads waits over the whole window, not around its top", () => {
+            const waits = Array.from({ length: 2000 }, () => backoffDelayMs(4, 100, 60_000));
+            assert.ok(Math.min(...waits) < 160, "no wait fell in the bottom tenth of the 1600 ms window");
+            assert.ok(Math.max(...waits) > 1440, "no wait fell in the top tenth of the 1600 ms window");
+        });
+
+        it("a server-requested wait is honoured with at most base ms of jitter on top, and never beyond the cap", () => {
+            fc.assert(
+                fc.property(
+                    fc.integer({ min: 0, max: 10 }),
+                    fc.integer({ min: 0, max: 200_000 }),
+                    fc.integer({ min: 1, max: 5_000 }),
+                    fc.integer({ min: 1, max: 120_000 }),
+                    fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+                    (attempt, server, base, cap, r) => {
+                        const d = retryDelayMs(attempt, server, base, cap, () => r);
+                        return d <= cap && (d >= server || d === cap) && d <= server + base;
+                    },
+                ),
+            );
+        });
+
+        it("reads Retry-After as seconds or an HTTP date, and Ratelimit-Reset only on a 429", () => {
+            const h = (entries: Record<string, string>) => new Headers(entries);
+            assert.equal(serverRequestedWaitMs(429, h({ "Retry-After": "7" })), 7000);
+            assert.equal(serverRequestedWaitMs(503, h({ "Retry-After": "2" })), 2000);
+            const now = Date.parse("2025-01-13T16:48:10Z");
+            assert.equal(serverRequestedWaitMs(429, h({ "Retry-After": "Mon, 13 Jan 2025 16:48:40 GMT" }), now), 30_000);
+            assert.equal(serverRequestedWaitMs(429, h({ "Ratelimit-Reset": "12" })), 12_000);
+            assert.equal(serverRequestedWaitMs(429, h({ "Retry-After": "3", "Ratelimit-Reset": "50" })), 3000, "Retry-After wins");
+            assert.equal(serverRequestedWaitMs(500, h({ "Ratelimit-Reset": "12" })), undefined);
+            assert.equal(serverRequestedWaitMs(429, h({})), undefined);
+        });
+
+        it("classifies failures before sending (safe to resend a POST) apart from ones after", () => {
+            const refused = Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("connect"), { code: "ECONNREFUSED" }) });
+            const reset = Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }) });
+            assert.equal(networkErrorCode(refused), "ECONNREFUSED");
+            assert.equal(failedBeforeSending(networkErrorCode(refused)), true);
+            assert.equal(failedBeforeSending(networkErrorCode(reset)), false);
+            assert.equal(networkErrorCode(new DOMException("timed out", "TimeoutError")), "TIMEOUT");
+        });
+    });
+
+    describe("paging", () => {
+        it("lists every environment variable across pages, passing each page's last cursor, until []", async () => {
+            const vars = Array.from({ length: 250 }, (_, i) => ({ key: `K${i}`, value: `v${i}` }));
+            fake.reset(paged((v) => ({ envVar: v }), vars, 100));
+            assert.deepEqual(await client().listEnvVars(SERVICE), vars);
+            assert.deepEqual(
+                fake.requests.map((r) => [r.query.get("limit"), r.query.get("cursor")]),
+                [["100", null], ["100", "c99"], ["100", "c199"], ["100", "c249"]],
+            );
+        });
+
+        it("listDeploys follows cursors only until `limit` deploys are collected", async () => {
+            const t0 = Date.now();
+            const deploys = Array.from({ length: 40 }, (_, i) => deploy(`dep-${i}`, "deactivated", new Date(t0 - i * 1000)));
+            fake.reset(paged((d) => ({ deploy: d }), deploys, 10));
+            const got = await client().listDeploys(SERVICE, { limit: 25 });
+            assert.deepEqual(got.map((d) => d.id), deploys.slice(0, 25).map((d) => d.id));
+            assert.deepEqual(fake.requests.map((r) => r.query.get("limit")), ["25", "15", "5"]);
+        });
+
+        it("sends the status filter as one parameter per value and liveDeploy asks for one live deploy", async () => {
+            const now = new Date();
+            fake.reset(deployList([deploy("dep-live", "live", now)]));
+            const live = await client().liveDeploy(SERVICE);
+            assert.equal(live?.id, "dep-live");
+            assert.deepEqual(fake.requests[0].query.getAll("status"), ["live"]);
+            assert.equal(fake.requests[0].query.get("limit"), "1");
+            await client().listDeploys(SERVICE, { status: ["build_failed", "canceled"], limit: 1 });
+            assert.deepEqual(fake.requests[1].query.getAll("status"), ["build_failed", "canceled"]);
+        });
+
+        it("stops with a clear error when a cursor does not advance", async () => {
+            fake.reset((_q, res) => send(res, 200, [{ envVar: { key: "A", value: "1" }, cursor: "stuck" }]));
+            await assert.rejects(client().listEnvVars(SERVICE), /GET \/services\/srv-\w+\/env-vars: 200 the cursor did not advance/);
+        });
+    });
+
+    describe("deploys", () => {
+        it("triggerDeploy returns the deploy Render created (201) and sends the commit to build", async () => {
+            const created = deploy("dep-new", "created", new Date());
+            fake.reset((_q, res) => send(res, 201, created));
+            const got = await client().triggerDeploy(SERVICE, { commitId: "a".repeat(40) });
+            assert.equal(got.id, "dep-new");
+            assert.equal(fake.requests[0].method, "POST");
+            assert.equal(fake.requests[0].path, `/services/${SERVICE}/deploys`);
+            assert.deepEqual(JSON.parse(fake.requests[0].body), { commitId: "a".repeat(40) });
+        });
+
+        it("after a 202 with an empty body, finds its own queued deploy behind the running one", async () => {
+            const before = new Date(Date.now() - 2000);
+            let posted = 0;
+            fake.reset((req, res) => {
+                if (req.method === "POST") {
+                    posted++;
+                    return send(res, 202);
+                }
+                const list = [deploy("dep-running", "build_in_progress", before)];
+                // Render lists the queued deploy only from the second look on.
+                if (fake.requests.filter((r) => r.method === "GET" && !r.query.has("cursor")).length >= 2) {
+                    list.unshift(deploy("dep-mine", "queued", new Date()));
+                }
+                deployList(list)(req, res);
+            });
+            const got = await client().triggerDeploy(SERVICE);
+            assert.equal(got.id, "dep-mine");
+            assert.equal(posted, 1, "the deploy trigger was sent more than once");
+            const firstList = fake.requests.find((r) => r.method === "GET")!;
+            const createdAfter = Date.parse(firstList.query.get("createdAfter") ?? "");
+            assert.ok(createdAfter <= Date.now() - 5000 + 1000 && createdAfter > Date.now() - 10_000, "createdAfter is not just before the request");
+            assert.match(logs.join("\n"), /202, queued behind a running deploy as dep-mine/);
+        });
+
+        it("after a 202 for a given commit, ignores queued deploys of other commits and pushes", async () => {
+            const now = new Date();
+            fake.reset((req, res) => {
+                if (req.method === "POST") return send(res, 202);
+                deployList([
+                    deploy("dep-push", "queued", now, { trigger: "new_commit", commit: { id: "b".repeat(40) } }),
+                    deploy("dep-other", "queued", now, { commit: { id: "c".repeat(40) } }),
+                    deploy("dep-mine", "queued", now, { commit: { id: "d".repeat(40) } }),
+                ])(req, res);
+            });
+            assert.equal((await client().triggerDeploy(SERVICE, { commitId: "d".repeat(40) })).id, "dep-mine");
+        });
+
+        it("after a 202 whose deploy never appears, fails naming the request rather than guessing", async () => {
+            fake.reset((req, res) => (req.method === "POST" ? send(res, 202) : send(res, 200, [])));
+            await assert.rejects(
+                client().triggerDeploy(SERVICE),
+                /POST \/services\/srv-\w+\/deploys: 202 Render queued the deploy but no matching deploy created since .* appeared after 6 lookups; check the service's deploys before triggering again \(request id req-\d+\)/,
+            );
+        });
+
+        it("retries a deploy trigger answered 429 or 500, since Render did not act", async () => {
+            const created = deploy("dep-new", "created", new Date());
+            fake.reset(
+                sequence(
+                    (_q, res) => send(res, 429, { message: "rate limit" }, { "Retry-After": "0" }),
+                    (_q, res) => send(res, 500, { message: "oops" }),
+                    (_q, res) => send(res, 201, created),
+                ),
+            );
+            assert.equal((await client().triggerDeploy(SERVICE)).id, "dep-new");
+            assert.equal(fake.requests.filter((r) => r.method === "POST").length, 3);
+        });
+
+        it("when a deploy trigger's connection drops after sending, uses the deploy Render did create instead of resending", async () => {
+            fake.reset((req, res) => {
+                if (req.method === "POST") return res.socket?.destroy();
+                deployList([deploy("dep-made", "build_in_progress", new Date())])(req, res);
+            });
+            assert.equal((await client().triggerDeploy(SERVICE)).id, "dep-made");
+            assert.equal(fake.requests.filter((r) => r.method === "POST").length, 1);
+            assert.match(logs.join("\n"), /no response \((ECONNRESET|UND_ERR_SOCKET)\), but Render created deploy dep-made; using it/);
+        });
+
+        it("when a deploy trigger's connection drops and no deploy was created, sends it again", async () => {
+            let posts = 0;
+            fake.reset((req, res) => {
+                if (req.method === "POST") return ++posts === 1 ? res.socket?.destroy() : send(res, 201, deploy("dep-second", "created", new Date()));
+                send(res, 200, []);
+            });
+            assert.equal((await client().triggerDeploy(SERVICE)).id, "dep-second");
+            assert.equal(posts, 2);
+        });
+
+        it("rollback posts the target deploy id and returns the new rollback deploy", async () => {
+            fake.reset((_q, res) => send(res, 201, deploy("dep-rb", "created", new Date(), { trigger: "rollback" })));
+            const got = await client().rollback(SERVICE, "dep-old");
+            assert.equal(got.trigger, "rollback");
+            assert.equal(fake.requests[0].path, `/services/${SERVICE}/rollback`);
+            assert.deepEqual(JSON.parse(fake.requests[0].body), { deployId: "dep-old" });
+        });
+
+        it("waitForDeploy reports each status change once and resolves when live", async () => {
+            const t = new Date();
+            const statuses: Deploy["status"][] = ["queued", "build_in_progress", "build_in_progress", "update_in_progress", "live"];
+            let i = 0;
+            fake.reset((_q, res) => send(res, 200, deploy("dep-1", statuses[Math.min(i++, statuses.length - 1)], t)));
+            const seen: string[] = [];
+            const got = await client().waitForDeploy(SERVICE, "dep-1", { firstPollMs: 2, maxPollMs: 8, onStatus: (d) => seen.push(d.status) });
+            assert.equal(got.status, "live");
+            assert.deepEqual(seen, ["queued", "build_in_progress", "update_in_progress", "live"]);
+            assert.equal(fake.requests.length, 5);
+        });
+
+        it("waitForDeploy backs off between polls up to maxPollMs", async () => {
+            const t = new Date();
+            const times: number[] = [];
+            fake.reset((_q, res) => {
+                times.push(Date.now());
+                send(res, 200, deploy("dep-1", times.length >= 6 ? "live" : "build_in_progress", t));
+            });
+            await client().waitForDeploy(SERVICE, "dep-1", { firstPollMs: 20, maxPollMs: 80 });
+            const gaps = times.slice(1).map((at, k) => at - times[k]);
+            // Expected waits 20, 40, 80, 80, 80 ms; allow scheduling noise upward only.
+            [20, 40, 80, 80, 80].forEach((want, k) => assert.ok(gaps[k] >= want - 2 && gaps[k] < want + 150, `poll gap ${k} was ${gaps[k]} ms, expected ~${want}`));
+        });
+
+        it("waitForDeploy throws DeployFailedError naming the failure status, the deploy and the last poll's request id", async () => {
+            const t = new Date();
+            fake.reset(
+                sequence(
+                    (_q, res) => send(res, 200, deploy("dep-bad", "build_in_progress", t)),
+                    (_q, res) => send(res, 200, deploy("dep-bad", "build_failed", t), { "Render-Request-Id": "req-last-poll" }),
+                ),
+            );
+            const err = await client()
+                .waitForDeploy(SERVICE, "dep-bad", { firstPollMs: 1 })
+                .catch((e: unknown) => e);
+            assert.ok(err instanceof DeployFailedError);
+            assert.equal(err.status, "build_failed");
+            assert.equal(err.deployId, "dep-bad");
+            assert.equal(err.requestId, "req-last-poll");
+            assert.equal(err.timedOut, false);
+            assert.equal(err.message, `deploy dep-bad of ${SERVICE} ended build_failed, not live (request id req-last-poll)`);
+        });
+
+        it("waitForDeploy gives up after timeoutMs with the status it was stuck in", async () => {
+            fake.reset((_q, res) => send(res, 200, deploy("dep-slow", "build_in_progress", new Date())));
+            const err = await client()
+                .waitForDeploy(SERVICE, "dep-slow", { firstPollMs: 10, timeoutMs: 60 })
+                .catch((e: unknown) => e);
+            assert.ok(err instanceof DeployFailedError);
+            assert.equal(err.timedOut, true);
+            assert.equal(err.status, "build_in_progress");
+            assert.match(err.message, /^deploy dep-slow of srv-\w+ was still build_in_progress after 0\.\d s \(request id req-\d+\)$/);
+        });
+
+        it("isTerminal is true for live and every failure status, false while in flight", () => {
+            assert.deepEqual(
+                (["created", "queued", "build_in_progress", "pre_deploy_in_progress", "update_in_progress"] as const).map(isTerminal),
+                [false, false, false, false, false],
+            );
+            assert.deepEqual(
+                (["live", "build_failed", "pre_deploy_failed", "update_failed", "canceled", "deactivated"] as const).map(isTerminal),
+                [true, true, true, true, true, true],
+            );
+        });
+    });
+
+    describe("responses are validated", () => {
+        it("rejects a deploy with an unknown status, naming the endpoint, the field and the request id", async () => {
+            fake.reset((_q, res) => send(res, 200, { id: "dep-x", status: "exploded", createdAt: new Date().toISOString() }));
+            await assert.rejects(client().getDeploy(SERVICE, "dep-x"), (e: unknown) => {
+                assert.ok(e instanceof RenderApiError);
+                assert.match(
+                    e.message,
+                    /^GET \/services\/srv-\w+\/deploys\/dep-x: 200 answer is not a deploy as Render's API describes it: status: Invalid option: expected one of .*"live".* \(request id req-\d+\)$/,
+                );
+                return true;
+            });
+        });
+
+        it("rejects a page whose items lack their cursor", async () => {
+            fake.reset((_q, res) => send(res, 200, [{ envVar: { key: "A", value: "1" } }]));
+            await assert.rejects(client().listEnvVars(SERVICE), /answer is not a page of environment variables as Render's API describes it: 0\.cursor: Invalid input/);
+        });
+
+        it("rejects a body that is not JSON", async () => {
+            fake.reset((_q, res) => send(res, 200, "<html>gateway</html>"));
+            await assert.rejects(client().getService(SERVICE), /^RenderApiError: GET \/services\/srv-\w+: 200 answer is not JSON; expected a service/);
+        });
+
+        it("accepts a deploy whose finishedAt is null or absent and whose commit is null", async () => {
+            const base = { id: "dep-x", status: "live", createdAt: "2025-01-13T16:48:10.46045Z" };
+            fake.reset(sequence((_q, res) => send(res, 200, { ...base, finishedAt: null, commit: null }), (_q, res) => send(res, 200, base)));
+            assert.equal((await client().getDeploy(SERVICE, "dep-x")).finishedAt, null);
+            assert.equal((await client().getDeploy(SERVICE, "dep-x")).finishedAt, undefined);
+        });
+    });
+
+    describe("environment variables and services", () => {
+        it("sets one variable with PUT /env-vars/{key} and a {value} body, never the whole-set PUT", async () => {
+            fake.reset((req, res) => send(res, 200, { key: "DISABLE_SIGNUP", value: JSON.parse(req.body).value }));
+            await client().setEnvVar(SERVICE, "DISABLE_SIGNUP", "true");
+            assert.equal(fake.requests[0].method, "PUT");
+            assert.equal(fake.requests[0].path, `/services/${SERVICE}/env-vars/DISABLE_SIGNUP`);
+            assert.deepEqual(JSON.parse(fake.requests[0].body), { value: "true" });
+            assert.equal(fake.requests[0].headers["content-type"], "application/json");
+        });
+
+        it("getEnvVar answers undefined and deleteEnvVar false for a variable that is not there (404)", async () => {
+            fake.reset((_q, res) => send(res, 404, { message: "not found" }));
+            assert.equal(await client().getEnvVar(SERVICE, "GONE"), undefined);
+            assert.equal(await client().deleteEnvVar(SERVICE, "GONE"), false);
+            fake.reset((_q, res) => send(res, 204));
+            assert.equal(await client().deleteEnvVar(SERVICE, "THERE"), true);
+        });
+
+        it("sends the API key as a Bearer token on every request", async () => {
+            fake.reset(sequence((_q, res) => send(res, 500, {}), (_q, res) => send(res, 200, { key: "A", value: "1" })));
+            await client().getEnvVar(SERVICE, "A");
+            assert.deepEqual(fake.requests.map((r) => r.headers.authorization), [`Bearer ${API_KEY}`, `Bearer ${API_KEY}`]);
+        });
+
+        it("updateAutoDeploy sends only autoDeploy", async () => {
+            fake.reset((_q, res) => send(res, 200, { id: SERVICE, name: "ahoy-indie-media", autoDeploy: "no", autoDeployTrigger: "off" }));
+            const svc = await client().updateAutoDeploy(SERVICE, "no");
+            assert.equal(svc.autoDeploy, "no");
+            assert.equal(fake.requests[0].method, "PATCH");
+            assert.deepEqual(JSON.parse(fake.requests[0].body), { autoDeploy: "no" });
+        });
+
+        it("resolveServiceId returns a srv- id untouched without a request", async () => {
+            fake.reset((_q, res) => send(res, 500, {}));
+            assert.equal(await client().resolveServiceId(SERVICE), SERVICE);
+            assert.equal(fake.requests.length, 0);
+        });
+
+        it("resolveServiceId finds the one service with exactly that name", async () => {
+            const svc = (id: string, name: string) => ({ service: { id, name, autoDeploy: "yes" }, cursor: id });
+            fake.reset(sequence((_q, res) => send(res, 200, [svc("srv-a", "ahoy-indie-media-staging"), svc("srv-b", "ahoy-indie-media")]), (_q, res) => send(res, 200, [])));
+            assert.equal(await client().resolveServiceId("ahoy-indie-media"), "srv-b");
+            assert.equal(fake.requests[0].query.get("name"), "ahoy-indie-media");
+        });
+
+        it("resolveServiceId fails clearly for a missing or an ambiguous name", async () => {
+            fake.reset((_q, res) => send(res, 200, []));
+            await assert.rejects(client().resolveServiceId("nope"), /Render service "nope": no service with that name is visible to this API key/);
+            const svc = (id: string) => ({ service: { id, name: "twin", autoDeploy: "yes" }, cursor: id });
+            fake.reset(sequence((_q, res) => send(res, 200, [svc("srv-1"), svc("srv-2")]), (_q, res) => send(res, 200, [])));
+            await assert.rejects(client().resolveServiceId("twin"), /Render service "twin": 2 services have that name \(srv-1, srv-2\); give the service id/);
+        });
+
+        it("refuses to start without an API key", () => {
+            assert.throws(() => new RenderClient({ apiKey: "  " }), /RenderClient: apiKey is empty/);
+        });
+    });
+
+    describe("secrets stay out of errors and logs", () => {
+        const SECRET = "s3cr3t-value-that-must-never-leak-7f1c";
+
+        it("a failing PUT of a secret value, even one Render echoes back, leaves no trace of it or the key", async () => {
+            fake.reset(
+                sequence(
+                    (req, res) => send(res, 500, { message: `could not store ${JSON.parse(req.body).value}` }),
+                    (req, res) => send(res, 429, { message: `slow down with ${JSON.parse(req.body).value} and ${req.headers.authorization}` }, { "Retry-After": "0" }),
+                    (req, res) => send(res, 400, { message: `value ${JSON.parse(req.body).value} rejected for key ${req.headers.authorization}` }),
+                ),
+            );
+            const err = await client()
+                .setEnvVar(SERVICE, "SECRET_KEY", SECRET)
+                .catch((e: unknown) => e);
+            assert.ok(err instanceof RenderApiError);
+            assert.equal(fake.requests.length, 3, "the PUT was not retried through the 500 and the 429");
+            const everything = [err.message, String(err.stack), JSON.stringify(err), util.inspect(err), ...logs].join("\n");
+            assert.ok(!everything.includes(SECRET), `the secret value leaked:\n${everything}`);
+            assert.ok(!everything.includes(API_KEY), `the API key leaked:\n${everything}`);
+            assert.match(err.message, /PUT \/services\/srv-\w+\/env-vars\/SECRET_KEY: 400 value \[redacted\] rejected for key Bearer \[redacted\]/);
+        });
+
+        it("a malformed answer to a secret PUT does not quote the value", async () => {
+            fake.reset((req, res) => send(res, 200, { key: "SECRET_KEY", value: 42, echo: JSON.parse(req.body).value }));
+            const err = await client()
+                .setEnvVar(SERVICE, "SECRET_KEY", SECRET)
+                .catch((e: unknown) => e);
+            assert.ok(err instanceof RenderApiError);
+            assert.ok(!err.message.includes(SECRET));
+            assert.match(err.message, /value: Invalid input: expected string, received number/);
+        });
+
+        it("a logged or inspected client does not show its API key", () => {
+            const c = client();
+            assert.ok(!util.inspect(c, { depth: 5 }).includes(API_KEY));
+            assert.ok(!JSON.stringify(c).includes(API_KEY));
+        });
+    });
+});
