@@ -1,0 +1,120 @@
+// Rotation arithmetic, free of Pulumi: which login slot a generation activates, what keeps each secret, and the URL the app is given.
+
+/** The two alternating login roles: one is active, the other stands by (AWS Secrets Manager's "alternating users"). */
+export type Slot = "blue" | "green";
+
+/** Both slots, in a fixed order so resources are always declared alike. */
+export const SLOTS: readonly Slot[] = ["blue", "green"];
+
+/** PostgreSQL truncates identifiers to 63 bytes; the prefix leaves room for `_green` so the two names never collide. */
+export const MAX_ROLE_PREFIX_LENGTH = 63 - "_green".length;
+
+/** A role prefix is a plain lower-case identifier, so the role names need no quoting anywhere they appear. */
+export const ROLE_PREFIX_PATTERN = /^[a-z_][a-z0-9_]*$/;
+
+/** The `sslmode` values libpq understands, the app's driver included. */
+export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
+export type SslMode = (typeof SSL_MODES)[number];
+
+// A database name is only decoded by `decodeURI` in node-postgres, which leaves reserved characters encoded; keep it to
+// characters that never need encoding so every parser reads the same name.
+const DATABASE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
+const IPV6 = /^[0-9A-Fa-f:.]+$/;
+
+/** Throws unless `generation` is a whole number >= 1; `key` names the setting in the message. */
+export function checkGeneration(generation: number, key = "rotation generation"): void {
+    if (!Number.isSafeInteger(generation) || generation < 1) {
+        throw new RangeError(`${key}: got ${generation}; expected a whole number >= 1`);
+    }
+}
+
+/** The slot a generation makes active: odd generations use blue, even ones green. */
+export function activeSlot(generation: number): Slot {
+    checkGeneration(generation, "databaseCredentialGeneration");
+    return generation % 2 === 1 ? "blue" : "green";
+}
+
+/** The slot that is not active at this generation. */
+export function standbySlot(generation: number): Slot {
+    return activeSlot(generation) === "blue" ? "green" : "blue";
+}
+
+/**
+ * The last generation, up to and including this one, that activated `slot` (0 for green at generation 1).
+ * A slot's password is kept by this number, so a bump regenerates only the slot it activates.
+ */
+export function slotKeeper(generation: number, slot: Slot): number {
+    return activeSlot(generation) === slot ? generation : generation - 1;
+}
+
+/** The login role of a slot: `<prefix>_blue` or `<prefix>_green`, the same name in every generation. */
+export function roleName(prefix: string, slot: Slot): string {
+    if (!ROLE_PREFIX_PATTERN.test(prefix) || prefix.length > MAX_ROLE_PREFIX_LENGTH) {
+        throw new RangeError(
+            `databaseRolePrefix: got ${JSON.stringify(prefix)}; expected a lower-case identifier ` +
+                `(a-z, 0-9, _; not starting with a digit) of at most ${MAX_ROLE_PREFIX_LENGTH} characters`,
+        );
+    }
+    return `${prefix}_${slot}`;
+}
+
+/**
+ * Percent-encodes every character outside RFC 3986's unreserved set, so no reserved character
+ * (`:/?#[]@!$&'()*+,;=`, or `%` itself) in a user name or password can end a URL component early.
+ */
+export function encodeUrlComponent(text: string): string {
+    return encodeURIComponent(text).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** What `databaseUrl` composes: the app's view of the database, not the admin connection. */
+export interface DatabaseUrlParts {
+    readonly user: string;
+    readonly password: string;
+    /** The host the app connects to (Render's internal host name, say). */
+    readonly host: string;
+    readonly port: number;
+    readonly database: string;
+    readonly sslMode: string;
+}
+
+/** `postgresql://user:password@host:port/database?sslmode=...`, user and password percent-encoded. */
+export function databaseUrl(parts: DatabaseUrlParts): string {
+    const { user, password, host, port, database, sslMode } = parts;
+    // Messages name the part, never the password's value.
+    if (user === "") throw new RangeError("DATABASE_URL: the user name is empty");
+    if (password === "") throw new RangeError(`DATABASE_URL: the password of ${user} is empty`);
+    const ipv6 = host.includes(":");
+    if (ipv6 ? !IPV6.test(host) : !HOST_NAME.test(host)) {
+        throw new RangeError(`databaseAppHost: got ${JSON.stringify(host)}; expected a host name or an IPv4/IPv6 address`);
+    }
+    if (!Number.isInteger(port) || port < 1 || port > 65535) {
+        throw new RangeError(`databasePort: got ${port}; expected a whole number from 1 to 65535`);
+    }
+    if (!DATABASE_NAME.test(database)) {
+        throw new RangeError(
+            `databaseName: got ${JSON.stringify(database)}; expected letters, digits, '_', '-' and '.' (not starting with '-' or '.')`,
+        );
+    }
+    if (!(SSL_MODES as readonly string[]).includes(sslMode)) {
+        throw new RangeError(`databaseSslMode: got ${JSON.stringify(sslMode)}; expected one of ${SSL_MODES.join(", ")}`);
+    }
+    const hostPart = ipv6 ? `[${host}]` : host;
+    return `postgresql://${encodeUrlComponent(user)}:${encodeUrlComponent(password)}@${hostPart}:${port}/${database}?sslmode=${sslMode}`;
+}
+
+/**
+ * The SECRET_KEY form the runbook's `secrets.token_urlsafe(32)` prints: 32 random bytes as URL-safe base64
+ * without padding (43 characters), from the standard base64 that `random.RandomBytes` gives.
+ */
+export function secretKeyFromBase64(base64: string): string {
+    // Buffer.from silently skips characters it cannot decode, so the text is checked before it is decoded.
+    if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(base64)) {
+        throw new RangeError("SECRET_KEY: the random source is not padded standard base64");
+    }
+    const bytes = Buffer.from(base64, "base64");
+    if (bytes.length !== 32) {
+        throw new RangeError(`SECRET_KEY: the random source holds ${bytes.length} bytes; expected 32`);
+    }
+    return bytes.toString("base64url");
+}

@@ -1,0 +1,183 @@
+// Session invalidation: the exact command SessionFlush declares, run against a real redis-server.
+import { strict as assert } from "node:assert";
+import { spawn } from "node:child_process";
+import * as path from "node:path";
+import * as pulumi from "@pulumi/pulumi";
+import { createClient, RESP_TYPES } from "redis";
+import { CHECK_SESSIONS_COMMAND, CLEAR_SESSIONS_COMMAND, SessionFlush } from "../components/sessions";
+import { startRedis, type RedisServer } from "./support/redis";
+
+const REPO_ROOT = path.resolve(__dirname, "..");
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const COMMAND_TYPE = "command:local:Command";
+/** The Redis password holds URL-reserved characters, so the URL's encoding has to survive to the client. */
+const REDIS_PASSWORD = "s3ss:/?#[]@!$&'()*+,;=%ions";
+
+const isSecret = (raw: unknown) => typeof raw === "object" && raw !== null && (raw as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+const unwrap = (raw: unknown): unknown => {
+    if (isSecret(raw)) return unwrap((raw as { value: unknown }).value);
+    if (typeof raw === "object" && raw !== null) return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, unwrap(v)]));
+    return raw;
+};
+const valueOf = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
+
+/** The Command as registered with the engine: inputs (secrets still wrapped) and the URNs it depends on. */
+interface DeclaredCommand {
+    readonly raw: Record<string, unknown>;
+    readonly create: string;
+    readonly update: string;
+    readonly environment: Record<string, string>;
+    readonly dependencies: readonly string[];
+    readonly deployUrn: string;
+}
+
+/** Declares SessionFlush under Pulumi's mocks after a stand-in deploy and records the command it registers. */
+async function declareFlush(redisUrl: string, generation: number, keyPattern?: string): Promise<DeclaredCommand> {
+    const registered = new Map<string, { raw: Record<string, unknown>; dependencies: string[] }>();
+    await pulumi.runtime.setMocks(
+        { newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }), call: (args) => args.inputs },
+        "ahoy-ops",
+        "prod",
+        false,
+    );
+    type Req = { getType(): string; getObject(): { toJavaScript(): Record<string, unknown> }; getDependenciesList(): string[] };
+    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Req, cb: unknown): void };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+        registered.set(req.getType(), { raw: req.getObject().toJavaScript(), dependencies: req.getDependenciesList() });
+        register(req, cb);
+    };
+    const deploy = new pulumi.CustomResource("ahoy:test:Deploy", "deploy", {});
+    const flush = new SessionFlush("sessions", { generation, redisUrl, keyPattern, afterDeploy: deploy });
+    const [deployUrn] = await Promise.all([valueOf(deploy.urn), valueOf(flush.command.urn)]);
+    const command = registered.get(COMMAND_TYPE);
+    assert.ok(command, "SessionFlush registers a command:local:Command");
+    return {
+        raw: command.raw,
+        create: command.raw.create as string,
+        update: command.raw.update as string,
+        environment: unwrap(command.raw.environment) as Record<string, string>,
+        dependencies: command.dependencies,
+        deployUrn,
+    };
+}
+
+/** Runs a declared command text as the command provider does: through a shell, in the project root, with its environment. */
+function run(commandText: string, environment: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(commandText, { shell: true, cwd: REPO_ROOT, env: { PATH: process.env.PATH, ...environment }, stdio: ["ignore", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (chunk) => (stdout += chunk));
+        child.stderr.on("data", (chunk) => (stderr += chunk));
+        child.once("error", reject);
+        child.once("close", (code) => resolve({ code, stdout, stderr }));
+    });
+}
+
+describe("SessionFlush: clearing sessions after a SECRET_KEY rotation", function () {
+    this.timeout(60000);
+    let server: RedisServer;
+    let redis: ReturnType<typeof createClient>;
+
+    const seed = async (keys: Array<string | Buffer>) => {
+        await redis.flushDb();
+        for (const key of keys) await redis.set(key, "v");
+    };
+    const remaining = async () =>
+        (await redis.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).keys("*")).map((key) => key.toString("latin1")).sort();
+
+    before(async () => {
+        server = await startRedis(REDIS_PASSWORD);
+        redis = createClient({ url: server.url });
+        await redis.connect();
+    });
+
+    after(async () => {
+        if (redis?.isOpen) await redis.close();
+        await server?.stop();
+    });
+
+    describe("what is declared", () => {
+        it("runs the clear script after the deploy, once per generation, with the Redis URL only in its secret environment", async () => {
+            const declared = await declareFlush(server.url, 4);
+            assert.equal(declared.create, CLEAR_SESSIONS_COMMAND);
+            assert.equal(declared.update, CHECK_SESSIONS_COMMAND);
+            for (const text of [declared.create, declared.update]) {
+                assert.ok(!text.includes(REDIS_PASSWORD) && !text.includes(server.url) && !text.includes(encodeURIComponent(REDIS_PASSWORD)), "no secret in the command text");
+            }
+            assert.ok(isSecret((declared.raw.environment as Record<string, unknown>).REDIS_URL), "REDIS_URL is a secret");
+            assert.equal(declared.environment.REDIS_URL, server.url);
+            assert.ok(!("SESSION_KEY_PATTERN" in declared.environment), "no pattern: FLUSHDB");
+            assert.equal(declared.raw.logging, "none");
+            assert.deepEqual(declared.raw.triggers, [4]);
+            assert.ok(declared.dependencies.includes(declared.deployUrn), "it waits for the deploy carrying the new key");
+        });
+
+        it("changes only its trigger when the generation changes, which is what replaces (reruns) it", async () => {
+            const [four, five] = [await declareFlush(server.url, 4, "session:*"), await declareFlush(server.url, 5, "session:*")];
+            assert.deepEqual(four.raw.triggers, [4]);
+            assert.deepEqual(five.raw.triggers, [5]);
+            const rest = (d: DeclaredCommand) => ({ ...d.raw, triggers: undefined });
+            assert.deepEqual(rest(four), rest(five));
+            assert.equal(five.environment.SESSION_KEY_PATTERN, "session:*");
+        });
+
+        it("refuses an empty pattern instead of flushing everything", async () => {
+            await assert.rejects(declareFlush(server.url, 1, ""), /sessionKeyPattern: got an empty pattern/);
+        });
+    });
+
+    describe("the declared command against redis-server", () => {
+        it("without a pattern clears every key (FLUSHDB, as the runbook says)", async () => {
+            await seed(["session:a", "session:b", "rate:1.2.3.4"]);
+            const declared = await declareFlush(server.url, 2);
+            const result = await run(declared.create, declared.environment);
+            assert.equal(result.code, 0, result.stderr);
+            assert.deepEqual(await remaining(), []);
+            assert.ok(!(result.stdout + result.stderr).includes(REDIS_PASSWORD), "prints no secret");
+        });
+
+        it("with a pattern unlinks only the matching keys, in batches, and every other key survives", async () => {
+            const sessions = Array.from({ length: 1234 }, (_, i) => `session:${i}`);
+            const binary = Buffer.from([...Buffer.from("session:"), 0xff, 0xfe]);
+            await seed([...sessions, binary, "sessions-config", "rate:1.2.3.4", "cache:session:1"]);
+            const declared = await declareFlush(server.url, 3, "session:*");
+            const result = await run(declared.create, declared.environment);
+            assert.equal(result.code, 0, result.stderr);
+            assert.deepEqual(await remaining(), ["cache:session:1", "rate:1.2.3.4", "sessions-config"]);
+            assert.match(result.stdout, /unlinked 1235 keys matching "session:\*"/);
+        });
+
+        it("the update command (URL or pattern changed, same generation) reaches Redis and clears nothing", async () => {
+            await seed(["session:a", "other"]);
+            const declared = await declareFlush(server.url, 3, "session:*");
+            const result = await run(declared.update, declared.environment);
+            assert.equal(result.code, 0, result.stderr);
+            assert.deepEqual(await remaining(), ["other", "session:a"]);
+        });
+
+        it("fails with a clear message, and without the URL or password, when Redis refuses the credentials", async () => {
+            await seed(["session:a"]);
+            const wrongPassword = "wr0ng:/?#pass";
+            const url = server.url.replace(encodeURIComponent(REDIS_PASSWORD), encodeURIComponent(wrongPassword));
+            const declared = await declareFlush(url, 3);
+            const result = await run(declared.create, declared.environment);
+            assert.equal(result.code, 1);
+            assert.match(result.stderr, /^clear-sessions: could not clear sessions: /);
+            for (const secret of [wrongPassword, encodeURIComponent(wrongPassword), url]) {
+                assert.ok(!(result.stdout + result.stderr).includes(secret), `printed ${secret}`);
+            }
+            assert.deepEqual(await remaining(), ["session:a"]);
+        });
+
+        it("fails with a clear message when Redis is unreachable", async () => {
+            const declared = await declareFlush("redis://:secret-pw@127.0.0.1:1/0", 3);
+            const result = await run(declared.create, declared.environment);
+            assert.equal(result.code, 1);
+            assert.match(result.stderr, /could not clear sessions: .*ECONNREFUSED/);
+            assert.ok(!result.stderr.includes("secret-pw"));
+        });
+    });
+});
