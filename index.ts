@@ -1,17 +1,25 @@
 // ahoy-ops: validate the stack's config, then declare the runbook's actions against the Render service.
 import { FeatureFlags } from "./components/featureFlags";
 import { Release } from "./components/release";
+import { SecretRotation } from "./components/secretRotation";
 import { loadStackConfig } from "./stacks/load";
 
 // Parsed whole before any resource is declared: a bad value fails the preview with every problem listed.
 const config = loadStackConfig();
 const target = { service: config.service, apiUrl: config.renderApiUrl };
 
-const flags = new FeatureFlags("ahoy", { ...target, settings: config });
-const release = new Release("ahoy", { ...target, variables: Object.values(flags.variables), values: flags.values });
+const flags = new FeatureFlags("ahoy", { ...target, settings: config, maintenanceDatabase: config.databaseAppHost && config.databaseName });
+const secrets = new SecretRotation("ahoy", { ...target, settings: config });
+const release = new Release("ahoy", {
+    ...target,
+    variables: [...Object.values(flags.variables), ...Object.values(secrets.variables)],
+    values: { ...flags.values, ...secrets.values },
+});
+secrets.afterDeploy(release.deploy);
 
 export const service = config.service;
 export const managedVariables = flags.values;
+export const activeDatabaseRole = secrets.database?.activeRole;
 export const deployTrigger = release.trigger;
 export const deployId = release.deploy.deployId;
 export const deployedCommit = release.deploy.commitId;

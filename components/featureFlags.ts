@@ -1,6 +1,7 @@
 // The runbook's feature-flag controls: each kill switch, media lockdown and rate-limit setting as one Render variable.
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../stacks/config";
+import { AppSetting } from "./database/appSetting";
 import { EnvVar } from "./render/envVar";
 
 /** The settings that become variables on the service, named as the app reads them. */
@@ -37,6 +38,8 @@ export interface FeatureFlagsArgs {
     readonly apiUrl: pulumi.Input<string>;
     /** The parsed switches. */
     readonly settings: FlagSettings;
+    /** The app's database: MAINTENANCE_MODE is also written as the runbook's `app_settings` row there. */
+    readonly maintenanceDatabase?: string;
 }
 
 /** One EnvVar per switch that has a value; a switch left unset declares nothing, so its variable is removed. */
@@ -45,6 +48,8 @@ export class FeatureFlags extends pulumi.ComponentResource {
     public readonly variables: Record<string, EnvVar>;
     /** The value each managed key should have (undefined: absent), for the deploy trigger. */
     public readonly values: Record<string, string | undefined>;
+    /** The runbook's `maintenance_mode` row in `app_settings`, when the database is managed. */
+    public readonly maintenanceRow?: AppSetting;
 
     constructor(name: string, args: FeatureFlagsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ahoy:flags:FeatureFlags", name, {}, opts);
@@ -55,6 +60,13 @@ export class FeatureFlags extends pulumi.ComponentResource {
             this.variables[key] = new EnvVar(
                 `${name}-${key}`,
                 { service: args.service, apiUrl: args.apiUrl, key, value },
+                { parent: this },
+            );
+        }
+        if (args.maintenanceDatabase) {
+            this.maintenanceRow = new AppSetting(
+                `${name}-maintenance-row`,
+                { database: args.maintenanceDatabase, key: "maintenance_mode", value: String(args.settings.MAINTENANCE_MODE) },
                 { parent: this },
             );
         }

@@ -1,5 +1,8 @@
 // The stack's settings: one zod schema defines every key's type, bounds, default and normal form.
 import { z } from "zod";
+import { MAX_ROLE_PREFIX_LENGTH, ROLE_PREFIX_PATTERN, SSL_MODES } from "./rotation";
+import { RELEASE_PIN_EXPECTED, releasePinProblem } from "../components/render/deployDecision";
+import { repositoryProblem } from "../components/render/gitRef";
 
 /** The Pulumi project name: stack config keys live under `ahoy-ops:`. */
 export const PROJECT = "ahoy-ops";
@@ -28,8 +31,8 @@ function setting<T extends z.ZodType>(meta: SettingMeta, schema: T) {
         .meta({ ...meta });
 }
 
-function flag(description: string) {
-    const meta: SettingMeta = { pulumiType: "boolean", default: "false", expected: "true or false", description };
+function flag(description: string, defaultValue: "true" | "false" = "false") {
+    const meta: SettingMeta = { pulumiType: "boolean", default: defaultValue, expected: "true or false", description };
     return setting(meta, z.enum(["true", "false"], { error: `expected ${meta.expected}` }).transform((v) => v === "true"));
 }
 
@@ -103,6 +106,41 @@ function blockedIps(description: string) {
     );
 }
 
+/** A rotation generation: bumping it in a reviewed PR is what rotates the secret. */
+function generation(description: string) {
+    const meta: SettingMeta = { pulumiType: "integer", default: "1", expected: "a whole number >= 1", description };
+    const error = `expected ${meta.expected}`;
+    return setting(meta, z.string().regex(/^\d+$/, { error }).transform(Number).pipe(z.number().int().min(1, { error }).max(Number.MAX_SAFE_INTEGER, { error })));
+}
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T, meta: Omit<SettingMeta, "pulumiType" | "expected">) {
+    const expected = `one of ${values.join(", ")}`;
+    return setting({ ...meta, pulumiType: "string", expected }, z.enum(values, { error: `expected ${expected}` }));
+}
+
+/** A plain text setting checked against a pattern (an identifier, a host name), with a default. */
+function text(meta: Omit<SettingMeta, "pulumiType">, pattern: RegExp, maxLength = 255) {
+    const error = `expected ${meta.expected}`;
+    return setting({ ...meta, pulumiType: "string" }, z.string().regex(pattern, { error }).max(maxLength, { error }));
+}
+
+/** A plain text setting that may be left unset. */
+function optionalText(meta: Omit<SettingMeta, "pulumiType" | "default">, pattern: RegExp, maxLength = 255) {
+    const error = `expected ${meta.expected}`;
+    return setting({ ...meta, pulumiType: "string", default: "" }, z.string().regex(pattern, { error }).max(maxLength, { error }).optional());
+}
+
+const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
+const POSTGRES_ROLE = /^[a-z_][a-z0-9_]*$/;
+
+const redisUrlMeta: SettingMeta = {
+    pulumiType: "string",
+    default: "",
+    expected: "a redis:// or rediss:// URL set with `pulumi config set --secret redisUrl ...`",
+    description: "Where the app's sessions live (secret); required when sessionStore is redis.",
+    secret: true,
+};
+
 const serviceMeta: SettingMeta = {
     pulumiType: "string",
     default: "ahoy-indie-media",
@@ -124,6 +162,80 @@ const apiKeyMeta: SettingMeta = {
     description: "Render API key (secret). Unset: the RENDER_API_KEY environment variable is used.",
     secret: true,
 };
+
+/** A text setting judged by a function that names what is wrong (one shared with the provider that uses it). */
+function checkedText(meta: SettingMeta, problem: (value: string) => string | undefined) {
+    return setting(
+        meta,
+        z
+            .string()
+            .transform((raw, ctx) => {
+                const value = raw.trim();
+                const found = problem(value);
+                if (found) ctx.addIssue({ code: "custom", message: found });
+                return found ? z.NEVER : value;
+            })
+            .optional(),
+    );
+}
+
+const releasePinMeta: SettingMeta = {
+    pulumiType: "string",
+    default: "",
+    expected: `${RELEASE_PIN_EXPECTED}, or unset`,
+    description: "Roll back: pin the service to a deploy id (dep-...), a commit SHA or a git tag; autodeploy is off while set. Unset: normal deploys resume.",
+};
+
+const repositoryMeta: SettingMeta = {
+    pulumiType: "string",
+    default: "",
+    expected: "the service's git repository URL (https://, ssh://, git@host:owner/repo) without credentials, or unset",
+    description: "The git repository a releasePin tag is looked up in (git ls-remote); unset: the repository Render builds the service from.",
+};
+
+const serviceUrlMeta: SettingMeta = {
+    pulumiType: "string",
+    default: "",
+    expected: "the service's public https:// URL such as https://ahoy-indie-media.onrender.com (http:// only for localhost or 127.0.0.1)",
+    description: "The app's public URL, checked after every deploy (/healthz, each switch's effect, the stability watch); required unless verify is false.",
+};
+
+/** Why `raw` cannot be the app's public URL, or undefined when it can. */
+function serviceUrlProblem(raw: string): string | undefined {
+    let url: URL;
+    try {
+        url = new URL(raw);
+    } catch {
+        return `expected ${serviceUrlMeta.expected}`;
+    }
+    const local = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+    if (url.protocol !== "https:" && !(url.protocol === "http:" && local)) return `expected ${serviceUrlMeta.expected}`;
+    if (url.username || url.password) return "carries credentials; expected the public URL without them";
+    if (url.search || url.hash) return `has a query or fragment; expected ${serviceUrlMeta.expected}`;
+    return undefined;
+}
+
+/**
+ * The settings verification needs, judged on the raw values so a missing one is listed with every other problem:
+ * serviceUrl unless `verify` is explicitly false, and a media probe path when direct media is blocked.
+ */
+function verificationProblems(values: Record<string, string | undefined>): ConfigProblem[] {
+    if (values.verify === "false") return [];
+    const problems: ConfigProblem[] = [];
+    if (!values.serviceUrl) {
+        problems.push({
+            key: "serviceUrl",
+            message: `got nothing, but verify is on; expected ${serviceUrlMeta.expected}, or \`pulumi config set verify false\` to deploy without the runbook's checks`,
+        });
+    }
+    if (values.BLOCK_DIRECT_MEDIA === "true" && !values.mediaProbePath) {
+        problems.push({
+            key: "mediaProbePath",
+            message: "got nothing, but BLOCK_DIRECT_MEDIA is true and verify is on; expected a direct media path that must answer 403, such as /media/uploads/probe.jpg",
+        });
+    }
+    return problems;
+}
 
 /** Every project key, and nothing else: an unknown key is a mistake, not something to ignore. */
 export const stackConfigSchema = z
@@ -156,6 +268,78 @@ export const stackConfigSchema = z
                 .transform((v) => v.replace(/\/+$/, "")),
         ),
         renderApiKey: setting(apiKeyMeta, z.string().optional()),
+        releasePin: checkedText(releasePinMeta, releasePinProblem),
+        repository: checkedText(repositoryMeta, repositoryProblem),
+        serviceUrl: checkedText(serviceUrlMeta, serviceUrlProblem),
+        verify: flag("Run the runbook's checks after every deploy: /healthz, each switch's effect, then the stability watch; false skips them.", "true"),
+        mediaProbePath: optionalText(
+            {
+                expected: "a path on serviceUrl starting with / (no spaces), such as /media/uploads/probe.jpg",
+                description: "A direct media path that must answer 403 while BLOCK_DIRECT_MEDIA is true (checked after the deploy).",
+            },
+            /^\/\S*$/,
+        ),
+        stabilityWindowSeconds: wholeNumber(
+            { default: "300", description: "How long to watch /healthz after a deploy (error rate at most 5%, responses within 2 s), 10 to 3600 s." },
+            10,
+            3600,
+            "seconds",
+        ),
+        secretKeyGeneration: generation("SECRET_KEY rotation: bump it in a reviewed PR to give the app a new SECRET_KEY."),
+        sessionStore: oneOf(["none", "redis"], {
+            default: "none",
+            description: "Where sessions live: redis clears them after a SECRET_KEY rotation; none leaves them.",
+        }),
+        sessionKeyPattern: optionalText(
+            {
+                expected: "a Redis glob such as session:* (no spaces), or unset to clear the whole database with FLUSHDB",
+                description: "Clear only the Redis keys matching this glob after a rotation; unset: FLUSHDB.",
+            },
+            /^\S+$/,
+        ),
+        redisUrl: setting(
+            redisUrlMeta,
+            z.url({ protocol: /^rediss?$/, error: `expected ${redisUrlMeta.expected}` }).optional(),
+        ),
+        databaseCredentialGeneration: generation(
+            "Database credential rotation: bump it in a reviewed PR; the standby login role takes over with a new password.",
+        ),
+        databaseRolePrefix: text(
+            {
+                default: "ahoy_app",
+                expected: `a lower-case identifier (a-z, 0-9, _) of at most ${MAX_ROLE_PREFIX_LENGTH} characters`,
+                description: "The app's login roles are <prefix>_blue and <prefix>_green.",
+            },
+            ROLE_PREFIX_PATTERN,
+            MAX_ROLE_PREFIX_LENGTH,
+        ),
+        databaseOwnerRole: text(
+            {
+                default: "ahoy",
+                expected: "the existing role that owns the tables, a lower-case identifier (a-z, 0-9, _)",
+                description: "The existing role that owns the app's tables; both login roles act as it. Never changed.",
+            },
+            POSTGRES_ROLE,
+            63,
+        ),
+        databaseAppHost: optionalText(
+            {
+                expected: "the host name or IP address the app connects to, or unset to leave DATABASE_URL alone",
+                description: "The database host as the app reaches it; set, the program manages the login roles and DATABASE_URL.",
+            },
+            HOST,
+        ),
+        databasePort: wholeNumber({ default: "5432", description: "The database port in the app's DATABASE_URL." }, 1, 65535, "port number"),
+        databaseName: text(
+            {
+                default: "ahoy_prod",
+                expected: "a database name of letters, digits, _, - and . (not starting with - or .)",
+                description: "The app's database, in DATABASE_URL and for the maintenance row.",
+            },
+            /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/,
+            63,
+        ),
+        databaseSslMode: oneOf(SSL_MODES, { default: "require", description: "The sslmode in the app's DATABASE_URL." }),
     })
     .strict();
 
@@ -210,17 +394,46 @@ function closestKey(unknown: string): string | undefined {
 /** How an error shows a received value: secrets never, by schema or by how they were stored. */
 function describeValue(raw: string | undefined, secret: boolean): string {
     if (secret) return "a secret value";
-    return raw === undefined ? "nothing" : JSON.stringify(raw);
+    // A URL's user-info may be a token (https://TOKEN@host/...): shown masked, whatever the key.
+    return raw === undefined ? "nothing" : JSON.stringify(raw.replace(/\/\/[^/@\s]+@/g, "//***@"));
+}
+
+/** Rules between keys, checked once each key is valid on its own. */
+function crossCheck(config: StackConfig, secretKeys: ReadonlySet<string>, providerConfig: Record<string, string | undefined>): ConfigProblem[] {
+    const problems: ConfigProblem[] = [];
+    if (config.sessionStore === "redis" && !config.redisUrl) {
+        problems.push({ key: "redisUrl", message: `got nothing, but sessionStore is redis; expected ${redisUrlMeta.expected}` });
+    }
+    if (config.sessionKeyPattern && config.sessionStore !== "redis") {
+        problems.push({ key: "sessionKeyPattern", message: `is set but sessionStore is ${config.sessionStore}; set sessionStore to redis, or remove it` });
+    }
+    if (!config.databaseAppHost) {
+        if (config.databaseCredentialGeneration !== 1) {
+            problems.push({
+                key: "databaseCredentialGeneration",
+                message: `got ${config.databaseCredentialGeneration}, but the database is not managed; set databaseAppHost (and the postgresql: admin connection) first`,
+            });
+        }
+        return problems;
+    }
+    // The admin connection itself may come from the stack (postgresql:host ...) or from libpq's PG* variables;
+    // only a password kept in the stack in plain text is a problem.
+    if (providerConfig["postgresql:password"] && !secretKeys.has("postgresql:password")) {
+        problems.push({ key: "postgresql:password", message: "is stored in plain text; expected `pulumi config set --secret postgresql:password ...`" });
+    }
+    return problems;
 }
 
 /**
  * Parses the project's bare config keys (as Pulumi stores them: strings) into typed settings.
  * `secretKeys` names the keys that were stored encrypted; a secret setting stored in plain text is a problem.
+ * `providerConfig` holds other namespaces' keys, full (`postgresql:host`), for the settings that need them.
  * Throws a StackConfigError listing every problem.
  */
 export function parseStackConfig(
     values: Record<string, string | undefined>,
     secretKeys: ReadonlySet<string> = new Set(),
+    providerConfig: Record<string, string | undefined> = {},
 ): StackConfig {
     const metaByKey = new Map(settingsMeta());
     const problems: ConfigProblem[] = [];
@@ -253,6 +466,8 @@ export function parseStackConfig(
             problems.push({ key, message: `is stored in plain text; expected ${meta.expected}` });
         }
     }
+    problems.push(...verificationProblems(values));
+    if (result.success) problems.push(...crossCheck(result.data, secretKeys, providerConfig));
     if (problems.length > 0 || !result.success) throw new StackConfigError(problems);
     // Every key present, unset ones as undefined, so two configs compare by value whatever the input's shape.
     return Object.fromEntries(Object.keys(stackConfigSchema.shape).map((key) => [key, result.data[key as StackConfigKey]])) as StackConfig;

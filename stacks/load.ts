@@ -8,21 +8,26 @@ function isSecretKey(fullKey: string): boolean {
     return runtime.isConfigSecret?.(fullKey) ?? false;
 }
 
-/** Every `ahoy-ops:` key of the stack, bare, with the set of those stored as secrets. */
-export function projectConfigValues(): { values: Record<string, string>; secretKeys: Set<string> } {
+/** The stack's config: this project's keys bare, other namespaces' keys full, and which of them are secrets. */
+export function stackConfigValues(): {
+    values: Record<string, string>;
+    providerConfig: Record<string, string>;
+    secretKeys: Set<string>;
+} {
     const values: Record<string, string> = {};
+    const providerConfig: Record<string, string> = {};
     const secretKeys = new Set<string>();
     for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (!fullKey.startsWith(`${PROJECT}:`)) continue;
-        const key = fullKey.slice(PROJECT.length + 1);
-        values[key] = value;
+        const ours = fullKey.startsWith(`${PROJECT}:`);
+        const key = ours ? fullKey.slice(PROJECT.length + 1) : fullKey;
+        (ours ? values : providerConfig)[key] = value;
         if (isSecretKey(fullKey)) secretKeys.add(key);
     }
-    return { values, secretKeys };
+    return { values, providerConfig, secretKeys };
 }
 
 /** The stack's settings, validated whole; throws a StackConfigError listing every problem. */
 export function loadStackConfig(): StackConfig {
-    const { values, secretKeys } = projectConfigValues();
-    return parseStackConfig(values, secretKeys);
+    const { values, providerConfig, secretKeys } = stackConfigValues();
+    return parseStackConfig(values, secretKeys, providerConfig);
 }

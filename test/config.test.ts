@@ -7,10 +7,14 @@ import { parse as parseYaml } from "yaml";
 import { StackConfigError, parseBlockedIps, parseRateLimit, parseStackConfig, settingsMeta } from "../stacks/config";
 
 const root = path.join(__dirname, "..");
+const SERVICE_URL = "https://ahoy-indie-media.onrender.com";
+/** What every stack must set besides the defaults: the URL verification checks (unless verify is false). */
+const REQUIRED = { serviceUrl: SERVICE_URL };
 
+/** The problems with `values` (on top of the required settings, which a test may override or remove). */
 function problemsOf(values: Record<string, string | undefined>, secretKeys?: Set<string>): string {
     try {
-        parseStackConfig(values, secretKeys);
+        parseStackConfig({ ...REQUIRED, ...values }, secretKeys);
     } catch (err) {
         assert.ok(err instanceof StackConfigError, `expected a StackConfigError, got ${err}`);
         return err.message;
@@ -19,8 +23,8 @@ function problemsOf(values: Record<string, string | undefined>, secretKeys?: Set
 }
 
 describe("parseStackConfig", () => {
-    it("gives every key its documented default when the stack sets nothing", () => {
-        const config = parseStackConfig({});
+    it("gives every key its documented default when the stack sets only the required serviceUrl", () => {
+        const config = parseStackConfig(REQUIRED);
         assert.deepEqual(config, {
             DISABLE_SIGNUP: false,
             MAINTENANCE_MODE: false,
@@ -33,6 +37,23 @@ describe("parseStackConfig", () => {
             service: "ahoy-indie-media",
             renderApiUrl: "https://api.render.com/v1",
             renderApiKey: undefined,
+            releasePin: undefined,
+            repository: undefined,
+            serviceUrl: SERVICE_URL,
+            verify: true,
+            mediaProbePath: undefined,
+            stabilityWindowSeconds: 300,
+            secretKeyGeneration: 1,
+            sessionStore: "none",
+            sessionKeyPattern: undefined,
+            redisUrl: undefined,
+            databaseCredentialGeneration: 1,
+            databaseRolePrefix: "ahoy_app",
+            databaseOwnerRole: "ahoy",
+            databaseAppHost: undefined,
+            databasePort: 5432,
+            databaseName: "ahoy_prod",
+            databaseSslMode: "require",
         });
     });
 
@@ -55,7 +76,8 @@ describe("parseStackConfig", () => {
     ];
     for (const [key, raw, want] of good) {
         it(`accepts ${key}=${JSON.stringify(raw)} as ${JSON.stringify(want)}`, () => {
-            assert.deepEqual(parseStackConfig({ [key]: raw })[key as keyof ReturnType<typeof parseStackConfig>], want);
+            const values = { ...REQUIRED, ...(key === "BLOCK_DIRECT_MEDIA" && { mediaProbePath: "/media/probe.jpg" }), [key]: raw };
+            assert.deepEqual(parseStackConfig(values)[key as keyof ReturnType<typeof parseStackConfig>], want);
         });
     }
 
@@ -108,7 +130,66 @@ describe("parseStackConfig", () => {
     });
 
     it("accepts the API key when it was stored as a secret", () => {
-        assert.equal(parseStackConfig({ renderApiKey: "rnd_x" }, new Set(["renderApiKey"])).renderApiKey, "rnd_x");
+        assert.equal(parseStackConfig({ ...REQUIRED, renderApiKey: "rnd_x" }, new Set(["renderApiKey"])).renderApiKey, "rnd_x");
+    });
+});
+
+describe("release pin and verification settings", () => {
+    const parsed = (values: Record<string, string>) => parseStackConfig({ ...REQUIRED, ...values });
+
+    it("takes a release pin as a deploy id, a commit SHA or a git tag; unset means no pin", () => {
+        assert.equal(parsed({ releasePin: "dep-d0abcdefghijklmnopqr" }).releasePin, "dep-d0abcdefghijklmnopqr");
+        assert.equal(parsed({ releasePin: "abc1234" }).releasePin, "abc1234");
+        assert.equal(parsed({ releasePin: " v0.1.0 " }).releasePin, "v0.1.0");
+        assert.equal(parsed({ releasePin: "" }).releasePin, undefined);
+    });
+
+    it("rejects a release pin that is none of those, naming what a pin looks like", () => {
+        assert.match(problemsOf({ releasePin: "dep-123" }), /releasePin: got "dep-123": "dep-123" starts like a deploy id but is not one; expected a deploy id/);
+        assert.match(problemsOf({ releasePin: "v0.1..0" }), /releasePin: got "v0.1..0": .*contains "\.\.".*expected a deploy id \(dep- .*\), a commit SHA .* or a git tag/);
+        assert.match(problemsOf({ releasePin: "--upload-pack=x" }), /releasePin: got "--upload-pack=x": .*starts with "-"/);
+    });
+
+    it("takes the repository as a URL or git@host:path, and refuses one carrying credentials without echoing them", () => {
+        assert.equal(parsed({ repository: "https://github.com/ahoy/ahoy-indie-media" }).repository, "https://github.com/ahoy/ahoy-indie-media");
+        assert.equal(parsed({ repository: "git@github.com:ahoy/ahoy-indie-media.git" }).repository, "git@github.com:ahoy/ahoy-indie-media.git");
+        const message = problemsOf({ repository: "https://ghp_token@github.com/ahoy/ahoy-indie-media" });
+        assert.match(message, /repository: got "https:\/\/\*\*\*@github\.com\/ahoy\/ahoy-indie-media": repository https:\/\/github\.com\/ahoy\/ahoy-indie-media carries credentials in its URL/);
+        assert.doesNotMatch(message, /ghp_token/);
+    });
+
+    it("wants serviceUrl as https, allowing http only for a local rehearsal", () => {
+        assert.equal(parsed({ serviceUrl: "http://127.0.0.1:4011" }).serviceUrl, "http://127.0.0.1:4011");
+        assert.match(problemsOf({ serviceUrl: "http://ahoy-indie-media.onrender.com" }), /serviceUrl: got "http:\/\/ahoy-indie-media.onrender.com": expected the service's public https:\/\/ URL/);
+        assert.match(problemsOf({ serviceUrl: "ahoy-indie-media.onrender.com" }), /serviceUrl: got "ahoy-indie-media.onrender.com": expected/);
+    });
+
+    it("fails by name when serviceUrl is missing and verify is not explicitly false, listed with every other problem", () => {
+        const message = problemsOf({ serviceUrl: undefined, SIGNED_URL_EXPIRY: "5" });
+        assert.match(message, /2 problems/);
+        assert.match(message, /- serviceUrl: got nothing, but verify is on; expected the service's public https:\/\/ URL .*, or `pulumi config set verify false`/);
+        assert.match(message, /- SIGNED_URL_EXPIRY: got "5"/);
+    });
+
+    it("needs no serviceUrl when verify is set to false", () => {
+        const config = parseStackConfig({ verify: "false" });
+        assert.equal(config.verify, false);
+        assert.equal(config.serviceUrl, undefined);
+    });
+
+    it("needs a media probe path when BLOCK_DIRECT_MEDIA is on and verification runs", () => {
+        assert.match(problemsOf({ BLOCK_DIRECT_MEDIA: "true" }), /- mediaProbePath: got nothing, but BLOCK_DIRECT_MEDIA is true and verify is on; expected a direct media path that must answer 403/);
+        assert.equal(parsed({ BLOCK_DIRECT_MEDIA: "true", mediaProbePath: "/media/probe.jpg" }).mediaProbePath, "/media/probe.jpg");
+        assert.match(problemsOf({ mediaProbePath: "media/probe.jpg" }), /mediaProbePath: got "media\/probe.jpg": expected a path on serviceUrl starting with \//);
+        assert.equal(parseStackConfig({ verify: "false", BLOCK_DIRECT_MEDIA: "true" }).BLOCK_DIRECT_MEDIA, true);
+    });
+
+    it("bounds the stability window to 10-3600 s, 300 (the runbook's five minutes) by default", () => {
+        assert.equal(parsed({}).stabilityWindowSeconds, 300);
+        assert.equal(parsed({ stabilityWindowSeconds: "10" }).stabilityWindowSeconds, 10);
+        assert.equal(parsed({ stabilityWindowSeconds: "3600" }).stabilityWindowSeconds, 3600);
+        assert.match(problemsOf({ stabilityWindowSeconds: "9" }), /stabilityWindowSeconds: got "9": expected whole seconds from 10 to 3600/);
+        assert.match(problemsOf({ stabilityWindowSeconds: "5m" }), /stabilityWindowSeconds: got "5m"/);
     });
 });
 
@@ -186,7 +267,7 @@ describe("Pulumi.yaml and the zod schema", () => {
 
     it("the declared defaults parse to the schema's defaults", () => {
         const defaults = Object.fromEntries(Object.entries(project.config).map(([k, v]) => [k, String(v.default)]));
-        assert.deepEqual(parseStackConfig(defaults), parseStackConfig({}));
+        assert.deepEqual(parseStackConfig({ ...defaults, ...REQUIRED }), parseStackConfig(REQUIRED));
     });
 
     it("Pulumi.prod.yaml sets only declared keys, with valid values, and no secret in plain text", () => {

@@ -1,4 +1,5 @@
 // Runs index.ts under pulumi.runtime.setMocks with the real Pulumi.prod.yaml (plus overrides) and records what it declares.
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
@@ -21,6 +22,11 @@ export interface Registration {
 export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
 
+/** A value with its secret wrapper (if any) removed: what the provider would receive. */
+export function reveal(value: unknown): unknown {
+    return isSecretValue(value) ? (value as { value: unknown }).value : value;
+}
+
 /** Whether a serialized input is a secret. */
 export function isSecretValue(raw: unknown): boolean {
     return typeof raw === "object" && raw !== null && (raw as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
@@ -33,6 +39,25 @@ export interface ProgramRun {
     ofType(type: string): Registration[];
     /** The one registration named `name`; fails the test if there is not exactly one. */
     named(name: string): Registration;
+}
+
+/**
+ * What a provider would answer beside the inputs: Render's deploy, and random values that, like the real ones, change
+ * exactly when their keepers do (derived from the name and keepers, so a test can tell old from new).
+ */
+function mockOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    const seed = createHash("sha256").update(`${name}:${JSON.stringify(inputs.keepers ?? {})}`).digest();
+    switch (type) {
+        case "pulumi-nodejs:dynamic/render:Deploy":
+            return { deployId: "dep-mock", commitId: "c0ffee", status: "live" };
+        case "random:index/randomBytes:RandomBytes":
+            return { base64: seed.toString("base64"), hex: seed.toString("hex") };
+        case "random:index/randomPassword:RandomPassword":
+            // Every URL-reserved character, so the URL encoding is exercised as with real passwords.
+            return { result: `${seed.toString("base64url").slice(0, 20)}:/?#[]@!$&'()*+,;=%` };
+        default:
+            return {};
+    }
 }
 
 /** The stack config of Pulumi.prod.yaml, full keys to strings; `secure:` values are reported separately. */
@@ -65,8 +90,7 @@ export async function runProgram(
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
                 const { raw, dependencies } = rawByName.get(args.name) ?? { raw: {}, dependencies: [] };
                 registrations.push({ type: args.type, name: args.name, inputs: args.inputs, raw, dependencies });
-                // A deploy's outputs are Render's answer; give the mock one so the stack outputs resolve.
-                const outputs = args.type.endsWith(":Deploy") ? { deployId: "dep-mock", commitId: "c0ffee", status: "live" } : {};
+                const outputs = mockOutputs(args.type, args.name, args.inputs);
                 return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
             },
             call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
@@ -103,6 +127,8 @@ export async function runProgram(
     let outputs: Record<string, unknown>;
     try {
         outputs = (await pulumi.runtime.runInPulumiStack(async () => require(entry))) ?? {};
+        // Resources declared late (after a deploy, inside applies) register asynchronously: wait as the CLI does.
+        await (require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> }).waitForRPCs();
     } catch (err) {
         // What was declared before the failure, so a test can prove nothing was.
         throw Object.assign(err as Error, { registrations });

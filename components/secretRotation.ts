@@ -1,0 +1,95 @@
+// The runbook's secret rotation: SECRET_KEY and DATABASE_URL as Render variables, the roles behind the URL, and the
+// steps that must wait for the deploy (retiring the old role, clearing sessions).
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../stacks/config";
+import { DatabaseCredentials } from "./database/credentials";
+import { EnvVar } from "./render/envVar";
+import { SecretKey } from "./secretKey";
+import { SessionFlush } from "./sessions";
+
+/** The settings rotation reads. */
+export type RotationSettings = Pick<
+    StackConfig,
+    | "secretKeyGeneration"
+    | "sessionStore"
+    | "sessionKeyPattern"
+    | "redisUrl"
+    | "databaseCredentialGeneration"
+    | "databaseRolePrefix"
+    | "databaseOwnerRole"
+    | "databaseAppHost"
+    | "databasePort"
+    | "databaseName"
+    | "databaseSslMode"
+>;
+
+export interface SecretRotationArgs {
+    /** The Render service's name or srv- id. */
+    readonly service: pulumi.Input<string>;
+    /** Render's API base URL. */
+    readonly apiUrl: pulumi.Input<string>;
+    /** The parsed rotation settings. */
+    readonly settings: RotationSettings;
+}
+
+/**
+ * SECRET_KEY always; DATABASE_URL and its alternating login roles when `databaseAppHost` is set. Call `afterDeploy`
+ * with the deploy that carries the new values: only then does the old role lose its login and do sessions go.
+ */
+export class SecretRotation extends pulumi.ComponentResource {
+    /** The secret variables this component manages, by key. */
+    public readonly variables: Record<string, EnvVar>;
+    /** Their values (secrets), for the deploy trigger. */
+    public readonly values: Record<string, pulumi.Output<string>>;
+    public readonly secretKey: SecretKey;
+    public readonly database?: DatabaseCredentials;
+
+    private readonly name: string;
+    private readonly settings: RotationSettings;
+
+    constructor(name: string, args: SecretRotationArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ahoy:secrets:SecretRotation", name, {}, opts);
+        this.name = name;
+        this.settings = args.settings;
+        const variable = (key: string, value: pulumi.Output<string>) =>
+            new EnvVar(`${name}-${key}`, { service: args.service, apiUrl: args.apiUrl, key, value, secret: true }, { parent: this });
+
+        this.secretKey = new SecretKey(`${name}-secret-key`, { generation: args.settings.secretKeyGeneration }, { parent: this });
+        this.values = { SECRET_KEY: this.secretKey.value };
+        this.variables = { SECRET_KEY: variable("SECRET_KEY", this.secretKey.value) };
+
+        const s = args.settings;
+        if (s.databaseAppHost) {
+            this.database = new DatabaseCredentials(
+                `${name}-db`,
+                {
+                    generation: s.databaseCredentialGeneration,
+                    rolePrefix: s.databaseRolePrefix,
+                    ownerRole: s.databaseOwnerRole,
+                    host: s.databaseAppHost,
+                    port: s.databasePort,
+                    database: s.databaseName,
+                    sslMode: s.databaseSslMode,
+                },
+                { parent: this },
+            );
+            this.values.DATABASE_URL = this.database.databaseUrl;
+            // The URL is built from the active role's outputs, so this write waits for the role to hold the password.
+            this.variables.DATABASE_URL = variable("DATABASE_URL", this.database.databaseUrl);
+        }
+        this.registerOutputs({ activeDatabaseRole: this.database?.activeRole });
+    }
+
+    /** Declares what may only happen once `deploy` is live: the standby role retired, the sessions cleared. */
+    afterDeploy(deploy: pulumi.Resource): void {
+        this.database?.retireStandby(deploy);
+        const s = this.settings;
+        if (s.sessionStore === "redis" && s.redisUrl) {
+            new SessionFlush(
+                `${this.name}-sessions`,
+                { generation: s.secretKeyGeneration, redisUrl: pulumi.secret(s.redisUrl), keyPattern: s.sessionKeyPattern, afterDeploy: deploy },
+                { parent: this },
+            );
+        }
+    }
+}
