@@ -2,7 +2,8 @@
 import { strict as assert } from "node:assert";
 import { Client } from "pg";
 import * as pulumi from "@pulumi/pulumi";
-import { AppSetting, CONFLICTING_VALUES, appSettingProvider, type AppSettingInputs, type AppSettingOutputs } from "../components/database/appSetting";
+import { AppSetting, appSettingProvider } from "../components/database/appSetting";
+import { CONFLICTING_VALUES, type AppSettingInputs, type AppSettingOutputs } from "../components/database/appSettingProvider";
 import { dynamicUrn, refreshResource, serializeProvider, startProviderHost, upResource, PROVIDER_KEY, type ProviderHost } from "./support/providerHost";
 import { startPostgres, type PostgresServer } from "./support/postgres";
 import { adminSettings, clientConfig, rememberAdminConfig } from "../components/database/sql";
@@ -58,6 +59,7 @@ describe("AppSetting: the maintenance row in app_settings", function () {
             "postgresql:superuser": "false",
         };
         // As the engine does: serialize the provider into the state, load it from text, configure it with the stack config.
+        // The loaded provider requires its implementation from the project directory, as the provider host does.
         serialized = await serializeProvider(appSettingProvider);
         provider = require("require-from-string")(serialized).handler();
         await provider.configure!({ config: { get: (key: string) => adminConfig[key], require: (key: string) => adminConfig[key] } });
@@ -68,9 +70,12 @@ describe("AppSetting: the maintenance row in app_settings", function () {
         await server?.stop();
     });
 
-    it("serializes without the admin password or any connection setting", () => {
+    it("serializes as the name of its implementation: no admin password, no connection setting, no SQL", () => {
+        assert.ok(serialized.includes("components/database/appSettingProvider.ts"), "the state names the module the host requires");
         assert.ok(!serialized.includes(ADMIN.password), "the admin password is not in the serialized provider");
         assert.ok(!serialized.includes(String(server.port)), "no connection setting is captured");
+        assert.ok(!/app_settings|pg_advisory/.test(serialized), "the SQL stays in the implementation, out of the state");
+        assert.ok(serialized.length < 8_000, `the serialized provider is ${serialized.length} characters: it should carry only the shim`);
     });
 
     for (const database of ["with_unique", "without_unique"]) {
@@ -85,7 +90,7 @@ describe("AppSetting: the maintenance row in app_settings", function () {
                 assert.deepEqual(created.outs, { ...inputs(database), rows: 1 } satisfies AppSettingOutputs);
                 assert.deepEqual(await rows(database), ["true"]);
 
-                const updated = await provider.update!(created.id, created.outs, inputs(database, "false"));
+                const updated = await provider.update!(created.id, created.outs!, inputs(database, "false"));
                 assert.deepEqual(updated.outs, { ...inputs(database, "false"), rows: 1 });
                 assert.deepEqual(await rows(database), ["false"], "rewritten in place, no second row");
 
@@ -103,19 +108,19 @@ describe("AppSetting: the maintenance row in app_settings", function () {
             it("a refresh sees a value changed by hand, and a row deleted by hand as gone", async () => {
                 const created = await provider.create!(inputs(database));
                 await db(database).query("UPDATE app_settings SET value = 'false' WHERE key = $1", [MAINTENANCE.key]);
-                const drifted = await provider.read!(created.id, created.outs);
+                const drifted = await provider.read!(created.id, created.outs!);
                 assert.equal((drifted.inputs as AppSettingInputs).value, "false");
                 const diff = await provider.diff!(created.id, drifted.props as AppSettingOutputs, inputs(database));
                 assert.deepEqual({ changes: diff.changes, replaces: diff.replaces }, { changes: true, replaces: [] }, "the next up writes it back");
 
                 await db(database).query("DELETE FROM app_settings WHERE key = $1", [MAINTENANCE.key]);
-                assert.equal((await provider.read!(created.id, created.outs)).id, "");
+                assert.equal((await provider.read!(created.id, created.outs!)).id, "");
             });
 
             it("delete removes the row and leaves other settings alone", async () => {
                 await db(database).query("INSERT INTO app_settings (key, value) VALUES ('theme', 'dark')");
                 const created = await provider.create!(inputs(database));
-                await provider.delete!(created.id, created.outs);
+                await provider.delete!(created.id, created.outs!);
                 assert.deepEqual(await rows(database), []);
                 const theme = await db(database).query("SELECT value FROM app_settings WHERE key = 'theme'");
                 assert.deepEqual(theme.rows, [{ value: "dark" }]);

@@ -164,7 +164,10 @@ describe("Render client against the emulator", function () {
                     body: chunks.length ? Buffer.concat(chunks) : undefined,
                 });
                 const text = await upstream.text();
-                if (req.method === "POST" && /\/deploys$/.test(req.url ?? "") && dropped++ === 0) return req.socket.destroy();
+                if (req.method === "POST" && /\/deploys$/.test(req.url ?? "") && dropped++ === 0) {
+                    req.socket.destroy();
+                    return;
+                }
                 res.writeHead(upstream.status, Object.fromEntries(upstream.headers));
                 res.end(text);
             });

@@ -401,7 +401,10 @@ describe("Render client (local HTTP server)", function () {
 
         it("when a deploy trigger's connection drops after sending, uses the deploy Render did create instead of resending", async () => {
             fake.reset((req, res) => {
-                if (req.method === "POST") return res.socket?.destroy();
+                if (req.method === "POST") {
+                    res.socket?.destroy();
+                    return;
+                }
                 deployList([deploy("dep-made", "build_in_progress", new Date())])(req, res);
             });
             assert.equal((await client().triggerDeploy(SERVICE)).id, "dep-made");

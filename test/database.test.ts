@@ -29,6 +29,13 @@ const unwrap = (raw: unknown): unknown => {
 };
 const valueOf = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
 
+/** Stands in for the Render deploy that carries the new DATABASE_URL: all retirement needs is a resource to wait for. */
+class StandInDeploy extends pulumi.CustomResource {
+    constructor(name: string, props: pulumi.Inputs) {
+        super(DEPLOY_TYPE, name, props);
+    }
+}
+
 interface Declared {
     readonly type: string;
     readonly name: string;
@@ -105,10 +112,10 @@ async function declare(generation: number, app = { host: "127.0.0.1", port: 5432
         });
 
     const credentials = new DatabaseCredentials("db", { ...baseArgs, ...app, generation });
-    const deploy = new pulumi.CustomResource(DEPLOY_TYPE, "deploy", { databaseUrl: credentials.databaseUrl });
+    const deploy = new StandInDeploy("deploy", { databaseUrl: credentials.databaseUrl });
     const retirement = credentials.retireStandby(deploy);
     const databaseUrl = await valueOf(credentials.databaseUrl);
-    const databaseUrlSecret = await credentials.databaseUrl.isSecret;
+    const databaseUrlSecret = await pulumi.isSecret(credentials.databaseUrl);
     await Promise.all([credentials, deploy, retirement.role, retirement.sessions, credentials.passwords.blue, credentials.passwords.green].map((r) => valueOf(r.urn)));
 
     const ofType = (type: string) => resources.filter((r) => r.type === type);
@@ -131,10 +138,16 @@ async function declare(generation: number, app = { host: "127.0.0.1", port: 5432
     };
 }
 
-/** The TerminateSessions provider as the engine runs it: serialized, loaded from text, configured with the stack's config. */
+/**
+ * The TerminateSessions provider as the engine runs it: serialized, loaded from text, configured with the stack's config;
+ * the loaded shim requires its implementation from the project directory, as the provider host does.
+ */
 async function loadTerminateSessions(config: Record<string, string>): Promise<typeof terminateSessionsProvider> {
     const text = await serializeProvider(terminateSessionsProvider);
     assert.ok(!text.includes(ADMIN.password), "the serialized provider must not contain the admin password");
+    assert.ok(text.includes("components/database/terminateSessionsProvider.ts"), "the state names the module the host requires");
+    assert.ok(!text.includes("pg_terminate_backend"), "the SQL stays in the implementation, out of the state");
+    assert.ok(text.length < 8_000, `the serialized provider is ${text.length} characters: it should carry only the shim`);
     const provider = require("require-from-string")(text).handler() as typeof terminateSessionsProvider;
     await provider.configure!({ config: { get: (key: string) => config[key], require: (key: string) => config[key] } });
     return provider;

@@ -193,7 +193,7 @@ describe("SecretKey component", () => {
         await new Promise((resolve) => key.bytes.urn.apply(resolve));
         const bytes = declared.find((r) => r.type === "random:index/randomBytes:RandomBytes");
         assert.ok(bytes, "SecretKey declares a RandomBytes");
-        return { value, secret: await key.value.isSecret, inputs: bytes.inputs };
+        return { value, secret: await pulumi.isSecret(key.value), inputs: bytes.inputs };
     }
 
     it("declares 32 random bytes kept by the generation and exposes them as a secret token_urlsafe(32) string", async () => {

@@ -22,6 +22,13 @@ const unwrap = (raw: unknown): unknown => {
 };
 const valueOf = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
 
+/** Stands in for the Render deploy that carries the new SECRET_KEY: the flush only needs a resource to wait for. */
+class StandInDeploy extends pulumi.CustomResource {
+    constructor(name: string) {
+        super("ahoy:test:Deploy", name, {});
+    }
+}
+
 /** The Command as registered with the engine: inputs (secrets still wrapped) and the URNs it depends on. */
 interface DeclaredCommand {
     readonly raw: Record<string, unknown>;
@@ -48,7 +55,7 @@ async function declareFlush(redisUrl: string, generation: number, keyPattern?: s
         registered.set(req.getType(), { raw: req.getObject().toJavaScript(), dependencies: req.getDependenciesList() });
         register(req, cb);
     };
-    const deploy = new pulumi.CustomResource("ahoy:test:Deploy", "deploy", {});
+    const deploy = new StandInDeploy("deploy");
     const flush = new SessionFlush("sessions", { generation, redisUrl, keyPattern, afterDeploy: deploy });
     const [deployUrn] = await Promise.all([valueOf(deploy.urn), valueOf(flush.command.urn)]);
     const command = registered.get(COMMAND_TYPE);

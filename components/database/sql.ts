@@ -1,7 +1,8 @@
 // The admin connection the database dynamic providers use: the stack's `postgresql:` settings, else libpq's PG* variables.
 //
-// Everything here runs inside provider methods and is serialized with them: no module-level values, `pg` required
-// when a connection is made, and the settings (a password among them) kept only in the provider process's memory.
+// Loaded in the dynamic-provider host by the providers' implementations (see ../dynamicProvider.ts), never by the
+// program: `pg` is required when a connection is made, and the settings (a password among them) are kept only in the
+// provider process's memory, never in a serialized provider.
 import type * as pulumi from "@pulumi/pulumi";
 import type { Client, ClientConfig } from "pg";
 
@@ -29,8 +30,9 @@ function adminConfigKeys(): Record<string, string> {
     };
 }
 
-// The provider host hands the stack's config to `configure` once per process; methods called later read it from here.
-// It lives on globalThis, not on the provider object, so it can never be serialized into the state.
+// The provider host hands the stack's config to `configure` once per provider; methods called later read it from here.
+// It lives on globalThis, not on the provider object, so it is never serialized into the state, and both database
+// providers (and any second copy of this module a loader may create) share the one set of settings.
 function store(): { config?: Record<string, string | undefined> } {
     const key = Symbol.for("ahoy-ops/postgresql-admin-config");
     const holder = globalThis as unknown as Record<symbol, { config?: Record<string, string | undefined> }>;
