@@ -2,6 +2,7 @@
 import { FeatureFlags } from "./components/featureFlags";
 import { Release } from "./components/release";
 import { SecretRotation } from "./components/secretRotation";
+import { verificationFromConfig } from "./components/verification";
 import { loadStackConfig } from "./stacks/load";
 
 // Parsed whole before any resource is declared: a bad value fails the preview with every problem listed.
@@ -14,6 +15,9 @@ const release = new Release("ahoy", {
     ...target,
     variables: [...Object.values(flags.variables), ...Object.values(secrets.variables)],
     values: { ...flags.values, ...secrets.values },
+    releasePin: config.releasePin,
+    repository: config.repository,
+    verification: verificationFromConfig(config),
 });
 secrets.afterDeploy(release.deploy);
 
@@ -24,3 +28,5 @@ export const deployTrigger = release.trigger;
 export const deployId = release.deploy.deployId;
 export const deployedCommit = release.deploy.commitId;
 export const deployStatus = release.deploy.status;
+export const releaseCommit = release.deploy.releaseCommit;
+export const verification = release.verification?.results;

@@ -1,7 +1,9 @@
-// Ships the managed variables: one deploy of the live commit per `pulumi up`, after every variable write.
+// Ships the managed variables: one deploy per `pulumi up` after every variable write (the live commit, or the release
+// pin), then the runbook's verification of it.
 import * as pulumi from "@pulumi/pulumi";
 import { Deploy, variablesDigest } from "./render/deploy";
 import type { EnvVar } from "./render/envVar";
+import { Verification, type VerificationPlan } from "./verification";
 
 export interface ReleaseArgs {
     /** The Render service's name or srv- id. */
@@ -12,13 +14,21 @@ export interface ReleaseArgs {
     readonly variables: readonly EnvVar[];
     /** Every managed key and the value it should have (undefined: absent), digested into the deploy's trigger. */
     readonly values: Readonly<Record<string, pulumi.Input<string> | undefined>>;
+    /** The deploy id (dep-...), commit SHA or git tag to pin the service to; undefined: no pin. */
+    readonly releasePin?: pulumi.Input<string>;
+    /** The git repository a tag pin is looked up in; undefined: the one Render builds the service from. */
+    readonly repository?: pulumi.Input<string>;
+    /** Where the app answers and what to check after the deploy; undefined when verification is off. */
+    readonly verification?: { readonly serviceUrl: pulumi.Input<string>; readonly plan: VerificationPlan };
 }
 
-/** The deploy that carries this `up`'s variable changes to the running service. */
+/** The deploy that carries this `up`'s variable changes (or release pin) to the running service, and its verification. */
 export class Release extends pulumi.ComponentResource {
     /** The digest of the managed variables: when it changes, one deploy follows. */
     public readonly trigger: pulumi.Output<string>;
     public readonly deploy: Deploy;
+    /** The checks run after each deploy; undefined when verification is off. */
+    public readonly verification?: Verification;
 
     constructor(name: string, args: ReleaseArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ahoy:render:Release", name, {}, opts);
@@ -27,9 +37,17 @@ export class Release extends pulumi.ComponentResource {
         this.trigger = pulumi.unsecret(pulumi.all(args.values).apply((values) => variablesDigest(values)));
         this.deploy = new Deploy(
             `${name}-deploy`,
-            { service: args.service, apiUrl: args.apiUrl, trigger: this.trigger },
+            { service: args.service, apiUrl: args.apiUrl, trigger: this.trigger, releasePin: args.releasePin, repository: args.repository },
             { parent: this, dependsOn: [...args.variables] },
         );
-        this.registerOutputs({ trigger: this.trigger, deploy: this.deploy });
+        if (args.verification) {
+            // Keyed on the deploy id: every deploy this program triggers is verified, and a no-op `up` verifies nothing.
+            this.verification = new Verification(
+                `${name}-verify`,
+                { serviceUrl: args.verification.serviceUrl, deployId: this.deploy.deployId, plan: args.verification.plan },
+                { parent: this, dependsOn: [this.deploy] },
+            );
+        }
+        this.registerOutputs({ trigger: this.trigger, deploy: this.deploy, verification: this.verification });
     }
 }

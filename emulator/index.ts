@@ -1,4 +1,5 @@
 // A local Render API for tests and rehearsals: Render's /v1 routes over an in-memory account seeded with Ahoy's service.
+import { AhoyApp } from "./app";
 import { seedAhoy } from "./seed";
 import { ApiServer, Fault, RecordedRequest } from "./server";
 import { Deploy, RenderState, Service } from "./state";
@@ -7,12 +8,15 @@ export type { Fault, RecordedRequest } from "./server";
 export type { Commit, Deploy, DeployStatus, DeployTrigger, Service } from "./state";
 export { DEPLOY_STATUSES, RETAINED_BUILDS } from "./state";
 export { SEEDED_SERVICE_NAME } from "./seed";
+export { MEDIA_PREFIX } from "./app";
 
 export const DEFAULT_API_KEY = "rnd_emulator_key";
 
 export interface EmulatorOptions {
   /** Default 0: a free port. The emulator always listens on 127.0.0.1. */
   port?: number;
+  /** The stand-in Ahoy app's port; default 0: a free port, on 127.0.0.1 too. */
+  appPort?: number;
   /** The bearer token accepted; default "rnd_emulator_key". */
   apiKey?: string;
   /** How long each in-flight deploy status lasts; default 1000 (tests pass ~20-50). */
@@ -26,11 +30,17 @@ export interface EmulatorOptions {
 export interface Emulator {
   /** "http://127.0.0.1:N/v1" */
   readonly baseUrl: string;
+  /** The stand-in Ahoy app serving the seeded service's live deploy: "http://127.0.0.1:M" (its serviceUrl). */
+  readonly appUrl: string;
   readonly apiKey: string;
   /** The seeded service named "ahoy-indie-media". */
   readonly serviceId: string;
-  /** Pushes a commit to the service's branch; with autoDeploy "yes" this triggers a deploy (trigger "new_commit"). Returns the SHA. */
-  pushCommit(opts?: { message?: string; failBuild?: boolean }): string;
+  /**
+   * Pushes a commit to the service's branch; with autoDeploy "yes" this triggers a deploy (trigger "new_commit").
+   * `bad`: it builds and goes live, but the app's /healthz answers 500. `sha`: a chosen 40-hex id (e.g. a commit in a
+   * real git repository that a tag points at). Returns the SHA.
+   */
+  pushCommit(opts?: { message?: string; failBuild?: boolean; bad?: boolean; sha?: string }): string;
   /** Makes builds of this commit fail (status build_failed). */
   failBuild(commitId: string): void;
   /** The next `count` (default 1) matching requests get `status` with Render's error body and/or are delayed by `delayMs`. */
@@ -66,12 +76,22 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     rateLimitWindowMs: opts.rateLimitWindowMs ?? 60_000,
   });
   const port = await api.listen(opts.port ?? 0);
+  const app = new AhoyApp(state, serviceId);
+  let appPort: number;
+  try {
+    appPort = await app.listen(opts.appPort ?? 0);
+  } catch (error) {
+    state.close();
+    await api.close();
+    throw error;
+  }
 
   return {
     baseUrl: `http://127.0.0.1:${port}/v1`,
+    appUrl: `http://127.0.0.1:${appPort}`,
     apiKey,
     serviceId,
-    pushCommit: ({ message, failBuild } = {}) => state.pushCommit(serviceId, message, failBuild ?? false),
+    pushCommit: ({ message, failBuild, bad, sha } = {}) => state.pushCommit(serviceId, message, failBuild ?? false, bad ?? false, sha),
     failBuild: (commitId) => state.failBuild(commitId),
     inject: (fault) => api.inject(fault),
     requests: () => api.requests(),
@@ -86,7 +106,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     restarts: (id = serviceId) => state.restarts(id),
     close: async () => {
       state.close();
-      await api.close();
+      await Promise.all([api.close(), app.close()]);
     },
   };
 }

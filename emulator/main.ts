@@ -1,8 +1,9 @@
-// `npm run emulator -- [--port N] [--step-ms MS] [--no-rate-limits]`: runs the Render emulator until SIGINT/SIGTERM.
+// `npm run emulator -- [--port N] [--app-port N] [--step-ms MS] [--no-rate-limits]`: runs the Render emulator and the
+// stand-in Ahoy app until SIGINT/SIGTERM.
 import { startEmulator } from "./index";
 
-function parseArgs(argv: string[]): { port: number; stepMs?: number; rateLimits: boolean } {
-  const options: { port: number; stepMs?: number; rateLimits: boolean } = { port: 0, rateLimits: true };
+function parseArgs(argv: string[]): { port: number; appPort: number; stepMs?: number; rateLimits: boolean } {
+  const options: { port: number; appPort: number; stepMs?: number; rateLimits: boolean } = { port: 0, appPort: 0, rateLimits: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const number = (name: string): number => {
@@ -14,9 +15,10 @@ function parseArgs(argv: string[]): { port: number; stepMs?: number; rateLimits:
       return value;
     };
     if (arg === "--port") options.port = number("--port");
+    else if (arg === "--app-port") options.appPort = number("--app-port");
     else if (arg === "--step-ms") options.stepMs = number("--step-ms");
     else if (arg === "--no-rate-limits") options.rateLimits = false;
-    else throw new Error(`unknown argument ${JSON.stringify(arg)}; expected --port N, --step-ms MS or --no-rate-limits`);
+    else throw new Error(`unknown argument ${JSON.stringify(arg)}; expected --port N, --app-port N, --step-ms MS or --no-rate-limits`);
   }
   return options;
 }
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
   process.stdout.write(`${emulator.baseUrl}\n`);
   process.stdout.write(`RENDER_API_KEY=${emulator.apiKey}\n`);
   process.stdout.write(`RENDER_SERVICE_ID=${emulator.serviceId}\n`);
+  process.stdout.write(`AHOY_APP_URL=${emulator.appUrl}\n`);
 }
 
 main().catch((error: unknown) => {

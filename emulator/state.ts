@@ -160,6 +160,8 @@ export interface Listed<T> {
 export class RenderState {
   private readonly services = new Map<string, ServiceRecord>();
   private readonly failingCommits = new Set<string>();
+  /** Commits that build and go live but whose app fails its health check (the stand-in app's /healthz answers 500). */
+  private readonly badCommits = new Set<string>();
   private seq = 0;
   private buildSeq = 0;
   private closed = false;
@@ -308,17 +310,26 @@ export class RenderState {
 
   // ---- commits ----
 
-  pushCommit(serviceId: string, message: string | undefined, failBuild: boolean): string {
+  /** `sha` gives the commit a chosen id (one that exists in a real git repository, for a tag to point at). */
+  pushCommit(serviceId: string, message: string | undefined, failBuild: boolean, bad = false, sha?: string): string {
     const record = this.record(serviceId);
-    const commit: Commit = { id: newSha(), message: message ?? `Commit ${record.commits.length + 1}`, createdAt: iso(Date.now()) };
+    if (sha !== undefined && !/^[0-9a-f]{40}$/.test(sha)) throw new Error(`pushCommit: sha must be 40 lower-case hex digits, got ${JSON.stringify(sha)}`);
+    if (sha !== undefined && record.commits.some((c) => c.id === sha)) throw new Error(`pushCommit: commit ${sha} is already on the branch`);
+    const commit: Commit = { id: sha ?? newSha(), message: message ?? `Commit ${record.commits.length + 1}`, createdAt: iso(Date.now()) };
     record.commits.push(commit);
     if (failBuild) this.failingCommits.add(commit.id);
+    if (bad) this.badCommits.add(commit.id);
     if (record.service.autoDeploy === "yes") this.enqueue(record, this.newDeploy(record, commit, "new_commit"));
     return commit.id;
   }
 
   failBuild(commitId: string): void {
     this.failingCommits.add(commitId);
+  }
+
+  /** Whether the commit was pushed as one whose app is broken (it builds and deploys, then fails /healthz). */
+  isBad(commitId: string): boolean {
+    return this.badCommits.has(commitId);
   }
 
   branchHead(serviceId: string): string {

@@ -6,7 +6,6 @@
 //                        batches, so nothing else in the database is lost; unset: FLUSHDB, as the runbook says.
 // With `--check` it only connects and pings: a changed URL or pattern is verified without logging anyone out.
 // Exits 0 on success; on failure prints one line naming what failed (never the URL) and exits 1 (2 for bad usage).
-/* global require, process, console, Buffer, URL */
 "use strict";
 
 const { createClient, RESP_TYPES } = require("redis");

@@ -80,7 +80,8 @@ describe("the program, declared from Pulumi.prod.yaml", () => {
     for (const [key, value, variable, expected] of switches) {
         it(`\`pulumi config set ${key} ${JSON.stringify(value)}\` writes ${variable}=${JSON.stringify(expected)} and nothing else`, async () => {
             const before = envVars(await runProgram());
-            const after = envVars(await runProgram({ [key]: value }));
+            // Blocking direct media is verified by asking a media path for its 403: the stack must name one.
+            const after = envVars(await runProgram({ [key]: value, ...(key === "BLOCK_DIRECT_MEDIA" && { mediaProbePath: "/media/probe.jpg" }) }));
             assert.equal(after[variable], expected);
             const changed = Object.keys({ ...before, ...after }).filter((k) => before[k] !== after[k]);
             assert.deepEqual(changed, [variable]);
@@ -130,5 +131,66 @@ describe("the program, declared from Pulumi.prod.yaml", () => {
         } finally {
             delete process.env.RENDER_API_KEY;
         }
+    });
+});
+
+describe("release pin and verification, declared", () => {
+    const VERIFICATION = "pulumi-nodejs:dynamic/verify:Verification";
+    const checksOf = (run: ProgramRun) =>
+        (run.ofType(VERIFICATION)[0].inputs.checks as Array<{ method: string; path: string; expectStatus: number }>).map(
+            (c) => `${c.method} ${c.path} ${c.expectStatus}`,
+        );
+
+    it("`pulumi config set releasePin v0.1.0` puts the pin, and the repository it is looked up in, in the deploy's inputs", async () => {
+        const repository = "https://github.com/ahoy/ahoy-indie-media";
+        const run = await runProgram({ releasePin: "v0.1.0", repository });
+        const [deploy] = run.ofType(DEPLOY);
+        assert.equal(deploy.inputs.releasePin, "v0.1.0");
+        assert.equal(deploy.inputs.repository, repository);
+    });
+
+    it("without a pin the deploy declares none, so `pulumi config rm releasePin` shows as the pin's removal", async () => {
+        const [deploy] = (await runProgram()).ofType(DEPLOY);
+        assert.equal(deploy.inputs.releasePin, undefined);
+    });
+
+    it("declares one verification per deploy, after it and keyed on its deploy id, with the checks the switches call for", async () => {
+        const run = await runProgram({ DISABLE_SIGNUP: "true", BLOCK_DIRECT_MEDIA: "true", mediaProbePath: "/media/probe.jpg" });
+        const deploys = run.ofType(DEPLOY);
+        const verifications = run.ofType(VERIFICATION);
+        assert.equal(verifications.length, deploys.length, "every deploy is verified");
+        const [verification] = verifications;
+        assert.ok(
+            verification.dependencies.some((urn) => urn.endsWith(`::${deploys[0].name}`)),
+            `the verification must follow the deploy: ${verification.dependencies.join(", ")}`,
+        );
+        assert.equal(verification.inputs.deployId, "dep-mock");
+        assert.equal(verification.inputs.serviceUrl, "https://ahoy-indie-media.onrender.com");
+        assert.deepEqual(checksOf(run), ["GET /healthz 200", "POST /api/auth/register 503", "GET /media/probe.jpg 403"]);
+        assert.deepEqual(verification.inputs.watch, { path: "/healthz", seconds: 300, maxErrorRate: 0.05, maxResponseMs: 2000 });
+    });
+
+    it("with the switches off only /healthz is checked, and the watch lasts stabilityWindowSeconds", async () => {
+        const run = await runProgram({ stabilityWindowSeconds: "60" });
+        assert.deepEqual(checksOf(run), ["GET /healthz 200"]);
+        assert.equal((run.ofType(VERIFICATION)[0].inputs.watch as { seconds: number }).seconds, 60);
+    });
+
+    it("`verify: false` declares no verification and needs no serviceUrl; the deploy stays", async () => {
+        const run = await runProgram({ verify: "false", serviceUrl: undefined });
+        assert.equal(run.ofType(VERIFICATION).length, 0);
+        assert.equal(run.ofType(DEPLOY).length, 1);
+    });
+
+    it("a stack with neither serviceUrl nor `verify: false` fails the preview naming serviceUrl, declaring nothing", async () => {
+        const { message, declared } = await expectConfigError({ serviceUrl: undefined as unknown as string });
+        assert.match(message, /- serviceUrl: got nothing, but verify is on; expected the service's public https:\/\/ URL .*`pulumi config set verify false`/);
+        assert.deepEqual(declared, []);
+    });
+
+    it("a pin that is not a deploy id, SHA or tag fails the preview naming releasePin, declaring nothing", async () => {
+        const { message, declared } = await expectConfigError({ releasePin: "dep-nope" });
+        assert.match(message, /- releasePin: got "dep-nope": "dep-nope" starts like a deploy id but is not one/);
+        assert.deepEqual(declared, []);
     });
 });

@@ -1,4 +1,4 @@
-// One Render deploy per service per `pulumi up`: it redeploys the live commit so changed variables take effect.
+// One Render deploy per service per `pulumi up`: the live commit so changed variables take effect, or the release pin.
 import * as pulumi from "@pulumi/pulumi";
 import { providerFromModule } from "../dynamicProvider";
 import type { DeployInputs, DeployOutputs } from "./deployProvider";
@@ -17,25 +17,40 @@ export interface DeployArgs {
   readonly apiUrl: pulumi.Input<string>;
   /** Digest of the managed variables' keys and values (sha256 hex, secret-safe); a change triggers one deploy. */
   readonly trigger: pulumi.Input<string>;
+  /** Deploy id (dep-...), commit SHA or git tag the service is pinned to; unset: no pin (removing one restores autodeploy). */
+  readonly releasePin?: pulumi.Input<string>;
+  /** The git repository a tag pin is looked up in; unset: the repository Render builds the service from. */
+  readonly repository?: pulumi.Input<string>;
 }
 
-/** One deploy of a service's live commit, triggered when its managed variables change, awaited until live. */
+/**
+ * One deploy, triggered when the managed variables or the release pin change, awaited until live: the live commit, or
+ * while pinned the pinned build (a rollback, or the pinned commit) with autodeploy off.
+ */
 export class Deploy extends pulumi.dynamic.Resource {
   // `declare`: with ES2022 class fields a plain field would reset the output the base constructor assigned.
   declare public readonly serviceId: pulumi.Output<string>;
   declare public readonly deployId: pulumi.Output<string>;
   declare public readonly commitId: pulumi.Output<string>;
   declare public readonly status: pulumi.Output<string>;
+  /** The commit the release pin resolves to; undefined without a pin. */
+  declare public readonly releaseCommit: pulumi.Output<string | undefined>;
 
   constructor(name: string, args: DeployArgs, opts?: pulumi.CustomResourceOptions) {
     const props = {
       service: args.service,
       apiUrl: args.apiUrl,
       trigger: args.trigger,
+      releasePin: args.releasePin,
+      repository: args.repository,
+      releaseCommit: undefined,
+      autoDeploy: undefined,
       serviceId: undefined,
       deployId: undefined,
       commitId: undefined,
       status: undefined,
+      autoDeployBeforePin: undefined,
+      variablesSince: undefined,
     };
     super(deployProvider, name, props, opts, "render", "Deploy");
   }

@@ -1,0 +1,231 @@
+// The Verification provider's implementation, loaded in the dynamic-provider host at run time (see ./dynamicProvider.ts):
+// the requests behind each check and the watch, judged by the pure rules in ./verification.ts.
+import type * as pulumi from "@pulumi/pulumi";
+import { isUnknown } from "./render/providerSupport";
+import { formatRate, HttpCheck, judgeWindow, Sample, Watch, WindowVerdict, windowLost } from "./verification";
+
+/** A request with no answer after this long counts as no answer. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** One request to `url`; never throws: no answer is a sample without a status. Redirects are not followed. */
+export async function probe(url: string, method: "GET" | "POST", startedAt: number, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Sample> {
+    const sent = performance.now();
+    const at = sent - startedAt;
+    try {
+        // An empty JSON body: a register endpoint that should be closed but is not refuses it as invalid, creating no user.
+        const init: RequestInit =
+            method === "POST"
+                ? { method, body: "{}", headers: { "Content-Type": "application/json" }, redirect: "manual" }
+                : { method, redirect: "manual" };
+        const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+        await response.arrayBuffer();
+        return { at, status: response.status, ms: performance.now() - sent };
+    } catch (err) {
+        const cause = (err as { cause?: { code?: string } }).cause;
+        const name = (err as Error).name;
+        const error =
+            name === "TimeoutError" || name === "AbortError"
+                ? `no answer within ${timeoutMs / 1000} s`
+                : (cause?.code ?? (err as Error).message);
+        return { at, ms: performance.now() - sent, error };
+    }
+}
+
+/** What a check saw: whether the expected status came, after how many tries, and the last answer. */
+export interface CheckOutcome {
+    readonly ok: boolean;
+    readonly line: string;
+}
+
+/** Asks until the expected status comes or `timeoutMs` passes; the outcome names what was seen last. */
+export async function runCheck(serviceUrl: string, check: HttpCheck, timeoutMs: number): Promise<CheckOutcome> {
+    const url = serviceUrl.replace(/\/+$/, "") + check.path;
+    const startedAt = performance.now();
+    const pollMs = Math.min(1_000, Math.max(50, timeoutMs / 20));
+    let tries = 0;
+    for (;;) {
+        const sample = await probe(url, check.method, startedAt, Math.min(REQUEST_TIMEOUT_MS, Math.max(timeoutMs, 1_000)));
+        tries++;
+        const seen = sample.status === undefined ? `got no answer (${sample.error})` : `answered ${sample.status}`;
+        if (sample.status === check.expectStatus) {
+            return { ok: true, line: `${check.name}: ${check.method} ${check.path} ${seen} in ${Math.round(sample.ms)} ms (${check.because})` };
+        }
+        const elapsed = performance.now() - startedAt;
+        if (elapsed + pollMs >= timeoutMs) {
+            return {
+                ok: false,
+                line:
+                    `${check.name}: ${check.method} ${url} ${seen}, expected ${check.expectStatus} ` +
+                    `(${check.because}); still so after ${tries} tr${tries === 1 ? "y" : "ies"} over ${(elapsed / 1000).toFixed(1)} s`,
+            };
+        }
+        await sleep(pollMs);
+    }
+}
+
+/**
+ * Watches `watch.path` for `watch.seconds`, about once a second (ten times over a shorter window), and judges it.
+ * Stops early once the window can no longer pass, so a failed deploy is reported without waiting out five minutes.
+ */
+export async function runWatch(serviceUrl: string, watch: Watch): Promise<WindowVerdict> {
+    const url = serviceUrl.replace(/\/+$/, "") + watch.path;
+    const windowMs = watch.seconds * 1000;
+    const intervalMs = Math.min(1_000, windowMs / 10);
+    const plannedSamples = Math.ceil(windowMs / intervalMs);
+    const startedAt = performance.now();
+    const samples: Sample[] = [];
+    for (let tick = 0; tick < plannedSamples; tick++) {
+        const wait = startedAt + tick * intervalMs - performance.now();
+        if (wait > 0) await sleep(wait);
+        if (performance.now() - startedAt >= windowMs) break;
+        samples.push(await probe(url, "GET", startedAt));
+        if (windowLost(samples, watch, plannedSamples)) break;
+    }
+    return judgeWindow(samples, watch);
+}
+
+/** A verification that found the action not in effect: names each failed check and what it saw. */
+export function verificationFailure(serviceUrl: string, deployId: string, failures: readonly string[]): string {
+    return (
+        `verify: after deploy ${deployId}, ${serviceUrl} failed ${failures.length === 1 ? "a check" : `${failures.length} checks`}; ` +
+        `the action did not take effect as the runbook requires:\n` +
+        failures.map((f) => `  - ${f}`).join("\n")
+    );
+}
+
+/**
+ * Runs the checks in order, then the watch. Returns one line per check and one for the watch; throws with every
+ * failed check when any fails (the switch checks run only once /healthz answers, and the watch only if all passed).
+ */
+export async function runVerification(inputs: VerificationInputs, log: (line: string) => void): Promise<string[]> {
+    const { serviceUrl, deployId, checks, watch } = inputs;
+    const timeoutMs = inputs.checkTimeoutSeconds * 1000;
+    const [health, ...switches] = checks;
+    const results: string[] = [];
+    const failed: string[] = [];
+    const healthOutcome = await runCheck(serviceUrl, health, timeoutMs);
+    log(healthOutcome.line);
+    (healthOutcome.ok ? results : failed).push(healthOutcome.line);
+    if (healthOutcome.ok) {
+        // The switches are independent: asked side by side, a two-switch failure costs one timeout, not two.
+        for (const outcome of await Promise.all(switches.map((check) => runCheck(serviceUrl, check, timeoutMs)))) {
+            log(outcome.line);
+            (outcome.ok ? results : failed).push(outcome.line);
+        }
+    }
+    if (failed.length === 0) {
+        log(`watch: GET ${watch.path} for ${watch.seconds} s (errors at most ${formatRate(watch.maxErrorRate)}, responses within ${watch.maxResponseMs} ms)`);
+        const verdict = await runWatch(serviceUrl, watch);
+        const line = `watch: GET ${watch.path} for ${watch.seconds} s: ${verdict.summary}`;
+        log(line);
+        if (verdict.ok) results.push(line);
+        else failed.push(...verdict.failures.map((f) => `watch (${watch.seconds} s): ${f}; ${verdict.summary}`));
+    }
+    if (failed.length > 0) throw new Error(verificationFailure(serviceUrl, deployId, failed));
+    return results;
+}
+
+/** The inputs the Verification provider receives. */
+export interface VerificationInputs {
+    /** The service's public URL. */
+    serviceUrl: string;
+    /** The deploy verified: a new deploy id runs the checks again. */
+    deployId: string;
+    checks: HttpCheck[];
+    watch: Watch;
+    checkTimeoutSeconds: number;
+}
+
+/** The provider's outputs: the inputs plus what each check saw and when. */
+export interface VerificationOutputs extends VerificationInputs {
+    results: string[];
+    verifiedAt: string;
+}
+
+function isHttpUrl(value: unknown): boolean {
+    if (typeof value !== "string") return false;
+    try {
+        const url = new URL(value);
+        return url.protocol === "https:" || url.protocol === "http:";
+    } catch {
+        return false;
+    }
+}
+
+function checkProblems(inputs: Partial<VerificationInputs>): pulumi.dynamic.CheckFailure[] {
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    const { serviceUrl, deployId, checks, watch, checkTimeoutSeconds } = inputs;
+    if (!isUnknown(serviceUrl) && !isHttpUrl(serviceUrl)) {
+        failures.push({ property: "serviceUrl", reason: `serviceUrl must be the service's http(s) URL such as https://ahoy-indie-media.onrender.com, got ${JSON.stringify(serviceUrl)}` });
+    }
+    if (!isUnknown(deployId) && (typeof deployId !== "string" || deployId === "")) {
+        failures.push({ property: "deployId", reason: `deployId must be the id of the deploy to verify (dep-...), got ${JSON.stringify(deployId)}` });
+    }
+    if (!isUnknown(checks)) {
+        if (!Array.isArray(checks) || checks.length === 0 || checks[0]?.path !== "/healthz") {
+            failures.push({ property: "checks", reason: "checks must be a list starting with the /healthz check (see verificationPlan)" });
+        } else {
+            for (const check of checks) {
+                if (typeof check?.path !== "string" || !check.path.startsWith("/") || !Number.isInteger(check.expectStatus)) {
+                    failures.push({ property: "checks", reason: `check ${JSON.stringify(check?.name)} needs a path starting with "/" and a whole expected status, got ${JSON.stringify(check)}` });
+                }
+            }
+        }
+    }
+    if (!isUnknown(watch) && (typeof watch?.seconds !== "number" || !(watch.seconds > 0) || typeof watch.path !== "string" || !watch.path.startsWith("/"))) {
+        failures.push({ property: "watch", reason: `watch needs a path starting with "/" and a number of seconds above 0, got ${JSON.stringify(watch)}` });
+    }
+    if (!isUnknown(checkTimeoutSeconds) && !(typeof checkTimeoutSeconds === "number" && checkTimeoutSeconds > 0)) {
+        failures.push({ property: "checkTimeoutSeconds", reason: `checkTimeoutSeconds must be a number of seconds above 0, got ${JSON.stringify(checkTimeoutSeconds)}` });
+    }
+    return failures;
+}
+
+function changedInputs(a: VerificationInputs, b: VerificationInputs): Array<keyof VerificationInputs> {
+    const keys: Array<keyof VerificationInputs> = ["serviceUrl", "deployId", "checks", "watch", "checkTimeoutSeconds"];
+    return keys.filter((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]));
+}
+
+async function verify(inputs: VerificationInputs): Promise<VerificationOutputs> {
+    const { log } = require("@pulumi/pulumi") as typeof pulumi;
+    const results = await runVerification(inputs, (line) => void log.info(`verify ${inputs.serviceUrl}: ${line}`));
+    const { serviceUrl, deployId, checks, watch, checkTimeoutSeconds } = inputs;
+    return { serviceUrl, deployId, checks, watch, checkTimeoutSeconds, results, verifiedAt: new Date().toISOString() };
+}
+
+/** The Verification provider: runs the checks on create and whenever an input (above all the deploy) changes. */
+export const verificationProvider: pulumi.dynamic.ResourceProvider<VerificationInputs, VerificationOutputs> = {
+    async check(_olds, news) {
+        return { inputs: news, failures: checkProblems(news) };
+    },
+
+    async diff(_id, olds, news) {
+        // Nothing at Render is replaced: a changed input only means the checks must run again.
+        return { changes: changedInputs(olds, news).length > 0, replaces: [] };
+    },
+
+    async create(inputs) {
+        const outs = await verify(inputs);
+        return { id: `verification-${inputs.deployId}`, outs };
+    },
+
+    async update(_id, _olds, news) {
+        return { outs: await verify(news) };
+    },
+
+    async read(id, props) {
+        // A verification is an event, not an object anywhere: a refresh keeps what was seen when it ran (and the
+        // inputs, left out here, stay as they are, so no diff follows).
+        if (!props) throw new Error(`verify:Verification ${id}: cannot refresh without its recorded state`);
+        return { id, props };
+    },
+
+    async delete() {
+        // Nothing to undo: the checks only read.
+    },
+};
+

@@ -1,0 +1,269 @@
+// Verification: the checks the settings call for, the watch's judgement, and the checks run against a local app.
+import { strict as assert } from "node:assert";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+    HttpCheck,
+    MAX_ERROR_RATE,
+    MAX_RESPONSE_MS,
+    Sample,
+    VerificationInputs,
+    Watch,
+    judgeWindow,
+    verificationPlan,
+    verificationProvider,
+    windowLost,
+} from "../components/verification";
+import { runCheck, runVerification } from "../components/verificationProvider";
+import { dynamicUrn, PROVIDER_KEY, type ProviderHost, serializeProvider, startProviderHost } from "./support/providerHost";
+
+const watch = (seconds = 1): Watch => ({ path: "/healthz", seconds, maxErrorRate: MAX_ERROR_RATE, maxResponseMs: MAX_RESPONSE_MS });
+const fast = (n: number, status = 200): Sample[] => Array.from({ length: n }, (_, i) => ({ at: i * 1000, status, ms: 40 }));
+
+/** How the stand-in app answers one request: a status, after a delay. */
+type Answer = { status: number; delayMs?: number };
+type Handler = (method: string, path: string, count: number) => Answer;
+
+/** The app as the runbook expects it after a kill-switch flip: healthy, signup refused, direct media refused. */
+const mitigated: Handler = (method, path) => {
+    if (path === "/healthz") return { status: 200 };
+    if (method === "POST" && path === "/api/auth/register") return { status: 503 };
+    if (path === "/media/probe.jpg") return { status: 403 };
+    return { status: 404 };
+};
+
+describe("verificationPlan", () => {
+    it("always checks /healthz, and watches it for the stability window against the runbook's thresholds", () => {
+        const plan = verificationPlan({ disableSignup: false, blockDirectMedia: false, stabilityWindowSeconds: 300 });
+        assert.deepEqual(
+            plan.checks.map((c) => `${c.method} ${c.path} ${c.expectStatus}`),
+            ["GET /healthz 200"],
+        );
+        assert.deepEqual(plan.watch, { path: "/healthz", seconds: 300, maxErrorRate: 0.05, maxResponseMs: 2000 });
+    });
+
+    it("with DISABLE_SIGNUP checks that register answers 503, and with BLOCK_DIRECT_MEDIA that the probe path answers 403", () => {
+        const plan = verificationPlan({ disableSignup: true, blockDirectMedia: true, mediaProbePath: "/media/probe.jpg", stabilityWindowSeconds: 300 });
+        assert.deepEqual(
+            plan.checks.map((c) => `${c.method} ${c.path} ${c.expectStatus}`),
+            ["GET /healthz 200", "POST /api/auth/register 503", "GET /media/probe.jpg 403"],
+        );
+    });
+
+    it("with BLOCK_DIRECT_MEDIA but no mediaProbePath fails naming the missing setting", () => {
+        assert.throws(
+            () => verificationPlan({ disableSignup: false, blockDirectMedia: true, stabilityWindowSeconds: 300 }),
+            /^Error: mediaProbePath: BLOCK_DIRECT_MEDIA is on, .*must answer 403.*got nothing/,
+        );
+    });
+});
+
+describe("judgeWindow", () => {
+    it("passes a window of fast 200s and says what it saw", () => {
+        const verdict = judgeWindow(fast(300), watch(300));
+        assert.equal(verdict.ok, true);
+        assert.equal(verdict.summary, "300 requests, 0 errors (0.0%), slowest 40 ms");
+        assert.deepEqual(verdict.failures, []);
+    });
+
+    it("passes exactly 5% errors: the runbook alerts above 5%, not at it", () => {
+        const samples = [...fast(19), { at: 19_000, status: 500, ms: 40 }];
+        assert.equal(judgeWindow(samples, watch(20)).ok, true);
+    });
+
+    it("fails above 5% errors, counting each kind of error it saw", () => {
+        const samples = [...fast(18), { at: 18_000, status: 500, ms: 40 }, { at: 19_000, ms: 10_000, error: "ECONNREFUSED" }];
+        const verdict = judgeWindow(samples, watch(20));
+        assert.equal(verdict.ok, false);
+        assert.match(verdict.failures[0], /^error rate 10\.0% is over the 5\.0% limit: 2 of 20 answers to GET \/healthz were not 200 \(1 x 500, 1 x no answer \(ECONNREFUSED\)\)$/);
+    });
+
+    it("fails on any response slower than 2 s, naming the slowest and when the first came", () => {
+        const samples = [...fast(10), { at: 10_000, status: 200, ms: 2_400 }];
+        const verdict = judgeWindow(samples, watch(20));
+        assert.equal(verdict.ok, false);
+        assert.deepEqual(verdict.failures, ["1 response took longer than 2000 ms (slowest 2400 ms, first at 10.0 s into the window)"]);
+    });
+
+    it("fails a window with no answers at all", () => {
+        assert.deepEqual(judgeWindow([], watch(1)).failures, ["GET /healthz was never answered in the window"]);
+    });
+
+    it("windowLost: gives up once errors exceed 5% of the samples the window can hold, or a response was slow", () => {
+        assert.equal(windowLost([...fast(5, 500)], watch(100), 100), false, "5 errors of 100 possible can still pass");
+        assert.equal(windowLost([...fast(6, 500)], watch(100), 100), true, "6 errors of at most 100 cannot");
+        assert.equal(windowLost([{ at: 0, status: 200, ms: 2_001 }], watch(100), 100), true);
+    });
+});
+
+describe("running the checks against a local app", function () {
+    this.timeout(30_000);
+    let server: http.Server;
+    let serviceUrl: string;
+    let handler: Handler = mitigated;
+    const counts = new Map<string, number>();
+
+    before(async () => {
+        server = http.createServer((req, res) => {
+            const path = (req.url ?? "/").split("?")[0];
+            const key = `${req.method} ${path}`;
+            const count = (counts.get(key) ?? 0) + 1;
+            counts.set(key, count);
+            req.resume();
+            const answer = handler(req.method ?? "GET", path, count);
+            setTimeout(() => {
+                res.writeHead(answer.status, { "Content-Type": "text/plain" });
+                res.end(String(answer.status));
+            }, answer.delayMs ?? 0);
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        serviceUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+
+    after(async () => {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server.close(() => resolve()));
+    });
+
+    beforeEach(() => {
+        handler = mitigated;
+        counts.clear();
+    });
+
+    const inputs = (overrides: Partial<VerificationInputs> = {}): VerificationInputs => ({
+        serviceUrl,
+        deployId: "dep-d0abcdefghijklmnopqr",
+        ...verificationPlan({ disableSignup: true, blockDirectMedia: true, mediaProbePath: "/media/probe.jpg", stabilityWindowSeconds: 1 }),
+        checkTimeoutSeconds: 1,
+        ...overrides,
+    });
+
+    it("a healthy, mitigated app passes every check and the watch, and each result says what it saw", async () => {
+        const lines: string[] = [];
+        const results = await runVerification(inputs(), (line) => lines.push(line));
+        assert.equal(results.length, 4);
+        assert.match(results[0], /^healthz: GET \/healthz answered 200 in \d+ ms \(the app is up\)$/);
+        assert.match(results[1], /^signup disabled: POST \/api\/auth\/register answered 503 in \d+ ms \(DISABLE_SIGNUP=true refuses new signups\)$/);
+        assert.match(results[2], /^direct media blocked: GET \/media\/probe\.jpg answered 403 in \d+ ms/);
+        assert.match(results[3], /^watch: GET \/healthz for 1 s: \d+ requests, 0 errors \(0\.0%\), slowest \d+ ms$/);
+        assert.ok(lines.some((l) => l.startsWith("watch: GET /healthz for 1 s (errors at most 5.0%, responses within 2000 ms)")));
+    });
+
+    it("waits for /healthz to come up within the timeout while instances switch over", async () => {
+        handler = (method, path, count) => (path === "/healthz" && count <= 3 ? { status: 502 } : mitigated(method, path, count));
+        const outcome = await runCheck(serviceUrl, inputs().checks[0], 2_000);
+        assert.equal(outcome.ok, true, outcome.line);
+        assert.equal(counts.get("GET /healthz"), 4);
+    });
+
+    it("an app answering /healthz with 500 fails the verification, naming the check and what it answered", async () => {
+        handler = (method, path, count) => (path === "/healthz" ? { status: 500 } : mitigated(method, path, count));
+        await assert.rejects(runVerification(inputs(), () => undefined), (err: Error) => {
+            assert.match(err.message, /^verify: after deploy dep-d0abcdefghijklmnopqr, http:\/\/127\.0\.0\.1:\d+ failed a check; the action did not take effect/);
+            assert.match(err.message, /- healthz: GET http:\/\/127\.0\.0\.1:\d+\/healthz answered 500, expected 200 \(the app is up\); still so after \d+ tries over \d\.\d s/);
+            return true;
+        });
+        assert.equal(counts.get("POST /api/auth/register"), undefined, "the switch checks wait for a healthy app");
+    });
+
+    it("signup still open fails naming the kill switch that did not take effect, and the status seen", async () => {
+        handler = (method, path, count) => (path === "/api/auth/register" ? { status: 400 } : mitigated(method, path, count));
+        await assert.rejects(
+            runVerification(inputs(), () => undefined),
+            /- signup disabled: POST http:\/\/127\.0\.0\.1:\d+\/api\/auth\/register answered 400, expected 503 \(DISABLE_SIGNUP=true refuses new signups\)/,
+        );
+    });
+
+    it("media still served fails naming the media check; both switch failures are reported together", async () => {
+        handler = (_method, path) => (path === "/healthz" ? { status: 200 } : { status: 200 });
+        await assert.rejects(runVerification(inputs(), () => undefined), (err: Error) => {
+            assert.match(err.message, /failed 2 checks/);
+            assert.match(err.message, /- signup disabled: .* answered 200, expected 503/);
+            assert.match(err.message, /- direct media blocked: GET http:\/\/127\.0\.0\.1:\d+\/media\/probe\.jpg answered 200, expected 403 \(BLOCK_DIRECT_MEDIA=true refuses direct media URLs\)/);
+            return true;
+        });
+    });
+
+    it("an app that starts failing during the watch fails it on the error rate, with what it saw", async () => {
+        // Healthy for the checks, then every other /healthz fails.
+        handler = (method, path, count) => (path === "/healthz" && count > 1 && count % 2 === 0 ? { status: 500 } : mitigated(method, path, count));
+        await assert.rejects(runVerification(inputs(), () => undefined), (err: Error) => {
+            assert.match(err.message, /- watch \(1 s\): error rate \d+\.\d% is over the 5\.0% limit: \d+ of \d+ answers to GET \/healthz were not 200 \(\d+ x 500\)/);
+            return true;
+        });
+    });
+
+    it("a slow /healthz fails the watch on response time, without waiting out the window", async () => {
+        handler = (method, path, count) => (path === "/healthz" && count > 1 ? { status: 200, delayMs: 2_200 } : mitigated(method, path, count));
+        const started = Date.now();
+        await assert.rejects(
+            runVerification(inputs({ watch: { ...watch(), seconds: 20 } }), () => undefined),
+            /- watch \(20 s\): 1 response took longer than 2000 ms \(slowest 2\d{3} ms, first at 0\.0 s into the window\)/,
+        );
+        assert.ok(Date.now() - started < 10_000, "the watch stops at the first slow answer");
+    });
+
+    it("an app that is not listening fails the health check as no answer", async () => {
+        const closed = http.createServer();
+        await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+        const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
+        await new Promise<void>((resolve) => closed.close(() => resolve()));
+        const outcome = await runCheck(url, inputs().checks[0] as HttpCheck, 300);
+        assert.equal(outcome.ok, false);
+        assert.match(outcome.line, /healthz got no answer \(ECONNREFUSED\), expected 200/);
+    });
+
+    describe("through the dynamic-provider host", function () {
+        this.timeout(60_000);
+        let host: ProviderHost;
+        let providerText: string;
+        const urn = dynamicUrn("verify:Verification", "ahoy-verify");
+
+        before(async () => {
+            providerText = await serializeProvider(verificationProvider);
+            host = await startProviderHost();
+        });
+
+        after(async () => {
+            await host?.close();
+        });
+
+        const wire = (overrides: Partial<VerificationInputs> = {}) => ({ [PROVIDER_KEY]: providerText, ...inputs(overrides) });
+
+        it("the provider serializes, runs the checks on create and records what each saw", async () => {
+            const checked = await host.check(urn, {}, wire());
+            assert.deepEqual(checked.failures, []);
+            const created = await host.create(urn, checked.inputs);
+            assert.equal(created.id, "verification-dep-d0abcdefghijklmnopqr");
+            const results = created.properties.results as string[];
+            assert.equal(results.length, 4);
+            assert.match(results[3], /^watch: GET \/healthz for 1 s: \d+ requests, 0 errors/);
+            assert.match(String(created.properties.verifiedAt), /^\d{4}-\d\d-\d\dT/);
+        });
+
+        it("check refuses a service URL that is not http(s), naming the property and what it expects", async () => {
+            const checked = await host.check(urn, {}, wire({ serviceUrl: "ahoy-indie-media.onrender.com" }));
+            assert.deepEqual(checked.failures.map((f) => f.property), ["serviceUrl"]);
+            assert.match(checked.failures[0].reason, /must be the service's http\(s\) URL such as https:\/\/.*got "ahoy-indie-media\.onrender\.com"/);
+        });
+
+        it("the same deploy is not verified again; a new deploy is", async () => {
+            const olds = { ...inputs(), results: ["seen"], verifiedAt: "2025-06-01T00:00:00Z" };
+            assert.equal((await host.diff("v", urn, olds, wire())).changes, "none");
+            const diff = await host.diff("v", urn, olds, wire({ deployId: "dep-d0abcdefghijklmnopqs" }));
+            assert.equal(diff.changes, "some");
+            assert.deepEqual(diff.replaces, []);
+            const updated = await host.update("v", urn, olds, wire({ deployId: "dep-d0abcdefghijklmnopqs" }));
+            assert.equal(updated.deployId, "dep-d0abcdefghijklmnopqs");
+            assert.notDeepEqual(updated.results, ["seen"]);
+        });
+
+        it("a failed check fails the create (so `pulumi up` fails), with the message naming the check", async () => {
+            handler = (method, path, count) => (path === "/api/auth/register" ? { status: 201 } : mitigated(method, path, count));
+            await assert.rejects(
+                host.create(urn, wire()),
+                /verify: after deploy dep-d0abcdefghijklmnopqr, .* failed a check[\s\S]*- signup disabled: POST .* answered 201, expected 503/,
+            );
+        });
+    });
+});
