@@ -23,10 +23,11 @@ secrets.afterDeploy(release.deploy);
 
 export const service = config.service;
 export const managedVariables = flags.values;
-export const activeDatabaseRole = secrets.database?.activeRole;
+// Stack outputs: what a reviewer reads after `pulumi up` (none left undefined, which Pulumi would only warn about).
+export const activeDatabaseRole = secrets.database?.activeRole ?? "not managed (databaseAppHost unset)";
 export const deployTrigger = release.trigger;
 export const deployId = release.deploy.deployId;
 export const deployedCommit = release.deploy.commitId;
 export const deployStatus = release.deploy.status;
-export const releaseCommit = release.deploy.releaseCommit;
-export const verification = release.verification?.results;
+export const releaseCommit = release.deploy.releaseCommit.apply((commit) => commit ?? "none (no releasePin)");
+export const verification = release.verification?.results ?? "off (verify: false)";

@@ -1,7 +1,6 @@
 // The runbook's checks after a deploy, as a resource: /healthz, each kill switch's effect, then the five-minute watch.
 import * as pulumi from "@pulumi/pulumi";
-import { providerFromModule } from "./dynamicProvider";
-import type { VerificationInputs, VerificationOutputs } from "./verificationProvider";
+import { ModuleResource, moduleProvider } from "./dynamicProvider";
 
 export type { VerificationInputs, VerificationOutputs } from "./verificationProvider";
 
@@ -184,11 +183,8 @@ function tally(samples: readonly Sample[]): string {
     return [...counts].map(([what, n]) => `${n} x ${what}`).join(", ");
 }
 
-/** The provider Pulumi serializes into the state: it requires the implementation in the provider host. */
-export const verificationProvider = providerFromModule<VerificationInputs, VerificationOutputs>(
-    "components/verificationProvider.ts",
-    "verificationProvider",
-);
+/** The provider every resource of this type carries in the state: it requires the implementation in the provider host. */
+export const verificationProvider = moduleProvider("verify", "Verification", "components/verificationProvider.ts", "verificationProvider");
 
 /** The arguments of the checks that follow a deploy. */
 export interface VerificationArgs {
@@ -203,7 +199,7 @@ export interface VerificationArgs {
 }
 
 /** The runbook's verification of one deploy: `pulumi up` fails, naming the check, if the action did not take effect. */
-export class Verification extends pulumi.dynamic.Resource {
+export class Verification extends ModuleResource {
     // `declare`: with ES2022 class fields a plain field would reset the output the base constructor assigned.
     declare public readonly results: pulumi.Output<string[]>;
     declare public readonly verifiedAt: pulumi.Output<string>;
@@ -218,6 +214,6 @@ export class Verification extends pulumi.dynamic.Resource {
             results: undefined,
             verifiedAt: undefined,
         };
-        super(verificationProvider, name, props, opts, "verify", "Verification");
+        super(verificationProvider, name, props, opts);
     }
 }

@@ -4,7 +4,7 @@ import { Client } from "pg";
 import * as pulumi from "@pulumi/pulumi";
 import { AppSetting, appSettingProvider } from "../components/database/appSetting";
 import { CONFLICTING_VALUES, type AppSettingInputs, type AppSettingOutputs } from "../components/database/appSettingProvider";
-import { dynamicUrn, refreshResource, serializeProvider, startProviderHost, upResource, PROVIDER_KEY, type ProviderHost } from "./support/providerHost";
+import { dynamicUrn, loadProvider, refreshResource, serializeProvider, startProviderHost, upResource, PROVIDER_KEY, type ProviderHost } from "./support/providerHost";
 import { startPostgres, type PostgresServer } from "./support/postgres";
 import { adminSettings, clientConfig, rememberAdminConfig } from "../components/database/sql";
 
@@ -20,7 +20,7 @@ const TABLES = {
 describe("AppSetting: the maintenance row in app_settings", function () {
     this.timeout(120000);
     let server: PostgresServer;
-    let provider: typeof appSettingProvider;
+    let provider: pulumi.dynamic.ResourceProvider<AppSettingInputs, AppSettingOutputs>;
     let serialized: string;
     let adminConfig: Record<string, string>;
     const clients = new Map<string, Client>();
@@ -58,10 +58,10 @@ describe("AppSetting: the maintenance row in app_settings", function () {
             "postgresql:sslmode": "disable",
             "postgresql:superuser": "false",
         };
-        // As the engine does: serialize the provider into the state, load it from text, configure it with the stack config.
+        // As the engine does: take the provider text from the state, load it, configure it with the stack config.
         // The loaded provider requires its implementation from the project directory, as the provider host does.
         serialized = await serializeProvider(appSettingProvider);
-        provider = require("require-from-string")(serialized).handler();
+        provider = loadProvider<AppSettingInputs, AppSettingOutputs>(appSettingProvider);
         await provider.configure!({ config: { get: (key: string) => adminConfig[key], require: (key: string) => adminConfig[key] } });
     });
 
@@ -168,7 +168,7 @@ describe("AppSetting: the maintenance row in app_settings", function () {
     });
 
     it("fails naming the connection, not the password, when the admin cannot log in", async () => {
-        const wrong = require("require-from-string")(serialized).handler() as typeof appSettingProvider;
+        const wrong = loadProvider<AppSettingInputs, AppSettingOutputs>(appSettingProvider);
         const config: Record<string, string> = { ...adminConfig, "postgresql:password": "wrong:/?#password" };
         await wrong.configure!({ config: { get: (key: string) => config[key], require: (key: string) => config[key] } });
         await assert.rejects(wrong.create!(inputs("with_unique")), (err: Error) => {

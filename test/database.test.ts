@@ -5,7 +5,7 @@ import { Client } from "pg";
 import { DatabaseCredentials, type DatabaseCredentialsArgs } from "../components/database/credentials";
 import { terminateSessionsProvider, type TerminateSessionsInputs, type TerminateSessionsOutputs } from "../components/database/terminateSessions";
 import { roleName } from "../stacks/rotation";
-import { serializeProvider } from "./support/providerHost";
+import { loadProvider, serializeProvider } from "./support/providerHost";
 import { applyRole, startPostgres, type DeclaredRole, type PostgresServer } from "./support/postgres";
 
 // Pulumi's wire marker for a secret value.
@@ -142,13 +142,13 @@ async function declare(generation: number, app = { host: "127.0.0.1", port: 5432
  * The TerminateSessions provider as the engine runs it: serialized, loaded from text, configured with the stack's config;
  * the loaded shim requires its implementation from the project directory, as the provider host does.
  */
-async function loadTerminateSessions(config: Record<string, string>): Promise<typeof terminateSessionsProvider> {
+async function loadTerminateSessions(config: Record<string, string>): Promise<pulumi.dynamic.ResourceProvider> {
     const text = await serializeProvider(terminateSessionsProvider);
     assert.ok(!text.includes(ADMIN.password), "the serialized provider must not contain the admin password");
     assert.ok(text.includes("components/database/terminateSessionsProvider.ts"), "the state names the module the host requires");
     assert.ok(!text.includes("pg_terminate_backend"), "the SQL stays in the implementation, out of the state");
     assert.ok(text.length < 8_000, `the serialized provider is ${text.length} characters: it should carry only the shim`);
-    const provider = require("require-from-string")(text).handler() as typeof terminateSessionsProvider;
+    const provider = loadProvider(terminateSessionsProvider);
     await provider.configure!({ config: { get: (key: string) => config[key], require: (key: string) => config[key] } });
     return provider;
 }

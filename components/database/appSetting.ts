@@ -1,18 +1,14 @@
 // A row of the app's `app_settings (key, value)` table, as the runbook writes it by hand (`maintenance_mode` = 'true').
 import * as pulumi from "@pulumi/pulumi";
-import { providerFromModule } from "../dynamicProvider";
-import type { AppSettingInputs, AppSettingOutputs } from "./appSettingProvider";
+import { ModuleResource, moduleProvider } from "../dynamicProvider";
 
 export type { AppSettingInputs, AppSettingOutputs } from "./appSettingProvider";
 
 /**
- * The provider Pulumi serializes into the state: it requires the implementation (and with it `pg`) in the provider
+ * The provider every resource of this type carries in the state: it requires the implementation (and with it `pg`) in the provider
  * host, so the program's start-up never loads either, and the state carries the module's name, not the SQL.
  */
-export const appSettingProvider = providerFromModule<AppSettingInputs, AppSettingOutputs>(
-    "components/database/appSettingProvider.ts",
-    "appSettingProvider",
-);
+export const appSettingProvider = moduleProvider("postgres", "AppSetting", "components/database/appSettingProvider.ts", "appSettingProvider");
 
 export interface AppSettingArgs {
     /** The database holding `app_settings` (the app's database). */
@@ -24,7 +20,7 @@ export interface AppSettingArgs {
 }
 
 /** One `app_settings` row kept at the declared value; `pulumi refresh` reads it back. */
-export class AppSetting extends pulumi.dynamic.Resource {
+export class AppSetting extends ModuleResource {
     declare public readonly database: pulumi.Output<string>;
     declare public readonly key: pulumi.Output<string>;
     declare public readonly value: pulumi.Output<string>;
@@ -33,6 +29,6 @@ export class AppSetting extends pulumi.dynamic.Resource {
     constructor(name: string, args: AppSettingArgs, opts?: pulumi.CustomResourceOptions) {
         // Delete removes every row with the key: on any replacement (`up --replace` included) it must run first, or it
         // would remove the row the replacement has just written.
-        super(appSettingProvider, name, { ...args, rows: undefined }, pulumi.mergeOptions(opts, { deleteBeforeReplace: true }), "postgres", "AppSetting");
+        super(appSettingProvider, name, { ...args, rows: undefined }, pulumi.mergeOptions(opts, { deleteBeforeReplace: true }));
     }
 }

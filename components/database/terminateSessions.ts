@@ -1,15 +1,11 @@
 // Ends the sessions a retired login role still holds, so its password is useless the moment its LOGIN is gone.
 import * as pulumi from "@pulumi/pulumi";
-import { providerFromModule } from "../dynamicProvider";
-import type { TerminateSessionsInputs, TerminateSessionsOutputs } from "./terminateSessionsProvider";
+import { ModuleResource, moduleProvider } from "../dynamicProvider";
 
 export type { TerminateSessionsInputs, TerminateSessionsOutputs } from "./terminateSessionsProvider";
 
-/** The provider Pulumi serializes into the state: it requires the implementation (and with it `pg`) in the provider host. */
-export const terminateSessionsProvider = providerFromModule<TerminateSessionsInputs, TerminateSessionsOutputs>(
-    "components/database/terminateSessionsProvider.ts",
-    "terminateSessionsProvider",
-);
+/** The provider every resource of this type carries in the state: it requires the implementation (and with it `pg`) in the provider host. */
+export const terminateSessionsProvider = moduleProvider("postgres", "TerminateSessions", "components/database/terminateSessionsProvider.ts", "terminateSessionsProvider");
 
 export interface TerminateSessionsArgs {
     /** Any database the admin can reach (the app's). */
@@ -21,12 +17,12 @@ export interface TerminateSessionsArgs {
 }
 
 /** Ends the sessions of a role that has just lost its LOGIN; runs again whenever the generation changes. */
-export class TerminateSessions extends pulumi.dynamic.Resource {
+export class TerminateSessions extends ModuleResource {
     declare public readonly role: pulumi.Output<string>;
     declare public readonly generation: pulumi.Output<number>;
     declare public readonly terminated: pulumi.Output<number>;
 
     constructor(name: string, args: TerminateSessionsArgs, opts?: pulumi.CustomResourceOptions) {
-        super(terminateSessionsProvider, name, { ...args, terminated: undefined }, opts, "postgres", "TerminateSessions");
+        super(terminateSessionsProvider, name, { ...args, terminated: undefined }, opts);
     }
 }

@@ -1,13 +1,12 @@
 // One Render deploy per service per `pulumi up`: the live commit so changed variables take effect, or the release pin.
 import * as pulumi from "@pulumi/pulumi";
-import { providerFromModule } from "../dynamicProvider";
-import type { DeployInputs, DeployOutputs } from "./deployProvider";
+import { ModuleResource, moduleProvider } from "../dynamicProvider";
 
 export type { DeployInputs, DeployOutputs } from "./deployProvider";
 export { variablesDigest } from "./digest";
 
-/** The provider Pulumi serializes into the state: it requires the implementation in the provider host. */
-export const deployProvider = providerFromModule<DeployInputs, DeployOutputs>("components/render/deployProvider.ts", "deployProvider");
+/** The provider every resource of this type carries in the state: it requires the implementation in the provider host. */
+export const deployProvider = moduleProvider("render", "Deploy", "components/render/deployProvider.ts", "deployProvider");
 
 /** The arguments of a service's deploy after its variable writes. */
 export interface DeployArgs {
@@ -27,7 +26,7 @@ export interface DeployArgs {
  * One deploy, triggered when the managed variables or the release pin change, awaited until live: the live commit, or
  * while pinned the pinned build (a rollback, or the pinned commit) with autodeploy off.
  */
-export class Deploy extends pulumi.dynamic.Resource {
+export class Deploy extends ModuleResource {
   // `declare`: with ES2022 class fields a plain field would reset the output the base constructor assigned.
   declare public readonly serviceId: pulumi.Output<string>;
   declare public readonly deployId: pulumi.Output<string>;
@@ -52,6 +51,6 @@ export class Deploy extends pulumi.dynamic.Resource {
       autoDeployBeforePin: undefined,
       variablesSince: undefined,
     };
-    super(deployProvider, name, props, opts, "render", "Deploy");
+    super(deployProvider, name, props, opts);
   }
 }

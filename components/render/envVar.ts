@@ -1,13 +1,12 @@
 // One Render environment variable as a Pulumi dynamic resource: written, read and deleted key by key.
 import * as pulumi from "@pulumi/pulumi";
-import { providerFromModule } from "../dynamicProvider";
-import type { EnvVarInputs, EnvVarOutputs } from "./envVarProvider";
+import { ModuleResource, moduleProvider } from "../dynamicProvider";
 
 export type { EnvVarInputs, EnvVarOutputs } from "./envVarProvider";
 export { isUnknown, RENDER_API_KEY_CONFIG, RENDER_API_KEY_ENV } from "./providerSupport";
 
-/** The provider Pulumi serializes into the state: it requires the implementation in the provider host. */
-export const envVarProvider = providerFromModule<EnvVarInputs, EnvVarOutputs>("components/render/envVarProvider.ts", "envVarProvider");
+/** The provider every resource of this type carries in the state: it requires the implementation in the provider host. */
+export const envVarProvider = moduleProvider("render", "EnvVar", "components/render/envVarProvider.ts", "envVarProvider");
 
 /** The arguments of one managed Render environment variable. */
 export interface EnvVarArgs {
@@ -24,7 +23,7 @@ export interface EnvVarArgs {
 }
 
 /** One Render environment variable, written and deleted key by key (never PUT /env-vars, which replaces them all). */
-export class EnvVar extends pulumi.dynamic.Resource {
+export class EnvVar extends ModuleResource {
   // `declare`: with ES2022 class fields a plain field would reset the output the base constructor assigned.
   declare public readonly serviceId: pulumi.Output<string>;
   declare public readonly key: pulumi.Output<string>;
@@ -39,6 +38,6 @@ export class EnvVar extends pulumi.dynamic.Resource {
       serviceId: undefined,
     };
     const options = args.secret ? pulumi.mergeOptions(opts, { additionalSecretOutputs: ["value"] }) : opts;
-    super(envVarProvider, name, props, options, "render", "EnvVar");
+    super(envVarProvider, name, props, options);
   }
 }

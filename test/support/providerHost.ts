@@ -2,6 +2,8 @@
 import { spawn } from "node:child_process";
 import * as path from "node:path";
 import * as grpc from "@grpc/grpc-js";
+import type * as pulumi from "@pulumi/pulumi";
+import type { ModuleProvider } from "../../components/dynamicProvider";
 import { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb";
 import * as proto from "@pulumi/pulumi/proto/provider_pb";
@@ -20,12 +22,15 @@ export function secretWire(value: unknown): Props {
   return { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value };
 }
 
-/** The provider serialized exactly as `pulumi.dynamic.Resource` serializes it into the `__provider` property. */
-export async function serializeProvider(provider: object): Promise<string> {
-  const { serializeFunction } = require("@pulumi/pulumi/runtime/closure/serializeClosure") as {
-    serializeFunction(fn: () => unknown, opts: { allowSecrets: boolean }): Promise<{ text: string }>;
-  };
-  return (await serializeFunction(() => provider, { allowSecrets: true })).text;
+/** The `__provider` property of a resource of this type, exactly as the program sends it to the engine. */
+export async function serializeProvider(provider: ModuleProvider): Promise<string> {
+  return provider.source;
+}
+
+/** The provider object the dynamic-provider host builds from the `__provider` text, for calling its methods in-process. */
+export function loadProvider<Inputs = Record<string, unknown>, Outputs = Record<string, unknown>>(provider: ModuleProvider): pulumi.dynamic.ResourceProvider<Inputs, Outputs> {
+  const requireFromString = require("require-from-string") as (code: string) => { handler(): pulumi.dynamic.ResourceProvider<Inputs, Outputs> };
+  return requireFromString(provider.source).handler();
 }
 
 /** The URN the engine gives a dynamic resource of this project, e.g. type "render:EnvVar". */
