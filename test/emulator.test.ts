@@ -507,8 +507,8 @@ describe("the Render emulator", function () {
     it("prints the base URL as its first line, then the API key and service id, serves requests and stops on SIGTERM", async function () {
       this.timeout(60_000);
       const repo = path.resolve(__dirname, "..");
-      // --silent keeps npm's own "> ahoy-ops@... emulator" banner off stdout, so the emulator's first line is the first line.
-      const child = spawn("npm", ["run", "--silent", "emulator", "--", "--port", "0"], { cwd: repo, stdio: ["ignore", "pipe", "pipe"], detached: true });
+      // Exactly as the README says to start it: the project's .npmrc keeps npm's "> ahoy-ops@... emulator" banner off stdout.
+      const child = spawn("npm", ["run", "emulator", "--", "--port", "0"], { cwd: repo, stdio: ["ignore", "pipe", "pipe"], detached: true });
       const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
       try {
         const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
