@@ -1,4 +1,4 @@
-// The Render client against the local Render emulator: variables, paging, deploys, faults, and running after Pulumi serializes it.
+// The Render client against the local Render emulator: variables, paging, deploys, faults, and running in plain node as the provider host loads it.
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import * as http from "node:http";
@@ -207,64 +207,51 @@ describe("Render client against the emulator", function () {
         }
     });
 
-    describe("after Pulumi's closure serializer has copied it", () => {
-        // Dynamic providers run the client as text Pulumi serialized, in plain node, with the key read at run time.
-        async function serializedListEnvVars(baseUrl: string, id: string): Promise<string> {
-            const { serializeFunction } = require("@pulumi/pulumi/runtime/closure/serializeClosure") as {
-                serializeFunction: (f: () => unknown) => Promise<{ text: string; exportName: string }>;
+    describe("in a plain node process, loaded as the dynamic-provider host loads it", () => {
+        // The host runs plain node in the project directory and requires the TypeScript through tsx's require hook
+        // (see components/dynamicProvider.ts); the key is read there at run time, here from the environment.
+        const runner = `
+const plain = !require.extensions[".ts"];
+if (plain) require("tsx/cjs/api").register();
+const { RenderApiError, RenderClient } = require(${JSON.stringify(path.join(repoRoot, "components/render/client.ts"))});
+const [baseUrl, serviceId] = process.argv.slice(2);
+new RenderClient({ apiKey: process.env.AHOY_TEST_RENDER_KEY, baseUrl }).listEnvVars(serviceId).then(
+  (vars) => console.log(JSON.stringify({ plain, ok: vars })),
+  (e) => console.log(JSON.stringify({ plain, error: { isError: e instanceof Error, isApiError: e instanceof RenderApiError, name: e.name, message: e.message, status: e.status } })),
+);`;
+
+        /** Lists the service's variables in a child `node` with `key`, reporting the variables or the error. */
+        async function listInChild(key: string) {
+            // Asynchronously: the emulator answering the child runs on this process's event loop.
+            const child = spawn(process.execPath, ["-", emu.baseUrl, emu.serviceId], {
+                cwd: repoRoot,
+                env: { PATH: process.env.PATH, AHOY_TEST_RENDER_KEY: key },
+            });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
+            child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+            const code = await new Promise<number | null>((resolve) => {
+                child.on("close", resolve);
+                child.stdin.end(runner);
+            });
+            assert.equal(code, 0, stderr);
+            return JSON.parse(stdout.trim().split("\n").pop() ?? "") as {
+                plain: boolean;
+                ok?: Array<{ key: string; value: string }>;
+                error?: { isError: boolean; isApiError: boolean; name: string; message: string; status: number };
             };
-            const serialized = await serializeFunction(() => ({
-                run: async () => new RenderClient({ apiKey: process.env.AHOY_TEST_RENDER_KEY!, baseUrl }).listEnvVars(id),
-            }));
-            return `${serialized.text}\nmodule.exports.__entry = exports.${serialized.exportName};`;
         }
 
-        it("lists variables when loaded with require-from-string", async function () {
+        it("lists variables, and a failure there is a RenderApiError with its name, status and message", async function () {
             this.timeout(60_000);
-            const text = await serializedListEnvVars(emu.baseUrl, emu.serviceId);
-            assert.ok(!text.includes(emu.apiKey), "the API key was serialized");
-            const requireFromString = require("require-from-string") as (code: string, filename: string) => { __entry: () => { run(): Promise<unknown> } };
-            const loaded = requireFromString(text, path.join(repoRoot, "serialized-render-client.js"));
-            process.env.AHOY_TEST_RENDER_KEY = emu.apiKey;
-            try {
-                const vars = (await loaded.__entry().run()) as Array<{ key: string; value: string }>;
-                assert.deepEqual(Object.fromEntries(vars.map((v) => [v.key, v.value])), emu.envVars());
-            } finally {
-                delete process.env.AHOY_TEST_RENDER_KEY;
-            }
-        });
-
-        it("lists variables in a separate plain node process, and its errors keep their message", async function () {
-            this.timeout(60_000);
-            const text = await serializedListEnvVars(emu.baseUrl, emu.serviceId);
-            const runner = `${text}
-module.exports.__entry().run().then(
-  (vars) => console.log(JSON.stringify({ ok: vars })),
-  (e) => console.log(JSON.stringify({ error: { isError: e instanceof Error, name: e.name, message: e.message, status: e.status } })),
-);`;
-            // Asynchronously: the emulator answering the child runs on this process's event loop.
-            const run = async (key: string) => {
-                // node reads the script from stdin and resolves require("zod") from the repository (cwd).
-                const child = spawn(process.execPath, ["-"], { cwd: repoRoot, env: { PATH: process.env.PATH, AHOY_TEST_RENDER_KEY: key } });
-                let stdout = "";
-                let stderr = "";
-                child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString("utf8")));
-                child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
-                const code = await new Promise<number | null>((resolve) => {
-                    child.on("close", resolve);
-                    child.stdin.end(runner);
-                });
-                assert.equal(code, 0, stderr);
-                return JSON.parse(stdout.trim().split("\n").pop() ?? "") as {
-                    ok?: Array<{ key: string; value: string }>;
-                    error?: { isError: boolean; name: string; message: string; status: number };
-                };
-            };
-            const good = await run(emu.apiKey);
+            const good = await listInChild(emu.apiKey);
+            assert.equal(good.plain, true, "the child had a TypeScript loader before registering tsx");
             assert.deepEqual(Object.fromEntries((good.ok ?? []).map((v) => [v.key, v.value])), emu.envVars());
-            const bad = await run("rnd_wrong_key");
+            const bad = await listInChild("rnd_wrong_key");
             assert.ok(bad.error, `a wrong key did not fail: ${JSON.stringify(bad)}`);
-            assert.equal(bad.error.isError, true, "the serialized error is not an Error");
+            assert.equal(bad.error.isError, true, "the error is not an Error");
+            assert.equal(bad.error.isApiError, true, "the error is not a RenderApiError");
             assert.equal(bad.error.name, "RenderApiError");
             assert.equal(bad.error.status, 401);
             assert.match(bad.error.message, new RegExp(`^GET /services/${emu.serviceId}/env-vars: 401 Unauthorized \\(request id [\\w-]+\\)$`));

@@ -1,9 +1,7 @@
 // Render's REST API as a typed client: zod-validated answers, retries with jittered backoff, cursor paging, the 202 deploy flow.
 //
-// Pulumi's closure serializer copies this module into dynamic providers by value, so: zod schemas
-// are built inside `schemas()` (schema instances do not serialize), module-level constants are
-// primitives or arrays of strings, and the API key lives only on a client built at run time.
-// The client knows nothing of Pulumi.
+// The client knows nothing of Pulumi: the Render providers build one per call, in the dynamic-provider host, with the
+// API key they read there (see providerSupport.ts).
 import { z } from "zod";
 import { failedBeforeSending, isRetryableStatus, networkErrorCode, retryDelayMs, serverRequestedWaitMs } from "./retry";
 
@@ -120,63 +118,45 @@ const CLOCK_SKEW_MS = 5_000;
 const QUEUED_LOOKUPS = 6;
 const ERROR_DETAIL_MAX = 300;
 
-/** Zod schemas for Render's answers, built per client: schema instances cannot be serialized by Pulumi. */
-function schemas() {
-    const nullishToUndefined = z
-        .string()
-        .nullish()
-        .transform((v) => v ?? undefined);
-    const deploy: z.ZodType<Deploy> = z.object({
-        id: z.string().min(1),
-        status: z.enum(DEPLOY_STATUSES),
-        trigger: z.string().optional(),
-        commit: z
-            .object({ id: z.string(), message: z.string().optional(), createdAt: z.string().optional() })
-            .nullable()
-            .optional(),
-        image: z.object({ ref: z.string().optional(), sha: z.string().optional() }).nullable().optional(),
-        createdAt: z.string().min(1),
-        updatedAt: nullishToUndefined,
-        startedAt: nullishToUndefined,
-        finishedAt: z.string().nullable().optional(),
-    });
-    const service: z.ZodType<Service> = z.object({
-        id: z.string().min(1),
-        name: z.string(),
-        autoDeploy: z.enum(["yes", "no"]),
-        autoDeployTrigger: z.string().optional(),
-        type: z.string().optional(),
-        repo: z.string().optional(),
-        branch: z.string().optional(),
-        suspended: z.string().optional(),
-        serviceDetails: z.looseObject({ url: z.string().optional() }).optional(),
-    });
-    const envVar: z.ZodType<EnvVar> = z.object({ key: z.string().min(1), value: z.string() });
-    return {
-        deploy,
-        service,
-        envVar,
-        deployPage: z.array(z.object({ deploy, cursor: z.string() })),
-        servicePage: z.array(z.object({ service, cursor: z.string() })),
-        envVarPage: z.array(z.object({ envVar, cursor: z.string() })),
-        error: z.object({ id: z.string().optional(), message: z.string().optional() }),
-    };
-}
-
-/**
- * Pulumi's closure serializer re-emits classes as plain functions that call `Error` without `new`,
- * which leaves the message, name and stack unset; and it keeps the prototype chain (so
- * `instanceof Error` holds) only for classes whose prototype has a method of its own, hence the
- * `toJSON` on each error class. Setting the fields here makes errors read the same in a provider.
- */
-function settleError(error: Error, name: string, message: string): void {
-    error.name = name;
-    error.message = message;
-    if (!Object.prototype.hasOwnProperty.call(error, "stack")) Error.captureStackTrace(error, settleError);
-}
+// Render's answers, as its API describes them. Optional timestamps Render sends as null read as absent.
+const nullishToUndefined = z
+    .string()
+    .nullish()
+    .transform((v) => v ?? undefined);
+const deploySchema: z.ZodType<Deploy> = z.object({
+    id: z.string().min(1),
+    status: z.enum(DEPLOY_STATUSES),
+    trigger: z.string().optional(),
+    commit: z
+        .object({ id: z.string(), message: z.string().optional(), createdAt: z.string().optional() })
+        .nullable()
+        .optional(),
+    image: z.object({ ref: z.string().optional(), sha: z.string().optional() }).nullable().optional(),
+    createdAt: z.string().min(1),
+    updatedAt: nullishToUndefined,
+    startedAt: nullishToUndefined,
+    finishedAt: z.string().nullable().optional(),
+});
+const serviceSchema: z.ZodType<Service> = z.object({
+    id: z.string().min(1),
+    name: z.string(),
+    autoDeploy: z.enum(["yes", "no"]),
+    autoDeployTrigger: z.string().optional(),
+    type: z.string().optional(),
+    repo: z.string().optional(),
+    branch: z.string().optional(),
+    suspended: z.string().optional(),
+    serviceDetails: z.looseObject({ url: z.string().optional() }).optional(),
+});
+const envVarSchema: z.ZodType<EnvVar> = z.object({ key: z.string().min(1), value: z.string() });
+const deployPageSchema = z.array(z.object({ deploy: deploySchema, cursor: z.string() }));
+const servicePageSchema = z.array(z.object({ service: serviceSchema, cursor: z.string() }));
+const envVarPageSchema = z.array(z.object({ envVar: envVarSchema, cursor: z.string() }));
+const errorBodySchema = z.object({ id: z.string().optional(), message: z.string().optional() });
 
 /** A request Render answered with an error, or answered with a body that is not what its spec says. */
 export class RenderApiError extends Error {
+    /** The HTTP status; 0 when there was no answer at all (RenderNetworkError). */
     readonly status: number;
     readonly requestId?: string;
     readonly method: string;
@@ -185,21 +165,17 @@ export class RenderApiError extends Error {
     readonly attempts: number;
 
     constructor(method: string, path: string, status: number, detail: string, requestId?: string, attempts = 1) {
+        // Status 0 is RenderNetworkError's marker, not something Render said: it stays out of the message.
+        const said = status === 0 ? "" : `${status} `;
+        const rid = requestId ? ` (request id ${requestId})` : "";
         const tries = attempts > 1 ? `; gave up after ${attempts} attempts` : "";
-        const message = `${method} ${path}: ${status} ${detail}${requestId ? ` (request id ${requestId})` : ""}${tries}`;
-        super(message);
-        settleError(this, "RenderApiError", message);
+        super(`${method} ${path}: ${said}${detail}${rid}${tries}`);
+        this.name = "RenderApiError";
         this.status = status;
         this.requestId = requestId;
         this.method = method;
         this.path = path;
         this.attempts = attempts;
-    }
-
-    /** The error as plain data for structured logs (JSON.stringify of an Error is otherwise `{}`). */
-    toJSON(): Record<string, unknown> {
-        const { name, message, status, requestId, method, path, attempts } = this;
-        return { name, message, status, requestId, method, path, attempts };
     }
 }
 
@@ -211,14 +187,9 @@ export class RenderNetworkError extends RenderApiError {
     constructor(method: string, path: string, code: string, maybeDelivered: boolean, attempts: number) {
         const when = maybeDelivered ? "the request may have reached Render" : "the request never reached Render";
         super(method, path, 0, `no response (${code}; ${when})`, undefined, attempts);
-        // Status 0 is this class's marker, not something Render said: keep it out of the message.
-        settleError(this, "RenderNetworkError", this.message.replace(`${path}: 0 `, `${path}: `));
+        this.name = "RenderNetworkError";
         this.code = code;
         this.maybeDelivered = maybeDelivered;
-    }
-
-    override toJSON(): Record<string, unknown> {
-        return { ...super.toJSON(), code: this.code, maybeDelivered: this.maybeDelivered };
     }
 }
 
@@ -232,23 +203,17 @@ export class DeployFailedError extends Error {
 
     constructor(serviceId: string, deploy: Deploy, requestId: string | undefined, timedOutAfterMs?: number) {
         const rid = requestId ? ` (request id ${requestId})` : "";
-        const message =
+        super(
             timedOutAfterMs === undefined
                 ? `deploy ${deploy.id} of ${serviceId} ended ${deploy.status}, not live${rid}`
-                : `deploy ${deploy.id} of ${serviceId} was still ${deploy.status} after ${formatDuration(timedOutAfterMs)}${rid}`;
-        super(message);
-        settleError(this, "DeployFailedError", message);
+                : `deploy ${deploy.id} of ${serviceId} was still ${deploy.status} after ${formatDuration(timedOutAfterMs)}${rid}`,
+        );
+        this.name = "DeployFailedError";
         this.status = deploy.status;
         this.deployId = deploy.id;
         this.serviceId = serviceId;
         this.requestId = requestId;
         this.timedOut = timedOutAfterMs !== undefined;
-    }
-
-    /** The error as plain data for structured logs. */
-    toJSON(): Record<string, unknown> {
-        const { name, message, status, deployId, serviceId, requestId, timedOut } = this;
-        return { name, message, status, deployId, serviceId, requestId, timedOut };
     }
 }
 
@@ -286,7 +251,6 @@ export class RenderClient {
     private readonly maxRetryWaitMs: number;
     private readonly requestTimeoutMs: number;
     private readonly log: (message: string) => void;
-    private readonly s: ReturnType<typeof schemas>;
 
     constructor(opts: RenderClientOptions) {
         if (typeof opts.apiKey !== "string" || opts.apiKey.trim() === "") {
@@ -300,13 +264,12 @@ export class RenderClient {
         this.maxRetryWaitMs = opts.maxRetryWaitMs ?? 60_000;
         this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
         this.log = opts.log ?? (() => undefined);
-        this.s = schemas();
     }
 
     /** "srv-..." is returned as is; a name is looked up and must match exactly one service. */
     async resolveServiceId(nameOrId: string): Promise<string> {
         if (nameOrId.startsWith("srv-")) return nameOrId;
-        const items = await this.listPages("/services", [["name", nameOrId]], this.s.servicePage, "a page of services", Infinity);
+        const items = await this.listPages("/services", [["name", nameOrId]], servicePageSchema, "a page of services", Infinity);
         const matches = items.map((i) => i.service).filter((svc) => svc.name === nameOrId);
         if (matches.length === 1) return matches[0].id;
         if (matches.length === 0) {
@@ -323,20 +286,20 @@ export class RenderClient {
 
     async getService(serviceId: string): Promise<Service> {
         const path = `/services/${enc(serviceId)}`;
-        return this.parse(this.s.service, await this.call({ method: "GET", path }), "GET", path, "a service");
+        return this.parse(serviceSchema, await this.call({ method: "GET", path }), "GET", path, "a service");
     }
 
     /** PATCH /services/{id} with `autoDeploy` only (Render wants one of autoDeploy/autoDeployTrigger, not both). */
     async updateAutoDeploy(serviceId: string, autoDeploy: "yes" | "no"): Promise<Service> {
         const path = `/services/${enc(serviceId)}`;
         const res = await this.call({ method: "PATCH", path, body: { autoDeploy } });
-        return this.parse(this.s.service, res, "PATCH", path, "a service");
+        return this.parse(serviceSchema, res, "PATCH", path, "a service");
     }
 
     /** Every variable set on the service itself, following cursors to the end. Values are plain text. */
     async listEnvVars(serviceId: string): Promise<EnvVar[]> {
         const path = `/services/${enc(serviceId)}/env-vars`;
-        const items = await this.listPages(path, [], this.s.envVarPage, "a page of environment variables", Infinity);
+        const items = await this.listPages(path, [], envVarPageSchema, "a page of environment variables", Infinity);
         return items.map((i) => ({ key: i.envVar.key, value: i.envVar.value }));
     }
 
@@ -345,7 +308,7 @@ export class RenderClient {
         const path = `/services/${enc(serviceId)}/env-vars/${enc(key)}`;
         const res = await this.call({ method: "GET", path, accept: [404] });
         if (res.status === 404) return undefined;
-        return this.parse(this.s.envVar, res, "GET", path, "an environment variable").value;
+        return this.parse(envVarSchema, res, "GET", path, "an environment variable").value;
     }
 
     /** Adds or updates ONE variable (PUT /env-vars/{key}); never the whole-set PUT that wipes hand-set variables. */
@@ -353,7 +316,7 @@ export class RenderClient {
         const path = `/services/${enc(serviceId)}/env-vars/${enc(key)}`;
         const secrets = [value];
         const res = await this.call({ method: "PUT", path, body: { value }, secrets });
-        this.parse(this.s.envVar, res, "PUT", path, "an environment variable", secrets);
+        this.parse(envVarSchema, res, "PUT", path, "an environment variable", secrets);
     }
 
     /** True when the variable was deleted (204), false when it was not there (404). */
@@ -371,7 +334,7 @@ export class RenderClient {
         for (const status of filter.status ?? []) query.push(["status", status]);
         if (filter.createdAfter !== undefined) query.push(["createdAfter", filter.createdAfter]);
         const limit = filter.limit ?? 20;
-        const items = await this.listPages(path, query, this.s.deployPage, "a page of deploys", limit);
+        const items = await this.listPages(path, query, deployPageSchema, "a page of deploys", limit);
         const deploys = items.map((i) => i.deploy);
         // Checked here too, so a server that ignored a filter cannot hand a caller the wrong deploy.
         return deploys
@@ -415,7 +378,7 @@ export class RenderClient {
 
     async cancelDeploy(serviceId: string, deployId: string): Promise<Deploy> {
         const path = `/services/${enc(serviceId)}/deploys/${enc(deployId)}/cancel`;
-        return this.parse(this.s.deploy, await this.call({ method: "POST", path }), "POST", path, "a deploy");
+        return this.parse(deploySchema, await this.call({ method: "POST", path }), "POST", path, "a deploy");
     }
 
     /**
@@ -448,7 +411,7 @@ export class RenderClient {
     private async fetchDeploy(serviceId: string, deployId: string): Promise<{ deploy: Deploy; requestId?: string }> {
         const path = `/services/${enc(serviceId)}/deploys/${enc(deployId)}`;
         const res = await this.call({ method: "GET", path });
-        return { deploy: this.parse(this.s.deploy, res, "GET", path, "a deploy"), requestId: res.requestId };
+        return { deploy: this.parse(deploySchema, res, "GET", path, "a deploy"), requestId: res.requestId };
     }
 
     /** The POST that creates a deploy (trigger or rollback), with the 202 and ambiguous-failure lookups. */
@@ -471,7 +434,7 @@ export class RenderClient {
                 await sleep(wait);
                 continue;
             }
-            if (res.status !== 202) return this.parse(this.s.deploy, res, "POST", path, "a deploy");
+            if (res.status !== 202) return this.parse(deploySchema, res, "POST", path, "a deploy");
             return this.findQueuedDeploy(serviceId, path, since, isOurs, res.requestId);
         }
     }
@@ -603,7 +566,7 @@ export class RenderClient {
     private errorDetail(text: string, statusText: string, secrets: string[]): string {
         let message: string | undefined;
         try {
-            const parsed = this.s.error.safeParse(JSON.parse(text));
+            const parsed = errorBodySchema.safeParse(JSON.parse(text));
             if (parsed.success) message = parsed.data.message;
         } catch {
             message = text.trim() || undefined;

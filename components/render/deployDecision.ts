@@ -1,6 +1,7 @@
 // Which deploy a `pulumi up` triggers and what it does to autodeploy: the release-pin rules, in one pure function.
 //
-// The Deploy provider reaches this module, so it is serialized into the state: no module-level objects but strings.
+// The Deploy provider looks up what the decision needs (the pin's target, the live deploy, autodeploy) and carries it
+// out; the stack config uses the pin's validation from here to refuse a malformed pin before any provider runs.
 import { gitRefProblem, isCommitSha } from "./gitRef";
 
 /** Render's setting for deploying every push to the branch. */

@@ -1,7 +1,8 @@
 // Resolves a git tag or branch to the commit it names, with `git ls-remote` against the service's repository.
 //
-// The Deploy provider's `check` reaches this module, so Pulumi's closure serializer copies it into the state: module
-// values stay primitives and child_process is required inside the function that runs git.
+// The Deploy provider's `check` resolves a release pin with it; the stack config validates the repository address with
+// `repositoryProblem`, and the release-pin rules (deployDecision.ts) tell a SHA from a ref name with the checks here.
+import { execFile } from "node:child_process";
 
 /** How long `git ls-remote` may take before the resolution fails; a preview must not hang on an unreachable host. */
 const LS_REMOTE_TIMEOUT_MS = 30_000;
@@ -84,7 +85,6 @@ export async function resolveGitRef(repository: string, ref: string, timeoutMs =
   const repoProblem = repositoryProblem(repository);
   if (repoProblem) throw new Error(repoProblem);
 
-  const { execFile } = require("node:child_process") as typeof import("node:child_process");
   const tag = `refs/tags/${ref}`;
   const branch = `refs/heads/${ref}`;
   const args = ["ls-remote", "--", repository, tag, `${tag}^{}`, branch];

@@ -1,10 +1,10 @@
 // What the Render dynamic providers share: the API key looked up at run time, secret unwrapping, input checks.
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import type { RenderClient } from "./client";
 
 // These run in the dynamic-provider host, loaded by the providers' modules at run time (see ../dynamicProvider.ts);
-// the API key is read there (from `configure` or the environment), never captured. The client is required inside
-// the function that uses it, so the program itself, which imports the constants here, never loads it.
+// the API key is read there (from `configure` or the environment), never handed over by the program. The client is
+// required inside the function that uses it, so the program itself, which imports the constants here, never loads it.
 
 /** The stack config key holding the Render API key (a secret), handed to the providers' `configure`. */
 export const RENDER_API_KEY_CONFIG = "ahoy-ops:renderApiKey";
@@ -44,7 +44,7 @@ export function isUnknown(value: unknown): boolean {
 
 /**
  * A Render client for one provider call. The key comes from the stack config (through `configure`) or else from
- * RENDER_API_KEY, looked up now, in the provider host, so it is never part of the serialized provider.
+ * RENDER_API_KEY, looked up when the call runs, in the provider host: it is never a resource input, so never in the state.
  */
 export function openRenderClient(provider: RenderProviderState, apiUrl: string): RenderClient {
   const apiKey = provider.apiKey || process.env[RENDER_API_KEY_ENV];
@@ -54,9 +54,8 @@ export function openRenderClient(provider: RenderProviderState, apiUrl: string):
         `(pulumi config set --secret renderApiKey ...) or the ${RENDER_API_KEY_ENV} environment variable`,
     );
   }
-  const { log } = require("@pulumi/pulumi") as typeof pulumi;
   const { RenderClient } = require("./client") as typeof import("./client");
-  return new RenderClient({ apiKey, baseUrl: apiUrl, log: (message) => void log.info(message) });
+  return new RenderClient({ apiKey, baseUrl: apiUrl, log: (message) => void pulumi.log.info(message) });
 }
 
 /** The `configure` both Render providers share: remember the API key from the stack config, if it is set there. */

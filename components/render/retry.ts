@@ -1,8 +1,5 @@
 // Retry policy for Render API calls: which failures are worth another try, and how long to wait first.
-//
-// Everything here is a plain function over plain data so that the Render client, which Pulumi's
-// closure serializer copies into dynamic providers, can reference it (module-level values are
-// serialized by value; arrays of strings serialize, Sets and schema instances do not).
+// Pure functions (time and randomness can be passed in), so the policy is tested apart from the client's HTTP.
 
 /** Statuses Render answers when it did not act on the request and a later try may succeed. */
 export function isRetryableStatus(status: number): boolean {
