@@ -1,6 +1,6 @@
 // A stand-in for the Ahoy app on its own port: it answers as the LIVE deploy's commit and variables say it would.
-import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
-import { AddressInfo } from "node:net";
+import { IncomingMessage, Server, ServerResponse } from "node:http";
+import { closeServer, createLocalServer, listenLocal, readBody } from "./http";
 import { RenderState } from "./state";
 
 /** Where direct media lives in the stand-in app: any path below it is a media file. */
@@ -20,27 +20,15 @@ export class AhoyApp {
     private readonly state: RenderState,
     private readonly serviceId: string,
   ) {
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        console.error("ahoy stand-in app: unexpected error", error);
-        if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/json" });
-        res.end(JSON.stringify({ error: "stand-in app error" }));
-      });
-    });
+    this.server = createLocalServer("ahoy stand-in app", { error: "stand-in app error" }, (req, res) => this.handle(req, res));
   }
 
-  async listen(port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, "127.0.0.1", () => resolve());
-    });
-    return (this.server.address() as AddressInfo).port;
+  listen(port: number): Promise<number> {
+    return listenLocal(this.server, port);
   }
 
-  async close(): Promise<void> {
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    await closed;
+  close(): Promise<void> {
+    return closeServer(this.server);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -76,14 +64,4 @@ export class AhoyApp {
     }
     return send(404, { error: `no route ${method} ${path}` });
   }
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    let text = "";
-    req.setEncoding("utf8");
-    req.on("data", (chunk: string) => (text += chunk));
-    req.on("end", () => resolve(text));
-    req.on("error", reject);
-  });
 }

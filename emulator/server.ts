@@ -1,8 +1,8 @@
 // The emulator's HTTP server: auth, rate limits, injected faults and the request log around Render's /v1 routes.
 import { randomUUID } from "node:crypto";
-import { createServer, IncomingMessage, Server, ServerResponse } from "node:http";
-import { AddressInfo } from "node:net";
+import { IncomingMessage, Server, ServerResponse } from "node:http";
 import { ApiError, notFound } from "./errors";
+import { closeServer, createLocalServer, listenLocal, readBody } from "./http";
 import { Bucket, bucketFor, BucketReading, RateLimiter } from "./rateLimit";
 import { Route, ROUTES } from "./routes";
 import { RenderState } from "./state";
@@ -76,30 +76,18 @@ export class ApiServer {
     private readonly options: ApiServerOptions,
   ) {
     this.limiter = new RateLimiter(options.rateLimitWindowMs);
-    this.server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        // Only an emulator bug lands here; the request still gets an answer.
-        console.error("render emulator: unexpected error", error);
-        if (!res.headersSent) res.writeHead(500, { "Content-Type": "application/json" });
-        res.end(JSON.stringify({ message: "emulator error" }));
-      });
-    });
+    // Only an emulator bug lands in the fallback; the request still gets an answer.
+    this.server = createLocalServer("render emulator", { message: "emulator error" }, (req, res) => this.handle(req, res));
   }
 
-  async listen(port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.server.once("error", reject);
-      this.server.listen(port, "127.0.0.1", () => resolve());
-    });
-    return (this.server.address() as AddressInfo).port;
+  listen(port: number): Promise<number> {
+    return listenLocal(this.server, port);
   }
 
   async close(): Promise<void> {
     for (const timer of this.delays) clearTimeout(timer);
     this.delays.clear();
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeAllConnections();
-    await closed;
+    await closeServer(this.server);
   }
 
   inject(fault: Fault): void {
@@ -240,15 +228,6 @@ function matchRoute(method: string, path: string): { route: Route; params?: Reco
     }
   }
   return undefined;
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }
 
 function parseJson(raw: string): { ok: true; value: unknown } | { ok: false } {

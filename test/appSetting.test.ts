@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AppSetting, appSettingProvider } from "../components/database/appSetting";
 import { CONFLICTING_VALUES, type AppSettingInputs, type AppSettingOutputs } from "../components/database/appSettingProvider";
 import { dynamicUrn, loadProvider, refreshResource, serializeProvider, startProviderHost, upResource, PROVIDER_KEY, type ProviderHost } from "./support/providerHost";
-import { startPostgres, type PostgresServer } from "./support/postgres";
+import { adminStackConfig, providerConfig, startPostgres, type PostgresServer } from "./support/postgres";
 import { adminSettings, clientConfig, rememberAdminConfig } from "../components/database/sql";
 
 const ADMIN = { user: "ahoy_admin", password: "adm:/?#[]@!$&'()*+,;=%in" };
@@ -50,19 +50,12 @@ describe("AppSetting: the maintenance row in app_settings", function () {
         }
         await superuser.end();
 
-        adminConfig = {
-            "postgresql:host": server.host,
-            "postgresql:port": String(server.port),
-            "postgresql:username": ADMIN.user,
-            "postgresql:password": ADMIN.password,
-            "postgresql:sslmode": "disable",
-            "postgresql:superuser": "false",
-        };
+        adminConfig = adminStackConfig(server, ADMIN);
         // As the engine does: take the provider text from the state, load it, configure it with the stack config.
         // The loaded provider requires its implementation from the project directory, as the provider host does.
         serialized = await serializeProvider(appSettingProvider);
         provider = loadProvider<AppSettingInputs, AppSettingOutputs>(appSettingProvider);
-        await provider.configure!({ config: { get: (key: string) => adminConfig[key], require: (key: string) => adminConfig[key] } });
+        await provider.configure!({ config: providerConfig(adminConfig) });
     });
 
     after(async () => {
@@ -170,14 +163,14 @@ describe("AppSetting: the maintenance row in app_settings", function () {
     it("fails naming the connection, not the password, when the admin cannot log in", async () => {
         const wrong = loadProvider<AppSettingInputs, AppSettingOutputs>(appSettingProvider);
         const config: Record<string, string> = { ...adminConfig, "postgresql:password": "wrong:/?#password" };
-        await wrong.configure!({ config: { get: (key: string) => config[key], require: (key: string) => config[key] } });
+        await wrong.configure!({ config: providerConfig(config) });
         await assert.rejects(wrong.create!(inputs("with_unique")), (err: Error) => {
             assert.match(err.message, /^could not connect to PostgreSQL as ahoy_admin@127\.0\.0\.1:\d+\/with_unique: password authentication failed/);
             assert.ok(!err.message.includes("wrong:/?#password"));
             return true;
         });
         // Restore the shared admin settings for the tests that follow.
-        await provider.configure!({ config: { get: (key: string) => adminConfig[key], require: (key: string) => adminConfig[key] } });
+        await provider.configure!({ config: providerConfig(adminConfig) });
     });
 
     describe("through the engine's dynamic-provider host (plain node, config over gRPC)", () => {
@@ -244,8 +237,7 @@ describe("the AppSetting resource", () => {
 });
 
 describe("the admin connection settings", () => {
-    const configure = (values: Record<string, string>) =>
-        rememberAdminConfig({ get: (key: string) => values[key], require: (key: string) => values[key] });
+    const configure = (values: Record<string, string>) => rememberAdminConfig(providerConfig(values));
 
     it("come from the stack's postgresql: settings first, then libpq's PG* variables", () => {
         configure({ "postgresql:host": "db.internal", "postgresql:username": "ops" });

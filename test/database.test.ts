@@ -6,35 +6,25 @@ import { DatabaseCredentials, type DatabaseCredentialsArgs } from "../components
 import { terminateSessionsProvider, type TerminateSessionsInputs, type TerminateSessionsOutputs } from "../components/database/terminateSessions";
 import { roleName } from "../stacks/rotation";
 import { loadProvider, serializeProvider } from "./support/providerHost";
-import { applyRole, startPostgres, type DeclaredRole, type PostgresServer } from "./support/postgres";
+import {
+    adminStackConfig,
+    applyRole,
+    canConnect,
+    createAppDatabase,
+    providerConfig,
+    startPostgres,
+    type DeclaredRole,
+    type PostgresServer,
+} from "./support/postgres";
+import { isSecretValue, RESERVED, revealAll, StandInDeploy, valueOf } from "./support/mocks";
 
-// Pulumi's wire marker for a secret value.
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const ROLE_TYPE = "postgresql:index/role:Role";
 const PASSWORD_TYPE = "random:index/randomPassword:RandomPassword";
 const TERMINATE_TYPE = "pulumi-nodejs:dynamic/postgres:TerminateSessions";
-const DEPLOY_TYPE = "ahoy:test:Deploy";
+const DEPLOY_TYPE = StandInDeploy.TYPE;
 
-/** Every character RFC 3986 reserves, and `%`: the mock passwords hold them all. */
-const RESERVED = ":/?#[]@!$&'()*+,;=%";
+// The mock passwords hold every character of RESERVED, and so does the admin's.
 const ADMIN = { user: "ahoy_admin", password: `admin${RESERVED}pw` };
-
-const isSecret = (raw: unknown) => typeof raw === "object" && raw !== null && (raw as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
-const unwrap = (raw: unknown): unknown => {
-    if (isSecret(raw)) return unwrap((raw as { value: unknown }).value);
-    if (Array.isArray(raw)) return raw.map(unwrap);
-    if (typeof raw === "object" && raw !== null) return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, unwrap(v)]));
-    return raw;
-};
-const valueOf = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
-
-/** Stands in for the Render deploy that carries the new DATABASE_URL: all retirement needs is a resource to wait for. */
-class StandInDeploy extends pulumi.CustomResource {
-    constructor(name: string, props: pulumi.Inputs) {
-        super(DEPLOY_TYPE, name, props);
-    }
-}
 
 interface Declared {
     readonly type: string;
@@ -75,7 +65,7 @@ async function declare(generation: number, app = { host: "127.0.0.1", port: 5432
             newResource(args) {
                 const state: Record<string, unknown> = { ...args.inputs };
                 if (args.type === PASSWORD_TYPE) {
-                    const keepers = unwrap(args.inputs.keepers) as { generation: string };
+                    const keepers = revealAll(args.inputs.keepers) as { generation: string };
                     state.result = `${args.name}@${keepers.generation} ${RESERVED}`;
                 }
                 return { id: `${args.name}-id`, state };
@@ -104,7 +94,7 @@ async function declare(generation: number, app = { host: "127.0.0.1", port: 5432
                     name: req.getName(),
                     urn: res.getUrn(),
                     raw,
-                    inputs: unwrap(raw) as Record<string, unknown>,
+                    inputs: revealAll(raw) as Record<string, unknown>,
                     dependencies: req.getDependenciesList(),
                 });
             }
@@ -149,20 +139,8 @@ async function loadTerminateSessions(config: Record<string, string>): Promise<pu
     assert.ok(!text.includes("pg_terminate_backend"), "the SQL stays in the implementation, out of the state");
     assert.ok(text.length < 8_000, `the serialized provider is ${text.length} characters: it should carry only the shim`);
     const provider = loadProvider(terminateSessionsProvider);
-    await provider.configure!({ config: { get: (key: string) => config[key], require: (key: string) => config[key] } });
+    await provider.configure!({ config: providerConfig(config) });
     return provider;
-}
-
-async function canConnect(url: string): Promise<true | string> {
-    const client = new Client({ connectionString: url });
-    try {
-        await client.connect();
-        return true;
-    } catch (err) {
-        return (err as Error).message;
-    } finally {
-        await client.end().catch(() => undefined);
-    }
 }
 
 describe("database credentials as declared", () => {
@@ -174,7 +152,7 @@ describe("database credentials as declared", () => {
             for (const role of roles) {
                 assert.deepEqual(role.inputs.roles, ["ahoy"], `${role.name}: a member of the owner role`);
                 assert.equal(role.inputs.assumeRole, "ahoy", `${role.name}: switches to the owner role at login`);
-                assert.ok(isSecret(role.raw.password), `${role.name}: the password input is a secret`);
+                assert.ok(isSecretValue(role.raw.password), `${role.name}: the password input is a secret`);
                 assert.ok(!("superuser" in role.inputs) && !("createRole" in role.inputs), `${role.name}: no extra privileges`);
             }
             const active = generation % 2 === 1 ? "blue" : "green";
@@ -235,22 +213,8 @@ describe("database credentials against PostgreSQL 15", function () {
         server = await startPostgres();
         superuser = await server.connect();
         // The owner role exists before the program, which never creates it; the admin is no superuser.
-        await superuser.query("CREATE ROLE ahoy NOLOGIN");
-        await superuser.query("CREATE DATABASE ahoy_prod OWNER ahoy");
-        await superuser.query(`CREATE ROLE ${ADMIN.user} LOGIN CREATEROLE PASSWORD ${superuser.escapeLiteral(ADMIN.password)}`);
-        await superuser.query(`GRANT pg_signal_backend TO ${ADMIN.user}`);
-        const inApp = await server.connect("ahoy_prod");
-        await inApp.query("ALTER SCHEMA public OWNER TO ahoy");
-        await inApp.end();
-        admin = await server.connectAs(ADMIN.user, ADMIN.password);
-        adminConfig = {
-            "postgresql:host": server.host,
-            "postgresql:port": String(server.port),
-            "postgresql:username": ADMIN.user,
-            "postgresql:password": ADMIN.password,
-            "postgresql:sslmode": "disable",
-            "postgresql:superuser": "false",
-        };
+        admin = await createAppDatabase(server, superuser, ADMIN);
+        adminConfig = adminStackConfig(server, ADMIN);
     });
 
     after(async () => {

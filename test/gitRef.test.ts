@@ -1,27 +1,10 @@
 // resolveGitRef against a real bare repository made in a temp dir: tags (light and annotated), branches, SHAs, failures.
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { gitRefProblem, isCommitSha, repositoryProblem, resolveGitRef } from "../components/render/gitRef";
-
-/** Runs git with a fixed identity and no user or system config, so the machine's settings cannot change the result. */
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_CONFIG_NOSYSTEM: "1",
-      GIT_CONFIG_GLOBAL: "/dev/null",
-      GIT_AUTHOR_NAME: "Ahoy Test",
-      GIT_AUTHOR_EMAIL: "test@ahoy.example",
-      GIT_COMMITTER_NAME: "Ahoy Test",
-      GIT_COMMITTER_EMAIL: "test@ahoy.example",
-    },
-  }).trim();
-}
+import { commitEmpty, git, initRepositories } from "./support/git";
 
 describe("resolveGitRef", () => {
   let dir: string;
@@ -32,15 +15,12 @@ describe("resolveGitRef", () => {
 
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ahoy-gitref-"));
-    remote = path.join(dir, "ahoy.git");
-    const work = path.join(dir, "work");
-    git(dir, "init", "--bare", "--quiet", remote);
-    git(dir, "init", "--quiet", work);
-    git(work, "commit", "--allow-empty", "--quiet", "-m", "v0.1.0: the last good release");
-    first = git(work, "rev-parse", "HEAD");
+    const repositories = initRepositories(dir);
+    remote = repositories.remote;
+    const work = repositories.work;
+    first = commitEmpty(work, "v0.1.0: the last good release");
     git(work, "tag", "v0.1.0");
-    git(work, "commit", "--allow-empty", "--quiet", "-m", "v0.2.0");
-    second = git(work, "rev-parse", "HEAD");
+    second = commitEmpty(work, "v0.2.0");
     git(work, "tag", "-a", "-m", "annotated release", "v0.2.0");
     annotatedTagObject = git(work, "rev-parse", "v0.2.0");
     git(work, "branch", "-M", "main");

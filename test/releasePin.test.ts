@@ -1,7 +1,6 @@
 // The release-pin drills of the runbook's rollbacks, through Pulumi's dynamic-provider host against the emulator and its
 // stand-in app: pin, flip while pinned, unpin, pin a tag, and a bad commit failing verification and the `up`.
 import { strict as assert } from "node:assert";
-import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -22,6 +21,7 @@ import {
   startProviderHost,
   upResource,
 } from "./support/providerHost";
+import { commitEmpty, git, initRepositories } from "./support/git";
 
 /** A stack of one kill switch, its deploy and the deploy's verification, converged the way `pulumi up` converges it. */
 class Stack {
@@ -94,23 +94,6 @@ async function waitUntil(what: string, condition: () => boolean, timeoutMs = 15_
     if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-}
-
-/** Runs git with a fixed identity and no user or system config. */
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync("git", args, {
-    cwd,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GIT_CONFIG_NOSYSTEM: "1",
-      GIT_CONFIG_GLOBAL: "/dev/null",
-      GIT_AUTHOR_NAME: "Ahoy Test",
-      GIT_AUTHOR_EMAIL: "test@ahoy.example",
-      GIT_COMMITTER_NAME: "Ahoy Test",
-      GIT_COMMITTER_EMAIL: "test@ahoy.example",
-    },
-  }).trim();
 }
 
 describe("release pins through the dynamic-provider host, against the emulator and its stand-in app", function () {
@@ -255,12 +238,8 @@ describe("release pins through the dynamic-provider host, against the emulator a
 
     it("pinning a git tag resolves it with git ls-remote in the preview, then deploys the tagged commit", async () => {
       // A real repository with a tagged release, whose commit the emulator's branch also has.
-      const remote = path.join(gitDir, "ahoy.git");
-      const work = path.join(gitDir, "work");
-      git(gitDir, "init", "--bare", "--quiet", remote);
-      git(gitDir, "init", "--quiet", work);
-      git(work, "commit", "--allow-empty", "--quiet", "-m", "v0.1.0");
-      const tagged = git(work, "rev-parse", "HEAD");
+      const { remote, work } = initRepositories(gitDir);
+      const tagged = commitEmpty(work, "v0.1.0");
       git(work, "tag", "-a", "-m", "release v0.1.0", "v0.1.0");
       git(work, "push", "--quiet", remote, "HEAD:refs/heads/main", "--tags");
       emulator.pushCommit({ message: "v0.1.0", sha: tagged });

@@ -1,6 +1,7 @@
 // Secret rotation as the program declares it from Pulumi.prod.yaml: what a bumped generation changes, and what stays secret.
 import { strict as assert } from "node:assert";
-import { isSecretValue, reveal, runProgram, type ProgramRun, type Registration } from "./support/program";
+import { isSecretValue, reveal } from "./support/mocks";
+import { runProgram, type ProgramRun, type Registration } from "./support/program";
 
 const RANDOM_BYTES = "random:index/randomBytes:RandomBytes";
 const RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword";

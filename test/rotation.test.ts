@@ -16,8 +16,8 @@ import {
     standbySlot,
     type Slot,
 } from "../stacks/rotation";
+import { RESERVED } from "./support/mocks";
 
-const RESERVED = ":/?#[]@!$&'()*+,;=%";
 const generation = fc.integer({ min: 1, max: 1_000_000 });
 /** The connection settings node-postgres derives from a URL (the parser the app's tests and our providers share). */
 function parseConnectionString(url: string): { user?: string; password?: string; host: string; port: number; database?: string } {

@@ -8,7 +8,16 @@ import { DatabaseCredentials } from "../components/database/credentials";
 import { terminateSessionsProvider } from "../components/database/terminateSessions";
 import { deployProvider, variablesDigest } from "../components/render/deploy";
 import { envVarProvider } from "../components/render/envVar";
-import { applyRole, startPostgres, type DeclaredRole, type PostgresServer } from "./support/postgres";
+import {
+    adminStackConfig,
+    applyRole,
+    canConnect,
+    createAppDatabase,
+    startPostgres,
+    type DeclaredRole,
+    type PostgresServer,
+} from "./support/postgres";
+import { RESERVED, revealAll, StandInDeploy, valueOf } from "./support/mocks";
 import {
     dynamicUrn,
     PROVIDER_KEY,
@@ -24,27 +33,11 @@ import {
 const ROLE_TYPE = "postgresql:index/role:Role";
 const PASSWORD_TYPE = "random:index/randomPassword:RandomPassword";
 const TERMINATE_TYPE = "pulumi-nodejs:dynamic/postgres:TerminateSessions";
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-/** Every character RFC 3986 reserves, and `%`: each generated password holds them all. */
-const RESERVED = ":/?#[]@!$&'()*+,;=%";
+// Each generated password holds every character of RESERVED, and so does the admin's.
 const ADMIN = { user: "ahoy_admin", password: `drill-admin${RESERVED}` };
 const IN_FLIGHT = new Set(["created", "queued", "build_in_progress", "pre_deploy_in_progress", "update_in_progress"]);
 
-const unwrap = (raw: unknown): unknown => {
-    if (typeof raw === "object" && raw !== null && SIG_KEY in raw && "value" in raw) return unwrap(raw.value);
-    if (Array.isArray(raw)) return raw.map(unwrap);
-    if (typeof raw === "object" && raw !== null) return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, unwrap(v)]));
-    return raw;
-};
-const valueOf = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Stands in for the Render deploy the program declares: retirement only needs a resource to wait for. */
-class StandInDeploy extends pulumi.CustomResource {
-    constructor(name: string, props: pulumi.Inputs) {
-        super("ahoy:test:Deploy", name, props);
-    }
-}
 
 /** What the program declares for one `databaseCredentialGeneration`, with the secrets revealed. */
 interface Generation {
@@ -64,7 +57,7 @@ async function declare(generation: number, server: PostgresServer): Promise<Gene
     await pulumi.runtime.setMocks(
         {
             newResource(args) {
-                const inputs = unwrap(args.inputs) as Record<string, unknown>;
+                const inputs = revealAll(args.inputs) as Record<string, unknown>;
                 registered.push({ type: args.type, name: args.name, inputs });
                 const state: Record<string, unknown> = { ...args.inputs };
                 if (args.type === PASSWORD_TYPE) {
@@ -104,21 +97,6 @@ async function declare(generation: number, server: PostgresServer): Promise<Gene
     assert.equal(sessions.length, 1, `generation ${generation}: expected one TerminateSessions`);
     const { database, role: retired, generation: declaredGeneration } = sessions[0].inputs;
     return { databaseUrl, roles: { blue: role("blue"), green: role("green") }, retiredSessions: { database, role: retired, generation: declaredGeneration } };
-}
-
-/** Connects as the URL says; true, or the server's reason for refusing. */
-async function canConnect(url: string): Promise<true | string> {
-    const client = new Client({ connectionString: url });
-    client.on("error", () => undefined);
-    try {
-        await client.connect();
-        await client.query("SELECT 1");
-        return true;
-    } catch (err) {
-        return (err as Error).message;
-    } finally {
-        await client.end().catch(() => undefined);
-    }
 }
 
 describe("rotation drill: databaseCredentialGeneration 1 -> 2 against the emulator and PostgreSQL 15", function () {
@@ -174,14 +152,7 @@ describe("rotation drill: databaseCredentialGeneration 1 -> 2 against the emulat
         [emulator, server] = await Promise.all([startEmulator({ port: 0, stepMs: 30 }), startPostgres()]);
         superuser = await server.connect();
         // The owner role and the app's database exist before the program, which never changes them; the admin is no superuser.
-        await superuser.query("CREATE ROLE ahoy NOLOGIN");
-        await superuser.query("CREATE DATABASE ahoy_prod OWNER ahoy");
-        await superuser.query(`CREATE ROLE ${ADMIN.user} LOGIN CREATEROLE PASSWORD ${superuser.escapeLiteral(ADMIN.password)}`);
-        await superuser.query(`GRANT pg_signal_backend TO ${ADMIN.user}`);
-        const inApp = await server.connect("ahoy_prod");
-        await inApp.query("ALTER SCHEMA public OWNER TO ahoy");
-        await inApp.end();
-        admin = await server.connectAs(ADMIN.user, ADMIN.password);
+        admin = await createAppDatabase(server, superuser, ADMIN);
 
         providers = {
             envVar: await serializeProvider(envVarProvider),
@@ -189,14 +160,7 @@ describe("rotation drill: databaseCredentialGeneration 1 -> 2 against the emulat
             sessions: await serializeProvider(terminateSessionsProvider),
         };
         host = await startProviderHost({ RENDER_API_KEY: emulator.apiKey });
-        await host.configure({
-            "postgresql:host": server.host,
-            "postgresql:port": String(server.port),
-            "postgresql:username": ADMIN.user,
-            "postgresql:password": ADMIN.password,
-            "postgresql:sslmode": "disable",
-            "postgresql:superuser": "false",
-        });
+        await host.configure(adminStackConfig(server, ADMIN));
 
         // Generation 1 is what production runs before the incident: blue active, green standing by without LOGIN.
         one = await declare(1, server);

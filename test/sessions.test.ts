@@ -5,29 +5,13 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { createClient, RESP_TYPES } from "redis";
 import { CHECK_SESSIONS_COMMAND, CLEAR_SESSIONS_COMMAND, SessionFlush } from "../components/sessions";
+import { isSecretValue, revealAll, StandInDeploy, valueOf } from "./support/mocks";
 import { startRedis, type RedisServer } from "./support/redis";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const COMMAND_TYPE = "command:local:Command";
 /** The Redis password holds URL-reserved characters, so the URL's encoding has to survive to the client. */
 const REDIS_PASSWORD = "s3ss:/?#[]@!$&'()*+,;=%ions";
-
-const isSecret = (raw: unknown) => typeof raw === "object" && raw !== null && (raw as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
-const unwrap = (raw: unknown): unknown => {
-    if (isSecret(raw)) return unwrap((raw as { value: unknown }).value);
-    if (typeof raw === "object" && raw !== null) return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, unwrap(v)]));
-    return raw;
-};
-const valueOf = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
-
-/** Stands in for the Render deploy that carries the new SECRET_KEY: the flush only needs a resource to wait for. */
-class StandInDeploy extends pulumi.CustomResource {
-    constructor(name: string) {
-        super("ahoy:test:Deploy", name, {});
-    }
-}
 
 /** The Command as registered with the engine: inputs (secrets still wrapped) and the URNs it depends on. */
 interface DeclaredCommand {
@@ -64,7 +48,7 @@ async function declareFlush(redisUrl: string, generation: number, keyPattern?: s
         raw: command.raw,
         create: command.raw.create as string,
         update: command.raw.update as string,
-        environment: unwrap(command.raw.environment) as Record<string, string>,
+        environment: revealAll(command.raw.environment) as Record<string, string>,
         dependencies: command.dependencies,
         deployUrn,
     };
@@ -114,7 +98,7 @@ describe("SessionFlush: clearing sessions after a SECRET_KEY rotation", function
             for (const text of [declared.create, declared.update]) {
                 assert.ok(!text.includes(REDIS_PASSWORD) && !text.includes(server.url) && !text.includes(encodeURIComponent(REDIS_PASSWORD)), "no secret in the command text");
             }
-            assert.ok(isSecret((declared.raw.environment as Record<string, unknown>).REDIS_URL), "REDIS_URL is a secret");
+            assert.ok(isSecretValue((declared.raw.environment as Record<string, unknown>).REDIS_URL), "REDIS_URL is a secret");
             assert.equal(declared.environment.REDIS_URL, server.url);
             assert.ok(!("SESSION_KEY_PATTERN" in declared.environment), "no pattern: FLUSHDB");
             assert.equal(declared.raw.logging, "none");

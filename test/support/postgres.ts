@@ -1,9 +1,11 @@
-// A throwaway PostgreSQL 15 cluster on 127.0.0.1 for one test file, and the SQL the postgresql provider runs for a Role.
+// A throwaway PostgreSQL 15 cluster on 127.0.0.1 for one test file, the database and admin the program expects to find
+// there, and the SQL the postgresql provider runs for a Role.
 import { execFileSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
+import type * as pulumi from "@pulumi/pulumi";
 import { Client, type ClientConfig } from "pg";
 
 /** Where Debian's postgresql-15 puts its server binaries; PG_BIN overrides it. */
@@ -138,4 +140,58 @@ export async function applyRole(admin: Client, role: DeclaredRole): Promise<void
     await admin.query(`${exists ? "ALTER" : "CREATE"} ROLE ${name} WITH ${attributes}`);
     for (const member of role.roles) await admin.query(`GRANT ${admin.escapeIdentifier(member)} TO ${name}`);
     await admin.query(`ALTER ROLE ${name} SET ROLE TO ${admin.escapeIdentifier(role.assumeRole)}`);
+}
+
+/** The login the program manages roles and settings with: the stack's `postgresql:username` and `postgresql:password`. */
+export interface AdminLogin {
+    readonly user: string;
+    readonly password: string;
+}
+
+/**
+ * Sets up what production has before the program runs, and the program never creates: the owner role `ahoy` (no
+ * login) owning the database `ahoy_prod` and its public schema, and `admin`, no superuser, who may create roles and
+ * end sessions. Returns a client connected as `admin`; the caller ends it.
+ */
+export async function createAppDatabase(server: PostgresServer, superuser: Client, admin: AdminLogin): Promise<Client> {
+    await superuser.query("CREATE ROLE ahoy NOLOGIN");
+    await superuser.query("CREATE DATABASE ahoy_prod OWNER ahoy");
+    await superuser.query(`CREATE ROLE ${admin.user} LOGIN CREATEROLE PASSWORD ${superuser.escapeLiteral(admin.password)}`);
+    await superuser.query(`GRANT pg_signal_backend TO ${admin.user}`);
+    const inApp = await server.connect("ahoy_prod");
+    await inApp.query("ALTER SCHEMA public OWNER TO ahoy");
+    await inApp.end();
+    return server.connectAs(admin.user, admin.password);
+}
+
+/** The stack's `postgresql:` settings for `server` as `admin`, as `pulumi config` holds them for the providers. */
+export function adminStackConfig(server: PostgresServer, admin: AdminLogin): Record<string, string> {
+    return {
+        "postgresql:host": server.host,
+        "postgresql:port": String(server.port),
+        "postgresql:username": admin.user,
+        "postgresql:password": admin.password,
+        "postgresql:sslmode": "disable",
+        "postgresql:superuser": "false",
+    };
+}
+
+/** Stack config holding `values`, as a dynamic provider's `configure` receives it. */
+export function providerConfig(values: Record<string, string>): pulumi.dynamic.Config {
+    return { get: (key: string) => values[key], require: (key: string) => values[key] };
+}
+
+/** Connects as the URL says; true, or the server's reason for refusing. */
+export async function canConnect(url: string): Promise<true | string> {
+    const client = new Client({ connectionString: url });
+    client.on("error", () => undefined);
+    try {
+        await client.connect();
+        await client.query("SELECT 1");
+        return true;
+    } catch (err) {
+        return (err as Error).message;
+    } finally {
+        await client.end().catch(() => undefined);
+    }
 }

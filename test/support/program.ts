@@ -4,6 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
+import { RESERVED } from "./mocks";
 
 export const repoRoot = path.join(__dirname, "..", "..");
 
@@ -16,20 +17,6 @@ export interface Registration {
     readonly raw: Record<string, unknown>;
     /** URNs of the resources this one was declared to depend on. */
     readonly dependencies: string[];
-}
-
-/** Pulumi's wire marker for a secret value. */
-export const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-
-/** A value with its secret wrapper (if any) removed: what the provider would receive. */
-export function reveal(value: unknown): unknown {
-    return isSecretValue(value) ? (value as { value: unknown }).value : value;
-}
-
-/** Whether a serialized input is a secret. */
-export function isSecretValue(raw: unknown): boolean {
-    return typeof raw === "object" && raw !== null && (raw as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
 }
 
 export interface ProgramRun {
@@ -54,7 +41,7 @@ function mockOutputs(type: string, name: string, inputs: Record<string, unknown>
             return { base64: seed.toString("base64"), hex: seed.toString("hex") };
         case "random:index/randomPassword:RandomPassword":
             // Every URL-reserved character, so the URL encoding is exercised as with real passwords.
-            return { result: `${seed.toString("base64url").slice(0, 20)}:/?#[]@!$&'()*+,;=%` };
+            return { result: `${seed.toString("base64url").slice(0, 20)}${RESERVED}` };
         default:
             return {};
     }

@@ -1,0 +1,40 @@
+// What tests that declare resources under Pulumi's mocks share: secrets as the engine receives them, awaiting an output,
+// and a stand-in for the Render deploy that rotation steps wait for.
+import * as pulumi from "@pulumi/pulumi";
+
+/** Pulumi's wire marker for a secret value: `{ [SIG_KEY]: SECRET_SIG, value }`. */
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/** Every character RFC 3986 reserves, and `%`: passwords that hold them all exercise URL encoding. */
+export const RESERVED = ":/?#[]@!$&'()*+,;=%";
+
+/** Whether a serialized input is a secret. */
+export function isSecretValue(raw: unknown): boolean {
+    return typeof raw === "object" && raw !== null && (raw as Record<string, unknown>)[SIG_KEY] === SECRET_SIG;
+}
+
+/** A value with its secret wrapper (if any) removed: what the provider would receive. */
+export function reveal(value: unknown): unknown {
+    return isSecretValue(value) ? (value as { value: unknown }).value : value;
+}
+
+/** A serialized value with every secret wrapper in it removed, however deep. */
+export function revealAll(raw: unknown): unknown {
+    if (isSecretValue(raw)) return revealAll((raw as { value: unknown }).value);
+    if (Array.isArray(raw)) return raw.map(revealAll);
+    if (typeof raw === "object" && raw !== null) return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, revealAll(v)]));
+    return raw;
+}
+
+/** The value an output resolves to. */
+export const valueOf = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
+
+/** Stands in for the Render deploy the program declares: what waits for the deploy only needs a resource to wait for. */
+export class StandInDeploy extends pulumi.CustomResource {
+    static readonly TYPE = "ahoy:test:Deploy";
+
+    constructor(name: string, props: pulumi.Inputs = {}) {
+        super(StandInDeploy.TYPE, name, props);
+    }
+}
