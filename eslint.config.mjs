@@ -4,17 +4,17 @@ import globals from "globals";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/**", "bin/**", ".tmp/**"] },
-  js.configs.recommended,
-  ...tseslint.configs.recommended,
-  {
-    rules: {
-      "@typescript-eslint/no-require-imports": "off",
-      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+    { ignores: ["node_modules/**", "bin/**", ".tmp/**"] },
+    js.configs.recommended,
+    ...tseslint.configs.recommended,
+    {
+        rules: {
+            "@typescript-eslint/no-require-imports": "off",
+            "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_" }],
+        },
     },
-  },
-  {
-    files: ["**/*.js"],
-    languageOptions: { sourceType: "commonjs", globals: globals.node },
-  },
+    {
+        files: ["**/*.js"],
+        languageOptions: { sourceType: "commonjs", globals: globals.node },
+    },
 );

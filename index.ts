@@ -9,7 +9,11 @@ import { loadStackConfig } from "./stacks/load";
 const config = loadStackConfig();
 const target = { service: config.service, apiUrl: config.renderApiUrl };
 
-const flags = new FeatureFlags("ahoy", { ...target, settings: config, maintenanceDatabase: config.databaseAppHost && config.databaseName });
+const flags = new FeatureFlags("ahoy", {
+    ...target,
+    settings: config,
+    maintenanceDatabase: config.databaseAppHost && config.databaseName,
+});
 const secrets = new SecretRotation("ahoy", { ...target, settings: config });
 const release = new Release("ahoy", {
     ...target,

@@ -59,8 +59,19 @@ export function moduleProvider(module: string, type: string, modulePath: string,
  * `pulumi-nodejs:dynamic/<module>:<type>` and the provider in `__provider`), with the provider given as source text.
  */
 export abstract class ModuleResource extends pulumi.CustomResource {
-    protected constructor(provider: ModuleProvider, name: string, props: pulumi.Inputs, opts?: pulumi.CustomResourceOptions) {
-        if ("__provider" in props) throw new Error(`${provider.type} ${name}: a dynamic resource must not define __provider`);
-        super(`pulumi-nodejs:dynamic/${provider.module}:${provider.type}`, name, { ...props, __provider: provider.source }, opts);
+    protected constructor(
+        provider: ModuleProvider,
+        name: string,
+        props: pulumi.Inputs,
+        opts?: pulumi.CustomResourceOptions,
+    ) {
+        if ("__provider" in props)
+            throw new Error(`${provider.type} ${name}: a dynamic resource must not define __provider`);
+        super(
+            `pulumi-nodejs:dynamic/${provider.module}:${provider.type}`,
+            name,
+            { ...props, __provider: provider.source },
+            opts,
+        );
     }
 }

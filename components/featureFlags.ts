@@ -66,7 +66,11 @@ export class FeatureFlags extends pulumi.ComponentResource {
         if (args.maintenanceDatabase) {
             this.maintenanceRow = new AppSetting(
                 `${name}-maintenance-row`,
-                { database: args.maintenanceDatabase, key: "maintenance_mode", value: String(args.settings.MAINTENANCE_MODE) },
+                {
+                    database: args.maintenanceDatabase,
+                    key: "maintenance_mode",
+                    value: String(args.settings.MAINTENANCE_MODE),
+                },
                 { parent: this },
             );
         }

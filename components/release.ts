@@ -37,14 +37,24 @@ export class Release extends pulumi.ComponentResource {
         this.trigger = pulumi.unsecret(pulumi.all(args.values).apply((values) => variablesDigest(values)));
         this.deploy = new Deploy(
             `${name}-deploy`,
-            { service: args.service, apiUrl: args.apiUrl, trigger: this.trigger, releasePin: args.releasePin, repository: args.repository },
+            {
+                service: args.service,
+                apiUrl: args.apiUrl,
+                trigger: this.trigger,
+                releasePin: args.releasePin,
+                repository: args.repository,
+            },
             { parent: this, dependsOn: [...args.variables] },
         );
         if (args.verification) {
             // Keyed on the deploy id: every deploy this program triggers is verified, and a no-op `up` verifies nothing.
             this.verification = new Verification(
                 `${name}-verify`,
-                { serviceUrl: args.verification.serviceUrl, deployId: this.deploy.deployId, plan: args.verification.plan },
+                {
+                    serviceUrl: args.verification.serviceUrl,
+                    deployId: this.deploy.deployId,
+                    plan: args.verification.plan,
+                },
                 { parent: this, dependsOn: [this.deploy] },
             );
         }

@@ -52,9 +52,17 @@ export class SecretRotation extends pulumi.ComponentResource {
         this.name = name;
         this.settings = args.settings;
         const variable = (key: string, value: pulumi.Output<string>) =>
-            new EnvVar(`${name}-${key}`, { service: args.service, apiUrl: args.apiUrl, key, value, secret: true }, { parent: this });
+            new EnvVar(
+                `${name}-${key}`,
+                { service: args.service, apiUrl: args.apiUrl, key, value, secret: true },
+                { parent: this },
+            );
 
-        this.secretKey = new SecretKey(`${name}-secret-key`, { generation: args.settings.secretKeyGeneration }, { parent: this });
+        this.secretKey = new SecretKey(
+            `${name}-secret-key`,
+            { generation: args.settings.secretKeyGeneration },
+            { parent: this },
+        );
         this.values = { SECRET_KEY: this.secretKey.value };
         this.variables = { SECRET_KEY: variable("SECRET_KEY", this.secretKey.value) };
 
@@ -87,7 +95,12 @@ export class SecretRotation extends pulumi.ComponentResource {
         if (s.sessionStore === "redis" && s.redisUrl) {
             new SessionFlush(
                 `${this.name}-sessions`,
-                { generation: s.secretKeyGeneration, redisUrl: pulumi.secret(s.redisUrl), keyPattern: s.sessionKeyPattern, afterDeploy: deploy },
+                {
+                    generation: s.secretKeyGeneration,
+                    redisUrl: pulumi.secret(s.redisUrl),
+                    keyPattern: s.sessionKeyPattern,
+                    afterDeploy: deploy,
+                },
                 { parent: this },
             );
         }

@@ -26,7 +26,8 @@ export class SessionFlush extends pulumi.ComponentResource {
     constructor(name: string, args: SessionFlushArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ahoy:sessions:SessionFlush", name, {}, opts);
         checkGeneration(args.generation, "secretKeyGeneration");
-        if (args.keyPattern === "") throw new RangeError("sessionKeyPattern: got an empty pattern; expected a glob such as session:* or unset");
+        if (args.keyPattern === "")
+            throw new RangeError("sessionKeyPattern: got an empty pattern; expected a glob such as session:* or unset");
         const environment: Record<string, pulumi.Input<string>> = { REDIS_URL: pulumi.secret(args.redisUrl) };
         if (args.keyPattern !== undefined) environment.SESSION_KEY_PATTERN = args.keyPattern;
         this.command = new command.local.Command(

@@ -51,7 +51,9 @@ export interface VerificationPlan {
 
 /** The checks the settings call for: /healthz always, register 503 with DISABLE_SIGNUP, media 403 with BLOCK_DIRECT_MEDIA. */
 export function verificationPlan(settings: Omit<VerificationSettings, "serviceUrl">): VerificationPlan {
-    const checks: HttpCheck[] = [{ name: "healthz", method: "GET", path: "/healthz", expectStatus: 200, because: "the app is up" }];
+    const checks: HttpCheck[] = [
+        { name: "healthz", method: "GET", path: "/healthz", expectStatus: 200, because: "the app is up" },
+    ];
     if (settings.disableSignup) {
         checks.push({
             name: "signup disabled",
@@ -78,7 +80,12 @@ export function verificationPlan(settings: Omit<VerificationSettings, "serviceUr
     }
     return {
         checks,
-        watch: { path: "/healthz", seconds: settings.stabilityWindowSeconds, maxErrorRate: MAX_ERROR_RATE, maxResponseMs: MAX_RESPONSE_MS },
+        watch: {
+            path: "/healthz",
+            seconds: settings.stabilityWindowSeconds,
+            maxErrorRate: MAX_ERROR_RATE,
+            maxResponseMs: MAX_RESPONSE_MS,
+        },
     };
 }
 
@@ -93,7 +100,9 @@ export interface VerificationConfig {
 }
 
 /** Where and what to verify after a deploy, from the stack's settings; undefined when `verify` is false. */
-export function verificationFromConfig(config: VerificationConfig): { serviceUrl: string; plan: VerificationPlan } | undefined {
+export function verificationFromConfig(
+    config: VerificationConfig,
+): { serviceUrl: string; plan: VerificationPlan } | undefined {
     if (!config.verify) return undefined;
     if (!config.serviceUrl) {
         // The config's own check names this first; here only as a guard for a caller that skipped it.
@@ -184,7 +193,12 @@ function tally(samples: readonly Sample[]): string {
 }
 
 /** The provider every resource of this type carries in the state: it requires the implementation in the provider host. */
-export const verificationProvider = moduleProvider("verify", "Verification", "components/verificationProvider.ts", "verificationProvider");
+export const verificationProvider = moduleProvider(
+    "verify",
+    "Verification",
+    "components/verificationProvider.ts",
+    "verificationProvider",
+);
 
 /** The arguments of the checks that follow a deploy. */
 export interface VerificationArgs {

@@ -12,7 +12,12 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** One request to `url`; never throws: no answer is a sample without a status. Redirects are not followed. */
-export async function probe(url: string, method: "GET" | "POST", startedAt: number, timeoutMs = REQUEST_TIMEOUT_MS): Promise<Sample> {
+export async function probe(
+    url: string,
+    method: "GET" | "POST",
+    startedAt: number,
+    timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<Sample> {
     const sent = performance.now();
     const at = sent - startedAt;
     try {
@@ -48,11 +53,19 @@ export async function runCheck(serviceUrl: string, check: HttpCheck, timeoutMs: 
     const pollMs = Math.min(1_000, Math.max(50, timeoutMs / 20));
     let tries = 0;
     for (;;) {
-        const sample = await probe(url, check.method, startedAt, Math.min(REQUEST_TIMEOUT_MS, Math.max(timeoutMs, 1_000)));
+        const sample = await probe(
+            url,
+            check.method,
+            startedAt,
+            Math.min(REQUEST_TIMEOUT_MS, Math.max(timeoutMs, 1_000)),
+        );
         tries++;
         const seen = sample.status === undefined ? `got no answer (${sample.error})` : `answered ${sample.status}`;
         if (sample.status === check.expectStatus) {
-            return { ok: true, line: `${check.name}: ${check.method} ${check.path} ${seen} in ${Math.round(sample.ms)} ms (${check.because})` };
+            return {
+                ok: true,
+                line: `${check.name}: ${check.method} ${check.path} ${seen} in ${Math.round(sample.ms)} ms (${check.because})`,
+            };
         }
         const elapsed = performance.now() - startedAt;
         if (elapsed + pollMs >= timeoutMs) {
@@ -118,7 +131,9 @@ export async function runVerification(inputs: VerificationInputs, log: (line: st
         }
     }
     if (failed.length === 0) {
-        log(`watch: GET ${watch.path} for ${watch.seconds} s (errors at most ${formatRate(watch.maxErrorRate)}, responses within ${watch.maxResponseMs} ms)`);
+        log(
+            `watch: GET ${watch.path} for ${watch.seconds} s (errors at most ${formatRate(watch.maxErrorRate)}, responses within ${watch.maxResponseMs} ms)`,
+        );
         const verdict = await runWatch(serviceUrl, watch);
         const line = `watch: GET ${watch.path} for ${watch.seconds} s: ${verdict.summary}`;
         log(line);
@@ -160,27 +175,55 @@ function checkProblems(inputs: Partial<VerificationInputs>): pulumi.dynamic.Chec
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const { serviceUrl, deployId, checks, watch, checkTimeoutSeconds } = inputs;
     if (!isUnknown(serviceUrl) && !isHttpUrl(serviceUrl)) {
-        failures.push({ property: "serviceUrl", reason: `serviceUrl must be the service's http(s) URL such as https://ahoy-indie-media.onrender.com, got ${JSON.stringify(serviceUrl)}` });
+        failures.push({
+            property: "serviceUrl",
+            reason: `serviceUrl must be the service's http(s) URL such as https://ahoy-indie-media.onrender.com, got ${JSON.stringify(serviceUrl)}`,
+        });
     }
     if (!isUnknown(deployId) && (typeof deployId !== "string" || deployId === "")) {
-        failures.push({ property: "deployId", reason: `deployId must be the id of the deploy to verify (dep-...), got ${JSON.stringify(deployId)}` });
+        failures.push({
+            property: "deployId",
+            reason: `deployId must be the id of the deploy to verify (dep-...), got ${JSON.stringify(deployId)}`,
+        });
     }
     if (!isUnknown(checks)) {
         if (!Array.isArray(checks) || checks.length === 0 || checks[0]?.path !== "/healthz") {
-            failures.push({ property: "checks", reason: "checks must be a list starting with the /healthz check (see verificationPlan)" });
+            failures.push({
+                property: "checks",
+                reason: "checks must be a list starting with the /healthz check (see verificationPlan)",
+            });
         } else {
             for (const check of checks) {
-                if (typeof check?.path !== "string" || !check.path.startsWith("/") || !Number.isInteger(check.expectStatus)) {
-                    failures.push({ property: "checks", reason: `check ${JSON.stringify(check?.name)} needs a path starting with "/" and a whole expected status, got ${JSON.stringify(check)}` });
+                if (
+                    typeof check?.path !== "string" ||
+                    !check.path.startsWith("/") ||
+                    !Number.isInteger(check.expectStatus)
+                ) {
+                    failures.push({
+                        property: "checks",
+                        reason: `check ${JSON.stringify(check?.name)} needs a path starting with "/" and a whole expected status, got ${JSON.stringify(check)}`,
+                    });
                 }
             }
         }
     }
-    if (!isUnknown(watch) && (typeof watch?.seconds !== "number" || !(watch.seconds > 0) || typeof watch.path !== "string" || !watch.path.startsWith("/"))) {
-        failures.push({ property: "watch", reason: `watch needs a path starting with "/" and a number of seconds above 0, got ${JSON.stringify(watch)}` });
+    if (
+        !isUnknown(watch) &&
+        (typeof watch?.seconds !== "number" ||
+            !(watch.seconds > 0) ||
+            typeof watch.path !== "string" ||
+            !watch.path.startsWith("/"))
+    ) {
+        failures.push({
+            property: "watch",
+            reason: `watch needs a path starting with "/" and a number of seconds above 0, got ${JSON.stringify(watch)}`,
+        });
     }
     if (!isUnknown(checkTimeoutSeconds) && !(typeof checkTimeoutSeconds === "number" && checkTimeoutSeconds > 0)) {
-        failures.push({ property: "checkTimeoutSeconds", reason: `checkTimeoutSeconds must be a number of seconds above 0, got ${JSON.stringify(checkTimeoutSeconds)}` });
+        failures.push({
+            property: "checkTimeoutSeconds",
+            reason: `checkTimeoutSeconds must be a number of seconds above 0, got ${JSON.stringify(checkTimeoutSeconds)}`,
+        });
     }
     return failures;
 }
@@ -228,4 +271,3 @@ export const verificationProvider: pulumi.dynamic.ResourceProvider<VerificationI
         // Nothing to undo: the checks only read.
     },
 };
-

@@ -14,54 +14,63 @@ export const MEDIA_PREFIX = "/media/";
  * A variable only counts once a deploy carrying it is live, as on Render.
  */
 export class AhoyApp {
-  private readonly server: Server;
+    private readonly server: Server;
 
-  constructor(
-    private readonly state: RenderState,
-    private readonly serviceId: string,
-  ) {
-    this.server = createLocalServer("ahoy stand-in app", { error: "stand-in app error" }, (req, res) => this.handle(req, res));
-  }
-
-  listen(port: number): Promise<number> {
-    return listenLocal(this.server, port);
-  }
-
-  close(): Promise<void> {
-    return closeServer(this.server);
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const method = (req.method ?? "GET").toUpperCase();
-    const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
-    const body = await readBody(req);
-    const live = this.state.liveDeploy(this.serviceId);
-    const env = this.state.liveEnv(this.serviceId);
-    const send = (status: number, payload: Record<string, unknown>): void => {
-      const text = JSON.stringify(payload);
-      res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": String(Buffer.byteLength(text)) });
-      res.end(text);
-    };
-
-    if (!live) return send(503, { error: "no deploy is live" });
-    if (method === "GET" && path === "/healthz") {
-      return this.state.isBad(live.commit.id)
-        ? send(500, { status: "error", commit: live.commit.id })
-        : send(200, { status: "ok", commit: live.commit.id });
+    constructor(
+        private readonly state: RenderState,
+        private readonly serviceId: string,
+    ) {
+        this.server = createLocalServer("ahoy stand-in app", { error: "stand-in app error" }, (req, res) =>
+            this.handle(req, res),
+        );
     }
-    if (method === "POST" && path === "/api/auth/register") {
-      if (env.DISABLE_SIGNUP === "true") return send(503, { error: "signups are disabled" });
-      let email: unknown;
-      try {
-        email = (JSON.parse(body) as { email?: unknown }).email;
-      } catch {
-        email = undefined;
-      }
-      return typeof email === "string" && email !== "" ? send(201, { created: email }) : send(400, { error: "email is required" });
+
+    listen(port: number): Promise<number> {
+        return listenLocal(this.server, port);
     }
-    if (method === "GET" && path.startsWith(MEDIA_PREFIX)) {
-      return env.BLOCK_DIRECT_MEDIA === "true" ? send(403, { error: "direct media access is blocked" }) : send(200, { media: path });
+
+    close(): Promise<void> {
+        return closeServer(this.server);
     }
-    return send(404, { error: `no route ${method} ${path}` });
-  }
+
+    private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+        const method = (req.method ?? "GET").toUpperCase();
+        const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
+        const body = await readBody(req);
+        const live = this.state.liveDeploy(this.serviceId);
+        const env = this.state.liveEnv(this.serviceId);
+        const send = (status: number, payload: Record<string, unknown>): void => {
+            const text = JSON.stringify(payload);
+            res.writeHead(status, {
+                "Content-Type": "application/json; charset=utf-8",
+                "Content-Length": String(Buffer.byteLength(text)),
+            });
+            res.end(text);
+        };
+
+        if (!live) return send(503, { error: "no deploy is live" });
+        if (method === "GET" && path === "/healthz") {
+            return this.state.isBad(live.commit.id)
+                ? send(500, { status: "error", commit: live.commit.id })
+                : send(200, { status: "ok", commit: live.commit.id });
+        }
+        if (method === "POST" && path === "/api/auth/register") {
+            if (env.DISABLE_SIGNUP === "true") return send(503, { error: "signups are disabled" });
+            let email: unknown;
+            try {
+                email = (JSON.parse(body) as { email?: unknown }).email;
+            } catch {
+                email = undefined;
+            }
+            return typeof email === "string" && email !== ""
+                ? send(201, { created: email })
+                : send(400, { error: "email is required" });
+        }
+        if (method === "GET" && path.startsWith(MEDIA_PREFIX)) {
+            return env.BLOCK_DIRECT_MEDIA === "true"
+                ? send(403, { error: "direct media access is blocked" })
+                : send(200, { media: path });
+        }
+        return send(404, { error: `no route ${method} ${path}` });
+    }
 }

@@ -13,100 +13,101 @@ export { MEDIA_PREFIX } from "./app";
 export const DEFAULT_API_KEY = "rnd_emulator_key";
 
 export interface EmulatorOptions {
-  /** Default 0: a free port. The emulator always listens on 127.0.0.1. */
-  port?: number;
-  /** The stand-in Ahoy app's port; default 0: a free port, on 127.0.0.1 too. */
-  appPort?: number;
-  /** The bearer token accepted; default "rnd_emulator_key". */
-  apiKey?: string;
-  /** How long each in-flight deploy status lasts; default 1000 (tests pass ~20-50). */
-  stepMs?: number;
-  /** Enforce Render's rate-limit buckets; default true. The Ratelimit-* headers are sent either way. */
-  rateLimits?: boolean;
-  /** Length of a rate-limit window; default 60000, as Render's buckets are per minute. */
-  rateLimitWindowMs?: number;
+    /** Default 0: a free port. The emulator always listens on 127.0.0.1. */
+    port?: number;
+    /** The stand-in Ahoy app's port; default 0: a free port, on 127.0.0.1 too. */
+    appPort?: number;
+    /** The bearer token accepted; default "rnd_emulator_key". */
+    apiKey?: string;
+    /** How long each in-flight deploy status lasts; default 1000 (tests pass ~20-50). */
+    stepMs?: number;
+    /** Enforce Render's rate-limit buckets; default true. The Ratelimit-* headers are sent either way. */
+    rateLimits?: boolean;
+    /** Length of a rate-limit window; default 60000, as Render's buckets are per minute. */
+    rateLimitWindowMs?: number;
 }
 
 export interface Emulator {
-  /** "http://127.0.0.1:N/v1" */
-  readonly baseUrl: string;
-  /** The stand-in Ahoy app serving the seeded service's live deploy: "http://127.0.0.1:M" (its serviceUrl). */
-  readonly appUrl: string;
-  readonly apiKey: string;
-  /** The seeded service named "ahoy-indie-media". */
-  readonly serviceId: string;
-  /**
-   * Pushes a commit to the service's branch; with autoDeploy "yes" this triggers a deploy (trigger "new_commit").
-   * `bad`: it builds and goes live, but the app's /healthz answers 500. `sha`: a chosen 40-hex id (e.g. a commit in a
-   * real git repository that a tag points at). Returns the SHA.
-   */
-  pushCommit(opts?: { message?: string; failBuild?: boolean; bad?: boolean; sha?: string }): string;
-  /** Makes builds of this commit fail (status build_failed). */
-  failBuild(commitId: string): void;
-  /** The next `count` (default 1) matching requests get `status` with Render's error body and/or are delayed by `delayMs`. */
-  inject(fault: Fault): void;
-  /** Every API request, in order; paths are recorded WITHOUT the /v1 prefix. */
-  requests(): readonly RecordedRequest[];
-  clearRequests(): void;
-  /** The service's stored variables. */
-  envVars(serviceId?: string): Record<string, string>;
-  /** Sets a variable "by hand in the dashboard": not an API request, so not recorded. */
-  setEnvVar(key: string, value: string, serviceId?: string): void;
-  /** Newest first. */
-  deploys(serviceId?: string): Deploy[];
-  liveDeploy(serviceId?: string): Deploy | undefined;
-  /** The variables the live deploy runs with. */
-  liveEnv(serviceId?: string): Record<string, string>;
-  /** The latest pushed commit's SHA. */
-  branchHead(serviceId?: string): string;
-  /** The service object as GET /services/{id} returns it. */
-  service(serviceId?: string): Service;
-  /** How many times POST /services/{id}/restart was answered. */
-  restarts(serviceId?: string): number;
-  close(): Promise<void>;
+    /** "http://127.0.0.1:N/v1" */
+    readonly baseUrl: string;
+    /** The stand-in Ahoy app serving the seeded service's live deploy: "http://127.0.0.1:M" (its serviceUrl). */
+    readonly appUrl: string;
+    readonly apiKey: string;
+    /** The seeded service named "ahoy-indie-media". */
+    readonly serviceId: string;
+    /**
+     * Pushes a commit to the service's branch; with autoDeploy "yes" this triggers a deploy (trigger "new_commit").
+     * `bad`: it builds and goes live, but the app's /healthz answers 500. `sha`: a chosen 40-hex id (e.g. a commit in a
+     * real git repository that a tag points at). Returns the SHA.
+     */
+    pushCommit(opts?: { message?: string; failBuild?: boolean; bad?: boolean; sha?: string }): string;
+    /** Makes builds of this commit fail (status build_failed). */
+    failBuild(commitId: string): void;
+    /** The next `count` (default 1) matching requests get `status` with Render's error body and/or are delayed by `delayMs`. */
+    inject(fault: Fault): void;
+    /** Every API request, in order; paths are recorded WITHOUT the /v1 prefix. */
+    requests(): readonly RecordedRequest[];
+    clearRequests(): void;
+    /** The service's stored variables. */
+    envVars(serviceId?: string): Record<string, string>;
+    /** Sets a variable "by hand in the dashboard": not an API request, so not recorded. */
+    setEnvVar(key: string, value: string, serviceId?: string): void;
+    /** Newest first. */
+    deploys(serviceId?: string): Deploy[];
+    liveDeploy(serviceId?: string): Deploy | undefined;
+    /** The variables the live deploy runs with. */
+    liveEnv(serviceId?: string): Record<string, string>;
+    /** The latest pushed commit's SHA. */
+    branchHead(serviceId?: string): string;
+    /** The service object as GET /services/{id} returns it. */
+    service(serviceId?: string): Service;
+    /** How many times POST /services/{id}/restart was answered. */
+    restarts(serviceId?: string): number;
+    close(): Promise<void>;
 }
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
-  const apiKey = opts.apiKey ?? DEFAULT_API_KEY;
-  const state = new RenderState(opts.stepMs ?? 1000);
-  const serviceId = seedAhoy(state);
-  const api = new ApiServer(state, {
-    apiKey,
-    rateLimits: opts.rateLimits ?? true,
-    rateLimitWindowMs: opts.rateLimitWindowMs ?? 60_000,
-  });
-  const port = await api.listen(opts.port ?? 0);
-  const app = new AhoyApp(state, serviceId);
-  let appPort: number;
-  try {
-    appPort = await app.listen(opts.appPort ?? 0);
-  } catch (error) {
-    state.close();
-    await api.close();
-    throw error;
-  }
+    const apiKey = opts.apiKey ?? DEFAULT_API_KEY;
+    const state = new RenderState(opts.stepMs ?? 1000);
+    const serviceId = seedAhoy(state);
+    const api = new ApiServer(state, {
+        apiKey,
+        rateLimits: opts.rateLimits ?? true,
+        rateLimitWindowMs: opts.rateLimitWindowMs ?? 60_000,
+    });
+    const port = await api.listen(opts.port ?? 0);
+    const app = new AhoyApp(state, serviceId);
+    let appPort: number;
+    try {
+        appPort = await app.listen(opts.appPort ?? 0);
+    } catch (error) {
+        state.close();
+        await api.close();
+        throw error;
+    }
 
-  return {
-    baseUrl: `http://127.0.0.1:${port}/v1`,
-    appUrl: `http://127.0.0.1:${appPort}`,
-    apiKey,
-    serviceId,
-    pushCommit: ({ message, failBuild, bad, sha } = {}) => state.pushCommit(serviceId, message, failBuild ?? false, bad ?? false, sha),
-    failBuild: (commitId) => state.failBuild(commitId),
-    inject: (fault) => api.inject(fault),
-    requests: () => api.requests(),
-    clearRequests: () => api.clearRequests(),
-    envVars: (id = serviceId) => state.storedEnv(id),
-    setEnvVar: (key, value, id = serviceId) => void state.putEnvVar(id, key, value),
-    deploys: (id = serviceId) => state.listDeploys(id).map(({ item }) => item),
-    liveDeploy: (id = serviceId) => state.liveDeploy(id),
-    liveEnv: (id = serviceId) => state.liveEnv(id),
-    branchHead: (id = serviceId) => state.branchHead(id),
-    service: (id = serviceId) => state.service(id),
-    restarts: (id = serviceId) => state.restarts(id),
-    close: async () => {
-      state.close();
-      await Promise.all([api.close(), app.close()]);
-    },
-  };
+    return {
+        baseUrl: `http://127.0.0.1:${port}/v1`,
+        appUrl: `http://127.0.0.1:${appPort}`,
+        apiKey,
+        serviceId,
+        pushCommit: ({ message, failBuild, bad, sha } = {}) =>
+            state.pushCommit(serviceId, message, failBuild ?? false, bad ?? false, sha),
+        failBuild: (commitId) => state.failBuild(commitId),
+        inject: (fault) => api.inject(fault),
+        requests: () => api.requests(),
+        clearRequests: () => api.clearRequests(),
+        envVars: (id = serviceId) => state.storedEnv(id),
+        setEnvVar: (key, value, id = serviceId) => void state.putEnvVar(id, key, value),
+        deploys: (id = serviceId) => state.listDeploys(id).map(({ item }) => item),
+        liveDeploy: (id = serviceId) => state.liveDeploy(id),
+        liveEnv: (id = serviceId) => state.liveEnv(id),
+        branchHead: (id = serviceId) => state.branchHead(id),
+        service: (id = serviceId) => state.service(id),
+        restarts: (id = serviceId) => state.restarts(id),
+        close: async () => {
+            state.close();
+            await Promise.all([api.close(), app.close()]);
+        },
+    };
 }

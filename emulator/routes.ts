@@ -4,281 +4,313 @@ import { decodeCursor, encodeCursor } from "./ids";
 import { DEPLOY_STATUSES, Listed, RenderState, Service, ServicePatch } from "./state";
 
 export interface RouteContext {
-  state: RenderState;
-  params: Record<string, string>;
-  query: URLSearchParams;
-  /** The parsed JSON body, or undefined when the request had none. */
-  body: unknown;
+    state: RenderState;
+    params: Record<string, string>;
+    query: URLSearchParams;
+    /** The parsed JSON body, or undefined when the request had none. */
+    body: unknown;
 }
 
 export interface Answer {
-  status: number;
-  /** Absent for the bodiless answers (202 queued deploy, 204 delete, 200 restart, 202 scale). */
-  body?: unknown;
+    status: number;
+    /** Absent for the bodiless answers (202 queued deploy, 204 delete, 200 restart, 202 scale). */
+    body?: unknown;
 }
 
 export interface Route {
-  method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-  /** The path template exactly as Render's spec names it, without the /v1 prefix. */
-  route: string;
-  /** Whether it reads a JSON body; the others ignore whatever body is sent, as the spec declares none for them. */
-  body?: true;
-  handle(ctx: RouteContext): Answer;
+    method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
+    /** The path template exactly as Render's spec names it, without the /v1 prefix. */
+    route: string;
+    /** Whether it reads a JSON body; the others ignore whatever body is sent, as the spec declares none for them. */
+    body?: true;
+    handle(ctx: RouteContext): Answer;
 }
 
 export const ROUTES: readonly Route[] = [
-  { method: "GET", route: "/services", handle: listServices },
-  { method: "GET", route: "/services/{serviceId}", handle: ({ state, params }) => ok(state.service(params.serviceId)) },
-  { method: "PATCH", route: "/services/{serviceId}", body: true, handle: updateService },
-  { method: "GET", route: "/services/{serviceId}/env-vars", handle: listEnvVars },
-  { method: "PUT", route: "/services/{serviceId}/env-vars", body: true, handle: replaceEnvVars },
-  {
-    method: "GET",
-    route: "/services/{serviceId}/env-vars/{envVarKey}",
-    handle: ({ state, params }) => ok(state.getEnvVar(params.serviceId, params.envVarKey)),
-  },
-  { method: "PUT", route: "/services/{serviceId}/env-vars/{envVarKey}", body: true, handle: putEnvVar },
-  {
-    method: "DELETE",
-    route: "/services/{serviceId}/env-vars/{envVarKey}",
-    handle: ({ state, params }) => (state.deleteEnvVar(params.serviceId, params.envVarKey), { status: 204 }),
-  },
-  { method: "GET", route: "/services/{serviceId}/deploys", handle: listDeploys },
-  { method: "POST", route: "/services/{serviceId}/deploys", body: true, handle: triggerDeploy },
-  {
-    method: "GET",
-    route: "/services/{serviceId}/deploys/{deployId}",
-    handle: ({ state, params }) => ok(state.deploy(params.serviceId, params.deployId)),
-  },
-  {
-    method: "POST",
-    route: "/services/{serviceId}/deploys/{deployId}/cancel",
-    handle: ({ state, params }) => ok(state.cancelDeploy(params.serviceId, params.deployId)),
-  },
-  { method: "POST", route: "/services/{serviceId}/rollback", body: true, handle: rollback },
-  {
-    method: "POST",
-    route: "/services/{serviceId}/restart",
-    handle: ({ state, params }) => (state.restart(params.serviceId), { status: 200 }),
-  },
-  { method: "POST", route: "/services/{serviceId}/scale", body: true, handle: scale },
+    { method: "GET", route: "/services", handle: listServices },
+    {
+        method: "GET",
+        route: "/services/{serviceId}",
+        handle: ({ state, params }) => ok(state.service(params.serviceId)),
+    },
+    { method: "PATCH", route: "/services/{serviceId}", body: true, handle: updateService },
+    { method: "GET", route: "/services/{serviceId}/env-vars", handle: listEnvVars },
+    { method: "PUT", route: "/services/{serviceId}/env-vars", body: true, handle: replaceEnvVars },
+    {
+        method: "GET",
+        route: "/services/{serviceId}/env-vars/{envVarKey}",
+        handle: ({ state, params }) => ok(state.getEnvVar(params.serviceId, params.envVarKey)),
+    },
+    { method: "PUT", route: "/services/{serviceId}/env-vars/{envVarKey}", body: true, handle: putEnvVar },
+    {
+        method: "DELETE",
+        route: "/services/{serviceId}/env-vars/{envVarKey}",
+        handle: ({ state, params }) => (state.deleteEnvVar(params.serviceId, params.envVarKey), { status: 204 }),
+    },
+    { method: "GET", route: "/services/{serviceId}/deploys", handle: listDeploys },
+    { method: "POST", route: "/services/{serviceId}/deploys", body: true, handle: triggerDeploy },
+    {
+        method: "GET",
+        route: "/services/{serviceId}/deploys/{deployId}",
+        handle: ({ state, params }) => ok(state.deploy(params.serviceId, params.deployId)),
+    },
+    {
+        method: "POST",
+        route: "/services/{serviceId}/deploys/{deployId}/cancel",
+        handle: ({ state, params }) => ok(state.cancelDeploy(params.serviceId, params.deployId)),
+    },
+    { method: "POST", route: "/services/{serviceId}/rollback", body: true, handle: rollback },
+    {
+        method: "POST",
+        route: "/services/{serviceId}/restart",
+        handle: ({ state, params }) => (state.restart(params.serviceId), { status: 200 }),
+    },
+    { method: "POST", route: "/services/{serviceId}/scale", body: true, handle: scale },
 ];
 
 function ok(body: unknown): Answer {
-  return { status: 200, body };
+    return { status: 200, body };
 }
 
 // ---- services ----
 
 function listServices({ state, query }: RouteContext): Answer {
-  const filters: [string, (s: Service) => string][] = [
-    ["name", (s) => s.name],
-    ["type", (s) => s.type],
-    ["ownerId", (s) => s.ownerId],
-    ["suspended", (s) => s.suspended],
-    ["region", (s) => s.serviceDetails.region],
-  ];
-  let services = state.listServices();
-  for (const [name, field] of filters) {
-    const wanted = listParam(query, name);
-    if (wanted.length > 0) services = services.filter(({ item }) => wanted.includes(field(item)));
-  }
-  return ok(page(services, query, "svc", (service, cursor) => ({ service, cursor })));
+    const filters: [string, (s: Service) => string][] = [
+        ["name", (s) => s.name],
+        ["type", (s) => s.type],
+        ["ownerId", (s) => s.ownerId],
+        ["suspended", (s) => s.suspended],
+        ["region", (s) => s.serviceDetails.region],
+    ];
+    let services = state.listServices();
+    for (const [name, field] of filters) {
+        const wanted = listParam(query, name);
+        if (wanted.length > 0) services = services.filter(({ item }) => wanted.includes(field(item)));
+    }
+    return ok(page(services, query, "svc", (service, cursor) => ({ service, cursor })));
 }
 
 const AUTO_DEPLOY = ["yes", "no"] as const;
 const AUTO_DEPLOY_TRIGGER = ["commit", "off", "checksPass"] as const;
 
 function updateService({ state, params, body }: RouteContext): Answer {
-  const input = objectBody(body, "PATCH /services/{serviceId}", ["name", "autoDeploy", "autoDeployTrigger"]);
-  if (input.autoDeploy !== undefined && input.autoDeployTrigger !== undefined) {
-    throw badRequest(`send autoDeploy or autoDeployTrigger, not both (autoDeploy "no" is autoDeployTrigger "off")`);
-  }
-  const patch: ServicePatch = {};
-  if (input.name !== undefined) {
-    if (typeof input.name !== "string" || input.name.trim() === "") throw badRequest(`name must be a non-empty string`);
-    patch.name = input.name;
-  }
-  if (input.autoDeploy !== undefined) patch.autoDeploy = oneOf("autoDeploy", input.autoDeploy, AUTO_DEPLOY);
-  if (input.autoDeployTrigger !== undefined) {
-    patch.autoDeployTrigger = oneOf("autoDeployTrigger", input.autoDeployTrigger, AUTO_DEPLOY_TRIGGER);
-  }
-  return ok(state.updateService(params.serviceId, patch));
+    const input = objectBody(body, "PATCH /services/{serviceId}", ["name", "autoDeploy", "autoDeployTrigger"]);
+    if (input.autoDeploy !== undefined && input.autoDeployTrigger !== undefined) {
+        throw badRequest(`send autoDeploy or autoDeployTrigger, not both (autoDeploy "no" is autoDeployTrigger "off")`);
+    }
+    const patch: ServicePatch = {};
+    if (input.name !== undefined) {
+        if (typeof input.name !== "string" || input.name.trim() === "")
+            throw badRequest(`name must be a non-empty string`);
+        patch.name = input.name;
+    }
+    if (input.autoDeploy !== undefined) patch.autoDeploy = oneOf("autoDeploy", input.autoDeploy, AUTO_DEPLOY);
+    if (input.autoDeployTrigger !== undefined) {
+        patch.autoDeployTrigger = oneOf("autoDeployTrigger", input.autoDeployTrigger, AUTO_DEPLOY_TRIGGER);
+    }
+    return ok(state.updateService(params.serviceId, patch));
 }
 
 function scale({ state, params, body }: RouteContext): Answer {
-  const { numInstances } = objectBody(body, "POST /services/{serviceId}/scale", ["numInstances"]);
-  if (typeof numInstances !== "number" || !Number.isInteger(numInstances) || numInstances < 1) {
-    throw badRequest(`numInstances must be an integer of at least 1, got ${JSON.stringify(numInstances)}`);
-  }
-  state.scale(params.serviceId, numInstances);
-  return { status: 202 };
+    const { numInstances } = objectBody(body, "POST /services/{serviceId}/scale", ["numInstances"]);
+    if (typeof numInstances !== "number" || !Number.isInteger(numInstances) || numInstances < 1) {
+        throw badRequest(`numInstances must be an integer of at least 1, got ${JSON.stringify(numInstances)}`);
+    }
+    state.scale(params.serviceId, numInstances);
+    return { status: 202 };
 }
 
 // ---- environment variables ----
 
 function listEnvVars({ state, params, query }: RouteContext): Answer {
-  return ok(page(state.listEnvVars(params.serviceId), query, "env", (envVar, cursor) => ({ envVar, cursor })));
+    return ok(page(state.listEnvVars(params.serviceId), query, "env", (envVar, cursor) => ({ envVar, cursor })));
 }
 
 function replaceEnvVars({ state, params, body }: RouteContext): Answer {
-  // A null (or absent) body deletes every variable, as the live API does.
-  const items = body ?? [];
-  if (!Array.isArray(items)) throw badRequest(`PUT /env-vars takes an array of {key, value} or {key, generateValue: true}`);
-  const seen = new Set<string>();
-  const entries = items.map((item: unknown, index) => {
-    const where = `item ${index}`;
-    const fields = objectBody(item, where, ["key", "value", "generateValue"]);
-    if (typeof fields.key !== "string") throw badRequest(`${where}: key must be a string`);
-    const key = checkKey(fields.key);
-    if (seen.has(key)) throw badRequest(`${where}: key ${key} appears more than once; each key may be set once`);
-    seen.add(key);
-    return { key, value: valueOrGenerate(fields, `${where} (${key})`) };
-  });
-  state.replaceEnvVars(params.serviceId, entries);
-  const all = state.listEnvVars(params.serviceId);
-  return ok(all.map(({ seq, item }) => ({ envVar: item, cursor: encodeCursor("env", seq) })));
+    // A null (or absent) body deletes every variable, as the live API does.
+    const items = body ?? [];
+    if (!Array.isArray(items))
+        throw badRequest(`PUT /env-vars takes an array of {key, value} or {key, generateValue: true}`);
+    const seen = new Set<string>();
+    const entries = items.map((item: unknown, index) => {
+        const where = `item ${index}`;
+        const fields = objectBody(item, where, ["key", "value", "generateValue"]);
+        if (typeof fields.key !== "string") throw badRequest(`${where}: key must be a string`);
+        const key = checkKey(fields.key);
+        if (seen.has(key)) throw badRequest(`${where}: key ${key} appears more than once; each key may be set once`);
+        seen.add(key);
+        return { key, value: valueOrGenerate(fields, `${where} (${key})`) };
+    });
+    state.replaceEnvVars(params.serviceId, entries);
+    const all = state.listEnvVars(params.serviceId);
+    return ok(all.map(({ seq, item }) => ({ envVar: item, cursor: encodeCursor("env", seq) })));
 }
 
 function putEnvVar({ state, params, body }: RouteContext): Answer {
-  const key = checkKey(params.envVarKey);
-  const fields = objectBody(body, `PUT /env-vars/${key}`, ["value", "generateValue"]);
-  return ok(state.putEnvVar(params.serviceId, key, valueOrGenerate(fields, key)));
+    const key = checkKey(params.envVarKey);
+    const fields = objectBody(body, `PUT /env-vars/${key}`, ["value", "generateValue"]);
+    return ok(state.putEnvVar(params.serviceId, key, valueOrGenerate(fields, key)));
 }
 
 const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
 function checkKey(key: string): string {
-  if (!KEY_PATTERN.test(key)) {
-    throw badRequest(`env var key ${JSON.stringify(key)} is not valid: use letters, digits, "_", "." and "-", not starting with a digit`);
-  }
-  return key;
+    if (!KEY_PATTERN.test(key)) {
+        throw badRequest(
+            `env var key ${JSON.stringify(key)} is not valid: use letters, digits, "_", "." and "-", not starting with a digit`,
+        );
+    }
+    return key;
 }
 
 /** `{value}` gives the value; `{generateValue: true}` asks for a random one (undefined here). Never echoes a value. */
 function valueOrGenerate(fields: Record<string, unknown>, where: string): string | undefined {
-  const { value, generateValue } = fields;
-  if (value !== undefined && generateValue !== undefined) {
-    throw badRequest(`${where}: send value or generateValue, not both`);
-  }
-  if (value !== undefined) {
-    if (typeof value !== "string") throw badRequest(`${where}: value must be a string, got ${typeName(value)}`);
-    return value;
-  }
-  if (generateValue === true) return undefined;
-  throw badRequest(`${where}: needs a string value, or generateValue: true`);
+    const { value, generateValue } = fields;
+    if (value !== undefined && generateValue !== undefined) {
+        throw badRequest(`${where}: send value or generateValue, not both`);
+    }
+    if (value !== undefined) {
+        if (typeof value !== "string") throw badRequest(`${where}: value must be a string, got ${typeName(value)}`);
+        return value;
+    }
+    if (generateValue === true) return undefined;
+    throw badRequest(`${where}: needs a string value, or generateValue: true`);
 }
 
 // ---- deploys ----
 
 function listDeploys({ state, params, query }: RouteContext): Answer {
-  let deploys = state.listDeploys(params.serviceId);
-  const statuses = listParam(query, "status");
-  for (const status of statuses) {
-    if (!(DEPLOY_STATUSES as readonly string[]).includes(status)) {
-      throw badRequest(`status ${JSON.stringify(status)} is not a deploy status; expected one of ${DEPLOY_STATUSES.join(", ")}`);
+    let deploys = state.listDeploys(params.serviceId);
+    const statuses = listParam(query, "status");
+    for (const status of statuses) {
+        if (!(DEPLOY_STATUSES as readonly string[]).includes(status)) {
+            throw badRequest(
+                `status ${JSON.stringify(status)} is not a deploy status; expected one of ${DEPLOY_STATUSES.join(", ")}`,
+            );
+        }
     }
-  }
-  if (statuses.length > 0) deploys = deploys.filter(({ item }) => statuses.includes(item.status));
-  const timeFilters: [string, "createdAt" | "updatedAt" | "finishedAt", "before" | "after"][] = [
-    ["createdBefore", "createdAt", "before"],
-    ["createdAfter", "createdAt", "after"],
-    ["updatedBefore", "updatedAt", "before"],
-    ["updatedAfter", "updatedAt", "after"],
-    ["finishedBefore", "finishedAt", "before"],
-    ["finishedAfter", "finishedAt", "after"],
-  ];
-  for (const [name, field, side] of timeFilters) {
-    const raw = query.get(name);
-    if (raw === null) continue;
-    const bound = Date.parse(raw);
-    if (Number.isNaN(bound)) throw badRequest(`${name} must be an ISO 8601 timestamp such as 2025-01-13T16:48:10Z, got ${JSON.stringify(raw)}`);
-    deploys = deploys.filter(({ item }) => {
-      const at = item[field];
-      if (typeof at !== "string") return false;
-      return side === "before" ? Date.parse(at) < bound : Date.parse(at) > bound;
-    });
-  }
-  return ok(page(deploys, query, "dep", (deploy, cursor) => ({ deploy, cursor })));
+    if (statuses.length > 0) deploys = deploys.filter(({ item }) => statuses.includes(item.status));
+    const timeFilters: [string, "createdAt" | "updatedAt" | "finishedAt", "before" | "after"][] = [
+        ["createdBefore", "createdAt", "before"],
+        ["createdAfter", "createdAt", "after"],
+        ["updatedBefore", "updatedAt", "before"],
+        ["updatedAfter", "updatedAt", "after"],
+        ["finishedBefore", "finishedAt", "before"],
+        ["finishedAfter", "finishedAt", "after"],
+    ];
+    for (const [name, field, side] of timeFilters) {
+        const raw = query.get(name);
+        if (raw === null) continue;
+        const bound = Date.parse(raw);
+        if (Number.isNaN(bound))
+            throw badRequest(
+                `${name} must be an ISO 8601 timestamp such as 2025-01-13T16:48:10Z, got ${JSON.stringify(raw)}`,
+            );
+        deploys = deploys.filter(({ item }) => {
+            const at = item[field];
+            if (typeof at !== "string") return false;
+            return side === "before" ? Date.parse(at) < bound : Date.parse(at) > bound;
+        });
+    }
+    return ok(page(deploys, query, "dep", (deploy, cursor) => ({ deploy, cursor })));
 }
 
 const CLEAR_CACHE = ["clear", "do_not_clear"] as const;
 const DEPLOY_MODE = ["build_and_deploy", "deploy_only"] as const;
 
 function triggerDeploy({ state, params, body }: RouteContext): Answer {
-  const input = objectBody(body ?? {}, "POST /services/{serviceId}/deploys", ["clearCache", "commitId", "imageUrl", "deployMode"]);
-  if (input.deployMode !== undefined) {
-    const others = ["clearCache", "commitId", "imageUrl"].filter((k) => input[k] !== undefined);
-    if (others.length > 0) throw badRequest(`deployMode may not be combined with ${others.join(", ")}`);
-  }
-  // The emulator keeps no build cache, so clearCache is checked and then has nothing to clear.
-  if (input.clearCache !== undefined) oneOf("clearCache", input.clearCache, CLEAR_CACHE);
-  if (input.imageUrl !== undefined) {
-    throw badRequest(`imageUrl is for image-backed services; ${params.serviceId} builds from its Git repository (use commitId)`);
-  }
-  if (input.commitId !== undefined && typeof input.commitId !== "string") {
-    throw badRequest(`commitId must be a Git commit SHA string, got ${typeName(input.commitId)}`);
-  }
-  const deployMode = input.deployMode === undefined ? undefined : oneOf("deployMode", input.deployMode, DEPLOY_MODE);
-  const { deploy, queued } = state.triggerDeploy(params.serviceId, { commitId: input.commitId, deployMode });
-  // Render answers a deploy that has to wait with 202 and no body at all: the caller finds it by listing.
-  return queued ? { status: 202 } : { status: 201, body: deploy };
+    const input = objectBody(body ?? {}, "POST /services/{serviceId}/deploys", [
+        "clearCache",
+        "commitId",
+        "imageUrl",
+        "deployMode",
+    ]);
+    if (input.deployMode !== undefined) {
+        const others = ["clearCache", "commitId", "imageUrl"].filter((k) => input[k] !== undefined);
+        if (others.length > 0) throw badRequest(`deployMode may not be combined with ${others.join(", ")}`);
+    }
+    // The emulator keeps no build cache, so clearCache is checked and then has nothing to clear.
+    if (input.clearCache !== undefined) oneOf("clearCache", input.clearCache, CLEAR_CACHE);
+    if (input.imageUrl !== undefined) {
+        throw badRequest(
+            `imageUrl is for image-backed services; ${params.serviceId} builds from its Git repository (use commitId)`,
+        );
+    }
+    if (input.commitId !== undefined && typeof input.commitId !== "string") {
+        throw badRequest(`commitId must be a Git commit SHA string, got ${typeName(input.commitId)}`);
+    }
+    const deployMode = input.deployMode === undefined ? undefined : oneOf("deployMode", input.deployMode, DEPLOY_MODE);
+    const { deploy, queued } = state.triggerDeploy(params.serviceId, { commitId: input.commitId, deployMode });
+    // Render answers a deploy that has to wait with 202 and no body at all: the caller finds it by listing.
+    return queued ? { status: 202 } : { status: 201, body: deploy };
 }
 
 function rollback({ state, params, body }: RouteContext): Answer {
-  const { deployId } = objectBody(body, "POST /services/{serviceId}/rollback", ["deployId"]);
-  if (typeof deployId !== "string" || deployId === "") throw badRequest(`deployId is required: the id (dep-...) of the deploy to roll back to`);
-  return { status: 201, body: state.rollback(params.serviceId, deployId) };
+    const { deployId } = objectBody(body, "POST /services/{serviceId}/rollback", ["deployId"]);
+    if (typeof deployId !== "string" || deployId === "")
+        throw badRequest(`deployId is required: the id (dep-...) of the deploy to roll back to`);
+    return { status: 201, body: state.rollback(params.serviceId, deployId) };
 }
 
 // ---- shared helpers ----
 
 /** One page of a newest-first list: `limit` items (1-100, default 20) after the item `cursor` names. */
-function page<T, W>(listed: Listed<T>[], query: URLSearchParams, kind: string, wrap: (item: T, cursor: string) => W): W[] {
-  const limit = parseLimit(query.get("limit"));
-  const cursor = query.get("cursor");
-  let items = listed;
-  if (cursor !== null && cursor !== "") {
-    const after = decodeCursor(kind, cursor);
-    if (after === undefined) throw badRequest(`cursor ${JSON.stringify(cursor)} is not a cursor this list returned`);
-    items = listed.filter(({ seq }) => seq < after);
-  }
-  return items.slice(0, limit).map(({ seq, item }) => wrap(item, encodeCursor(kind, seq)));
+function page<T, W>(
+    listed: Listed<T>[],
+    query: URLSearchParams,
+    kind: string,
+    wrap: (item: T, cursor: string) => W,
+): W[] {
+    const limit = parseLimit(query.get("limit"));
+    const cursor = query.get("cursor");
+    let items = listed;
+    if (cursor !== null && cursor !== "") {
+        const after = decodeCursor(kind, cursor);
+        if (after === undefined)
+            throw badRequest(`cursor ${JSON.stringify(cursor)} is not a cursor this list returned`);
+        items = listed.filter(({ seq }) => seq < after);
+    }
+    return items.slice(0, limit).map(({ seq, item }) => wrap(item, encodeCursor(kind, seq)));
 }
 
 function parseLimit(raw: string | null): number {
-  if (raw === null) return 20;
-  const limit = Number(raw);
-  if (!/^\d+$/.test(raw) || limit < 1 || limit > 100) throw badRequest(`limit must be an integer from 1 to 100, got ${JSON.stringify(raw)}`);
-  return limit;
+    if (raw === null) return 20;
+    const limit = Number(raw);
+    if (!/^\d+$/.test(raw) || limit < 1 || limit > 100)
+        throw badRequest(`limit must be an integer from 1 to 100, got ${JSON.stringify(raw)}`);
+    return limit;
 }
 
 /** A list-valued query parameter, sent either repeated (`status=a&status=b`) or comma-separated (`name=a,b`). */
 function listParam(query: URLSearchParams, name: string): string[] {
-  return query
-    .getAll(name)
-    .flatMap((v) => v.split(","))
-    .filter((v) => v !== "");
+    return query
+        .getAll(name)
+        .flatMap((v) => v.split(","))
+        .filter((v) => v !== "");
 }
 
 function objectBody(body: unknown, where: string, allowed: readonly string[]): Record<string, unknown> {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    throw badRequest(`${where}: the body must be a JSON object with ${allowed.join(", ")}`);
-  }
-  const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
-  if (unknown.length > 0) {
-    throw badRequest(`${where}: unknown field${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; expected ${allowed.join(", ")}`);
-  }
-  return body as Record<string, unknown>;
+    if (typeof body !== "object" || body === null || Array.isArray(body)) {
+        throw badRequest(`${where}: the body must be a JSON object with ${allowed.join(", ")}`);
+    }
+    const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
+    if (unknown.length > 0) {
+        throw badRequest(
+            `${where}: unknown field${unknown.length > 1 ? "s" : ""} ${unknown.join(", ")}; expected ${allowed.join(", ")}`,
+        );
+    }
+    return body as Record<string, unknown>;
 }
 
 function oneOf<T extends string>(name: string, value: unknown, allowed: readonly T[]): T {
-  if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
-    throw badRequest(`${name} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${JSON.stringify(value)}`);
-  }
-  return value as T;
+    if (typeof value !== "string" || !(allowed as readonly string[]).includes(value)) {
+        throw badRequest(
+            `${name} must be one of ${allowed.map((a) => `"${a}"`).join(", ")}, got ${JSON.stringify(value)}`,
+        );
+    }
+    return value as T;
 }
 
 function typeName(value: unknown): string {
-  return value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`;
+    return value === null ? "null" : Array.isArray(value) ? "an array" : `a ${typeof value}`;
 }

@@ -7,32 +7,32 @@ export const SEEDED_SERVICE_NAME = "ahoy-indie-media";
 
 /** Adds the seeded service and returns its id. Its variables include one "set by hand in the dashboard". */
 export function seedAhoy(state: RenderState): string {
-  return state.addService({
-    name: SEEDED_SERVICE_NAME,
-    ownerId: newId("tea"),
-    repo: "https://github.com/ahoy/ahoy-indie-media",
-    branch: "main",
-    serviceDetails: {
-      env: "node",
-      runtime: "node",
-      envSpecificDetails: { buildCommand: "npm ci && npm run build", startCommand: "npm start" },
-      healthCheckPath: "/healthz",
-      numInstances: 1,
-      openPorts: [{ port: 10000, protocol: "TCP" }],
-      plan: "starter",
-      region: "oregon",
-      buildPlan: "starter",
-      pullRequestPreviewsEnabled: "no",
-      previews: { generation: "off" },
-      maxShutdownDelaySeconds: 30,
-      renderSubdomainPolicy: "enabled",
-    },
-    envVars: {
-      DATABASE_URL: `postgres://ahoy_app_a:${randomBytes(12).toString("hex")}@dpg-ahoy-a.oregon-postgres.render.com/ahoy`,
-      SECRET_KEY: randomBytes(32).toString("base64"),
-      SOME_HAND_SET_VAR: "set-by-hand-in-the-dashboard",
-    },
-    initialCommitMessage: "Initial release",
-    ageMs: 24 * 60 * 60 * 1000,
-  });
+    return state.addService({
+        name: SEEDED_SERVICE_NAME,
+        ownerId: newId("tea"),
+        repo: "https://github.com/ahoy/ahoy-indie-media",
+        branch: "main",
+        serviceDetails: {
+            env: "node",
+            runtime: "node",
+            envSpecificDetails: { buildCommand: "npm ci && npm run build", startCommand: "npm start" },
+            healthCheckPath: "/healthz",
+            numInstances: 1,
+            openPorts: [{ port: 10000, protocol: "TCP" }],
+            plan: "starter",
+            region: "oregon",
+            buildPlan: "starter",
+            pullRequestPreviewsEnabled: "no",
+            previews: { generation: "off" },
+            maxShutdownDelaySeconds: 30,
+            renderSubdomainPolicy: "enabled",
+        },
+        envVars: {
+            DATABASE_URL: `postgres://ahoy_app_a:${randomBytes(12).toString("hex")}@dpg-ahoy-a.oregon-postgres.render.com/ahoy`,
+            SECRET_KEY: randomBytes(32).toString("base64"),
+            SOME_HAND_SET_VAR: "set-by-hand-in-the-dashboard",
+        },
+        initialCommitMessage: "Initial release",
+        ageMs: 24 * 60 * 60 * 1000,
+    });
 }

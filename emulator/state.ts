@@ -4,26 +4,26 @@ import { ApiError, badRequest, notFound } from "./errors";
 import { iso, newId, newSha } from "./ids";
 
 export const DEPLOY_STATUSES = [
-  "created",
-  "queued",
-  "build_in_progress",
-  "update_in_progress",
-  "live",
-  "deactivated",
-  "build_failed",
-  "update_failed",
-  "canceled",
-  "pre_deploy_in_progress",
-  "pre_deploy_failed",
+    "created",
+    "queued",
+    "build_in_progress",
+    "update_in_progress",
+    "live",
+    "deactivated",
+    "build_failed",
+    "update_failed",
+    "canceled",
+    "pre_deploy_in_progress",
+    "pre_deploy_failed",
 ] as const;
 export type DeployStatus = (typeof DEPLOY_STATUSES)[number];
 
 const IN_FLIGHT: ReadonlySet<DeployStatus> = new Set<DeployStatus>([
-  "created",
-  "queued",
-  "build_in_progress",
-  "pre_deploy_in_progress",
-  "update_in_progress",
+    "created",
+    "queued",
+    "build_in_progress",
+    "pre_deploy_in_progress",
+    "update_in_progress",
 ]);
 
 /** The triggers this emulator produces (a subset of the spec's enum). */
@@ -33,511 +33,524 @@ export type DeployTrigger = "api" | "new_commit" | "rollback";
 export const RETAINED_BUILDS = 5;
 
 export interface Commit {
-  id: string;
-  message: string;
-  createdAt: string;
+    id: string;
+    message: string;
+    createdAt: string;
 }
 
 /** A deploy as Render's API returns it. */
 export interface Deploy {
-  id: string;
-  commit: Commit;
-  status: DeployStatus;
-  trigger: DeployTrigger;
-  startedAt?: string;
-  /** Absent until the deploy finishes; `null` in the answer to the request that created it (as the live API does). */
-  finishedAt?: string | null;
-  createdAt: string;
-  updatedAt: string;
+    id: string;
+    commit: Commit;
+    status: DeployStatus;
+    trigger: DeployTrigger;
+    startedAt?: string;
+    /** Absent until the deploy finishes; `null` in the answer to the request that created it (as the live API does). */
+    finishedAt?: string | null;
+    createdAt: string;
+    updatedAt: string;
 }
 
 export interface WebServiceDetails {
-  env: "node";
-  runtime: "node";
-  envSpecificDetails: { buildCommand: string; startCommand: string };
-  healthCheckPath: string;
-  numInstances: number;
-  openPorts: { port: number; protocol: "TCP" }[];
-  plan: "starter";
-  region: "oregon";
-  buildPlan: "starter";
-  pullRequestPreviewsEnabled: "no";
-  previews: { generation: "off" };
-  maxShutdownDelaySeconds: number;
-  renderSubdomainPolicy: "enabled";
-  url: string;
+    env: "node";
+    runtime: "node";
+    envSpecificDetails: { buildCommand: string; startCommand: string };
+    healthCheckPath: string;
+    numInstances: number;
+    openPorts: { port: number; protocol: "TCP" }[];
+    plan: "starter";
+    region: "oregon";
+    buildPlan: "starter";
+    pullRequestPreviewsEnabled: "no";
+    previews: { generation: "off" };
+    maxShutdownDelaySeconds: number;
+    renderSubdomainPolicy: "enabled";
+    url: string;
 }
 
 /** A web service as Render's API returns it. */
 export interface Service {
-  id: string;
-  name: string;
-  ownerId: string;
-  type: "web_service";
-  repo: string;
-  branch: string;
-  autoDeploy: "yes" | "no";
-  autoDeployTrigger: "commit" | "off" | "checksPass";
-  createdAt: string;
-  updatedAt: string;
-  dashboardUrl: string;
-  suspended: "not_suspended";
-  suspenders: string[];
-  notifyOnFail: "default";
-  slug: string;
-  rootDir: string;
-  serviceDetails: WebServiceDetails;
+    id: string;
+    name: string;
+    ownerId: string;
+    type: "web_service";
+    repo: string;
+    branch: string;
+    autoDeploy: "yes" | "no";
+    autoDeployTrigger: "commit" | "off" | "checksPass";
+    createdAt: string;
+    updatedAt: string;
+    dashboardUrl: string;
+    suspended: "not_suspended";
+    suspenders: string[];
+    notifyOnFail: "default";
+    slug: string;
+    rootDir: string;
+    serviceDetails: WebServiceDetails;
 }
 
 /** What a caller may change with `PATCH /services/{id}`; the HTTP layer has checked the values. */
 export interface ServicePatch {
-  name?: string;
-  autoDeploy?: "yes" | "no";
-  autoDeployTrigger?: "commit" | "off" | "checksPass";
+    name?: string;
+    autoDeploy?: "yes" | "no";
+    autoDeployTrigger?: "commit" | "off" | "checksPass";
 }
 
 export interface DeployRequest {
-  commitId?: string;
-  deployMode?: "build_and_deploy" | "deploy_only";
+    commitId?: string;
+    deployMode?: "build_and_deploy" | "deploy_only";
 }
 
 export interface NewService {
-  name: string;
-  ownerId: string;
-  repo: string;
-  branch: string;
-  serviceDetails: Omit<WebServiceDetails, "url">;
-  /** Stored variables, oldest first. */
-  envVars: Record<string, string>;
-  initialCommitMessage: string;
-  /** How long ago the service was created and its first deploy went live. */
-  ageMs: number;
+    name: string;
+    ownerId: string;
+    repo: string;
+    branch: string;
+    serviceDetails: Omit<WebServiceDetails, "url">;
+    /** Stored variables, oldest first. */
+    envVars: Record<string, string>;
+    initialCommitMessage: string;
+    /** How long ago the service was created and its first deploy went live. */
+    ageMs: number;
 }
 
 interface Build {
-  id: number;
-  commit: Commit;
+    id: number;
+    commit: Commit;
 }
 
 interface DeployRecord {
-  seq: number;
-  id: string;
-  commit: Commit;
-  status: DeployStatus;
-  trigger: DeployTrigger;
-  createdAt: number;
-  updatedAt: number;
-  startedAt?: number;
-  finishedAt?: number;
-  /** The service's variables as they were when the deploy was triggered (for a rollback: the target's). */
-  env: Record<string, string>;
-  /** The build artifact it runs: set when its build succeeds, or at creation when it reuses one. */
-  build?: Build;
-  timer?: NodeJS.Timeout;
+    seq: number;
+    id: string;
+    commit: Commit;
+    status: DeployStatus;
+    trigger: DeployTrigger;
+    createdAt: number;
+    updatedAt: number;
+    startedAt?: number;
+    finishedAt?: number;
+    /** The service's variables as they were when the deploy was triggered (for a rollback: the target's). */
+    env: Record<string, string>;
+    /** The build artifact it runs: set when its build succeeds, or at creation when it reuses one. */
+    build?: Build;
+    timer?: NodeJS.Timeout;
 }
 
 interface ServiceRecord {
-  seq: number;
-  service: Service;
-  vars: Map<string, { value: string; seq: number }>;
-  /** The branch's commits, oldest first. */
-  commits: Commit[];
-  /** Every deploy, oldest first. */
-  deploys: DeployRecord[];
-  queue: DeployRecord[];
-  active?: DeployRecord;
-  live?: DeployRecord;
-  /** Builds whose artifact is retained, oldest first. */
-  builds: Build[];
-  restarts: number;
+    seq: number;
+    service: Service;
+    vars: Map<string, { value: string; seq: number }>;
+    /** The branch's commits, oldest first. */
+    commits: Commit[];
+    /** Every deploy, oldest first. */
+    deploys: DeployRecord[];
+    queue: DeployRecord[];
+    active?: DeployRecord;
+    live?: DeployRecord;
+    /** Builds whose artifact is retained, oldest first. */
+    builds: Build[];
+    restarts: number;
 }
 
 export interface Listed<T> {
-  seq: number;
-  item: T;
+    seq: number;
+    item: T;
 }
 
 export class RenderState {
-  private readonly services = new Map<string, ServiceRecord>();
-  private readonly failingCommits = new Set<string>();
-  /** Commits that build and go live but whose app fails its health check (the stand-in app's /healthz answers 500). */
-  private readonly badCommits = new Set<string>();
-  private seq = 0;
-  private buildSeq = 0;
-  private closed = false;
+    private readonly services = new Map<string, ServiceRecord>();
+    private readonly failingCommits = new Set<string>();
+    /** Commits that build and go live but whose app fails its health check (the stand-in app's /healthz answers 500). */
+    private readonly badCommits = new Set<string>();
+    private seq = 0;
+    private buildSeq = 0;
+    private closed = false;
 
-  constructor(private readonly stepMs: number) {}
+    constructor(private readonly stepMs: number) {}
 
-  addService(input: NewService): string {
-    const now = Date.now();
-    const createdAt = now - input.ageMs;
-    const id = newId("srv");
-    const service: Service = {
-      id,
-      name: input.name,
-      ownerId: input.ownerId,
-      type: "web_service",
-      repo: input.repo,
-      branch: input.branch,
-      autoDeploy: "yes",
-      autoDeployTrigger: "commit",
-      createdAt: iso(createdAt),
-      updatedAt: iso(createdAt),
-      dashboardUrl: `https://dashboard.render.com/web/${id}`,
-      suspended: "not_suspended",
-      suspenders: [],
-      notifyOnFail: "default",
-      slug: input.name,
-      rootDir: "",
-      serviceDetails: { ...input.serviceDetails, url: `https://${input.name}.onrender.com` },
-    };
-    const record: ServiceRecord = {
-      seq: ++this.seq,
-      service,
-      vars: new Map(),
-      commits: [],
-      deploys: [],
-      queue: [],
-      builds: [],
-      restarts: 0,
-    };
-    for (const [key, value] of Object.entries(input.envVars)) record.vars.set(key, { value, seq: ++this.seq });
-    this.services.set(id, record);
+    addService(input: NewService): string {
+        const now = Date.now();
+        const createdAt = now - input.ageMs;
+        const id = newId("srv");
+        const service: Service = {
+            id,
+            name: input.name,
+            ownerId: input.ownerId,
+            type: "web_service",
+            repo: input.repo,
+            branch: input.branch,
+            autoDeploy: "yes",
+            autoDeployTrigger: "commit",
+            createdAt: iso(createdAt),
+            updatedAt: iso(createdAt),
+            dashboardUrl: `https://dashboard.render.com/web/${id}`,
+            suspended: "not_suspended",
+            suspenders: [],
+            notifyOnFail: "default",
+            slug: input.name,
+            rootDir: "",
+            serviceDetails: { ...input.serviceDetails, url: `https://${input.name}.onrender.com` },
+        };
+        const record: ServiceRecord = {
+            seq: ++this.seq,
+            service,
+            vars: new Map(),
+            commits: [],
+            deploys: [],
+            queue: [],
+            builds: [],
+            restarts: 0,
+        };
+        for (const [key, value] of Object.entries(input.envVars)) record.vars.set(key, { value, seq: ++this.seq });
+        this.services.set(id, record);
 
-    // The first deploy was built from the first commit and has been live since.
-    const commit: Commit = { id: newSha(), message: input.initialCommitMessage, createdAt: iso(createdAt) };
-    record.commits.push(commit);
-    const build: Build = { id: ++this.buildSeq, commit };
-    record.builds.push(build);
-    const deploy: DeployRecord = {
-      seq: ++this.seq,
-      id: newId("dep"),
-      commit,
-      status: "live",
-      trigger: "new_commit",
-      createdAt,
-      updatedAt: createdAt + 3 * 60_000,
-      startedAt: createdAt,
-      finishedAt: createdAt + 3 * 60_000,
-      env: this.storedEnv(id),
-      build,
-    };
-    record.deploys.push(deploy);
-    record.live = deploy;
-    return id;
-  }
-
-  // ---- services ----
-
-  listServices(): Listed<Service>[] {
-    return [...this.services.values()].reverse().map((r) => ({ seq: r.seq, item: structuredClone(r.service) }));
-  }
-
-  service(serviceId: string): Service {
-    return structuredClone(this.record(serviceId).service);
-  }
-
-  updateService(serviceId: string, patch: ServicePatch): Service {
-    const { service } = this.record(serviceId);
-    if (patch.name !== undefined) service.name = patch.name;
-    // autoDeploy and autoDeployTrigger are two views of one setting.
-    if (patch.autoDeploy !== undefined) {
-      service.autoDeploy = patch.autoDeploy;
-      service.autoDeployTrigger = patch.autoDeploy === "yes" ? "commit" : "off";
+        // The first deploy was built from the first commit and has been live since.
+        const commit: Commit = { id: newSha(), message: input.initialCommitMessage, createdAt: iso(createdAt) };
+        record.commits.push(commit);
+        const build: Build = { id: ++this.buildSeq, commit };
+        record.builds.push(build);
+        const deploy: DeployRecord = {
+            seq: ++this.seq,
+            id: newId("dep"),
+            commit,
+            status: "live",
+            trigger: "new_commit",
+            createdAt,
+            updatedAt: createdAt + 3 * 60_000,
+            startedAt: createdAt,
+            finishedAt: createdAt + 3 * 60_000,
+            env: this.storedEnv(id),
+            build,
+        };
+        record.deploys.push(deploy);
+        record.live = deploy;
+        return id;
     }
-    if (patch.autoDeployTrigger !== undefined) {
-      service.autoDeployTrigger = patch.autoDeployTrigger;
-      service.autoDeploy = patch.autoDeployTrigger === "off" ? "no" : "yes";
+
+    // ---- services ----
+
+    listServices(): Listed<Service>[] {
+        return [...this.services.values()].reverse().map((r) => ({ seq: r.seq, item: structuredClone(r.service) }));
     }
-    service.updatedAt = iso(Date.now());
-    return structuredClone(service);
-  }
 
-  scale(serviceId: string, numInstances: number): void {
-    const { service } = this.record(serviceId);
-    service.serviceDetails.numInstances = numInstances;
-    service.updatedAt = iso(Date.now());
-  }
-
-  /** A restart reuses the running deploy's configuration: it creates no deploy and picks up no changed variable. */
-  restart(serviceId: string): void {
-    this.record(serviceId).restarts += 1;
-  }
-
-  restarts(serviceId: string): number {
-    return this.record(serviceId).restarts;
-  }
-
-  // ---- environment variables ----
-
-  /** Stored variables, newest first. */
-  listEnvVars(serviceId: string): Listed<{ key: string; value: string }>[] {
-    return [...this.record(serviceId).vars.entries()]
-      .sort((a, b) => b[1].seq - a[1].seq)
-      .map(([key, { value, seq }]) => ({ seq, item: { key, value } }));
-  }
-
-  storedEnv(serviceId: string): Record<string, string> {
-    return Object.fromEntries([...this.record(serviceId).vars.entries()].map(([key, { value }]) => [key, value]));
-  }
-
-  getEnvVar(serviceId: string, key: string): { key: string; value: string } {
-    const found = this.record(serviceId).vars.get(key);
-    if (!found) throw notFound(`env var ${key} on ${serviceId}`);
-    return { key, value: found.value };
-  }
-
-  /** Sets one variable; an existing one keeps its place in the list. `value: undefined` generates a random one. */
-  putEnvVar(serviceId: string, key: string, value: string | undefined): { key: string; value: string } {
-    const { vars } = this.record(serviceId);
-    const stored = value ?? generatedValue();
-    const existing = vars.get(key);
-    vars.set(key, { value: stored, seq: existing?.seq ?? ++this.seq });
-    return { key, value: stored };
-  }
-
-  deleteEnvVar(serviceId: string, key: string): void {
-    const { vars } = this.record(serviceId);
-    if (!vars.delete(key)) throw notFound(`env var ${key} on ${serviceId}`);
-  }
-
-  /** `PUT /env-vars`: the body becomes the whole set; every variable not in it is gone. */
-  replaceEnvVars(serviceId: string, entries: { key: string; value: string | undefined }[]): void {
-    const { vars } = this.record(serviceId);
-    vars.clear();
-    for (const { key, value } of entries) vars.set(key, { value: value ?? generatedValue(), seq: ++this.seq });
-  }
-
-  // ---- commits ----
-
-  /** `sha` gives the commit a chosen id (one that exists in a real git repository, for a tag to point at). */
-  pushCommit(serviceId: string, message: string | undefined, failBuild: boolean, bad = false, sha?: string): string {
-    const record = this.record(serviceId);
-    if (sha !== undefined && !/^[0-9a-f]{40}$/.test(sha)) throw new Error(`pushCommit: sha must be 40 lower-case hex digits, got ${JSON.stringify(sha)}`);
-    if (sha !== undefined && record.commits.some((c) => c.id === sha)) throw new Error(`pushCommit: commit ${sha} is already on the branch`);
-    const commit: Commit = { id: sha ?? newSha(), message: message ?? `Commit ${record.commits.length + 1}`, createdAt: iso(Date.now()) };
-    record.commits.push(commit);
-    if (failBuild) this.failingCommits.add(commit.id);
-    if (bad) this.badCommits.add(commit.id);
-    if (record.service.autoDeploy === "yes") this.enqueue(record, this.newDeploy(record, commit, "new_commit"));
-    return commit.id;
-  }
-
-  failBuild(commitId: string): void {
-    this.failingCommits.add(commitId);
-  }
-
-  /** Whether the commit was pushed as one whose app is broken (it builds and deploys, then fails /healthz). */
-  isBad(commitId: string): boolean {
-    return this.badCommits.has(commitId);
-  }
-
-  branchHead(serviceId: string): string {
-    const { commits } = this.record(serviceId);
-    return commits[commits.length - 1].id;
-  }
-
-  // ---- deploys ----
-
-  /** Starts a deploy, or queues it behind the one in flight (`queued: true`, which the API answers with a bodiless 202). */
-  triggerDeploy(serviceId: string, request: DeployRequest): { deploy: Deploy; queued: boolean } {
-    const record = this.record(serviceId);
-    let deploy: DeployRecord;
-    if (request.deployMode === "deploy_only") {
-      // Deploys the most recent successful build without building again, with the variables stored now.
-      const build = record.builds[record.builds.length - 1];
-      if (!build) throw badRequest(`deployMode "deploy_only": service ${serviceId} has no successful build to deploy; use "build_and_deploy"`);
-      deploy = this.newDeploy(record, build.commit, "api");
-      deploy.build = build;
-    } else {
-      deploy = this.newDeploy(record, this.commit(record, request.commitId), "api");
+    service(serviceId: string): Service {
+        return structuredClone(this.record(serviceId).service);
     }
-    const queued = this.enqueue(record, deploy);
-    return { deploy: this.view(deploy, true), queued };
-  }
 
-  /** A new deploy that reuses the target's build artifact, commit and variables; stored settings are untouched. */
-  rollback(serviceId: string, deployId: string): Deploy {
-    const record = this.record(serviceId);
-    const target = this.deployRecord(record, deployId);
-    if (!target.build) {
-      throw badRequest(`cannot roll back to ${deployId}: it has no build artifact (its status is ${target.status}); roll back to a deploy that went live`);
+    updateService(serviceId: string, patch: ServicePatch): Service {
+        const { service } = this.record(serviceId);
+        if (patch.name !== undefined) service.name = patch.name;
+        // autoDeploy and autoDeployTrigger are two views of one setting.
+        if (patch.autoDeploy !== undefined) {
+            service.autoDeploy = patch.autoDeploy;
+            service.autoDeployTrigger = patch.autoDeploy === "yes" ? "commit" : "off";
+        }
+        if (patch.autoDeployTrigger !== undefined) {
+            service.autoDeployTrigger = patch.autoDeployTrigger;
+            service.autoDeploy = patch.autoDeployTrigger === "off" ? "no" : "yes";
+        }
+        service.updatedAt = iso(Date.now());
+        return structuredClone(service);
     }
-    if (!record.builds.includes(target.build)) {
-      throw badRequest(
-        `cannot roll back to ${deployId}: its build artifact is no longer retained (only the ${RETAINED_BUILDS} most recent builds are kept); ` +
-          `deploy commit ${target.commit.id} with POST /services/${serviceId}/deploys instead`,
-      );
+
+    scale(serviceId: string, numInstances: number): void {
+        const { service } = this.record(serviceId);
+        service.serviceDetails.numInstances = numInstances;
+        service.updatedAt = iso(Date.now());
     }
-    const deploy = this.newDeploy(record, target.commit, "rollback");
-    deploy.env = { ...target.env };
-    deploy.build = target.build;
-    this.enqueue(record, deploy);
-    return this.view(deploy, true);
-  }
 
-  cancelDeploy(serviceId: string, deployId: string): Deploy {
-    const record = this.record(serviceId);
-    const deploy = this.deployRecord(record, deployId);
-    if (!IN_FLIGHT.has(deploy.status)) {
-      throw badRequest(`cannot cancel ${deployId}: its status is ${deploy.status}; only a deploy in flight (created, queued, *_in_progress) can be canceled`);
+    /** A restart reuses the running deploy's configuration: it creates no deploy and picks up no changed variable. */
+    restart(serviceId: string): void {
+        this.record(serviceId).restarts += 1;
     }
-    if (record.active === deploy) {
-      this.finish(record, deploy, "canceled");
-    } else {
-      record.queue.splice(record.queue.indexOf(deploy), 1);
-      this.setStatus(deploy, "canceled");
-      deploy.finishedAt = deploy.updatedAt;
+
+    restarts(serviceId: string): number {
+        return this.record(serviceId).restarts;
     }
-    return this.view(deploy);
-  }
 
-  /** Every deploy of the service, newest first. */
-  listDeploys(serviceId: string): Listed<Deploy>[] {
-    return [...this.record(serviceId).deploys].reverse().map((d) => ({ seq: d.seq, item: this.view(d) }));
-  }
+    // ---- environment variables ----
 
-  deploy(serviceId: string, deployId: string): Deploy {
-    return this.view(this.deployRecord(this.record(serviceId), deployId));
-  }
-
-  liveDeploy(serviceId: string): Deploy | undefined {
-    const { live } = this.record(serviceId);
-    return live && this.view(live);
-  }
-
-  /** The variables the live deploy runs with (what the app sees), not the stored ones. */
-  liveEnv(serviceId: string): Record<string, string> {
-    const { live } = this.record(serviceId);
-    return live ? { ...live.env } : {};
-  }
-
-  hasService(serviceId: string): boolean {
-    return this.services.has(serviceId);
-  }
-
-  close(): void {
-    this.closed = true;
-    for (const record of this.services.values()) {
-      for (const deploy of record.deploys) clearTimeout(deploy.timer);
+    /** Stored variables, newest first. */
+    listEnvVars(serviceId: string): Listed<{ key: string; value: string }>[] {
+        return [...this.record(serviceId).vars.entries()]
+            .sort((a, b) => b[1].seq - a[1].seq)
+            .map(([key, { value, seq }]) => ({ seq, item: { key, value } }));
     }
-  }
 
-  // ---- internals ----
-
-  private record(serviceId: string): ServiceRecord {
-    const record = this.services.get(serviceId);
-    if (!record) throw notFound(serviceId);
-    return record;
-  }
-
-  private deployRecord(record: ServiceRecord, deployId: string): DeployRecord {
-    const deploy = record.deploys.find((d) => d.id === deployId);
-    if (!deploy) throw notFound(deployId);
-    return deploy;
-  }
-
-  private commit(record: ServiceRecord, commitId: string | undefined): Commit {
-    if (commitId === undefined) return record.commits[record.commits.length - 1];
-    const found = record.commits.find((c) => c.id === commitId);
-    if (!found) {
-      throw new ApiError(
-        400,
-        `commitId ${commitId} is not a commit on branch ${record.service.branch} of ${record.service.repo}; give a full 40-character SHA of a pushed commit`,
-      );
+    storedEnv(serviceId: string): Record<string, string> {
+        return Object.fromEntries([...this.record(serviceId).vars.entries()].map(([key, { value }]) => [key, value]));
     }
-    return found;
-  }
 
-  private newDeploy(record: ServiceRecord, commit: Commit, trigger: DeployTrigger): DeployRecord {
-    const now = Date.now();
-    const deploy: DeployRecord = {
-      seq: ++this.seq,
-      id: newId("dep"),
-      commit,
-      status: "queued",
-      trigger,
-      createdAt: now,
-      updatedAt: now,
-      env: this.storedEnv(record.service.id),
-    };
-    record.deploys.push(deploy);
-    return deploy;
-  }
-
-  /** Queues the deploy and starts it if none is in flight; true when it had to wait. */
-  private enqueue(record: ServiceRecord, deploy: DeployRecord): boolean {
-    const waits = record.active !== undefined;
-    record.queue.push(deploy);
-    this.startNext(record);
-    return waits;
-  }
-
-  private startNext(record: ServiceRecord): void {
-    if (record.active || this.closed) return;
-    const deploy = record.queue.shift();
-    if (!deploy) return;
-    record.active = deploy;
-    deploy.startedAt = Date.now();
-    if (deploy.build) {
-      // A reused artifact skips the build.
-      this.setStatus(deploy, "update_in_progress");
-      this.after(deploy, () => this.goLive(record, deploy));
-      return;
+    getEnvVar(serviceId: string, key: string): { key: string; value: string } {
+        const found = this.record(serviceId).vars.get(key);
+        if (!found) throw notFound(`env var ${key} on ${serviceId}`);
+        return { key, value: found.value };
     }
-    this.setStatus(deploy, "created");
-    this.after(deploy, () => {
-      this.setStatus(deploy, "build_in_progress");
-      this.after(deploy, () => {
-        if (this.failingCommits.has(deploy.commit.id)) return this.finish(record, deploy, "build_failed");
-        deploy.build = { id: ++this.buildSeq, commit: deploy.commit };
-        record.builds.push(deploy.build);
-        if (record.builds.length > RETAINED_BUILDS) record.builds.shift();
-        this.setStatus(deploy, "update_in_progress");
-        this.after(deploy, () => this.goLive(record, deploy));
-      });
-    });
-  }
 
-  private goLive(record: ServiceRecord, deploy: DeployRecord): void {
-    if (record.live) this.setStatus(record.live, "deactivated");
-    record.live = deploy;
-    this.finish(record, deploy, "live");
-  }
+    /** Sets one variable; an existing one keeps its place in the list. `value: undefined` generates a random one. */
+    putEnvVar(serviceId: string, key: string, value: string | undefined): { key: string; value: string } {
+        const { vars } = this.record(serviceId);
+        const stored = value ?? generatedValue();
+        const existing = vars.get(key);
+        vars.set(key, { value: stored, seq: existing?.seq ?? ++this.seq });
+        return { key, value: stored };
+    }
 
-  private finish(record: ServiceRecord, deploy: DeployRecord, status: DeployStatus): void {
-    clearTimeout(deploy.timer);
-    this.setStatus(deploy, status);
-    deploy.finishedAt = deploy.updatedAt;
-    record.active = undefined;
-    this.startNext(record);
-  }
+    deleteEnvVar(serviceId: string, key: string): void {
+        const { vars } = this.record(serviceId);
+        if (!vars.delete(key)) throw notFound(`env var ${key} on ${serviceId}`);
+    }
 
-  private after(deploy: DeployRecord, step: () => void): void {
-    deploy.timer = setTimeout(step, this.stepMs);
-  }
+    /** `PUT /env-vars`: the body becomes the whole set; every variable not in it is gone. */
+    replaceEnvVars(serviceId: string, entries: { key: string; value: string | undefined }[]): void {
+        const { vars } = this.record(serviceId);
+        vars.clear();
+        for (const { key, value } of entries) vars.set(key, { value: value ?? generatedValue(), seq: ++this.seq });
+    }
 
-  private setStatus(deploy: DeployRecord, status: DeployStatus): void {
-    deploy.status = status;
-    deploy.updatedAt = Date.now();
-  }
+    // ---- commits ----
 
-  private view(deploy: DeployRecord, justCreated = false): Deploy {
-    const finishedAt = deploy.finishedAt !== undefined ? iso(deploy.finishedAt) : justCreated ? null : undefined;
-    return {
-      id: deploy.id,
-      commit: { ...deploy.commit },
-      status: deploy.status,
-      trigger: deploy.trigger,
-      ...(deploy.startedAt !== undefined && { startedAt: iso(deploy.startedAt) }),
-      ...(finishedAt !== undefined && { finishedAt }),
-      createdAt: iso(deploy.createdAt),
-      updatedAt: iso(deploy.updatedAt),
-    };
-  }
+    /** `sha` gives the commit a chosen id (one that exists in a real git repository, for a tag to point at). */
+    pushCommit(serviceId: string, message: string | undefined, failBuild: boolean, bad = false, sha?: string): string {
+        const record = this.record(serviceId);
+        if (sha !== undefined && !/^[0-9a-f]{40}$/.test(sha))
+            throw new Error(`pushCommit: sha must be 40 lower-case hex digits, got ${JSON.stringify(sha)}`);
+        if (sha !== undefined && record.commits.some((c) => c.id === sha))
+            throw new Error(`pushCommit: commit ${sha} is already on the branch`);
+        const commit: Commit = {
+            id: sha ?? newSha(),
+            message: message ?? `Commit ${record.commits.length + 1}`,
+            createdAt: iso(Date.now()),
+        };
+        record.commits.push(commit);
+        if (failBuild) this.failingCommits.add(commit.id);
+        if (bad) this.badCommits.add(commit.id);
+        if (record.service.autoDeploy === "yes") this.enqueue(record, this.newDeploy(record, commit, "new_commit"));
+        return commit.id;
+    }
+
+    failBuild(commitId: string): void {
+        this.failingCommits.add(commitId);
+    }
+
+    /** Whether the commit was pushed as one whose app is broken (it builds and deploys, then fails /healthz). */
+    isBad(commitId: string): boolean {
+        return this.badCommits.has(commitId);
+    }
+
+    branchHead(serviceId: string): string {
+        const { commits } = this.record(serviceId);
+        return commits[commits.length - 1].id;
+    }
+
+    // ---- deploys ----
+
+    /** Starts a deploy, or queues it behind the one in flight (`queued: true`, which the API answers with a bodiless 202). */
+    triggerDeploy(serviceId: string, request: DeployRequest): { deploy: Deploy; queued: boolean } {
+        const record = this.record(serviceId);
+        let deploy: DeployRecord;
+        if (request.deployMode === "deploy_only") {
+            // Deploys the most recent successful build without building again, with the variables stored now.
+            const build = record.builds[record.builds.length - 1];
+            if (!build)
+                throw badRequest(
+                    `deployMode "deploy_only": service ${serviceId} has no successful build to deploy; use "build_and_deploy"`,
+                );
+            deploy = this.newDeploy(record, build.commit, "api");
+            deploy.build = build;
+        } else {
+            deploy = this.newDeploy(record, this.commit(record, request.commitId), "api");
+        }
+        const queued = this.enqueue(record, deploy);
+        return { deploy: this.view(deploy, true), queued };
+    }
+
+    /** A new deploy that reuses the target's build artifact, commit and variables; stored settings are untouched. */
+    rollback(serviceId: string, deployId: string): Deploy {
+        const record = this.record(serviceId);
+        const target = this.deployRecord(record, deployId);
+        if (!target.build) {
+            throw badRequest(
+                `cannot roll back to ${deployId}: it has no build artifact (its status is ${target.status}); roll back to a deploy that went live`,
+            );
+        }
+        if (!record.builds.includes(target.build)) {
+            throw badRequest(
+                `cannot roll back to ${deployId}: its build artifact is no longer retained (only the ${RETAINED_BUILDS} most recent builds are kept); ` +
+                    `deploy commit ${target.commit.id} with POST /services/${serviceId}/deploys instead`,
+            );
+        }
+        const deploy = this.newDeploy(record, target.commit, "rollback");
+        deploy.env = { ...target.env };
+        deploy.build = target.build;
+        this.enqueue(record, deploy);
+        return this.view(deploy, true);
+    }
+
+    cancelDeploy(serviceId: string, deployId: string): Deploy {
+        const record = this.record(serviceId);
+        const deploy = this.deployRecord(record, deployId);
+        if (!IN_FLIGHT.has(deploy.status)) {
+            throw badRequest(
+                `cannot cancel ${deployId}: its status is ${deploy.status}; only a deploy in flight (created, queued, *_in_progress) can be canceled`,
+            );
+        }
+        if (record.active === deploy) {
+            this.finish(record, deploy, "canceled");
+        } else {
+            record.queue.splice(record.queue.indexOf(deploy), 1);
+            this.setStatus(deploy, "canceled");
+            deploy.finishedAt = deploy.updatedAt;
+        }
+        return this.view(deploy);
+    }
+
+    /** Every deploy of the service, newest first. */
+    listDeploys(serviceId: string): Listed<Deploy>[] {
+        return [...this.record(serviceId).deploys].reverse().map((d) => ({ seq: d.seq, item: this.view(d) }));
+    }
+
+    deploy(serviceId: string, deployId: string): Deploy {
+        return this.view(this.deployRecord(this.record(serviceId), deployId));
+    }
+
+    liveDeploy(serviceId: string): Deploy | undefined {
+        const { live } = this.record(serviceId);
+        return live && this.view(live);
+    }
+
+    /** The variables the live deploy runs with (what the app sees), not the stored ones. */
+    liveEnv(serviceId: string): Record<string, string> {
+        const { live } = this.record(serviceId);
+        return live ? { ...live.env } : {};
+    }
+
+    hasService(serviceId: string): boolean {
+        return this.services.has(serviceId);
+    }
+
+    close(): void {
+        this.closed = true;
+        for (const record of this.services.values()) {
+            for (const deploy of record.deploys) clearTimeout(deploy.timer);
+        }
+    }
+
+    // ---- internals ----
+
+    private record(serviceId: string): ServiceRecord {
+        const record = this.services.get(serviceId);
+        if (!record) throw notFound(serviceId);
+        return record;
+    }
+
+    private deployRecord(record: ServiceRecord, deployId: string): DeployRecord {
+        const deploy = record.deploys.find((d) => d.id === deployId);
+        if (!deploy) throw notFound(deployId);
+        return deploy;
+    }
+
+    private commit(record: ServiceRecord, commitId: string | undefined): Commit {
+        if (commitId === undefined) return record.commits[record.commits.length - 1];
+        const found = record.commits.find((c) => c.id === commitId);
+        if (!found) {
+            throw new ApiError(
+                400,
+                `commitId ${commitId} is not a commit on branch ${record.service.branch} of ${record.service.repo}; give a full 40-character SHA of a pushed commit`,
+            );
+        }
+        return found;
+    }
+
+    private newDeploy(record: ServiceRecord, commit: Commit, trigger: DeployTrigger): DeployRecord {
+        const now = Date.now();
+        const deploy: DeployRecord = {
+            seq: ++this.seq,
+            id: newId("dep"),
+            commit,
+            status: "queued",
+            trigger,
+            createdAt: now,
+            updatedAt: now,
+            env: this.storedEnv(record.service.id),
+        };
+        record.deploys.push(deploy);
+        return deploy;
+    }
+
+    /** Queues the deploy and starts it if none is in flight; true when it had to wait. */
+    private enqueue(record: ServiceRecord, deploy: DeployRecord): boolean {
+        const waits = record.active !== undefined;
+        record.queue.push(deploy);
+        this.startNext(record);
+        return waits;
+    }
+
+    private startNext(record: ServiceRecord): void {
+        if (record.active || this.closed) return;
+        const deploy = record.queue.shift();
+        if (!deploy) return;
+        record.active = deploy;
+        deploy.startedAt = Date.now();
+        if (deploy.build) {
+            // A reused artifact skips the build.
+            this.setStatus(deploy, "update_in_progress");
+            this.after(deploy, () => this.goLive(record, deploy));
+            return;
+        }
+        this.setStatus(deploy, "created");
+        this.after(deploy, () => {
+            this.setStatus(deploy, "build_in_progress");
+            this.after(deploy, () => {
+                if (this.failingCommits.has(deploy.commit.id)) return this.finish(record, deploy, "build_failed");
+                deploy.build = { id: ++this.buildSeq, commit: deploy.commit };
+                record.builds.push(deploy.build);
+                if (record.builds.length > RETAINED_BUILDS) record.builds.shift();
+                this.setStatus(deploy, "update_in_progress");
+                this.after(deploy, () => this.goLive(record, deploy));
+            });
+        });
+    }
+
+    private goLive(record: ServiceRecord, deploy: DeployRecord): void {
+        if (record.live) this.setStatus(record.live, "deactivated");
+        record.live = deploy;
+        this.finish(record, deploy, "live");
+    }
+
+    private finish(record: ServiceRecord, deploy: DeployRecord, status: DeployStatus): void {
+        clearTimeout(deploy.timer);
+        this.setStatus(deploy, status);
+        deploy.finishedAt = deploy.updatedAt;
+        record.active = undefined;
+        this.startNext(record);
+    }
+
+    private after(deploy: DeployRecord, step: () => void): void {
+        deploy.timer = setTimeout(step, this.stepMs);
+    }
+
+    private setStatus(deploy: DeployRecord, status: DeployStatus): void {
+        deploy.status = status;
+        deploy.updatedAt = Date.now();
+    }
+
+    private view(deploy: DeployRecord, justCreated = false): Deploy {
+        const finishedAt = deploy.finishedAt !== undefined ? iso(deploy.finishedAt) : justCreated ? null : undefined;
+        return {
+            id: deploy.id,
+            commit: { ...deploy.commit },
+            status: deploy.status,
+            trigger: deploy.trigger,
+            ...(deploy.startedAt !== undefined && { startedAt: iso(deploy.startedAt) }),
+            ...(finishedAt !== undefined && { finishedAt }),
+            createdAt: iso(deploy.createdAt),
+            updatedAt: iso(deploy.updatedAt),
+        };
+    }
 }
 
 /** What `generateValue: true` stores: 256 random bits, base64 encoded, as Render does. */
 function generatedValue(): string {
-  return randomBytes(32).toString("base64");
+    return randomBytes(32).toString("base64");
 }

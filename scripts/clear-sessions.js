@@ -47,7 +47,9 @@ async function main(argv, env) {
     }
     const url = env.REDIS_URL;
     if (!url) {
-        console.error("clear-sessions: REDIS_URL is not set; SessionFlush passes it from the secret config value redisUrl");
+        console.error(
+            "clear-sessions: REDIS_URL is not set; SessionFlush passes it from the secret config value redisUrl",
+        );
         return 2;
     }
     const pattern = env.SESSION_KEY_PATTERN || undefined;
@@ -72,11 +74,14 @@ async function main(argv, env) {
             console.log("clear-sessions: FLUSHDB done; every session in the database is gone");
         } else {
             const count = await unlinkMatching(client, pattern);
-            console.log(`clear-sessions: unlinked ${count} key${count === 1 ? "" : "s"} matching ${JSON.stringify(pattern)}`);
+            console.log(
+                `clear-sessions: unlinked ${count} key${count === 1 ? "" : "s"} matching ${JSON.stringify(pattern)}`,
+            );
         }
         return 0;
     } catch (err) {
-        const reason = err && err.message ? err.message : lastError && lastError.message ? lastError.message : String(err);
+        const reason =
+            err && err.message ? err.message : lastError && lastError.message ? lastError.message : String(err);
         const what = check ? "could not reach Redis" : "could not clear sessions";
         console.error(`clear-sessions: ${what}: ${redact(reason, url)}`);
         return 1;
@@ -90,7 +95,9 @@ main(process.argv.slice(2), process.env).then(
         process.exitCode = code;
     },
     (err) => {
-        console.error(`clear-sessions: unexpected failure: ${redact(err && err.message ? err.message : err, process.env.REDIS_URL || "")}`);
+        console.error(
+            `clear-sessions: unexpected failure: ${redact(err && err.message ? err.message : err, process.env.REDIS_URL || "")}`,
+        );
         process.exitCode = 1;
     },
 );

@@ -24,7 +24,13 @@ async function main() {
         transpileOnly,
         project: "tsconfig.json",
         skipProject: false,
-        compilerOptions: { target: "ES2020", module: "nodenext", moduleResolution: "nodenext", sourceMap: "true", ...compilerOptions },
+        compilerOptions: {
+            target: "ES2020",
+            module: "nodenext",
+            moduleResolution: "nodenext",
+            sourceMap: "true",
+            ...compilerOptions,
+        },
     });
 
     const declared = [];
@@ -55,7 +61,9 @@ async function main() {
         return program;
     });
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
-    process.stdout.write(JSON.stringify({ transpileOnly: Boolean(transpileOnly), elapsedMs, declared, exported }) + "\n");
+    process.stdout.write(
+        JSON.stringify({ transpileOnly: Boolean(transpileOnly), elapsedMs, declared, exported }) + "\n",
+    );
 }
 
 main().catch((err) => {

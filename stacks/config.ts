@@ -33,7 +33,10 @@ function setting<T extends z.ZodType>(meta: SettingMeta, schema: T) {
 
 function flag(description: string, defaultValue: "true" | "false" = "false") {
     const meta: SettingMeta = { pulumiType: "boolean", default: defaultValue, expected: "true or false", description };
-    return setting(meta, z.enum(["true", "false"], { error: `expected ${meta.expected}` }).transform((v) => v === "true"));
+    return setting(
+        meta,
+        z.enum(["true", "false"], { error: `expected ${meta.expected}` }).transform((v) => v === "true"),
+    );
 }
 
 function wholeNumber(meta: Omit<SettingMeta, "pulumiType" | "expected">, min: number, max: number, unit: string) {
@@ -41,7 +44,11 @@ function wholeNumber(meta: Omit<SettingMeta, "pulumiType" | "expected">, min: nu
     const error = `expected ${expected}`;
     return setting(
         { ...meta, pulumiType: "integer", expected },
-        z.string().regex(/^\d+$/, { error }).transform(Number).pipe(z.number().int().min(min, { error }).max(max, { error })),
+        z
+            .string()
+            .regex(/^\d+$/, { error })
+            .transform(Number)
+            .pipe(z.number().int().min(min, { error }).max(max, { error })),
     );
 }
 
@@ -78,7 +85,10 @@ const address = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()]);
 
 /** Comma-separated addresses and CIDR ranges, trimmed and de-duplicated; the bad entries named. */
 export function parseBlockedIps(raw: string): { value?: string; bad: string[] } {
-    const entries = raw.split(",").map((entry) => entry.trim().toLowerCase()).filter((entry) => entry !== "");
+    const entries = raw
+        .split(",")
+        .map((entry) => entry.trim().toLowerCase())
+        .filter((entry) => entry !== "");
     const bad = entries.filter((entry) => !address.safeParse(entry).success);
     if (bad.length > 0 || entries.length === 0) return { bad: entries.length === 0 ? [raw] : bad };
     return { value: [...new Set(entries)].join(","), bad: [] };
@@ -110,10 +120,20 @@ function blockedIps(description: string) {
 function generation(description: string) {
     const meta: SettingMeta = { pulumiType: "integer", default: "1", expected: "a whole number >= 1", description };
     const error = `expected ${meta.expected}`;
-    return setting(meta, z.string().regex(/^\d+$/, { error }).transform(Number).pipe(z.number().int().min(1, { error }).max(Number.MAX_SAFE_INTEGER, { error })));
+    return setting(
+        meta,
+        z
+            .string()
+            .regex(/^\d+$/, { error })
+            .transform(Number)
+            .pipe(z.number().int().min(1, { error }).max(Number.MAX_SAFE_INTEGER, { error })),
+    );
 }
 
-function oneOf<const T extends readonly [string, ...string[]]>(values: T, meta: Omit<SettingMeta, "pulumiType" | "expected">) {
+function oneOf<const T extends readonly [string, ...string[]]>(
+    values: T,
+    meta: Omit<SettingMeta, "pulumiType" | "expected">,
+) {
     const expected = `one of ${values.join(", ")}`;
     return setting({ ...meta, pulumiType: "string", expected }, z.enum(values, { error: `expected ${expected}` }));
 }
@@ -127,10 +147,14 @@ function text(meta: Omit<SettingMeta, "pulumiType">, pattern: RegExp, maxLength 
 /** A plain text setting that may be left unset. */
 function optionalText(meta: Omit<SettingMeta, "pulumiType" | "default">, pattern: RegExp, maxLength = 255) {
     const error = `expected ${meta.expected}`;
-    return setting({ ...meta, pulumiType: "string", default: "" }, z.string().regex(pattern, { error }).max(maxLength, { error }).optional());
+    return setting(
+        { ...meta, pulumiType: "string", default: "" },
+        z.string().regex(pattern, { error }).max(maxLength, { error }).optional(),
+    );
 }
 
-const HOST = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
+const HOST =
+    /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
 const POSTGRES_ROLE = /^[a-z_][a-z0-9_]*$/;
 
 const redisUrlMeta: SettingMeta = {
@@ -183,21 +207,25 @@ const releasePinMeta: SettingMeta = {
     pulumiType: "string",
     default: "",
     expected: `${RELEASE_PIN_EXPECTED}, or unset`,
-    description: "Roll back: pin the service to a deploy id (dep-...), a commit SHA or a git tag; autodeploy is off while set. Unset: normal deploys resume.",
+    description:
+        "Roll back: pin the service to a deploy id (dep-...), a commit SHA or a git tag; autodeploy is off while set. Unset: normal deploys resume.",
 };
 
 const repositoryMeta: SettingMeta = {
     pulumiType: "string",
     default: "",
     expected: "the service's git repository URL (https://, ssh://, git@host:owner/repo) without credentials, or unset",
-    description: "The git repository a releasePin tag is looked up in (git ls-remote); unset: the repository Render builds the service from.",
+    description:
+        "The git repository a releasePin tag is looked up in (git ls-remote); unset: the repository Render builds the service from.",
 };
 
 const serviceUrlMeta: SettingMeta = {
     pulumiType: "string",
     default: "",
-    expected: "the service's public https:// URL such as https://ahoy-indie-media.onrender.com (http:// only for localhost or 127.0.0.1)",
-    description: "The app's public URL, checked after every deploy (/healthz, each switch's effect, the stability watch); required unless verify is false.",
+    expected:
+        "the service's public https:// URL such as https://ahoy-indie-media.onrender.com (http:// only for localhost or 127.0.0.1)",
+    description:
+        "The app's public URL, checked after every deploy (/healthz, each switch's effect, the stability watch); required unless verify is false.",
 };
 
 /** Why `raw` cannot be the app's public URL, or undefined when it can. */
@@ -231,7 +259,8 @@ function verificationProblems(values: Record<string, string | undefined>): Confi
     if (values.BLOCK_DIRECT_MEDIA === "true" && !values.mediaProbePath) {
         problems.push({
             key: "mediaProbePath",
-            message: "got nothing, but BLOCK_DIRECT_MEDIA is true and verify is on; expected a direct media path that must answer 403, such as /media/uploads/probe.jpg",
+            message:
+                "got nothing, but BLOCK_DIRECT_MEDIA is true and verify is on; expected a direct media path that must answer 403, such as /media/uploads/probe.jpg",
         });
     }
     return problems;
@@ -250,8 +279,12 @@ export const stackConfigSchema = z
             604800,
             "seconds",
         ),
-        RATE_LIMIT_DEFAULT: rateLimit("Emergency rate limit for all endpoints, e.g. `10 per minute`; unset removes it."),
-        RATE_LIMIT_AUTH: rateLimit("Emergency rate limit for the auth endpoints, e.g. `3 per minute`; unset removes it."),
+        RATE_LIMIT_DEFAULT: rateLimit(
+            "Emergency rate limit for all endpoints, e.g. `10 per minute`; unset removes it.",
+        ),
+        RATE_LIMIT_AUTH: rateLimit(
+            "Emergency rate limit for the auth endpoints, e.g. `3 per minute`; unset removes it.",
+        ),
         BLOCKED_IPS: blockedIps("Comma-separated IPs or CIDR ranges the app refuses; unset removes the variable."),
         service: setting(
             serviceMeta,
@@ -259,7 +292,9 @@ export const stackConfigSchema = z
                 .string()
                 .trim()
                 .min(1, { error: `expected ${serviceMeta.expected}` })
-                .refine((v) => !v.startsWith("srv-") || SERVICE_ID.test(v), { error: `expected ${serviceMeta.expected}` }),
+                .refine((v) => !v.startsWith("srv-") || SERVICE_ID.test(v), {
+                    error: `expected ${serviceMeta.expected}`,
+                }),
         ),
         renderApiUrl: setting(
             apiUrlMeta,
@@ -271,28 +306,39 @@ export const stackConfigSchema = z
         releasePin: checkedText(releasePinMeta, releasePinProblem),
         repository: checkedText(repositoryMeta, repositoryProblem),
         serviceUrl: checkedText(serviceUrlMeta, serviceUrlProblem),
-        verify: flag("Run the runbook's checks after every deploy: /healthz, each switch's effect, then the stability watch; false skips them.", "true"),
+        verify: flag(
+            "Run the runbook's checks after every deploy: /healthz, each switch's effect, then the stability watch; false skips them.",
+            "true",
+        ),
         mediaProbePath: optionalText(
             {
                 expected: "a path on serviceUrl starting with / (no spaces), such as /media/uploads/probe.jpg",
-                description: "A direct media path that must answer 403 while BLOCK_DIRECT_MEDIA is true (checked after the deploy).",
+                description:
+                    "A direct media path that must answer 403 while BLOCK_DIRECT_MEDIA is true (checked after the deploy).",
             },
             /^\/\S*$/,
         ),
         stabilityWindowSeconds: wholeNumber(
-            { default: "300", description: "How long to watch /healthz after a deploy (error rate at most 5%, responses within 2 s), 10 to 3600 s." },
+            {
+                default: "300",
+                description:
+                    "How long to watch /healthz after a deploy (error rate at most 5%, responses within 2 s), 10 to 3600 s.",
+            },
             10,
             3600,
             "seconds",
         ),
-        secretKeyGeneration: generation("SECRET_KEY rotation: bump it in a reviewed PR to give the app a new SECRET_KEY."),
+        secretKeyGeneration: generation(
+            "SECRET_KEY rotation: bump it in a reviewed PR to give the app a new SECRET_KEY.",
+        ),
         sessionStore: oneOf(["none", "redis"], {
             default: "none",
             description: "Where sessions live: redis clears them after a SECRET_KEY rotation; none leaves them.",
         }),
         sessionKeyPattern: optionalText(
             {
-                expected: "a Redis glob such as session:* (no spaces), or unset to clear the whole database with FLUSHDB",
+                expected:
+                    "a Redis glob such as session:* (no spaces), or unset to clear the whole database with FLUSHDB",
                 description: "Clear only the Redis keys matching this glob after a rotation; unset: FLUSHDB.",
             },
             /^\S+$/,
@@ -325,11 +371,17 @@ export const stackConfigSchema = z
         databaseAppHost: optionalText(
             {
                 expected: "the host name or IP address the app connects to, or unset to leave DATABASE_URL alone",
-                description: "The database host as the app reaches it; set, the program manages the login roles and DATABASE_URL.",
+                description:
+                    "The database host as the app reaches it; set, the program manages the login roles and DATABASE_URL.",
             },
             HOST,
         ),
-        databasePort: wholeNumber({ default: "5432", description: "The database port in the app's DATABASE_URL." }, 1, 65535, "port number"),
+        databasePort: wholeNumber(
+            { default: "5432", description: "The database port in the app's DATABASE_URL." },
+            1,
+            65535,
+            "port number",
+        ),
         databaseName: text(
             {
                 default: "ahoy_prod",
@@ -339,7 +391,10 @@ export const stackConfigSchema = z
             /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/,
             63,
         ),
-        databaseSslMode: oneOf(SSL_MODES, { default: "require", description: "The sslmode in the app's DATABASE_URL." }),
+        databaseSslMode: oneOf(SSL_MODES, {
+            default: "require",
+            description: "The sslmode in the app's DATABASE_URL.",
+        }),
     })
     .strict();
 
@@ -399,13 +454,23 @@ function describeValue(raw: string | undefined, secret: boolean): string {
 }
 
 /** Rules between keys, checked once each key is valid on its own. */
-function crossCheck(config: StackConfig, secretKeys: ReadonlySet<string>, providerConfig: Record<string, string | undefined>): ConfigProblem[] {
+function crossCheck(
+    config: StackConfig,
+    secretKeys: ReadonlySet<string>,
+    providerConfig: Record<string, string | undefined>,
+): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
     if (config.sessionStore === "redis" && !config.redisUrl) {
-        problems.push({ key: "redisUrl", message: `got nothing, but sessionStore is redis; expected ${redisUrlMeta.expected}` });
+        problems.push({
+            key: "redisUrl",
+            message: `got nothing, but sessionStore is redis; expected ${redisUrlMeta.expected}`,
+        });
     }
     if (config.sessionKeyPattern && config.sessionStore !== "redis") {
-        problems.push({ key: "sessionKeyPattern", message: `is set but sessionStore is ${config.sessionStore}; set sessionStore to redis, or remove it` });
+        problems.push({
+            key: "sessionKeyPattern",
+            message: `is set but sessionStore is ${config.sessionStore}; set sessionStore to redis, or remove it`,
+        });
     }
     if (!config.databaseAppHost) {
         if (config.databaseCredentialGeneration !== 1) {
@@ -419,7 +484,10 @@ function crossCheck(config: StackConfig, secretKeys: ReadonlySet<string>, provid
     // The admin connection itself may come from the stack (postgresql:host ...) or from libpq's PG* variables;
     // only a password kept in the stack in plain text is a problem.
     if (providerConfig["postgresql:password"] && !secretKeys.has("postgresql:password")) {
-        problems.push({ key: "postgresql:password", message: "is stored in plain text; expected `pulumi config set --secret postgresql:password ...`" });
+        problems.push({
+            key: "postgresql:password",
+            message: "is stored in plain text; expected `pulumi config set --secret postgresql:password ...`",
+        });
     }
     return problems;
 }
@@ -458,7 +526,10 @@ export function parseStackConfig(
         }
         for (const [key, messages] of messagesByKey) {
             const meta = metaByKey.get(key as StackConfigKey);
-            problems.push({ key, message: `got ${describeValue(values[key], Boolean(meta?.secret) || secretKeys.has(key))}: ${[...new Set(messages)].join("; ")}` });
+            problems.push({
+                key,
+                message: `got ${describeValue(values[key], Boolean(meta?.secret) || secretKeys.has(key))}: ${[...new Set(messages)].join("; ")}`,
+            });
         }
     }
     for (const [key, meta] of metaByKey) {
@@ -470,5 +541,7 @@ export function parseStackConfig(
     if (result.success) problems.push(...crossCheck(result.data, secretKeys, providerConfig));
     if (problems.length > 0 || !result.success) throw new StackConfigError(problems);
     // Every key present, unset ones as undefined, so two configs compare by value whatever the input's shape.
-    return Object.fromEntries(Object.keys(stackConfigSchema.shape).map((key) => [key, result.data[key as StackConfigKey]])) as StackConfig;
+    return Object.fromEntries(
+        Object.keys(stackConfigSchema.shape).map((key) => [key, result.data[key as StackConfigKey]]),
+    ) as StackConfig;
 }

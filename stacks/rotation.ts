@@ -86,7 +86,9 @@ export function databaseUrl(parts: DatabaseUrlParts): string {
     if (password === "") throw new RangeError(`DATABASE_URL: the password of ${user} is empty`);
     const ipv6 = host.includes(":");
     if (ipv6 ? !IPV6.test(host) : !HOST_NAME.test(host)) {
-        throw new RangeError(`databaseAppHost: got ${JSON.stringify(host)}; expected a host name or an IPv4/IPv6 address`);
+        throw new RangeError(
+            `databaseAppHost: got ${JSON.stringify(host)}; expected a host name or an IPv4/IPv6 address`,
+        );
     }
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
         throw new RangeError(`databasePort: got ${port}; expected a whole number from 1 to 65535`);
@@ -97,7 +99,9 @@ export function databaseUrl(parts: DatabaseUrlParts): string {
         );
     }
     if (!(SSL_MODES as readonly string[]).includes(sslMode)) {
-        throw new RangeError(`databaseSslMode: got ${JSON.stringify(sslMode)}; expected one of ${SSL_MODES.join(", ")}`);
+        throw new RangeError(
+            `databaseSslMode: got ${JSON.stringify(sslMode)}; expected one of ${SSL_MODES.join(", ")}`,
+        );
     }
     const hostPart = ipv6 ? `[${host}]` : host;
     return `postgresql://${encodeUrlComponent(user)}:${encodeUrlComponent(password)}@${hostPart}:${port}/${database}?sslmode=${sslMode}`;

@@ -3,8 +3,21 @@ import { strict as assert } from "node:assert";
 import { Client } from "pg";
 import * as pulumi from "@pulumi/pulumi";
 import { AppSetting, appSettingProvider } from "../components/database/appSetting";
-import { CONFLICTING_VALUES, type AppSettingInputs, type AppSettingOutputs } from "../components/database/appSettingProvider";
-import { dynamicUrn, loadProvider, refreshResource, serializeProvider, startProviderHost, upResource, PROVIDER_KEY, type ProviderHost } from "./support/providerHost";
+import {
+    CONFLICTING_VALUES,
+    type AppSettingInputs,
+    type AppSettingOutputs,
+} from "../components/database/appSettingProvider";
+import {
+    dynamicUrn,
+    loadProvider,
+    refreshResource,
+    serializeProvider,
+    startProviderHost,
+    upResource,
+    PROVIDER_KEY,
+    type ProviderHost,
+} from "./support/providerHost";
 import { adminStackConfig, providerConfig, startPostgres, type PostgresServer } from "./support/postgres";
 import { adminSettings, clientConfig, rememberAdminConfig } from "../components/database/sql";
 
@@ -28,10 +41,17 @@ describe("AppSetting: the maintenance row in app_settings", function () {
     /** A superuser client in `database`, to inspect and tamper with the table as a person would. */
     const db = (database: string) => clients.get(database)!;
     const rows = async (database: string) =>
-        (await db(database).query<{ value: string }>("SELECT value FROM app_settings WHERE key = $1 ORDER BY value", [MAINTENANCE.key])).rows.map(
-            (r) => r.value,
-        );
-    const inputs = (database: string, value = MAINTENANCE.value): AppSettingInputs => ({ database, key: MAINTENANCE.key, value });
+        (
+            await db(database).query<{ value: string }>(
+                "SELECT value FROM app_settings WHERE key = $1 ORDER BY value",
+                [MAINTENANCE.key],
+            )
+        ).rows.map((r) => r.value);
+    const inputs = (database: string, value = MAINTENANCE.value): AppSettingInputs => ({
+        database,
+        key: MAINTENANCE.key,
+        value,
+    });
 
     before(async () => {
         server = await startPostgres();
@@ -64,11 +84,20 @@ describe("AppSetting: the maintenance row in app_settings", function () {
     });
 
     it("serializes as the name of its implementation: no admin password, no connection setting, no SQL", () => {
-        assert.ok(serialized.includes("components/database/appSettingProvider.ts"), "the state names the module the host requires");
+        assert.ok(
+            serialized.includes("components/database/appSettingProvider.ts"),
+            "the state names the module the host requires",
+        );
         assert.ok(!serialized.includes(ADMIN.password), "the admin password is not in the serialized provider");
         assert.ok(!serialized.includes(String(server.port)), "no connection setting is captured");
-        assert.ok(!/app_settings|pg_advisory/.test(serialized), "the SQL stays in the implementation, out of the state");
-        assert.ok(serialized.length < 8_000, `the serialized provider is ${serialized.length} characters: it should carry only the shim`);
+        assert.ok(
+            !/app_settings|pg_advisory/.test(serialized),
+            "the SQL stays in the implementation, out of the state",
+        );
+        assert.ok(
+            serialized.length < 8_000,
+            `the serialized provider is ${serialized.length} characters: it should carry only the shim`,
+        );
     });
 
     for (const database of ["with_unique", "without_unique"]) {
@@ -104,7 +133,11 @@ describe("AppSetting: the maintenance row in app_settings", function () {
                 const drifted = await provider.read!(created.id, created.outs!);
                 assert.equal((drifted.inputs as AppSettingInputs).value, "false");
                 const diff = await provider.diff!(created.id, drifted.props as AppSettingOutputs, inputs(database));
-                assert.deepEqual({ changes: diff.changes, replaces: diff.replaces }, { changes: true, replaces: [] }, "the next up writes it back");
+                assert.deepEqual(
+                    { changes: diff.changes, replaces: diff.replaces },
+                    { changes: true, replaces: [] },
+                    "the next up writes it back",
+                );
 
                 await db(database).query("DELETE FROM app_settings WHERE key = $1", [MAINTENANCE.key]);
                 assert.equal((await provider.read!(created.id, created.outs!)).id, "");
@@ -129,10 +162,19 @@ describe("AppSetting: the maintenance row in app_settings", function () {
 
     it("rows duplicated by hand (the runbook's INSERT run twice) are all rewritten, and a refresh reports them disagreeing", async () => {
         await db("without_unique").query("DELETE FROM app_settings");
-        await db("without_unique").query("INSERT INTO app_settings (key, value) VALUES ($1, 'true'), ($1, 'false')", [MAINTENANCE.key]);
-        const read = await provider.read!("without_unique/app_settings/maintenance_mode", { ...inputs("without_unique"), rows: 1 });
+        await db("without_unique").query("INSERT INTO app_settings (key, value) VALUES ($1, 'true'), ($1, 'false')", [
+            MAINTENANCE.key,
+        ]);
+        const read = await provider.read!("without_unique/app_settings/maintenance_mode", {
+            ...inputs("without_unique"),
+            rows: 1,
+        });
         assert.deepEqual(read.props, { ...inputs("without_unique", CONFLICTING_VALUES), rows: 2 });
-        const updated = await provider.update!("without_unique/app_settings/maintenance_mode", read.props as AppSettingOutputs, inputs("without_unique", "false"));
+        const updated = await provider.update!(
+            "without_unique/app_settings/maintenance_mode",
+            read.props as AppSettingOutputs,
+            inputs("without_unique", "false"),
+        );
         assert.equal((updated.outs as AppSettingOutputs).rows, 2);
         assert.deepEqual(await rows("without_unique"), ["false", "false"], "every row holds the value, none added");
     });
@@ -140,7 +182,11 @@ describe("AppSetting: the maintenance row in app_settings", function () {
     it("a changed key or database is another row (replaced, the old row deleted first); a changed value is an update; nothing changed is no write", async () => {
         const olds = { ...inputs("with_unique"), rows: 1 };
         const diff = (news: AppSettingInputs) => provider.diff!("id", olds, news);
-        assert.deepEqual(await diff(inputs("with_unique")), { changes: false, replaces: [], deleteBeforeReplace: true });
+        assert.deepEqual(await diff(inputs("with_unique")), {
+            changes: false,
+            replaces: [],
+            deleteBeforeReplace: true,
+        });
         assert.deepEqual((await diff(inputs("with_unique", "false"))).replaces, []);
         assert.deepEqual((await diff({ ...inputs("with_unique"), key: "other" })).replaces, ["key"]);
         assert.deepEqual((await diff(inputs("without_unique"))).replaces, ["database"]);
@@ -148,16 +194,25 @@ describe("AppSetting: the maintenance row in app_settings", function () {
 
     it("fails clearly when app_settings does not exist, and never shows the password", async () => {
         await assert.rejects(provider.create!(inputs("no_table")), (err: Error) => {
-            assert.match(err.message, /^table app_settings does not exist in database "no_table" \(as seen by ahoy_admin@127\.0\.0\.1:\d+\/no_table\); create it/);
+            assert.match(
+                err.message,
+                /^table app_settings does not exist in database "no_table" \(as seen by ahoy_admin@127\.0\.0\.1:\d+\/no_table\); create it/,
+            );
             assert.ok(!err.message.includes(ADMIN.password));
             return true;
         });
-        await assert.rejects(provider.read!("no_table/app_settings/maintenance_mode", { ...inputs("no_table"), rows: 1 }), /table app_settings does not exist/);
+        await assert.rejects(
+            provider.read!("no_table/app_settings/maintenance_mode", { ...inputs("no_table"), rows: 1 }),
+            /table app_settings does not exist/,
+        );
         await provider.delete!("no_table/app_settings/maintenance_mode", { ...inputs("no_table"), rows: 1 });
     });
 
     it("names the grant that is missing when the admin may not write the table", async () => {
-        await assert.rejects(provider.create!(inputs("locked")), /ahoy_admin may not write app_settings in database "locked"; grant it SELECT, INSERT, UPDATE, DELETE/);
+        await assert.rejects(
+            provider.create!(inputs("locked")),
+            /ahoy_admin may not write app_settings in database "locked"; grant it SELECT, INSERT, UPDATE, DELETE/,
+        );
     });
 
     it("fails naming the connection, not the password, when the admin cannot log in", async () => {
@@ -165,7 +220,10 @@ describe("AppSetting: the maintenance row in app_settings", function () {
         const config: Record<string, string> = { ...adminConfig, "postgresql:password": "wrong:/?#password" };
         await wrong.configure!({ config: providerConfig(config) });
         await assert.rejects(wrong.create!(inputs("with_unique")), (err: Error) => {
-            assert.match(err.message, /^could not connect to PostgreSQL as ahoy_admin@127\.0\.0\.1:\d+\/with_unique: password authentication failed/);
+            assert.match(
+                err.message,
+                /^could not connect to PostgreSQL as ahoy_admin@127\.0\.0\.1:\d+\/with_unique: password authentication failed/,
+            );
             assert.ok(!err.message.includes("wrong:/?#password"));
             return true;
         });
@@ -194,7 +252,11 @@ describe("AppSetting: the maintenance row in app_settings", function () {
 
             const same = await upResource(host, urn, declared("true"), created.state);
             assert.equal(same.op, "same");
-            assert.equal((await db("with_unique").query("SELECT xmin::text AS x FROM app_settings")).rows[0].x, xmin, "no write at all");
+            assert.equal(
+                (await db("with_unique").query("SELECT xmin::text AS x FROM app_settings")).rows[0].x,
+                xmin,
+                "no write at all",
+            );
 
             const updated = await upResource(host, urn, declared("false"), same.state);
             assert.equal(updated.op, "update");
@@ -210,7 +272,12 @@ describe("AppSetting: the maintenance row in app_settings", function () {
             await db("with_unique").query("DELETE FROM app_settings");
             const urn = dynamicUrn("postgres:AppSetting", "renamed");
             const created = await upResource(host, urn, { [PROVIDER_KEY]: serialized, ...inputs("with_unique") });
-            const replaced = await upResource(host, urn, { [PROVIDER_KEY]: serialized, ...inputs("with_unique"), key: "maintenance" }, created.state);
+            const replaced = await upResource(
+                host,
+                urn,
+                { [PROVIDER_KEY]: serialized, ...inputs("with_unique"), key: "maintenance" },
+                created.state,
+            );
             assert.equal(replaced.op, "replace");
             assert.equal(replaced.diff?.deleteBeforeReplace, true);
             const all = await db("with_unique").query("SELECT key, value FROM app_settings ORDER BY key");
@@ -222,7 +289,12 @@ describe("AppSetting: the maintenance row in app_settings", function () {
 describe("the AppSetting resource", () => {
     it("is declared as pulumi-nodejs:dynamic/postgres:AppSetting, deleted before any replacement so delete never removes the new row", async () => {
         const seen: Array<{ type: string; deleteBeforeReplace: boolean }> = [];
-        await pulumi.runtime.setMocks({ newResource: (args) => ({ id: args.name, state: args.inputs }), call: (args) => args.inputs }, "ahoy-ops", "prod", false);
+        await pulumi.runtime.setMocks(
+            { newResource: (args) => ({ id: args.name, state: args.inputs }), call: (args) => args.inputs },
+            "ahoy-ops",
+            "prod",
+            false,
+        );
         type Req = { getType(): string; getDeletebeforereplace(): boolean };
         const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Req, cb: unknown): void };
         const register = monitor.registerResource.bind(monitor);
@@ -241,7 +313,13 @@ describe("the admin connection settings", () => {
 
     it("come from the stack's postgresql: settings first, then libpq's PG* variables", () => {
         configure({ "postgresql:host": "db.internal", "postgresql:username": "ops" });
-        const env = { PGHOST: "ignored", PGPORT: "6543", PGPASSWORD: "from-env", PGSSLMODE: "verify-full", PGDATABASE: "from_env" };
+        const env = {
+            PGHOST: "ignored",
+            PGPORT: "6543",
+            PGPASSWORD: "from-env",
+            PGSSLMODE: "verify-full",
+            PGDATABASE: "from_env",
+        };
         assert.deepEqual(adminSettings(undefined, env), {
             host: "db.internal",
             port: 6543,
@@ -256,11 +334,16 @@ describe("the admin connection settings", () => {
 
     it("name the missing user and the bad port, never the password", () => {
         configure({ "postgresql:password": "hidden-pw" });
-        assert.throws(() => adminSettings(undefined, {}), /the admin connection has no user: set `pulumi config set postgresql:username NAME` \(or PGUSER\)/);
+        assert.throws(
+            () => adminSettings(undefined, {}),
+            /the admin connection has no user: set `pulumi config set postgresql:username NAME` \(or PGUSER\)/,
+        );
         configure({ "postgresql:username": "ops", "postgresql:port": "54x", "postgresql:password": "hidden-pw" });
         assert.throws(
             () => adminSettings(undefined, {}),
-            (err: Error) => /postgresql:port \(or PGPORT\): got "54x"; expected a whole number from 1 to 65535/.test(err.message) && !err.message.includes("hidden-pw"),
+            (err: Error) =>
+                /postgresql:port \(or PGPORT\): got "54x"; expected a whole number from 1 to 65535/.test(err.message) &&
+                !err.message.includes("hidden-pw"),
         );
     });
 
@@ -269,6 +352,9 @@ describe("the admin connection settings", () => {
         assert.equal(clientConfig({ ...settings, sslmode: "disable" }).ssl, false);
         assert.deepEqual(clientConfig({ ...settings, sslmode: "require" }).ssl, { rejectUnauthorized: false });
         assert.deepEqual(clientConfig({ ...settings, sslmode: "verify-full" }).ssl, { ca: undefined });
-        assert.throws(() => clientConfig({ ...settings, sslmode: "on" }), /postgresql:sslmode \(or PGSSLMODE\): got "on"; expected disable, allow, prefer, require, verify-ca or verify-full/);
+        assert.throws(
+            () => clientConfig({ ...settings, sslmode: "on" }),
+            /postgresql:sslmode \(or PGSSLMODE\): got "on"; expected disable, allow, prefer, require, verify-ca or verify-full/,
+        );
     });
 });

@@ -13,7 +13,14 @@ describe("Render client against the emulator", function () {
     let emu: Emulator;
     let logs: string[];
     const client = (opts: Partial<RenderClientOptions> = {}) =>
-        new RenderClient({ apiKey: emu.apiKey, baseUrl: emu.baseUrl, retryBaseMs: 5, maxRetries: 4, log: (m) => logs.push(m), ...opts });
+        new RenderClient({
+            apiKey: emu.apiKey,
+            baseUrl: emu.baseUrl,
+            retryBaseMs: 5,
+            maxRetries: 4,
+            log: (m) => logs.push(m),
+            ...opts,
+        });
     const fast = { firstPollMs: 10, maxPollMs: 40, timeoutMs: 10_000 };
 
     /** Waits until no deploy of the service is in flight, so one test's deploys cannot queue the next test's. */
@@ -50,7 +57,9 @@ describe("Render client against the emulator", function () {
         assert.equal(await c.deleteEnvVar(id, "DISABLE_SIGNUP"), false);
         assert.equal(await c.getEnvVar(id, "DISABLE_SIGNUP"), undefined);
         assert.equal(emu.envVars().SOME_HAND_SET_VAR, "set-by-hand-in-the-dashboard");
-        const wholeSetWrites = emu.requests().filter((r) => r.method === "PUT" && r.route === "/services/{serviceId}/env-vars");
+        const wholeSetWrites = emu
+            .requests()
+            .filter((r) => r.method === "PUT" && r.route === "/services/{serviceId}/env-vars");
         assert.deepEqual(wholeSetWrites, [], "the client replaced the whole variable set");
     });
 
@@ -59,13 +68,24 @@ describe("Render client against the emulator", function () {
         const crowded = await startEmulator({ port: 0, stepMs: 30 });
         try {
             for (let i = 0; i < 130; i++) crowded.setEnvVar(`BULK_${String(i).padStart(3, "0")}`, `v${i}`);
-            const listed = await new RenderClient({ apiKey: crowded.apiKey, baseUrl: crowded.baseUrl }).listEnvVars(crowded.serviceId);
+            const listed = await new RenderClient({ apiKey: crowded.apiKey, baseUrl: crowded.baseUrl }).listEnvVars(
+                crowded.serviceId,
+            );
             assert.deepEqual(Object.fromEntries(listed.map((v) => [v.key, v.value])), crowded.envVars());
             assert.equal(listed.length, Object.keys(crowded.envVars()).length);
             const pages = crowded.requests().filter((r) => r.route === "/services/{serviceId}/env-vars");
-            assert.deepEqual(pages.map((r) => [r.status, r.query.limit]), [[200, "100"], [200, "100"], [200, "100"]]);
+            assert.deepEqual(
+                pages.map((r) => [r.status, r.query.limit]),
+                [
+                    [200, "100"],
+                    [200, "100"],
+                    [200, "100"],
+                ],
+            );
             assert.equal(pages[0].query.cursor, undefined);
-            assert.ok(pages[1].query.cursor && pages[2].query.cursor && pages[1].query.cursor !== pages[2].query.cursor);
+            assert.ok(
+                pages[1].query.cursor && pages[2].query.cursor && pages[1].query.cursor !== pages[2].query.cursor,
+            );
         } finally {
             await crowded.close();
         }
@@ -79,7 +99,10 @@ describe("Render client against the emulator", function () {
         const started = await c.triggerDeploy(emu.serviceId, { commitId: live.commit.id });
         assert.equal(started.commit?.id, live.commit.id);
         const seen: string[] = [];
-        const done = await c.waitForDeploy(emu.serviceId, started.id, { ...fast, onStatus: (d) => seen.push(d.status) });
+        const done = await c.waitForDeploy(emu.serviceId, started.id, {
+            ...fast,
+            onStatus: (d) => seen.push(d.status),
+        });
         assert.equal(done.status, "live");
         assert.equal(seen[seen.length - 1], "live");
         assert.ok(seen.includes("build_in_progress"), `statuses seen: ${seen.join(", ")}`);
@@ -97,7 +120,10 @@ describe("Render client against the emulator", function () {
         const running = await c.triggerDeploy(emu.serviceId, { commitId: first });
         const queued = await c.triggerDeploy(emu.serviceId, { commitId: second });
         const posts = emu.requests().filter((r) => r.method === "POST" && r.route === "/services/{serviceId}/deploys");
-        assert.deepEqual(posts.map((p) => p.status), [201, 202]);
+        assert.deepEqual(
+            posts.map((p) => p.status),
+            [201, 202],
+        );
         assert.notEqual(queued.id, running.id);
         assert.equal(queued.commit?.id, second);
         assert.equal(queued.status, "queued");
@@ -114,16 +140,29 @@ describe("Render client against the emulator", function () {
         assert.ok(err instanceof DeployFailedError, `expected DeployFailedError, got ${String(err)}`);
         assert.equal(err.status, "build_failed");
         assert.equal(err.deployId, started.id);
-        const lastPoll = emu.requests().filter((r) => r.route === "/services/{serviceId}/deploys/{deployId}").pop();
+        const lastPoll = emu
+            .requests()
+            .filter((r) => r.route === "/services/{serviceId}/deploys/{deployId}")
+            .pop();
         assert.equal(err.requestId, lastPoll?.requestId);
-        assert.match(err.message, new RegExp(`deploy ${started.id} of ${emu.serviceId} ended build_failed, not live \\(request id ${lastPoll?.requestId}\\)`));
+        assert.match(
+            err.message,
+            new RegExp(
+                `deploy ${started.id} of ${emu.serviceId} ended build_failed, not live \\(request id ${lastPoll?.requestId}\\)`,
+            ),
+        );
         assert.notEqual(emu.liveDeploy()?.id, started.id);
     });
 
     it("rides out injected 429s and 500s on reads, variable writes and the deploy trigger", async () => {
         const c = client();
         emu.inject({ method: "PUT", path: "/services/{serviceId}/env-vars/{envVarKey}", status: 500, count: 2 });
-        emu.inject({ method: "GET", path: "/services/{serviceId}/env-vars/{envVarKey}", status: 429, retryAfterSeconds: 1 });
+        emu.inject({
+            method: "GET",
+            path: "/services/{serviceId}/env-vars/{envVarKey}",
+            status: 429,
+            retryAfterSeconds: 1,
+        });
         emu.inject({ method: "POST", path: "/services/{serviceId}/deploys", status: 503 });
         emu.inject({ method: "POST", path: "/services/{serviceId}/deploys", status: 429, retryAfterSeconds: 0 });
         await c.setEnvVar(emu.serviceId, "RATE_LIMIT_AUTH", "5/minute");
@@ -136,7 +175,10 @@ describe("Render client against the emulator", function () {
         await c.waitForDeploy(emu.serviceId, deploy.id, fast);
 
         const statuses = (route: string, method: string) =>
-            emu.requests().filter((r) => r.route === route && r.method === method).map((r) => r.status);
+            emu
+                .requests()
+                .filter((r) => r.route === route && r.method === method)
+                .map((r) => r.status);
         assert.deepEqual(statuses("/services/{serviceId}/env-vars/{envVarKey}", "PUT"), [500, 500, 200]);
         assert.deepEqual(statuses("/services/{serviceId}/env-vars/{envVarKey}", "GET"), [429, 200]);
         assert.deepEqual(statuses("/services/{serviceId}/deploys", "POST"), [503, 429, 201]);
@@ -180,7 +222,10 @@ describe("Render client against the emulator", function () {
             assert.equal(dropped, 1, "the proxy did not drop the answer");
             assert.equal(emu.deploys().length, before + 1, "a second deploy was triggered");
             assert.equal(emu.deploys()[0].id, deploy.id);
-            assert.match(logs.join("\n"), /no response \((ECONNRESET|UND_ERR_SOCKET)\), but Render created deploy dep-\w+; using it/);
+            assert.match(
+                logs.join("\n"),
+                /no response \((ECONNRESET|UND_ERR_SOCKET)\), but Render created deploy dep-\w+; using it/,
+            );
             assert.equal((await c.waitForDeploy(emu.serviceId, deploy.id, fast)).status, "live");
         } finally {
             proxy.closeAllConnections();
@@ -190,16 +235,27 @@ describe("Render client against the emulator", function () {
 
     it("resolves the service id from its name, and fails clearly for an unknown name", async () => {
         assert.equal(await client().resolveServiceId("ahoy-indie-media"), emu.serviceId);
-        await assert.rejects(client().resolveServiceId("ahoy-no-such-service"), /Render service "ahoy-no-such-service": no service with that name/);
+        await assert.rejects(
+            client().resolveServiceId("ahoy-no-such-service"),
+            /Render service "ahoy-no-such-service": no service with that name/,
+        );
     });
 
     it("rides out Render's own deploy-bucket rate limit (10 per window) using Ratelimit-Reset/Retry-After", async () => {
         const limited = await startEmulator({ port: 0, stepMs: 30, rateLimitWindowMs: 1000 });
         try {
-            const c = new RenderClient({ apiKey: limited.apiKey, baseUrl: limited.baseUrl, retryBaseMs: 5, log: (m) => logs.push(m) });
+            const c = new RenderClient({
+                apiKey: limited.apiKey,
+                baseUrl: limited.baseUrl,
+                retryBaseMs: 5,
+                log: (m) => logs.push(m),
+            });
             for (let i = 0; i < 12; i++) await c.updateAutoDeploy(limited.serviceId, i % 2 ? "yes" : "no");
             const patches = limited.requests().filter((r) => r.method === "PATCH");
-            assert.ok(patches.some((r) => r.status === 429), "the emulator never rate-limited the PATCHes");
+            assert.ok(
+                patches.some((r) => r.status === 429),
+                "the emulator never rate-limited the PATCHes",
+            );
             assert.equal(patches.filter((r) => r.status === 200).length, 12);
             assert.equal(limited.service().autoDeploy, "yes");
         } finally {
@@ -254,7 +310,10 @@ new RenderClient({ apiKey: process.env.AHOY_TEST_RENDER_KEY, baseUrl }).listEnvV
             assert.equal(bad.error.isApiError, true, "the error is not a RenderApiError");
             assert.equal(bad.error.name, "RenderApiError");
             assert.equal(bad.error.status, 401);
-            assert.match(bad.error.message, new RegExp(`^GET /services/${emu.serviceId}/env-vars: 401 Unauthorized \\(request id [\\w-]+\\)$`));
+            assert.match(
+                bad.error.message,
+                new RegExp(`^GET /services/${emu.serviceId}/env-vars: 401 Unauthorized \\(request id [\\w-]+\\)$`),
+            );
         });
     });
 });

@@ -13,7 +13,13 @@ import {
     type Deploy,
     type RenderClientOptions,
 } from "../components/render/client";
-import { backoffDelayMs, networkErrorCode, retryDelayMs, serverRequestedWaitMs, failedBeforeSending } from "../components/render/retry";
+import {
+    backoffDelayMs,
+    networkErrorCode,
+    retryDelayMs,
+    serverRequestedWaitMs,
+    failedBeforeSending,
+} from "../components/render/retry";
 
 const API_KEY = "rnd_unit-test-key-0123456789";
 const SERVICE = "srv-d0example0000000000";
@@ -37,7 +43,13 @@ class FakeRender {
         req.on("data", (chunk: Buffer) => (body += chunk.toString("utf8")));
         req.on("end", () => {
             const url = new URL(req.url ?? "/", "http://127.0.0.1");
-            const seen: Seen = { method: req.method ?? "", path: url.pathname.replace(/^\/v1/, ""), query: url.searchParams, headers: req.headers, body };
+            const seen: Seen = {
+                method: req.method ?? "",
+                path: url.pathname.replace(/^\/v1/, ""),
+                query: url.searchParams,
+                headers: req.headers,
+                body,
+            };
             this.requests.push(seen);
             this.handler(seen, res);
         });
@@ -87,7 +99,11 @@ function paged<T>(wrap: (item: T) => object, items: T[], pageMax = 100): Handler
         const cursor = req.query.get("cursor");
         const start = cursor === null ? 0 : Number(cursor.slice(1)) + 1;
         const page = items.slice(start, start + Math.min(limit, pageMax));
-        send(res, 200, page.map((item, i) => ({ ...wrap(item), cursor: `c${start + i}` })));
+        send(
+            res,
+            200,
+            page.map((item, i) => ({ ...wrap(item), cursor: `c${start + i}` })),
+        );
     };
 }
 
@@ -97,14 +113,28 @@ function deployList(deploys: Deploy[]): Handler {
 }
 
 function deploy(id: string, status: Deploy["status"], createdAt: Date, extra: Partial<Deploy> = {}): Deploy {
-    return { id, status, trigger: "api", commit: { id: "a".repeat(40), message: "m" }, createdAt: createdAt.toISOString(), ...extra };
+    return {
+        id,
+        status,
+        trigger: "api",
+        commit: { id: "a".repeat(40), message: "m" },
+        createdAt: createdAt.toISOString(),
+        ...extra,
+    };
 }
 
 describe("Render client (local HTTP server)", function () {
     let fake: FakeRender;
     let logs: string[];
     const client = (opts: Partial<RenderClientOptions> = {}) =>
-        new RenderClient({ apiKey: API_KEY, baseUrl: fake.baseUrl, maxRetries: 3, retryBaseMs: 5, log: (m) => logs.push(m), ...opts });
+        new RenderClient({
+            apiKey: API_KEY,
+            baseUrl: fake.baseUrl,
+            maxRetries: 3,
+            retryBaseMs: 5,
+            log: (m) => logs.push(m),
+            ...opts,
+        });
 
     before(async () => {
         fake = await FakeRender.start();
@@ -130,13 +160,22 @@ describe("Render client (local HTTP server)", function () {
             assert.ok(waited >= 1000, `waited only ${waited} ms although Retry-After was 1 s`);
             assert.ok(waited < 1000 + 5 + 700, `waited ${waited} ms, more than Retry-After plus jitter`);
             assert.equal(fake.requests.length, 2);
-            assert.match(logs.join("\n"), /GET \/services\/srv-\w+\/env-vars\/A: 429 \(request id req-\d+\); retry 1 of 3 in 10\d\d ms, server asked for 1000 ms/);
+            assert.match(
+                logs.join("\n"),
+                /GET \/services\/srv-\w+\/env-vars\/A: 429 \(request id req-\d+\); retry 1 of 3 in 10\d\d ms, server asked for 1000 ms/,
+            );
         });
 
         it("on a 429 without Retry-After, waits Ratelimit-Reset seconds (a duration, not an epoch time)", async () => {
             fake.reset(
                 sequence(
-                    (_q, res) => send(res, 429, { message: "rate limit exceeded" }, { "Ratelimit-Reset": "1", "Ratelimit-Remaining": "0" }),
+                    (_q, res) =>
+                        send(
+                            res,
+                            429,
+                            { message: "rate limit exceeded" },
+                            { "Ratelimit-Reset": "1", "Ratelimit-Remaining": "0" },
+                        ),
                     (_q, res) => send(res, 200, { key: "A", value: "1" }),
                 ),
             );
@@ -183,7 +222,10 @@ describe("Render client (local HTTP server)", function () {
             );
             assert.deepEqual(await client().listEnvVars(SERVICE), [{ key: "A", value: "1" }]);
             assert.equal(fake.requests.length, 3);
-            assert.match(logs[0], /GET \/services\/srv-\w+\/env-vars: no response \((ECONNRESET|UND_ERR_SOCKET)\); retry 1 of 3/);
+            assert.match(
+                logs[0],
+                /GET \/services\/srv-\w+\/env-vars: no response \((ECONNRESET|UND_ERR_SOCKET)\); retry 1 of 3/,
+            );
         });
 
         it("gives up after maxRetries with the status, Render's message, the request id and the attempt count", async () => {
@@ -212,7 +254,10 @@ describe("Render client (local HTTP server)", function () {
             await assert.rejects(client().updateAutoDeploy(SERVICE, "no"), (e: unknown) => {
                 assert.ok(e instanceof RenderApiError);
                 assert.equal(e.status, 400);
-                assert.match(e.message, /^PATCH \/services\/srv-\w+: 400 autoDeploy must be yes or no \(request id req-\d+\)$/);
+                assert.match(
+                    e.message,
+                    /^PATCH \/services\/srv-\w+: 400 autoDeploy must be yes or no \(request id req-\d+\)$/,
+                );
                 return true;
             });
             assert.equal(fake.requests.length, 1);
@@ -229,7 +274,10 @@ describe("Render client (local HTTP server)", function () {
             assert.equal(err.code, "ECONNREFUSED");
             assert.equal(err.maybeDelivered, false);
             assert.equal(err.attempts, 2);
-            assert.match(err.message, /^GET \/services\/srv-\w+: no response \(ECONNREFUSED; the request never reached Render\); gave up after 2 attempts$/);
+            assert.match(
+                err.message,
+                /^GET \/services\/srv-\w+: no response \(ECONNREFUSED; the request never reached Render\); gave up after 2 attempts$/,
+            );
         });
     });
 
@@ -276,16 +324,27 @@ describe("Render client (local HTTP server)", function () {
             assert.equal(serverRequestedWaitMs(429, h({ "Retry-After": "7" })), 7000);
             assert.equal(serverRequestedWaitMs(503, h({ "Retry-After": "2" })), 2000);
             const now = Date.parse("2025-01-13T16:48:10Z");
-            assert.equal(serverRequestedWaitMs(429, h({ "Retry-After": "Mon, 13 Jan 2025 16:48:40 GMT" }), now), 30_000);
+            assert.equal(
+                serverRequestedWaitMs(429, h({ "Retry-After": "Mon, 13 Jan 2025 16:48:40 GMT" }), now),
+                30_000,
+            );
             assert.equal(serverRequestedWaitMs(429, h({ "Ratelimit-Reset": "12" })), 12_000);
-            assert.equal(serverRequestedWaitMs(429, h({ "Retry-After": "3", "Ratelimit-Reset": "50" })), 3000, "Retry-After wins");
+            assert.equal(
+                serverRequestedWaitMs(429, h({ "Retry-After": "3", "Ratelimit-Reset": "50" })),
+                3000,
+                "Retry-After wins",
+            );
             assert.equal(serverRequestedWaitMs(500, h({ "Ratelimit-Reset": "12" })), undefined);
             assert.equal(serverRequestedWaitMs(429, h({})), undefined);
         });
 
         it("classifies failures before sending (safe to resend a POST) apart from ones after", () => {
-            const refused = Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("connect"), { code: "ECONNREFUSED" }) });
-            const reset = Object.assign(new TypeError("fetch failed"), { cause: Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }) });
+            const refused = Object.assign(new TypeError("fetch failed"), {
+                cause: Object.assign(new Error("connect"), { code: "ECONNREFUSED" }),
+            });
+            const reset = Object.assign(new TypeError("fetch failed"), {
+                cause: Object.assign(new Error("other side closed"), { code: "UND_ERR_SOCKET" }),
+            });
             assert.equal(networkErrorCode(refused), "ECONNREFUSED");
             assert.equal(failedBeforeSending(networkErrorCode(refused)), true);
             assert.equal(failedBeforeSending(networkErrorCode(reset)), false);
@@ -300,17 +359,30 @@ describe("Render client (local HTTP server)", function () {
             assert.deepEqual(await client().listEnvVars(SERVICE), vars);
             assert.deepEqual(
                 fake.requests.map((r) => [r.query.get("limit"), r.query.get("cursor")]),
-                [["100", null], ["100", "c99"], ["100", "c199"], ["100", "c249"]],
+                [
+                    ["100", null],
+                    ["100", "c99"],
+                    ["100", "c199"],
+                    ["100", "c249"],
+                ],
             );
         });
 
         it("listDeploys follows cursors only until `limit` deploys are collected", async () => {
             const t0 = Date.now();
-            const deploys = Array.from({ length: 40 }, (_, i) => deploy(`dep-${i}`, "deactivated", new Date(t0 - i * 1000)));
+            const deploys = Array.from({ length: 40 }, (_, i) =>
+                deploy(`dep-${i}`, "deactivated", new Date(t0 - i * 1000)),
+            );
             fake.reset(paged((d) => ({ deploy: d }), deploys, 10));
             const got = await client().listDeploys(SERVICE, { limit: 25 });
-            assert.deepEqual(got.map((d) => d.id), deploys.slice(0, 25).map((d) => d.id));
-            assert.deepEqual(fake.requests.map((r) => r.query.get("limit")), ["25", "15", "5"]);
+            assert.deepEqual(
+                got.map((d) => d.id),
+                deploys.slice(0, 25).map((d) => d.id),
+            );
+            assert.deepEqual(
+                fake.requests.map((r) => r.query.get("limit")),
+                ["25", "15", "5"],
+            );
         });
 
         it("sends the status filter as one parameter per value and liveDeploy asks for one live deploy", async () => {
@@ -326,7 +398,10 @@ describe("Render client (local HTTP server)", function () {
 
         it("stops with a clear error when a cursor does not advance", async () => {
             fake.reset((_q, res) => send(res, 200, [{ envVar: { key: "A", value: "1" }, cursor: "stuck" }]));
-            await assert.rejects(client().listEnvVars(SERVICE), /GET \/services\/srv-\w+\/env-vars: 200 the cursor did not advance/);
+            await assert.rejects(
+                client().listEnvVars(SERVICE),
+                /GET \/services\/srv-\w+\/env-vars: 200 the cursor did not advance/,
+            );
         });
     });
 
@@ -361,7 +436,10 @@ describe("Render client (local HTTP server)", function () {
             assert.equal(posted, 1, "the deploy trigger was sent more than once");
             const firstList = fake.requests.find((r) => r.method === "GET")!;
             const createdAfter = Date.parse(firstList.query.get("createdAfter") ?? "");
-            assert.ok(createdAfter <= Date.now() - 5000 + 1000 && createdAfter > Date.now() - 10_000, "createdAfter is not just before the request");
+            assert.ok(
+                createdAfter <= Date.now() - 5000 + 1000 && createdAfter > Date.now() - 10_000,
+                "createdAfter is not just before the request",
+            );
             assert.match(logs.join("\n"), /202, queued behind a running deploy as dep-mine/);
         });
 
@@ -409,13 +487,19 @@ describe("Render client (local HTTP server)", function () {
             });
             assert.equal((await client().triggerDeploy(SERVICE)).id, "dep-made");
             assert.equal(fake.requests.filter((r) => r.method === "POST").length, 1);
-            assert.match(logs.join("\n"), /no response \((ECONNRESET|UND_ERR_SOCKET)\), but Render created deploy dep-made; using it/);
+            assert.match(
+                logs.join("\n"),
+                /no response \((ECONNRESET|UND_ERR_SOCKET)\), but Render created deploy dep-made; using it/,
+            );
         });
 
         it("when a deploy trigger's connection drops and no deploy was created, sends it again", async () => {
             let posts = 0;
             fake.reset((req, res) => {
-                if (req.method === "POST") return ++posts === 1 ? res.socket?.destroy() : send(res, 201, deploy("dep-second", "created", new Date()));
+                if (req.method === "POST")
+                    return ++posts === 1
+                        ? res.socket?.destroy()
+                        : send(res, 201, deploy("dep-second", "created", new Date()));
                 send(res, 200, []);
             });
             assert.equal((await client().triggerDeploy(SERVICE)).id, "dep-second");
@@ -432,11 +516,21 @@ describe("Render client (local HTTP server)", function () {
 
         it("waitForDeploy reports each status change once and resolves when live", async () => {
             const t = new Date();
-            const statuses: Deploy["status"][] = ["queued", "build_in_progress", "build_in_progress", "update_in_progress", "live"];
+            const statuses: Deploy["status"][] = [
+                "queued",
+                "build_in_progress",
+                "build_in_progress",
+                "update_in_progress",
+                "live",
+            ];
             let i = 0;
             fake.reset((_q, res) => send(res, 200, deploy("dep-1", statuses[Math.min(i++, statuses.length - 1)], t)));
             const seen: string[] = [];
-            const got = await client().waitForDeploy(SERVICE, "dep-1", { firstPollMs: 2, maxPollMs: 8, onStatus: (d) => seen.push(d.status) });
+            const got = await client().waitForDeploy(SERVICE, "dep-1", {
+                firstPollMs: 2,
+                maxPollMs: 8,
+                onStatus: (d) => seen.push(d.status),
+            });
             assert.equal(got.status, "live");
             assert.deepEqual(seen, ["queued", "build_in_progress", "update_in_progress", "live"]);
             assert.equal(fake.requests.length, 5);
@@ -452,7 +546,12 @@ describe("Render client (local HTTP server)", function () {
             await client().waitForDeploy(SERVICE, "dep-1", { firstPollMs: 20, maxPollMs: 80 });
             const gaps = times.slice(1).map((at, k) => at - times[k]);
             // Expected waits 20, 40, 80, 80, 80 ms; allow scheduling noise upward only.
-            [20, 40, 80, 80, 80].forEach((want, k) => assert.ok(gaps[k] >= want - 2 && gaps[k] < want + 150, `poll gap ${k} was ${gaps[k]} ms, expected ~${want}`));
+            [20, 40, 80, 80, 80].forEach((want, k) =>
+                assert.ok(
+                    gaps[k] >= want - 2 && gaps[k] < want + 150,
+                    `poll gap ${k} was ${gaps[k]} ms, expected ~${want}`,
+                ),
+            );
         });
 
         it("waitForDeploy throws DeployFailedError naming the failure status, the deploy and the last poll's request id", async () => {
@@ -460,7 +559,8 @@ describe("Render client (local HTTP server)", function () {
             fake.reset(
                 sequence(
                     (_q, res) => send(res, 200, deploy("dep-bad", "build_in_progress", t)),
-                    (_q, res) => send(res, 200, deploy("dep-bad", "build_failed", t), { "Render-Request-Id": "req-last-poll" }),
+                    (_q, res) =>
+                        send(res, 200, deploy("dep-bad", "build_failed", t), { "Render-Request-Id": "req-last-poll" }),
                 ),
             );
             const err = await client()
@@ -471,7 +571,10 @@ describe("Render client (local HTTP server)", function () {
             assert.equal(err.deployId, "dep-bad");
             assert.equal(err.requestId, "req-last-poll");
             assert.equal(err.timedOut, false);
-            assert.equal(err.message, `deploy dep-bad of ${SERVICE} ended build_failed, not live (request id req-last-poll)`);
+            assert.equal(
+                err.message,
+                `deploy dep-bad of ${SERVICE} ended build_failed, not live (request id req-last-poll)`,
+            );
         });
 
         it("waitForDeploy gives up after timeoutMs with the status it was stuck in", async () => {
@@ -482,16 +585,23 @@ describe("Render client (local HTTP server)", function () {
             assert.ok(err instanceof DeployFailedError);
             assert.equal(err.timedOut, true);
             assert.equal(err.status, "build_in_progress");
-            assert.match(err.message, /^deploy dep-slow of srv-\w+ was still build_in_progress after 0\.\d s \(request id req-\d+\)$/);
+            assert.match(
+                err.message,
+                /^deploy dep-slow of srv-\w+ was still build_in_progress after 0\.\d s \(request id req-\d+\)$/,
+            );
         });
 
         it("isTerminal is true for live and every failure status, false while in flight", () => {
             assert.deepEqual(
-                (["created", "queued", "build_in_progress", "pre_deploy_in_progress", "update_in_progress"] as const).map(isTerminal),
+                (
+                    ["created", "queued", "build_in_progress", "pre_deploy_in_progress", "update_in_progress"] as const
+                ).map(isTerminal),
                 [false, false, false, false, false],
             );
             assert.deepEqual(
-                (["live", "build_failed", "pre_deploy_failed", "update_failed", "canceled", "deactivated"] as const).map(isTerminal),
+                (
+                    ["live", "build_failed", "pre_deploy_failed", "update_failed", "canceled", "deactivated"] as const
+                ).map(isTerminal),
                 [true, true, true, true, true, true],
             );
         });
@@ -499,7 +609,9 @@ describe("Render client (local HTTP server)", function () {
 
     describe("responses are validated", () => {
         it("rejects a deploy with an unknown status, naming the endpoint, the field and the request id", async () => {
-            fake.reset((_q, res) => send(res, 200, { id: "dep-x", status: "exploded", createdAt: new Date().toISOString() }));
+            fake.reset((_q, res) =>
+                send(res, 200, { id: "dep-x", status: "exploded", createdAt: new Date().toISOString() }),
+            );
             await assert.rejects(client().getDeploy(SERVICE, "dep-x"), (e: unknown) => {
                 assert.ok(e instanceof RenderApiError);
                 assert.match(
@@ -512,17 +624,28 @@ describe("Render client (local HTTP server)", function () {
 
         it("rejects a page whose items lack their cursor", async () => {
             fake.reset((_q, res) => send(res, 200, [{ envVar: { key: "A", value: "1" } }]));
-            await assert.rejects(client().listEnvVars(SERVICE), /answer is not a page of environment variables as Render's API describes it: 0\.cursor: Invalid input/);
+            await assert.rejects(
+                client().listEnvVars(SERVICE),
+                /answer is not a page of environment variables as Render's API describes it: 0\.cursor: Invalid input/,
+            );
         });
 
         it("rejects a body that is not JSON", async () => {
             fake.reset((_q, res) => send(res, 200, "<html>gateway</html>"));
-            await assert.rejects(client().getService(SERVICE), /^RenderApiError: GET \/services\/srv-\w+: 200 answer is not JSON; expected a service/);
+            await assert.rejects(
+                client().getService(SERVICE),
+                /^RenderApiError: GET \/services\/srv-\w+: 200 answer is not JSON; expected a service/,
+            );
         });
 
         it("accepts a deploy whose finishedAt is null or absent and whose commit is null", async () => {
             const base = { id: "dep-x", status: "live", createdAt: "2025-01-13T16:48:10.46045Z" };
-            fake.reset(sequence((_q, res) => send(res, 200, { ...base, finishedAt: null, commit: null }), (_q, res) => send(res, 200, base)));
+            fake.reset(
+                sequence(
+                    (_q, res) => send(res, 200, { ...base, finishedAt: null, commit: null }),
+                    (_q, res) => send(res, 200, base),
+                ),
+            );
             assert.equal((await client().getDeploy(SERVICE, "dep-x")).finishedAt, null);
             assert.equal((await client().getDeploy(SERVICE, "dep-x")).finishedAt, undefined);
         });
@@ -547,13 +670,23 @@ describe("Render client (local HTTP server)", function () {
         });
 
         it("sends the API key as a Bearer token on every request", async () => {
-            fake.reset(sequence((_q, res) => send(res, 500, {}), (_q, res) => send(res, 200, { key: "A", value: "1" })));
+            fake.reset(
+                sequence(
+                    (_q, res) => send(res, 500, {}),
+                    (_q, res) => send(res, 200, { key: "A", value: "1" }),
+                ),
+            );
             await client().getEnvVar(SERVICE, "A");
-            assert.deepEqual(fake.requests.map((r) => r.headers.authorization), [`Bearer ${API_KEY}`, `Bearer ${API_KEY}`]);
+            assert.deepEqual(
+                fake.requests.map((r) => r.headers.authorization),
+                [`Bearer ${API_KEY}`, `Bearer ${API_KEY}`],
+            );
         });
 
         it("updateAutoDeploy sends only autoDeploy", async () => {
-            fake.reset((_q, res) => send(res, 200, { id: SERVICE, name: "ahoy-indie-media", autoDeploy: "no", autoDeployTrigger: "off" }));
+            fake.reset((_q, res) =>
+                send(res, 200, { id: SERVICE, name: "ahoy-indie-media", autoDeploy: "no", autoDeployTrigger: "off" }),
+            );
             const svc = await client().updateAutoDeploy(SERVICE, "no");
             assert.equal(svc.autoDeploy, "no");
             assert.equal(fake.requests[0].method, "PATCH");
@@ -568,17 +701,34 @@ describe("Render client (local HTTP server)", function () {
 
         it("resolveServiceId finds the one service with exactly that name", async () => {
             const svc = (id: string, name: string) => ({ service: { id, name, autoDeploy: "yes" }, cursor: id });
-            fake.reset(sequence((_q, res) => send(res, 200, [svc("srv-a", "ahoy-indie-media-staging"), svc("srv-b", "ahoy-indie-media")]), (_q, res) => send(res, 200, [])));
+            fake.reset(
+                sequence(
+                    (_q, res) =>
+                        send(res, 200, [svc("srv-a", "ahoy-indie-media-staging"), svc("srv-b", "ahoy-indie-media")]),
+                    (_q, res) => send(res, 200, []),
+                ),
+            );
             assert.equal(await client().resolveServiceId("ahoy-indie-media"), "srv-b");
             assert.equal(fake.requests[0].query.get("name"), "ahoy-indie-media");
         });
 
         it("resolveServiceId fails clearly for a missing or an ambiguous name", async () => {
             fake.reset((_q, res) => send(res, 200, []));
-            await assert.rejects(client().resolveServiceId("nope"), /Render service "nope": no service with that name is visible to this API key/);
+            await assert.rejects(
+                client().resolveServiceId("nope"),
+                /Render service "nope": no service with that name is visible to this API key/,
+            );
             const svc = (id: string) => ({ service: { id, name: "twin", autoDeploy: "yes" }, cursor: id });
-            fake.reset(sequence((_q, res) => send(res, 200, [svc("srv-1"), svc("srv-2")]), (_q, res) => send(res, 200, [])));
-            await assert.rejects(client().resolveServiceId("twin"), /Render service "twin": 2 services have that name \(srv-1, srv-2\); give the service id/);
+            fake.reset(
+                sequence(
+                    (_q, res) => send(res, 200, [svc("srv-1"), svc("srv-2")]),
+                    (_q, res) => send(res, 200, []),
+                ),
+            );
+            await assert.rejects(
+                client().resolveServiceId("twin"),
+                /Render service "twin": 2 services have that name \(srv-1, srv-2\); give the service id/,
+            );
         });
 
         it("refuses to start without an API key", () => {
@@ -593,8 +743,19 @@ describe("Render client (local HTTP server)", function () {
             fake.reset(
                 sequence(
                     (req, res) => send(res, 500, { message: `could not store ${JSON.parse(req.body).value}` }),
-                    (req, res) => send(res, 429, { message: `slow down with ${JSON.parse(req.body).value} and ${req.headers.authorization}` }, { "Retry-After": "0" }),
-                    (req, res) => send(res, 400, { message: `value ${JSON.parse(req.body).value} rejected for key ${req.headers.authorization}` }),
+                    (req, res) =>
+                        send(
+                            res,
+                            429,
+                            {
+                                message: `slow down with ${JSON.parse(req.body).value} and ${req.headers.authorization}`,
+                            },
+                            { "Retry-After": "0" },
+                        ),
+                    (req, res) =>
+                        send(res, 400, {
+                            message: `value ${JSON.parse(req.body).value} rejected for key ${req.headers.authorization}`,
+                        }),
                 ),
             );
             const err = await client()
@@ -602,14 +763,21 @@ describe("Render client (local HTTP server)", function () {
                 .catch((e: unknown) => e);
             assert.ok(err instanceof RenderApiError);
             assert.equal(fake.requests.length, 3, "the PUT was not retried through the 500 and the 429");
-            const everything = [err.message, String(err.stack), JSON.stringify(err), util.inspect(err), ...logs].join("\n");
+            const everything = [err.message, String(err.stack), JSON.stringify(err), util.inspect(err), ...logs].join(
+                "\n",
+            );
             assert.ok(!everything.includes(SECRET), `the secret value leaked:\n${everything}`);
             assert.ok(!everything.includes(API_KEY), `the API key leaked:\n${everything}`);
-            assert.match(err.message, /PUT \/services\/srv-\w+\/env-vars\/SECRET_KEY: 400 value \[redacted\] rejected for key Bearer \[redacted\]/);
+            assert.match(
+                err.message,
+                /PUT \/services\/srv-\w+\/env-vars\/SECRET_KEY: 400 value \[redacted\] rejected for key Bearer \[redacted\]/,
+            );
         });
 
         it("a malformed answer to a secret PUT does not quote the value", async () => {
-            fake.reset((req, res) => send(res, 200, { key: "SECRET_KEY", value: 42, echo: JSON.parse(req.body).value }));
+            fake.reset((req, res) =>
+                send(res, 200, { key: "SECRET_KEY", value: 42, echo: JSON.parse(req.body).value }),
+            );
             const err = await client()
                 .setEnvVar(SERVICE, "SECRET_KEY", SECRET)
                 .catch((e: unknown) => e);

@@ -76,7 +76,11 @@ describe("parseStackConfig", () => {
     ];
     for (const [key, raw, want] of good) {
         it(`accepts ${key}=${JSON.stringify(raw)} as ${JSON.stringify(want)}`, () => {
-            const values = { ...REQUIRED, ...(key === "BLOCK_DIRECT_MEDIA" && { mediaProbePath: "/media/probe.jpg" }), [key]: raw };
+            const values = {
+                ...REQUIRED,
+                ...(key === "BLOCK_DIRECT_MEDIA" && { mediaProbePath: "/media/probe.jpg" }),
+                [key]: raw,
+            };
             assert.deepEqual(parseStackConfig(values)[key as keyof ReturnType<typeof parseStackConfig>], want);
         });
     }
@@ -88,16 +92,32 @@ describe("parseStackConfig", () => {
         ["SIGNED_URL_EXPIRY", "604801", /SIGNED_URL_EXPIRY: got "604801"/],
         ["SIGNED_URL_EXPIRY", "1h", /SIGNED_URL_EXPIRY: got "1h": expected whole seconds/],
         ["SIGNED_URL_EXPIRY", "3600.5", /SIGNED_URL_EXPIRY: got "3600.5"/],
-        ["RATE_LIMIT_DEFAULT", "0 per minute", /RATE_LIMIT_DEFAULT: got "0 per minute": expected `N per second\|minute\|hour\|day`/],
+        [
+            "RATE_LIMIT_DEFAULT",
+            "0 per minute",
+            /RATE_LIMIT_DEFAULT: got "0 per minute": expected `N per second\|minute\|hour\|day`/,
+        ],
         ["RATE_LIMIT_DEFAULT", "10 per fortnight", /RATE_LIMIT_DEFAULT: got "10 per fortnight"/],
         ["RATE_LIMIT_AUTH", "lots", /RATE_LIMIT_AUTH: got "lots"/],
-        ["BLOCKED_IPS", "10.0.0.300", /BLOCKED_IPS: got "10.0.0.300": "10.0.0.300" is not an IPv4\/IPv6 address or CIDR range/],
+        [
+            "BLOCKED_IPS",
+            "10.0.0.300",
+            /BLOCKED_IPS: got "10.0.0.300": "10.0.0.300" is not an IPv4\/IPv6 address or CIDR range/,
+        ],
         ["BLOCKED_IPS", "10.0.0.1,example.com", /"example.com" is not an IPv4\/IPv6 address or CIDR range/],
         ["BLOCKED_IPS", "10.0.0.0/33", /"10.0.0.0\/33" is not/],
         ["BLOCKED_IPS", " , ", /BLOCKED_IPS: got " , "/],
         ["service", "srv-TOO-SHORT", /service: got "srv-TOO-SHORT": expected a Render service name or a service id/],
-        ["renderApiUrl", "ftp://render.example", /renderApiUrl: got "ftp:\/\/render.example": expected an http\(s\) URL/],
-        ["DISABLE_SIGNUPS", "true", /DISABLE_SIGNUPS: got "true", but ahoy-ops has no setting DISABLE_SIGNUPS \(did you mean DISABLE_SIGNUP\?\)/],
+        [
+            "renderApiUrl",
+            "ftp://render.example",
+            /renderApiUrl: got "ftp:\/\/render.example": expected an http\(s\) URL/,
+        ],
+        [
+            "DISABLE_SIGNUPS",
+            "true",
+            /DISABLE_SIGNUPS: got "true", but ahoy-ops has no setting DISABLE_SIGNUPS \(did you mean DISABLE_SIGNUP\?\)/,
+        ],
     ];
     for (const [key, raw, want] of bad) {
         it(`rejects ${key}=${JSON.stringify(raw)} naming the key, the value and the expected form`, () => {
@@ -114,7 +134,13 @@ describe("parseStackConfig", () => {
             MAINTENANCE_MODE: "on",
         });
         assert.match(message, /5 problems/);
-        for (const key of ["DISABLE_SIGNUPS", "SIGNED_URL_EXPIRY", "RATE_LIMIT_AUTH", "BLOCKED_IPS", "MAINTENANCE_MODE"]) {
+        for (const key of [
+            "DISABLE_SIGNUPS",
+            "SIGNED_URL_EXPIRY",
+            "RATE_LIMIT_AUTH",
+            "BLOCKED_IPS",
+            "MAINTENANCE_MODE",
+        ]) {
             assert.match(message, new RegExp(`- ${key}: `), `the message should name ${key}:\n${message}`);
         }
     });
@@ -125,12 +151,21 @@ describe("parseStackConfig", () => {
             new Set(["renderApiKy"]),
         );
         assert.doesNotMatch(message, /rnd_supersecret|rnd_othersecret/);
-        assert.match(message, /renderApiKey: is stored in plain text; expected a Render API key set with `pulumi config set --secret renderApiKey`/);
-        assert.match(message, /renderApiKy: got a secret value, but ahoy-ops has no setting renderApiKy \(did you mean renderApiKey\?\)/);
+        assert.match(
+            message,
+            /renderApiKey: is stored in plain text; expected a Render API key set with `pulumi config set --secret renderApiKey`/,
+        );
+        assert.match(
+            message,
+            /renderApiKy: got a secret value, but ahoy-ops has no setting renderApiKy \(did you mean renderApiKey\?\)/,
+        );
     });
 
     it("accepts the API key when it was stored as a secret", () => {
-        assert.equal(parseStackConfig({ ...REQUIRED, renderApiKey: "rnd_x" }, new Set(["renderApiKey"])).renderApiKey, "rnd_x");
+        assert.equal(
+            parseStackConfig({ ...REQUIRED, renderApiKey: "rnd_x" }, new Set(["renderApiKey"])).renderApiKey,
+            "rnd_x",
+        );
     });
 });
 
@@ -145,29 +180,56 @@ describe("release pin and verification settings", () => {
     });
 
     it("rejects a release pin that is none of those, naming what a pin looks like", () => {
-        assert.match(problemsOf({ releasePin: "dep-123" }), /releasePin: got "dep-123": "dep-123" starts like a deploy id but is not one; expected a deploy id/);
-        assert.match(problemsOf({ releasePin: "v0.1..0" }), /releasePin: got "v0.1..0": .*contains "\.\.".*expected a deploy id \(dep- .*\), a commit SHA .* or a git tag/);
-        assert.match(problemsOf({ releasePin: "--upload-pack=x" }), /releasePin: got "--upload-pack=x": .*starts with "-"/);
+        assert.match(
+            problemsOf({ releasePin: "dep-123" }),
+            /releasePin: got "dep-123": "dep-123" starts like a deploy id but is not one; expected a deploy id/,
+        );
+        assert.match(
+            problemsOf({ releasePin: "v0.1..0" }),
+            /releasePin: got "v0.1..0": .*contains "\.\.".*expected a deploy id \(dep- .*\), a commit SHA .* or a git tag/,
+        );
+        assert.match(
+            problemsOf({ releasePin: "--upload-pack=x" }),
+            /releasePin: got "--upload-pack=x": .*starts with "-"/,
+        );
     });
 
     it("takes the repository as a URL or git@host:path, and refuses one carrying credentials without echoing them", () => {
-        assert.equal(parsed({ repository: "https://github.com/ahoy/ahoy-indie-media" }).repository, "https://github.com/ahoy/ahoy-indie-media");
-        assert.equal(parsed({ repository: "git@github.com:ahoy/ahoy-indie-media.git" }).repository, "git@github.com:ahoy/ahoy-indie-media.git");
+        assert.equal(
+            parsed({ repository: "https://github.com/ahoy/ahoy-indie-media" }).repository,
+            "https://github.com/ahoy/ahoy-indie-media",
+        );
+        assert.equal(
+            parsed({ repository: "git@github.com:ahoy/ahoy-indie-media.git" }).repository,
+            "git@github.com:ahoy/ahoy-indie-media.git",
+        );
         const message = problemsOf({ repository: "https://ghp_token@github.com/ahoy/ahoy-indie-media" });
-        assert.match(message, /repository: got "https:\/\/\*\*\*@github\.com\/ahoy\/ahoy-indie-media": repository https:\/\/github\.com\/ahoy\/ahoy-indie-media carries credentials in its URL/);
+        assert.match(
+            message,
+            /repository: got "https:\/\/\*\*\*@github\.com\/ahoy\/ahoy-indie-media": repository https:\/\/github\.com\/ahoy\/ahoy-indie-media carries credentials in its URL/,
+        );
         assert.doesNotMatch(message, /ghp_token/);
     });
 
     it("wants serviceUrl as https, allowing http only for a local rehearsal", () => {
         assert.equal(parsed({ serviceUrl: "http://127.0.0.1:4011" }).serviceUrl, "http://127.0.0.1:4011");
-        assert.match(problemsOf({ serviceUrl: "http://ahoy-indie-media.onrender.com" }), /serviceUrl: got "http:\/\/ahoy-indie-media.onrender.com": expected the service's public https:\/\/ URL/);
-        assert.match(problemsOf({ serviceUrl: "ahoy-indie-media.onrender.com" }), /serviceUrl: got "ahoy-indie-media.onrender.com": expected/);
+        assert.match(
+            problemsOf({ serviceUrl: "http://ahoy-indie-media.onrender.com" }),
+            /serviceUrl: got "http:\/\/ahoy-indie-media.onrender.com": expected the service's public https:\/\/ URL/,
+        );
+        assert.match(
+            problemsOf({ serviceUrl: "ahoy-indie-media.onrender.com" }),
+            /serviceUrl: got "ahoy-indie-media.onrender.com": expected/,
+        );
     });
 
     it("fails by name when serviceUrl is missing and verify is not explicitly false, listed with every other problem", () => {
         const message = problemsOf({ serviceUrl: undefined, SIGNED_URL_EXPIRY: "5" });
         assert.match(message, /2 problems/);
-        assert.match(message, /- serviceUrl: got nothing, but verify is on; expected the service's public https:\/\/ URL .*, or `pulumi config set verify false`/);
+        assert.match(
+            message,
+            /- serviceUrl: got nothing, but verify is on; expected the service's public https:\/\/ URL .*, or `pulumi config set verify false`/,
+        );
         assert.match(message, /- SIGNED_URL_EXPIRY: got "5"/);
     });
 
@@ -178,9 +240,18 @@ describe("release pin and verification settings", () => {
     });
 
     it("needs a media probe path when BLOCK_DIRECT_MEDIA is on and verification runs", () => {
-        assert.match(problemsOf({ BLOCK_DIRECT_MEDIA: "true" }), /- mediaProbePath: got nothing, but BLOCK_DIRECT_MEDIA is true and verify is on; expected a direct media path that must answer 403/);
-        assert.equal(parsed({ BLOCK_DIRECT_MEDIA: "true", mediaProbePath: "/media/probe.jpg" }).mediaProbePath, "/media/probe.jpg");
-        assert.match(problemsOf({ mediaProbePath: "media/probe.jpg" }), /mediaProbePath: got "media\/probe.jpg": expected a path on serviceUrl starting with \//);
+        assert.match(
+            problemsOf({ BLOCK_DIRECT_MEDIA: "true" }),
+            /- mediaProbePath: got nothing, but BLOCK_DIRECT_MEDIA is true and verify is on; expected a direct media path that must answer 403/,
+        );
+        assert.equal(
+            parsed({ BLOCK_DIRECT_MEDIA: "true", mediaProbePath: "/media/probe.jpg" }).mediaProbePath,
+            "/media/probe.jpg",
+        );
+        assert.match(
+            problemsOf({ mediaProbePath: "media/probe.jpg" }),
+            /mediaProbePath: got "media\/probe.jpg": expected a path on serviceUrl starting with \//,
+        );
         assert.equal(parseStackConfig({ verify: "false", BLOCK_DIRECT_MEDIA: "true" }).BLOCK_DIRECT_MEDIA, true);
     });
 
@@ -188,7 +259,10 @@ describe("release pin and verification settings", () => {
         assert.equal(parsed({}).stabilityWindowSeconds, 300);
         assert.equal(parsed({ stabilityWindowSeconds: "10" }).stabilityWindowSeconds, 10);
         assert.equal(parsed({ stabilityWindowSeconds: "3600" }).stabilityWindowSeconds, 3600);
-        assert.match(problemsOf({ stabilityWindowSeconds: "9" }), /stabilityWindowSeconds: got "9": expected whole seconds from 10 to 3600/);
+        assert.match(
+            problemsOf({ stabilityWindowSeconds: "9" }),
+            /stabilityWindowSeconds: got "9": expected whole seconds from 10 to 3600/,
+        );
         assert.match(problemsOf({ stabilityWindowSeconds: "5m" }), /stabilityWindowSeconds: got "5m"/);
     });
 });
@@ -216,7 +290,10 @@ describe("the rate-limit and IP grammars", () => {
     });
     it("accepts any list of IPv4 addresses and CIDRs, de-duplicated, in first-seen order", () => {
         const ipv4 = fc.ipV4();
-        const entry = fc.oneof(ipv4, fc.tuple(ipv4, fc.integer({ min: 0, max: 32 })).map(([a, p]) => `${a}/${p}`));
+        const entry = fc.oneof(
+            ipv4,
+            fc.tuple(ipv4, fc.integer({ min: 0, max: 32 })).map(([a, p]) => `${a}/${p}`),
+        );
         fc.assert(
             fc.property(fc.array(entry, { minLength: 1, maxLength: 8 }), (entries) => {
                 const raw = entries.map((e) => ` ${e} `).join(",");
@@ -252,7 +329,12 @@ describe("Pulumi.yaml and the zod schema", () => {
 
     it("declare the same keys", () => {
         assert.equal(project.name, "ahoy-ops");
-        assert.deepEqual(Object.keys(project.config).sort(), settingsMeta().map(([key]) => key).sort());
+        assert.deepEqual(
+            Object.keys(project.config).sort(),
+            settingsMeta()
+                .map(([key]) => key)
+                .sort(),
+        );
     });
 
     for (const [key, meta] of settingsMeta()) {
@@ -271,11 +353,17 @@ describe("Pulumi.yaml and the zod schema", () => {
     });
 
     it("Pulumi.prod.yaml sets only declared keys, with valid values, and no secret in plain text", () => {
-        const stack = parseYaml(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8")) as { config: Record<string, unknown> };
+        const stack = parseYaml(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8")) as {
+            config: Record<string, unknown>;
+        };
         const values: Record<string, string> = {};
         for (const [fullKey, value] of Object.entries(stack.config)) {
             if (!fullKey.startsWith("ahoy-ops:")) continue;
-            assert.equal(typeof value === "object", false, `${fullKey} is a secure value; this test only reads plain ones`);
+            assert.equal(
+                typeof value === "object",
+                false,
+                `${fullKey} is a secure value; this test only reads plain ones`,
+            );
             values[fullKey.slice("ahoy-ops:".length)] = String(value);
         }
         parseStackConfig(values);

@@ -3,7 +3,11 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { Client } from "pg";
 import { DatabaseCredentials, type DatabaseCredentialsArgs } from "../components/database/credentials";
-import { terminateSessionsProvider, type TerminateSessionsInputs, type TerminateSessionsOutputs } from "../components/database/terminateSessions";
+import {
+    terminateSessionsProvider,
+    type TerminateSessionsInputs,
+    type TerminateSessionsOutputs,
+} from "../components/database/terminateSessions";
 import { roleName } from "../stacks/rotation";
 import { loadProvider, serializeProvider } from "./support/providerHost";
 import {
@@ -106,7 +110,16 @@ async function declare(generation: number, app = { host: "127.0.0.1", port: 5432
     const retirement = credentials.retireStandby(deploy);
     const databaseUrl = await valueOf(credentials.databaseUrl);
     const databaseUrlSecret = await pulumi.isSecret(credentials.databaseUrl);
-    await Promise.all([credentials, deploy, retirement.role, retirement.sessions, credentials.passwords.blue, credentials.passwords.green].map((r) => valueOf(r.urn)));
+    await Promise.all(
+        [
+            credentials,
+            deploy,
+            retirement.role,
+            retirement.sessions,
+            credentials.passwords.blue,
+            credentials.passwords.green,
+        ].map((r) => valueOf(r.urn)),
+    );
 
     const ofType = (type: string) => resources.filter((r) => r.type === type);
     const role = (slot: "blue" | "green") => {
@@ -135,9 +148,15 @@ async function declare(generation: number, app = { host: "127.0.0.1", port: 5432
 async function loadTerminateSessions(config: Record<string, string>): Promise<pulumi.dynamic.ResourceProvider> {
     const text = await serializeProvider(terminateSessionsProvider);
     assert.ok(!text.includes(ADMIN.password), "the serialized provider must not contain the admin password");
-    assert.ok(text.includes("components/database/terminateSessionsProvider.ts"), "the state names the module the host requires");
+    assert.ok(
+        text.includes("components/database/terminateSessionsProvider.ts"),
+        "the state names the module the host requires",
+    );
     assert.ok(!text.includes("pg_terminate_backend"), "the SQL stays in the implementation, out of the state");
-    assert.ok(text.length < 8_000, `the serialized provider is ${text.length} characters: it should carry only the shim`);
+    assert.ok(
+        text.length < 8_000,
+        `the serialized provider is ${text.length} characters: it should carry only the shim`,
+    );
     const provider = loadProvider(terminateSessionsProvider);
     await provider.configure!({ config: providerConfig(config) });
     return provider;
@@ -148,12 +167,19 @@ describe("database credentials as declared", () => {
         for (const generation of [3, 4, 5]) {
             const declared = await declare(generation);
             const roles = declared.ofType(ROLE_TYPE);
-            assert.deepEqual(roles.map((r) => r.inputs.name).sort(), ["ahoy_app_blue", "ahoy_app_green"], `generation ${generation}: role names`);
+            assert.deepEqual(
+                roles.map((r) => r.inputs.name).sort(),
+                ["ahoy_app_blue", "ahoy_app_green"],
+                `generation ${generation}: role names`,
+            );
             for (const role of roles) {
                 assert.deepEqual(role.inputs.roles, ["ahoy"], `${role.name}: a member of the owner role`);
                 assert.equal(role.inputs.assumeRole, "ahoy", `${role.name}: switches to the owner role at login`);
                 assert.ok(isSecretValue(role.raw.password), `${role.name}: the password input is a secret`);
-                assert.ok(!("superuser" in role.inputs) && !("createRole" in role.inputs), `${role.name}: no extra privileges`);
+                assert.ok(
+                    !("superuser" in role.inputs) && !("createRole" in role.inputs),
+                    `${role.name}: no extra privileges`,
+                );
             }
             const active = generation % 2 === 1 ? "blue" : "green";
             assert.equal(declared.role(active).inputs.login, true);
@@ -166,8 +192,16 @@ describe("database credentials as declared", () => {
         const [three, four] = [await declare(3), await declare(4)];
         assert.equal(three.activeRole, "ahoy_app_blue");
         assert.equal(four.activeRole, "ahoy_app_green");
-        assert.equal(four.declaredRole("blue").password, three.declaredRole("blue").password, "blue keeps its password");
-        assert.notEqual(four.declaredRole("green").password, three.declaredRole("green").password, "green gets a new one");
+        assert.equal(
+            four.declaredRole("blue").password,
+            three.declaredRole("blue").password,
+            "blue keeps its password",
+        );
+        assert.notEqual(
+            four.declaredRole("green").password,
+            three.declaredRole("green").password,
+            "green gets a new one",
+        );
         assert.match(four.databaseUrl, /^postgresql:\/\/ahoy_app_green:/);
         assert.equal(new Client({ connectionString: four.databaseUrl }).password, four.declaredRole("green").password);
         assert.ok(four.databaseUrlSecret, "DATABASE_URL is a secret");
@@ -189,13 +223,28 @@ describe("database credentials as declared", () => {
         assert.ok(blue.dependencies.includes(deploy.urn), "the retired role waits for the deploy");
         assert.ok(!green.dependencies.includes(deploy.urn), "the active role is ready before the deploy");
         assert.ok(sessions.dependencies.includes(blue.urn), "sessions end after the role lost LOGIN");
-        assert.deepEqual({ role: sessions.inputs.role, generation: sessions.inputs.generation }, { role: "ahoy_app_blue", generation: 4 });
+        assert.deepEqual(
+            { role: sessions.inputs.role, generation: sessions.inputs.generation },
+            { role: "ahoy_app_blue", generation: 4 },
+        );
     });
 
     it("refuses an owner role that is one of the login roles", async () => {
-        await pulumi.runtime.setMocks({ newResource: (args) => ({ id: args.name, state: args.inputs }), call: (args) => args.inputs }, "ahoy-ops", "prod", false);
+        await pulumi.runtime.setMocks(
+            { newResource: (args) => ({ id: args.name, state: args.inputs }), call: (args) => args.inputs },
+            "ahoy-ops",
+            "prod",
+            false,
+        );
         assert.throws(
-            () => new DatabaseCredentials("bad", { ...baseArgs, ownerRole: "ahoy_app_blue", host: "h", port: 5432, generation: 1 }),
+            () =>
+                new DatabaseCredentials("bad", {
+                    ...baseArgs,
+                    ownerRole: "ahoy_app_blue",
+                    host: "h",
+                    port: 5432,
+                    generation: 1,
+                }),
             /databaseOwnerRole: got "ahoy_app_blue"; expected the existing role that owns the tables/,
         );
     });
@@ -236,7 +285,10 @@ describe("database credentials against PostgreSQL 15", function () {
 
     it("lets the app connect with the composed DATABASE_URL, acting as the owner, so its tables belong to the owner", async () => {
         const declared = await declare(3, app());
-        assert.ok(declared.declaredRole("blue").password.includes(RESERVED), "the password holds every reserved character");
+        assert.ok(
+            declared.declaredRole("blue").password.includes(RESERVED),
+            "the password holds every reserved character",
+        );
         await applyRole(admin, declared.declaredRole("blue"));
         await applyRole(admin, declared.declaredRole("green"));
         const client = await connectUrl(declared.databaseUrl);
@@ -250,7 +302,10 @@ describe("database credentials against PostgreSQL 15", function () {
             "SELECT count(*)::int AS n FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner WHERE r.rolname LIKE 'ahoy_app_%'",
         );
         assert.equal(ownedByLogins.rows[0].n, 0, "the login roles own nothing");
-        assert.match(String(await canConnect(declared.databaseUrl.replace("ahoy_app_blue", "ahoy_app_green"))), /password authentication failed/);
+        assert.match(
+            String(await canConnect(declared.databaseUrl.replace("ahoy_app_blue", "ahoy_app_green"))),
+            /password authentication failed/,
+        );
         await client.end();
     });
 
@@ -262,13 +317,21 @@ describe("database credentials against PostgreSQL 15", function () {
         // The active role first: its new password is in the database before any deploy can carry it.
         await applyRole(admin, four.declaredRole("green"));
         const newSession = await connectUrl(four.databaseUrl);
-        assert.equal((await newSession.query("SELECT count(*)::int AS n FROM tracks")).rows[0].n, 1, "the new role reads the owner's table");
+        assert.equal(
+            (await newSession.query("SELECT count(*)::int AS n FROM tracks")).rows[0].n,
+            1,
+            "the new role reads the owner's table",
+        );
         assert.equal(await canConnect(three.databaseUrl), true, "the old role still logs in until the deploy is live");
 
         // The deploy is live: the standby loses LOGIN, then its sessions end.
         await applyRole(admin, four.declaredRole("blue"));
         assert.match(String(await canConnect(three.databaseUrl)), /not permitted to log in/);
-        assert.equal((await oldSession.query("SELECT 1 AS ok")).rows[0].ok, 1, "LOGIN alone leaves open sessions alive");
+        assert.equal(
+            (await oldSession.query("SELECT 1 AS ok")).rows[0].ok,
+            1,
+            "LOGIN alone leaves open sessions alive",
+        );
         // A terminated client reports the termination, then the closed socket; the first says why.
         const ended = new Promise<Error>((resolve) => oldSession.on("error", resolve));
 
@@ -278,7 +341,11 @@ describe("database credentials against PostgreSQL 15", function () {
         assert.equal((result.outs as TerminateSessionsOutputs).terminated, 1);
         assert.match((await ended).message, /terminat/i);
         await assert.rejects(oldSession.query("SELECT 1"), "the retired role's session is gone");
-        assert.equal((await newSession.query("SELECT current_user::text AS acting")).rows[0].acting, "ahoy", "the active role still works");
+        assert.equal(
+            (await newSession.query("SELECT current_user::text AS acting")).rows[0].acting,
+            "ahoy",
+            "the active role still works",
+        );
         await newSession.query("INSERT INTO tracks (title) VALUES ('after rotation')");
     });
 
@@ -298,10 +365,17 @@ describe("database credentials against PostgreSQL 15", function () {
         open.push(session);
         session.on("error", () => undefined);
         await superuser.query("ALTER ROLE retired_role NOLOGIN");
-        const provider = await loadTerminateSessions({ ...adminConfig, "postgresql:username": "weak_admin", "postgresql:password": "weak-pw" });
+        const provider = await loadTerminateSessions({
+            ...adminConfig,
+            "postgresql:username": "weak_admin",
+            "postgresql:password": "weak-pw",
+        });
         await assert.rejects(
             provider.create!({ database: "postgres", role: "retired_role", generation: 2 }),
-            (err: Error) => /weak_admin may not end the sessions of retired_role/.test(err.message) && /GRANT pg_signal_backend TO weak_admin/.test(err.message) && !err.message.includes("weak-pw"),
+            (err: Error) =>
+                /weak_admin may not end the sessions of retired_role/.test(err.message) &&
+                /GRANT pg_signal_backend TO weak_admin/.test(err.message) &&
+                !err.message.includes("weak-pw"),
         );
     });
 

@@ -2,12 +2,12 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import {
-  DeployDecisionInput,
-  PinTarget,
-  decideDeploy,
-  parseReleasePin,
-  releasePinProblem,
-  rollbackUnavailableMessage,
+    DeployDecisionInput,
+    PinTarget,
+    decideDeploy,
+    parseReleasePin,
+    releasePinProblem,
+    rollbackUnavailableMessage,
 } from "../components/render/deployDecision";
 
 const LIVE = "1111111111111111111111111111111111111111";
@@ -17,213 +17,263 @@ const GOOD_DEPLOY = "dep-d000000000000000good";
 
 /** The last good deploy, created after the current variables went out (so it ran them). */
 function goodDeploy(overrides: Partial<Extract<PinTarget, { kind: "deploy" }>> = {}): PinTarget {
-  return { kind: "deploy", pin: GOOD_DEPLOY, deployId: GOOD_DEPLOY, commitId: GOOD, createdAt: "2025-06-01T12:00:00Z", trigger: "api", ...overrides };
+    return {
+        kind: "deploy",
+        pin: GOOD_DEPLOY,
+        deployId: GOOD_DEPLOY,
+        commitId: GOOD,
+        createdAt: "2025-06-01T12:00:00Z",
+        trigger: "api",
+        ...overrides,
+    };
 }
 
 function input(overrides: Partial<DeployDecisionInput>): DeployDecisionInput {
-  return {
-    variablesChanged: false,
-    variablesSince: "2025-06-01T11:00:00Z",
-    liveCommitId: LIVE,
-    autoDeploy: "yes",
-    ...overrides,
-  };
+    return {
+        variablesChanged: false,
+        variablesSince: "2025-06-01T11:00:00Z",
+        liveCommitId: LIVE,
+        autoDeploy: "yes",
+        ...overrides,
+    };
 }
 
 describe("parseReleasePin", () => {
-  it("reads dep- ids as deploys, 7-40 hex as commits and anything else git accepts as a tag", () => {
-    assert.deepEqual(parseReleasePin("dep-d0abcdefghijklmnopqr"), { kind: "deploy", deployId: "dep-d0abcdefghijklmnopqr" });
-    assert.deepEqual(parseReleasePin("ABCDEF1"), { kind: "commit", commitId: "abcdef1" });
-    assert.deepEqual(parseReleasePin(GOOD), { kind: "commit", commitId: GOOD });
-    assert.deepEqual(parseReleasePin("v0.1.0"), { kind: "ref", ref: "v0.1.0" });
-    assert.deepEqual(parseReleasePin("release/2025-06"), { kind: "ref", ref: "release/2025-06" });
-  });
-
-  const bad: Array<[string, RegExp]> = [
-    ["dep-short", /starts like a deploy id but is not one/],
-    ["dep-d0abcdefghijklmnopqz", /starts like a deploy id/],
-    ["--upload-pack=evil", /starts with "-"/],
-    ["v0.1.0..v0.2.0", /contains "\.\."/],
-    ["v 1", /contains a space/],
-    ["v1^{}", /one of ~ \^/],
-    ["refs/heads/", /empty path component/],
-    ["v1.lock", /ends with "\.lock"/],
-    ["", /it is empty/],
-  ];
-  for (const [raw, why] of bad) {
-    it(`refuses ${JSON.stringify(raw)}, naming why and what a pin looks like`, () => {
-      const problem = releasePinProblem(raw);
-      assert.ok(problem, `expected ${JSON.stringify(raw)} to be refused`);
-      assert.match(problem, why);
-      assert.match(problem, /expected a deploy id .*, a commit SHA .* or a git tag/);
-      assert.throws(() => parseReleasePin(raw), (err: Error) => err.message.startsWith("releasePin: ") && why.test(err.message));
+    it("reads dep- ids as deploys, 7-40 hex as commits and anything else git accepts as a tag", () => {
+        assert.deepEqual(parseReleasePin("dep-d0abcdefghijklmnopqr"), {
+            kind: "deploy",
+            deployId: "dep-d0abcdefghijklmnopqr",
+        });
+        assert.deepEqual(parseReleasePin("ABCDEF1"), { kind: "commit", commitId: "abcdef1" });
+        assert.deepEqual(parseReleasePin(GOOD), { kind: "commit", commitId: GOOD });
+        assert.deepEqual(parseReleasePin("v0.1.0"), { kind: "ref", ref: "v0.1.0" });
+        assert.deepEqual(parseReleasePin("release/2025-06"), { kind: "ref", ref: "release/2025-06" });
     });
-  }
+
+    const bad: Array<[string, RegExp]> = [
+        ["dep-short", /starts like a deploy id but is not one/],
+        ["dep-d0abcdefghijklmnopqz", /starts like a deploy id/],
+        ["--upload-pack=evil", /starts with "-"/],
+        ["v0.1.0..v0.2.0", /contains "\.\."/],
+        ["v 1", /contains a space/],
+        ["v1^{}", /one of ~ \^/],
+        ["refs/heads/", /empty path component/],
+        ["v1.lock", /ends with "\.lock"/],
+        ["", /it is empty/],
+    ];
+    for (const [raw, why] of bad) {
+        it(`refuses ${JSON.stringify(raw)}, naming why and what a pin looks like`, () => {
+            const problem = releasePinProblem(raw);
+            assert.ok(problem, `expected ${JSON.stringify(raw)} to be refused`);
+            assert.match(problem, why);
+            assert.match(problem, /expected a deploy id .*, a commit SHA .* or a git tag/);
+            assert.throws(
+                () => parseReleasePin(raw),
+                (err: Error) => err.message.startsWith("releasePin: ") && why.test(err.message),
+            );
+        });
+    }
 });
 
 describe("decideDeploy", () => {
-  it("no pin: redeploys the live commit, never the branch head, and leaves autodeploy alone", () => {
-    const decision = decideDeploy(input({ variablesChanged: true }));
-    assert.deepEqual(decision.action, { kind: "commit", commitId: LIVE });
-    assert.equal(decision.setAutoDeploy, undefined);
-    assert.equal(decision.record, undefined);
-  });
+    it("no pin: redeploys the live commit, never the branch head, and leaves autodeploy alone", () => {
+        const decision = decideDeploy(input({ variablesChanged: true }));
+        assert.deepEqual(decision.action, { kind: "commit", commitId: LIVE });
+        assert.equal(decision.setAutoDeploy, undefined);
+        assert.equal(decision.record, undefined);
+    });
 
-  it("no pin and no live commit: fails saying there is no commit to redeploy and what to do", () => {
-    assert.throws(
-      () => decideDeploy(input({ variablesChanged: true, liveCommitId: undefined })),
-      /no live deploy of a git commit.*never the branch head.*deploy the service once from Render, or set releasePin/,
-    );
-  });
+    it("no pin and no live commit: fails saying there is no commit to redeploy and what to do", () => {
+        assert.throws(
+            () => decideDeploy(input({ variablesChanged: true, liveCommitId: undefined })),
+            /no live deploy of a git commit.*never the branch head.*deploy the service once from Render, or set releasePin/,
+        );
+    });
 
-  it("pin to a deploy that ran the current variables, nothing else changed: Render's rollback, reusing its build", () => {
-    const decision = decideDeploy(input({ pin: goodDeploy() }));
-    assert.deepEqual(decision.action, { kind: "rollback", deployId: GOOD_DEPLOY, commitId: GOOD });
-    assert.match(decision.reason, /rolling back to dep-d000000000000000good, reusing its build/);
-  });
+    it("pin to a deploy that ran the current variables, nothing else changed: Render's rollback, reusing its build", () => {
+        const decision = decideDeploy(input({ pin: goodDeploy() }));
+        assert.deepEqual(decision.action, { kind: "rollback", deployId: GOOD_DEPLOY, commitId: GOOD });
+        assert.match(decision.reason, /rolling back to dep-d000000000000000good, reusing its build/);
+    });
 
-  it("setting a pin turns autodeploy off and records the setting it found, to restore later", () => {
-    const decision = decideDeploy(input({ pin: goodDeploy(), autoDeploy: "yes" }));
-    assert.equal(decision.setAutoDeploy, "no");
-    assert.deepEqual(decision.record, { pin: GOOD_DEPLOY, autoDeployBeforePin: "yes" });
-    assert.match(decision.reason, /autodeploy turned off while pinned/);
-  });
+    it("setting a pin turns autodeploy off and records the setting it found, to restore later", () => {
+        const decision = decideDeploy(input({ pin: goodDeploy(), autoDeploy: "yes" }));
+        assert.equal(decision.setAutoDeploy, "no");
+        assert.deepEqual(decision.record, { pin: GOOD_DEPLOY, autoDeployBeforePin: "yes" });
+        assert.match(decision.reason, /autodeploy turned off while pinned/);
+    });
 
-  it("setting a pin where autodeploy is already off records 'no' and sends no PATCH", () => {
-    const decision = decideDeploy(input({ pin: goodDeploy(), autoDeploy: "no" }));
-    assert.equal(decision.setAutoDeploy, undefined);
-    assert.deepEqual(decision.record, { pin: GOOD_DEPLOY, autoDeployBeforePin: "no" });
-  });
+    it("setting a pin where autodeploy is already off records 'no' and sends no PATCH", () => {
+        const decision = decideDeploy(input({ pin: goodDeploy(), autoDeploy: "no" }));
+        assert.equal(decision.setAutoDeploy, undefined);
+        assert.deepEqual(decision.record, { pin: GOOD_DEPLOY, autoDeployBeforePin: "no" });
+    });
 
-  it("pin plus a switch flipped in the same up: deploys the pinned deploy's commit, since a rollback would run its old variables", () => {
-    const decision = decideDeploy(input({ pin: goodDeploy(), variablesChanged: true }));
-    assert.deepEqual(decision.action, { kind: "commit", commitId: GOOD });
-    assert.match(decision.reason, /not a rollback, because the variables change in this up/);
-  });
+    it("pin plus a switch flipped in the same up: deploys the pinned deploy's commit, since a rollback would run its old variables", () => {
+        const decision = decideDeploy(input({ pin: goodDeploy(), variablesChanged: true }));
+        assert.deepEqual(decision.action, { kind: "commit", commitId: GOOD });
+        assert.match(decision.reason, /not a rollback, because the variables change in this up/);
+    });
 
-  it("a switch flipped while pinned: deploys the pinned commit and keeps the autodeploy setting the pin first found", () => {
-    const recorded = { pin: GOOD_DEPLOY, autoDeployBeforePin: "yes" as const };
-    // The pin already turned autodeploy off; what it found then is what the unpin must restore.
-    const decision = decideDeploy(input({ pin: goodDeploy(), recorded, variablesChanged: true, autoDeploy: "no" }));
-    assert.deepEqual(decision.action, { kind: "commit", commitId: GOOD });
-    assert.equal(decision.setAutoDeploy, undefined);
-    assert.deepEqual(decision.record, recorded);
-  });
+    it("a switch flipped while pinned: deploys the pinned commit and keeps the autodeploy setting the pin first found", () => {
+        const recorded = { pin: GOOD_DEPLOY, autoDeployBeforePin: "yes" as const };
+        // The pin already turned autodeploy off; what it found then is what the unpin must restore.
+        const decision = decideDeploy(input({ pin: goodDeploy(), recorded, variablesChanged: true, autoDeploy: "no" }));
+        assert.deepEqual(decision.action, { kind: "commit", commitId: GOOD });
+        assert.equal(decision.setAutoDeploy, undefined);
+        assert.deepEqual(decision.record, recorded);
+    });
 
-  it("variables changed since the pinned deploy was made: deploys its commit, even with nothing changed in this up", () => {
-    const decision = decideDeploy(
-      input({ pin: goodDeploy({ createdAt: "2025-06-01T10:00:00Z" }), variablesSince: "2025-06-01T11:00:00Z" }),
-    );
-    assert.deepEqual(decision.action, { kind: "commit", commitId: GOOD });
-    assert.match(decision.reason, /the variables changed after dep-d000000000000000good was created/);
-  });
+    it("variables changed since the pinned deploy was made: deploys its commit, even with nothing changed in this up", () => {
+        const decision = decideDeploy(
+            input({ pin: goodDeploy({ createdAt: "2025-06-01T10:00:00Z" }), variablesSince: "2025-06-01T11:00:00Z" }),
+        );
+        assert.deepEqual(decision.action, { kind: "commit", commitId: GOOD });
+        assert.match(decision.reason, /the variables changed after dep-d000000000000000good was created/);
+    });
 
-  it("when it is unknown which variables went out when (first up), deploys the commit rather than risk a rollback", () => {
-    const decision = decideDeploy(input({ pin: goodDeploy(), variablesSince: undefined }));
-    assert.deepEqual(decision.action, { kind: "commit", commitId: GOOD });
-  });
+    it("when it is unknown which variables went out when (first up), deploys the commit rather than risk a rollback", () => {
+        const decision = decideDeploy(input({ pin: goodDeploy(), variablesSince: undefined }));
+        assert.deepEqual(decision.action, { kind: "commit", commitId: GOOD });
+    });
 
-  it("a pin to a deploy that was itself a rollback deploys its commit: it ran an older deploy's variables", () => {
-    const decision = decideDeploy(input({ pin: goodDeploy({ trigger: "rollback" }) }));
-    assert.deepEqual(decision.action, { kind: "commit", commitId: GOOD });
-    assert.match(decision.reason, /was itself a rollback/);
-  });
+    it("a pin to a deploy that was itself a rollback deploys its commit: it ran an older deploy's variables", () => {
+        const decision = decideDeploy(input({ pin: goodDeploy({ trigger: "rollback" }) }));
+        assert.deepEqual(decision.action, { kind: "commit", commitId: GOOD });
+        assert.match(decision.reason, /was itself a rollback/);
+    });
 
-  it("a pin to an image deploy whose variables may differ fails: it has no commit to deploy with the current variables", () => {
-    assert.throws(
-      () => decideDeploy(input({ pin: goodDeploy({ commitId: undefined }), variablesChanged: true })),
-      /releasePin dep-d000000000000000good: .*drop a kill switch.*no git commit.*pin a commit SHA or a git tag instead/,
-    );
-  });
+    it("a pin to an image deploy whose variables may differ fails: it has no commit to deploy with the current variables", () => {
+        assert.throws(
+            () => decideDeploy(input({ pin: goodDeploy({ commitId: undefined }), variablesChanged: true })),
+            /releasePin dep-d000000000000000good: .*drop a kill switch.*no git commit.*pin a commit SHA or a git tag instead/,
+        );
+    });
 
-  it("pin to a commit: deploys that commit, with autodeploy off", () => {
-    const decision = decideDeploy(input({ pin: { kind: "commit", pin: GOOD, commitId: GOOD } }));
-    assert.deepEqual(decision.action, { kind: "commit", commitId: GOOD });
-    assert.equal(decision.setAutoDeploy, "no");
-    assert.deepEqual(decision.record, { pin: GOOD, autoDeployBeforePin: "yes" });
-  });
+    it("pin to a commit: deploys that commit, with autodeploy off", () => {
+        const decision = decideDeploy(input({ pin: { kind: "commit", pin: GOOD, commitId: GOOD } }));
+        assert.deepEqual(decision.action, { kind: "commit", commitId: GOOD });
+        assert.equal(decision.setAutoDeploy, "no");
+        assert.deepEqual(decision.record, { pin: GOOD, autoDeployBeforePin: "yes" });
+    });
 
-  it("pin to a tag: deploys the commit it resolved to, and names the tag", () => {
-    const decision = decideDeploy(input({ pin: { kind: "commit", pin: "v0.1.0", commitId: TAGGED } }));
-    assert.deepEqual(decision.action, { kind: "commit", commitId: TAGGED });
-    assert.match(decision.reason, /deploying commit 3333333 \(v0\.1\.0\)/);
-    assert.deepEqual(decision.record, { pin: "v0.1.0", autoDeployBeforePin: "yes" });
-  });
+    it("pin to a tag: deploys the commit it resolved to, and names the tag", () => {
+        const decision = decideDeploy(input({ pin: { kind: "commit", pin: "v0.1.0", commitId: TAGGED } }));
+        assert.deepEqual(decision.action, { kind: "commit", commitId: TAGGED });
+        assert.match(decision.reason, /deploying commit 3333333 \(v0\.1\.0\)/);
+        assert.deepEqual(decision.record, { pin: "v0.1.0", autoDeployBeforePin: "yes" });
+    });
 
-  it("moving the pin from one target to another keeps the autodeploy setting found by the first pin", () => {
-    const decision = decideDeploy(
-      input({ pin: { kind: "commit", pin: "v0.1.0", commitId: TAGGED }, recorded: { pin: GOOD_DEPLOY, autoDeployBeforePin: "yes" }, autoDeploy: "no" }),
-    );
-    assert.deepEqual(decision.record, { pin: "v0.1.0", autoDeployBeforePin: "yes" });
-  });
+    it("moving the pin from one target to another keeps the autodeploy setting found by the first pin", () => {
+        const decision = decideDeploy(
+            input({
+                pin: { kind: "commit", pin: "v0.1.0", commitId: TAGGED },
+                recorded: { pin: GOOD_DEPLOY, autoDeployBeforePin: "yes" },
+                autoDeploy: "no",
+            }),
+        );
+        assert.deepEqual(decision.record, { pin: "v0.1.0", autoDeployBeforePin: "yes" });
+    });
 
-  it("while pinned, autodeploy turned back on by hand is turned off again at the next deploy", () => {
-    const decision = decideDeploy(
-      input({ pin: goodDeploy(), recorded: { pin: GOOD_DEPLOY, autoDeployBeforePin: "no" }, variablesChanged: true, autoDeploy: "yes" }),
-    );
-    assert.equal(decision.setAutoDeploy, "no");
-    assert.deepEqual(decision.record, { pin: GOOD_DEPLOY, autoDeployBeforePin: "no" });
-  });
+    it("while pinned, autodeploy turned back on by hand is turned off again at the next deploy", () => {
+        const decision = decideDeploy(
+            input({
+                pin: goodDeploy(),
+                recorded: { pin: GOOD_DEPLOY, autoDeployBeforePin: "no" },
+                variablesChanged: true,
+                autoDeploy: "yes",
+            }),
+        );
+        assert.equal(decision.setAutoDeploy, "no");
+        assert.deepEqual(decision.record, { pin: GOOD_DEPLOY, autoDeployBeforePin: "no" });
+    });
 
-  it("pin removed: restores the autodeploy setting the pin found, then deploys the branch head", () => {
-    const decision = decideDeploy(input({ recorded: { pin: GOOD_DEPLOY, autoDeployBeforePin: "yes" }, autoDeploy: "no" }));
-    assert.deepEqual(decision.action, { kind: "branchHead" });
-    assert.equal(decision.setAutoDeploy, "yes");
-    assert.equal(decision.record, undefined);
-    assert.match(decision.reason, /release pin dep-d000000000000000good removed: autodeploy back to "yes"/);
-  });
+    it("pin removed: restores the autodeploy setting the pin found, then deploys the branch head", () => {
+        const decision = decideDeploy(
+            input({ recorded: { pin: GOOD_DEPLOY, autoDeployBeforePin: "yes" }, autoDeploy: "no" }),
+        );
+        assert.deepEqual(decision.action, { kind: "branchHead" });
+        assert.equal(decision.setAutoDeploy, "yes");
+        assert.equal(decision.record, undefined);
+        assert.match(decision.reason, /release pin dep-d000000000000000good removed: autodeploy back to "yes"/);
+    });
 
-  it("pin removed where autodeploy was off before the pin: leaves it off, still deploys the branch head", () => {
-    const decision = decideDeploy(input({ recorded: { pin: "v0.1.0", autoDeployBeforePin: "no" }, autoDeploy: "no", variablesChanged: true }));
-    assert.deepEqual(decision.action, { kind: "branchHead" });
-    assert.equal(decision.setAutoDeploy, undefined);
-  });
+    it("pin removed where autodeploy was off before the pin: leaves it off, still deploys the branch head", () => {
+        const decision = decideDeploy(
+            input({ recorded: { pin: "v0.1.0", autoDeployBeforePin: "no" }, autoDeploy: "no", variablesChanged: true }),
+        );
+        assert.deepEqual(decision.action, { kind: "branchHead" });
+        assert.equal(decision.setAutoDeploy, undefined);
+    });
 
-  it("property: a pinned up deploys the pinned commit (never the branch head), leaves autodeploy off, and rolls back only to a deploy that provably ran the current variables", () => {
-    const sha = fc.stringMatching(/^[0-9a-f]{40}$/);
-    const time = fc.integer({ min: Date.parse("2025-01-01T00:00:00Z"), max: Date.parse("2026-01-01T00:00:00Z") }).map((t) => new Date(t).toISOString());
-    const pin: fc.Arbitrary<PinTarget> = fc.oneof(
-      fc.record({ kind: fc.constant("commit" as const), pin: fc.constantFrom("v0.1.0", "release-1"), commitId: sha }),
-      fc.record({
-        kind: fc.constant("deploy" as const),
-        pin: fc.constant(GOOD_DEPLOY),
-        deployId: fc.constant(GOOD_DEPLOY),
-        commitId: sha,
-        createdAt: time,
-        trigger: fc.constantFrom("api", "new_commit", "rollback"),
-      }),
-    );
-    fc.assert(
-      fc.property(
-        pin,
-        fc.boolean(),
-        fc.option(time, { nil: undefined }),
-        fc.constantFrom("yes" as const, "no" as const),
-        fc.option(fc.constantFrom("yes" as const, "no" as const), { nil: undefined }),
-        (target, variablesChanged, variablesSince, autoDeploy, before) => {
-          const recorded = before === undefined ? undefined : { pin: "earlier", autoDeployBeforePin: before };
-          const decision = decideDeploy({ pin: target, recorded, variablesChanged, variablesSince, liveCommitId: LIVE, autoDeploy });
-          assert.notEqual(decision.action.kind, "branchHead");
-          const deployed = decision.action.kind === "commit" ? decision.action.commitId : decision.action.kind === "rollback" ? decision.action.commitId : undefined;
-          assert.equal(deployed, target.commitId);
-          assert.equal(decision.setAutoDeploy ?? autoDeploy, "no");
-          assert.equal(decision.record?.autoDeployBeforePin, before ?? autoDeploy);
-          // A rollback runs the target's variables: only allowed when they are provably the current ones.
-          if (decision.action.kind === "rollback") {
-            assert.equal(variablesChanged, false);
-            assert.ok(target.kind === "deploy" && target.trigger !== "rollback" && variablesSince !== undefined);
-            assert.ok(Date.parse(target.createdAt) >= Date.parse(variablesSince));
-          }
-        },
-      ),
-    );
-  });
+    it("property: a pinned up deploys the pinned commit (never the branch head), leaves autodeploy off, and rolls back only to a deploy that provably ran the current variables", () => {
+        const sha = fc.stringMatching(/^[0-9a-f]{40}$/);
+        const time = fc
+            .integer({ min: Date.parse("2025-01-01T00:00:00Z"), max: Date.parse("2026-01-01T00:00:00Z") })
+            .map((t) => new Date(t).toISOString());
+        const pin: fc.Arbitrary<PinTarget> = fc.oneof(
+            fc.record({
+                kind: fc.constant("commit" as const),
+                pin: fc.constantFrom("v0.1.0", "release-1"),
+                commitId: sha,
+            }),
+            fc.record({
+                kind: fc.constant("deploy" as const),
+                pin: fc.constant(GOOD_DEPLOY),
+                deployId: fc.constant(GOOD_DEPLOY),
+                commitId: sha,
+                createdAt: time,
+                trigger: fc.constantFrom("api", "new_commit", "rollback"),
+            }),
+        );
+        fc.assert(
+            fc.property(
+                pin,
+                fc.boolean(),
+                fc.option(time, { nil: undefined }),
+                fc.constantFrom("yes" as const, "no" as const),
+                fc.option(fc.constantFrom("yes" as const, "no" as const), { nil: undefined }),
+                (target, variablesChanged, variablesSince, autoDeploy, before) => {
+                    const recorded = before === undefined ? undefined : { pin: "earlier", autoDeployBeforePin: before };
+                    const decision = decideDeploy({
+                        pin: target,
+                        recorded,
+                        variablesChanged,
+                        variablesSince,
+                        liveCommitId: LIVE,
+                        autoDeploy,
+                    });
+                    assert.notEqual(decision.action.kind, "branchHead");
+                    const deployed =
+                        decision.action.kind === "commit"
+                            ? decision.action.commitId
+                            : decision.action.kind === "rollback"
+                              ? decision.action.commitId
+                              : undefined;
+                    assert.equal(deployed, target.commitId);
+                    assert.equal(decision.setAutoDeploy ?? autoDeploy, "no");
+                    assert.equal(decision.record?.autoDeployBeforePin, before ?? autoDeploy);
+                    // A rollback runs the target's variables: only allowed when they are provably the current ones.
+                    if (decision.action.kind === "rollback") {
+                        assert.equal(variablesChanged, false);
+                        assert.ok(
+                            target.kind === "deploy" && target.trigger !== "rollback" && variablesSince !== undefined,
+                        );
+                        assert.ok(Date.parse(target.createdAt) >= Date.parse(variablesSince));
+                    }
+                },
+            ),
+        );
+    });
 });
 
 describe("rollbackUnavailableMessage", () => {
-  it("suggests pinning the target's commit instead, with the command", () => {
-    const message = rollbackUnavailableMessage(GOOD_DEPLOY, GOOD, "400 its build artifact is no longer retained");
-    assert.match(message, /releasePin dep-d000000000000000good: Render cannot roll back to it \(400 its build artifact/);
-    assert.match(message, new RegExp(`pin its commit instead \\(pulumi config set releasePin ${GOOD}\\)`));
-  });
+    it("suggests pinning the target's commit instead, with the command", () => {
+        const message = rollbackUnavailableMessage(GOOD_DEPLOY, GOOD, "400 its build artifact is no longer retained");
+        assert.match(
+            message,
+            /releasePin dep-d000000000000000good: Render cannot roll back to it \(400 its build artifact/,
+        );
+        assert.match(message, new RegExp(`pin its commit instead \\(pulumi config set releasePin ${GOOD}\\)`));
+    });
 });

@@ -8,278 +8,491 @@ import { RenderSpec } from "./support/openapi";
 // `limit`, `cursor` or filter with 400 (the spec bounds `limit` to 1-100 but lists no 400 for them). Their bodies are
 // still checked against the spec's shared `error` schema.
 const UNDECLARED_BUT_SENT = new Set([
-  "GET /services 400",
-  "GET /services/{serviceId}/deploys 400",
-  "GET /services/{serviceId}/env-vars 400",
+    "GET /services 400",
+    "GET /services/{serviceId}/deploys 400",
+    "GET /services/{serviceId}/env-vars 400",
 ]);
 
 // What each route can answer besides 401, 429, 500 and 503 (which every route can): the whole repertoire.
 const REPERTOIRE: Record<string, number[]> = {
-  "GET /services": [200, 400],
-  "GET /services/{serviceId}": [200, 404],
-  "PATCH /services/{serviceId}": [200, 400, 404],
-  "GET /services/{serviceId}/env-vars": [200, 400, 404],
-  "PUT /services/{serviceId}/env-vars": [200, 400, 404],
-  "GET /services/{serviceId}/env-vars/{envVarKey}": [200, 404],
-  "PUT /services/{serviceId}/env-vars/{envVarKey}": [200, 400, 404],
-  "DELETE /services/{serviceId}/env-vars/{envVarKey}": [204, 404],
-  "GET /services/{serviceId}/deploys": [200, 400, 404],
-  "POST /services/{serviceId}/deploys": [201, 202, 400, 404],
-  "GET /services/{serviceId}/deploys/{deployId}": [200, 404],
-  "POST /services/{serviceId}/deploys/{deployId}/cancel": [200, 400, 404],
-  "POST /services/{serviceId}/rollback": [201, 400, 404],
-  "POST /services/{serviceId}/restart": [200, 404],
-  "POST /services/{serviceId}/scale": [202, 400, 404],
+    "GET /services": [200, 400],
+    "GET /services/{serviceId}": [200, 404],
+    "PATCH /services/{serviceId}": [200, 400, 404],
+    "GET /services/{serviceId}/env-vars": [200, 400, 404],
+    "PUT /services/{serviceId}/env-vars": [200, 400, 404],
+    "GET /services/{serviceId}/env-vars/{envVarKey}": [200, 404],
+    "PUT /services/{serviceId}/env-vars/{envVarKey}": [200, 400, 404],
+    "DELETE /services/{serviceId}/env-vars/{envVarKey}": [204, 404],
+    "GET /services/{serviceId}/deploys": [200, 400, 404],
+    "POST /services/{serviceId}/deploys": [201, 202, 400, 404],
+    "GET /services/{serviceId}/deploys/{deployId}": [200, 404],
+    "POST /services/{serviceId}/deploys/{deployId}/cancel": [200, 400, 404],
+    "POST /services/{serviceId}/rollback": [201, 400, 404],
+    "POST /services/{serviceId}/restart": [200, 404],
+    "POST /services/{serviceId}/scale": [202, 400, 404],
 };
 const EVERY_ROUTE_CAN_ANSWER = [401, 429, 500, 503];
 
 interface Reply {
-  status: number;
-  text: string;
-  json: unknown;
+    status: number;
+    text: string;
+    json: unknown;
 }
 
 async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+    const deadline = Date.now() + timeoutMs;
+    while (!condition()) {
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 5));
+    }
 }
 
 describe("the Render emulator against Render's OpenAPI spec", function () {
-  const spec = RenderSpec.load();
-  const seen = new Set<string>();
-  let emu: Emulator;
+    const spec = RenderSpec.load();
+    const seen = new Set<string>();
+    let emu: Emulator;
 
-  /** Calls the emulator and checks the answer's headers and body against the spec; `route` is the spec's template. */
-  async function call(
-    emulator: Emulator,
-    method: string,
-    route: string,
-    path: string,
-    opts: { body?: unknown; rawBody?: string; auth?: string | null } = {},
-  ): Promise<Reply> {
-    const headers: Record<string, string> = { "Content-Type": "application/json" };
-    const auth = opts.auth === undefined ? `Bearer ${emulator.apiKey}` : opts.auth;
-    if (auth !== null) headers.Authorization = auth;
-    const body = opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
-    const response = await fetch(`${emulator.baseUrl}${path}`, { method, headers, body });
-    const text = await response.text();
-    const where = `${method} ${path} -> ${response.status}`;
+    /** Calls the emulator and checks the answer's headers and body against the spec; `route` is the spec's template. */
+    async function call(
+        emulator: Emulator,
+        method: string,
+        route: string,
+        path: string,
+        opts: { body?: unknown; rawBody?: string; auth?: string | null } = {},
+    ): Promise<Reply> {
+        const headers: Record<string, string> = { "Content-Type": "application/json" };
+        const auth = opts.auth === undefined ? `Bearer ${emulator.apiKey}` : opts.auth;
+        if (auth !== null) headers.Authorization = auth;
+        const body = opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
+        const response = await fetch(`${emulator.baseUrl}${path}`, { method, headers, body });
+        const text = await response.text();
+        const where = `${method} ${path} -> ${response.status}`;
 
-    assert.match(response.headers.get("render-request-id") ?? "", /\S/, `${where}: no Render-Request-Id header`);
-    for (const header of ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"]) {
-      assert.match(response.headers.get(header) ?? "", /^\d+$/, `${where}: ${header} is not a whole number`);
+        assert.match(response.headers.get("render-request-id") ?? "", /\S/, `${where}: no Render-Request-Id header`);
+        for (const header of ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"]) {
+            assert.match(response.headers.get(header) ?? "", /^\d+$/, `${where}: ${header} is not a whole number`);
+        }
+        if (text !== "")
+            assert.match(
+                response.headers.get("content-type") ?? "",
+                /^application\/json/,
+                `${where}: body is not labelled JSON`,
+            );
+
+        const kind = `${method} ${route} ${response.status}`;
+        const problems =
+            UNDECLARED_BUT_SENT.has(kind) || !spec.hasOperation(method, route)
+                ? spec.checkSchema("error", text)
+                : spec.checkResponse(method, route, response.status, text);
+        assert.deepEqual(problems, [], `${where} does not match the spec:\n${problems.join("\n")}`);
+        seen.add(kind);
+        return { status: response.status, text, json: text === "" ? undefined : JSON.parse(text) };
     }
-    if (text !== "") assert.match(response.headers.get("content-type") ?? "", /^application\/json/, `${where}: body is not labelled JSON`);
 
-    const kind = `${method} ${route} ${response.status}`;
-    const problems =
-      UNDECLARED_BUT_SENT.has(kind) || !spec.hasOperation(method, route)
-        ? spec.checkSchema("error", text)
-        : spec.checkResponse(method, route, response.status, text);
-    assert.deepEqual(problems, [], `${where} does not match the spec:\n${problems.join("\n")}`);
-    seen.add(kind);
-    return { status: response.status, text, json: text === "" ? undefined : JSON.parse(text) };
-  }
-
-  /** A concrete path for a route template, on the seeded service. */
-  function pathOf(route: string, ids: { serviceId?: string; deployId?: string; key?: string } = {}): string {
-    return route
-      .replace("{serviceId}", ids.serviceId ?? emu.serviceId)
-      .replace("{deployId}", ids.deployId ?? emu.deploys()[0].id)
-      .replace("{envVarKey}", ids.key ?? "SOME_HAND_SET_VAR");
-  }
-
-  function expectStatus(reply: Reply, status: number, what: string): void {
-    assert.equal(reply.status, status, `${what}: expected ${status}, got ${reply.status} ${reply.text}`);
-  }
-
-  before(async () => {
-    // Real rate limits are proven on their own emulator below; here they would only get in the way. Each deploy
-    // status lasts long enough that a deploy is still in flight (and one queued) across the calls made meanwhile.
-    emu = await startEmulator({ stepMs: 250, rateLimits: false });
-  });
-  after(async () => {
-    await emu.close();
-  });
-
-  it("serves only operations the spec declares", () => {
-    for (const { method, route } of ROUTES) {
-      assert.ok(spec.hasOperation(method, route), `${method} ${route} is not an operation in the spec`);
+    /** A concrete path for a route template, on the seeded service. */
+    function pathOf(route: string, ids: { serviceId?: string; deployId?: string; key?: string } = {}): string {
+        return route
+            .replace("{serviceId}", ids.serviceId ?? emu.serviceId)
+            .replace("{deployId}", ids.deployId ?? emu.deploys()[0].id)
+            .replace("{envVarKey}", ids.key ?? "SOME_HAND_SET_VAR");
     }
-    assert.deepEqual(
-      ROUTES.map(({ method, route }) => `${method} ${route}`).sort(),
-      Object.keys(REPERTOIRE).sort(),
-      "the routes served and the repertoire this test covers differ: cover the new route here",
-    );
-  });
 
-  it("the spec check rejects bodies that break the declared schema", () => {
-    const service = emu.service() as unknown as Record<string, unknown>;
-    delete service.slug;
-    assert.notDeepEqual(spec.checkResponse("GET", "/services/{serviceId}", 200, JSON.stringify(service)), []);
-    assert.notDeepEqual(spec.checkResponse("GET", "/services/{serviceId}/deploys/{deployId}", 200, JSON.stringify({ status: "live" })), []);
-    assert.notDeepEqual(spec.checkResponse("POST", "/services/{serviceId}/deploys", 202, "{}"), [], "202 must have no body");
-    assert.notDeepEqual(spec.checkResponse("GET", "/services/{serviceId}", 418, "{}"), [], "418 is not declared");
-  });
-
-  it("answers the service endpoints as the spec declares", async () => {
-    const id = emu.serviceId;
-    const list = await call(emu, "GET", "/services", "/services?name=ahoy-indie-media&limit=1");
-    expectStatus(list, 200, "list by name");
-    const [first] = list.json as { service: { id: string }; cursor: string }[];
-    assert.equal(first.service.id, id);
-    const next = await call(emu, "GET", "/services", `/services?cursor=${encodeURIComponent(first.cursor)}`);
-    assert.deepEqual(next.json, [], "the page after the only service is empty");
-    expectStatus(await call(emu, "GET", "/services", "/services?limit=0"), 400, "limit 0");
-    expectStatus(await call(emu, "GET", "/services", "/services?cursor=bogus"), 400, "a cursor never returned");
-
-    expectStatus(await call(emu, "GET", "/services/{serviceId}", `/services/${id}`), 200, "get service");
-    expectStatus(await call(emu, "GET", "/services/{serviceId}", "/services/srv-00000000000000000000"), 404, "unknown service");
-
-    const patch = "/services/{serviceId}";
-    expectStatus(await call(emu, "PATCH", patch, `/services/${id}`, { body: { autoDeploy: "no" } }), 200, "autoDeploy no");
-    expectStatus(await call(emu, "PATCH", patch, `/services/${id}`, { body: { autoDeployTrigger: "commit" } }), 200, "trigger commit");
-    expectStatus(await call(emu, "PATCH", patch, `/services/${id}`, { body: { autoDeploy: "no", autoDeployTrigger: "off" } }), 400, "both fields");
-    expectStatus(await call(emu, "PATCH", patch, `/services/${id}`, { body: { autoDeploy: true } }), 400, "boolean autoDeploy");
-    expectStatus(await call(emu, "PATCH", patch, `/services/${id}`, { rawBody: "{not json" }), 400, "invalid JSON");
-    expectStatus(await call(emu, "PATCH", patch, "/services/srv-00000000000000000000", { body: { autoDeploy: "no" } }), 404, "unknown service");
-
-    const scale = "/services/{serviceId}/scale";
-    expectStatus(await call(emu, "POST", scale, `/services/${id}/scale`, { body: { numInstances: 2 } }), 202, "scale to 2");
-    expectStatus(await call(emu, "POST", scale, `/services/${id}/scale`, { body: { numInstances: 0 } }), 400, "scale to 0");
-    expectStatus(await call(emu, "POST", scale, "/services/srv-00000000000000000000/scale", { body: { numInstances: 2 } }), 404, "unknown service");
-
-    const restart = "/services/{serviceId}/restart";
-    expectStatus(await call(emu, "POST", restart, `/services/${id}/restart`), 200, "restart");
-    expectStatus(await call(emu, "POST", restart, "/services/srv-00000000000000000000/restart"), 404, "unknown service");
-  });
-
-  it("answers the env-var endpoints as the spec declares", async () => {
-    const id = emu.serviceId;
-    const list = "/services/{serviceId}/env-vars";
-    const one = "/services/{serviceId}/env-vars/{envVarKey}";
-    const page = await call(emu, "GET", list, `/services/${id}/env-vars?limit=2`);
-    expectStatus(page, 200, "first page");
-    const cursor = (page.json as { cursor: string }[])[1].cursor;
-    expectStatus(await call(emu, "GET", list, `/services/${id}/env-vars?cursor=${encodeURIComponent(cursor)}`), 200, "next page");
-    expectStatus(await call(emu, "GET", list, `/services/${id}/env-vars?limit=101`), 400, "limit 101");
-    expectStatus(await call(emu, "GET", list, "/services/srv-00000000000000000000/env-vars"), 404, "unknown service");
-
-    expectStatus(await call(emu, "PUT", one, `/services/${id}/env-vars/FEATURE_X`, { body: { value: "on" } }), 200, "put value");
-    expectStatus(await call(emu, "PUT", one, `/services/${id}/env-vars/TOKEN`, { body: { generateValue: true } }), 200, "generate");
-    expectStatus(await call(emu, "PUT", one, `/services/${id}/env-vars/TOKEN`, { body: { value: "a", generateValue: true } }), 400, "both");
-    expectStatus(await call(emu, "PUT", one, `/services/${id}/env-vars/TOKEN`, { body: { value: 42 } }), 400, "number value");
-    expectStatus(await call(emu, "PUT", one, `/services/${id}/env-vars/1BAD`, { body: { value: "x" } }), 400, "bad key");
-    expectStatus(await call(emu, "PUT", one, "/services/srv-00000000000000000000/env-vars/TOKEN", { body: { value: "x" } }), 404, "unknown service");
-    expectStatus(await call(emu, "GET", one, `/services/${id}/env-vars/FEATURE_X`), 200, "get one");
-    expectStatus(await call(emu, "GET", one, `/services/${id}/env-vars/NOT_SET`), 404, "missing key");
-    expectStatus(await call(emu, "DELETE", one, `/services/${id}/env-vars/FEATURE_X`), 204, "delete");
-    expectStatus(await call(emu, "DELETE", one, `/services/${id}/env-vars/FEATURE_X`), 404, "delete again");
-
-    const replaced = { body: [{ key: "A", value: "1" }, { key: "B", generateValue: true }] };
-    expectStatus(await call(emu, "PUT", list, `/services/${id}/env-vars`, replaced), 200, "replace all");
-    expectStatus(await call(emu, "PUT", list, `/services/${id}/env-vars`, { body: [{ key: "A", value: "1" }, { key: "A", value: "2" }] }), 400, "duplicate key");
-    expectStatus(await call(emu, "PUT", list, `/services/${id}/env-vars`, { body: { key: "A", value: "1" } }), 400, "object, not array");
-    expectStatus(await call(emu, "PUT", list, "/services/srv-00000000000000000000/env-vars", replaced), 404, "unknown service");
-    const cleared = await call(emu, "PUT", list, `/services/${id}/env-vars`, { rawBody: "null" });
-    expectStatus(cleared, 200, "null body");
-    assert.deepEqual(cleared.json, [], "a null body deletes every variable");
-  });
-
-  it("answers the deploy, cancel, rollback endpoints as the spec declares", async () => {
-    const id = emu.serviceId;
-    const deploys = "/services/{serviceId}/deploys";
-    const initial = emu.liveDeploy();
-    assert.ok(initial);
-
-    const started = await call(emu, "POST", deploys, `/services/${id}/deploys`, { body: { clearCache: "do_not_clear" } });
-    expectStatus(started, 201, "deploy while idle");
-    const queued = await call(emu, "POST", deploys, `/services/${id}/deploys`, { body: {} });
-    expectStatus(queued, 202, "deploy while one is in flight");
-    assert.equal(queued.text, "", "202 has an empty body");
-    expectStatus(await call(emu, "POST", deploys, `/services/${id}/deploys`, { body: { deployMode: "deploy_only", commitId: emu.branchHead() } }), 400, "deployMode with commitId");
-    expectStatus(await call(emu, "POST", deploys, `/services/${id}/deploys`, { body: { imageUrl: "docker.io/ahoy/app:1" } }), 400, "imageUrl on a repo service");
-    expectStatus(await call(emu, "POST", deploys, `/services/${id}/deploys`, { body: { commitId: "0".repeat(40) } }), 400, "unknown commit");
-    expectStatus(await call(emu, "POST", deploys, `/services/${id}/deploys`, { body: { commit: "abc" } }), 400, "misspelt field");
-    expectStatus(await call(emu, "POST", deploys, "/services/srv-00000000000000000000/deploys", { body: {} }), 404, "unknown service");
-
-    const queuedList = await call(emu, "GET", deploys, `/services/${id}/deploys?status=queued`);
-    expectStatus(queuedList, 200, "list queued");
-    const [waiting] = queuedList.json as { deploy: { id: string } }[];
-    const cancel = "/services/{serviceId}/deploys/{deployId}/cancel";
-    expectStatus(await call(emu, "POST", cancel, `/services/${id}/deploys/${waiting.deploy.id}/cancel`), 200, "cancel queued");
-    expectStatus(await call(emu, "POST", cancel, `/services/${id}/deploys/dep-00000000000000000000/cancel`), 404, "cancel unknown");
-    await waitFor("the deploy to go live", () => emu.liveDeploy()?.id === (started.json as { id: string }).id);
-    expectStatus(await call(emu, "POST", cancel, `/services/${id}/deploys/${initial.id}/cancel`), 400, "cancel a finished deploy");
-
-    const since = new Date(Date.parse(initial.createdAt) + 1).toISOString();
-    expectStatus(await call(emu, "GET", deploys, `/services/${id}/deploys?createdAfter=${since}&status=live,deactivated&limit=5`), 200, "filters");
-    expectStatus(await call(emu, "GET", deploys, `/services/${id}/deploys?status=sleeping`), 400, "unknown status");
-    expectStatus(await call(emu, "GET", deploys, `/services/${id}/deploys?createdBefore=yesterday`), 400, "bad timestamp");
-    expectStatus(await call(emu, "GET", deploys, "/services/srv-00000000000000000000/deploys"), 404, "unknown service");
-
-    const one = "/services/{serviceId}/deploys/{deployId}";
-    expectStatus(await call(emu, "GET", one, `/services/${id}/deploys/${initial.id}`), 200, "get deploy");
-    expectStatus(await call(emu, "GET", one, `/services/${id}/deploys/dep-00000000000000000000`), 404, "unknown deploy");
-
-    const rollback = "/services/{serviceId}/rollback";
-    expectStatus(await call(emu, "POST", rollback, `/services/${id}/rollback`, { body: { deployId: initial.id } }), 201, "rollback");
-    expectStatus(await call(emu, "POST", rollback, `/services/${id}/rollback`, { body: {} }), 400, "no deployId");
-    expectStatus(await call(emu, "POST", rollback, `/services/${id}/rollback`, { body: { deployId: "dep-00000000000000000000" } }), 404, "unknown deploy");
-    await waitFor("the rollback to go live", () => emu.deploys()[0].status === "live");
-    emu.pushCommit({ failBuild: true });
-    await waitFor("the failing build", () => emu.deploys()[0].status === "build_failed");
-    const failed = emu.deploys()[0].id;
-    expectStatus(await call(emu, "POST", rollback, `/services/${id}/rollback`, { body: { deployId: failed } }), 400, "rollback to a failed build");
-  });
-
-  it("answers 401 with Render's error body on every route without the right bearer token", async () => {
-    for (const { method, route } of ROUTES) {
-      expectStatus(await call(emu, method, route, pathOf(route), { auth: null }), 401, `${method} ${route} without a token`);
-      expectStatus(await call(emu, method, route, pathOf(route), { auth: "Bearer rnd_wrong" }), 401, `${method} ${route} with a wrong key`);
+    function expectStatus(reply: Reply, status: number, what: string): void {
+        assert.equal(reply.status, status, `${what}: expected ${status}, got ${reply.status} ${reply.text}`);
     }
-  });
 
-  it("answers injected 429, 500 and 503 faults on every route with the spec's error body", async () => {
-    for (const { method, route } of ROUTES) {
-      for (const status of [429, 500, 503]) {
-        emu.inject({ method, path: route, status, retryAfterSeconds: 1 });
-        expectStatus(await call(emu, method, route, pathOf(route)), status, `${method} ${route} with an injected ${status}`);
-      }
-    }
-  });
+    before(async () => {
+        // Real rate limits are proven on their own emulator below; here they would only get in the way. Each deploy
+        // status lasts long enough that a deploy is still in flight (and one queued) across the calls made meanwhile.
+        emu = await startEmulator({ stepMs: 250, rateLimits: false });
+    });
+    after(async () => {
+        await emu.close();
+    });
 
-  it("answers an unknown path 404 with Render's error body", async () => {
-    const reply = await call(emu, "GET", "(unknown)", "/blueprints-that-do-not-exist");
-    expectStatus(reply, 404, "unknown path");
-  });
+    it("serves only operations the spec declares", () => {
+        for (const { method, route } of ROUTES) {
+            assert.ok(spec.hasOperation(method, route), `${method} ${route} is not an operation in the spec`);
+        }
+        assert.deepEqual(
+            ROUTES.map(({ method, route }) => `${method} ${route}`).sort(),
+            Object.keys(REPERTOIRE).sort(),
+            "the routes served and the repertoire this test covers differ: cover the new route here",
+        );
+    });
 
-  it("answers 429 with the error body once a rate-limit bucket is spent", async () => {
-    const limited = await startEmulator({ stepMs: 20 });
-    try {
-      const id = limited.serviceId;
-      const buckets: [string, string, string, number, unknown][] = [
-        ["PATCH", "/services/{serviceId}", `/services/${id}`, 10, { autoDeploy: "yes" }],
-        ["PUT", "/services/{serviceId}/env-vars/{envVarKey}", `/services/${id}/env-vars/X`, 100, { value: "1" }],
-        ["GET", "/services/{serviceId}", `/services/${id}`, 400, undefined],
-      ];
-      for (const [method, route, path, limit, body] of buckets) {
-        for (let i = 0; i < limit; i++) expectStatus(await call(limited, method, route, path, { body }), 200, `${method} ${route} #${i + 1}`);
-        expectStatus(await call(limited, method, route, path, { body }), 429, `${method} ${route} over ${limit}`);
-      }
-    } finally {
-      await limited.close();
-    }
-  });
+    it("the spec check rejects bodies that break the declared schema", () => {
+        const service = emu.service() as unknown as Record<string, unknown>;
+        delete service.slug;
+        assert.notDeepEqual(spec.checkResponse("GET", "/services/{serviceId}", 200, JSON.stringify(service)), []);
+        assert.notDeepEqual(
+            spec.checkResponse(
+                "GET",
+                "/services/{serviceId}/deploys/{deployId}",
+                200,
+                JSON.stringify({ status: "live" }),
+            ),
+            [],
+        );
+        assert.notDeepEqual(
+            spec.checkResponse("POST", "/services/{serviceId}/deploys", 202, "{}"),
+            [],
+            "202 must have no body",
+        );
+        assert.notDeepEqual(spec.checkResponse("GET", "/services/{serviceId}", 418, "{}"), [], "418 is not declared");
+    });
 
-  it("has covered every answer the emulator can give", () => {
-    const expected = Object.entries(REPERTOIRE).flatMap(([kind, statuses]) =>
-      [...statuses, ...EVERY_ROUTE_CAN_ANSWER].map((status) => `${kind} ${status}`),
-    );
-    const missing = expected.filter((kind) => !seen.has(kind));
-    assert.deepEqual(missing, [], `answers never checked against the spec:\n${missing.join("\n")}`);
-  });
+    it("answers the service endpoints as the spec declares", async () => {
+        const id = emu.serviceId;
+        const list = await call(emu, "GET", "/services", "/services?name=ahoy-indie-media&limit=1");
+        expectStatus(list, 200, "list by name");
+        const [first] = list.json as { service: { id: string }; cursor: string }[];
+        assert.equal(first.service.id, id);
+        const next = await call(emu, "GET", "/services", `/services?cursor=${encodeURIComponent(first.cursor)}`);
+        assert.deepEqual(next.json, [], "the page after the only service is empty");
+        expectStatus(await call(emu, "GET", "/services", "/services?limit=0"), 400, "limit 0");
+        expectStatus(await call(emu, "GET", "/services", "/services?cursor=bogus"), 400, "a cursor never returned");
+
+        expectStatus(await call(emu, "GET", "/services/{serviceId}", `/services/${id}`), 200, "get service");
+        expectStatus(
+            await call(emu, "GET", "/services/{serviceId}", "/services/srv-00000000000000000000"),
+            404,
+            "unknown service",
+        );
+
+        const patch = "/services/{serviceId}";
+        expectStatus(
+            await call(emu, "PATCH", patch, `/services/${id}`, { body: { autoDeploy: "no" } }),
+            200,
+            "autoDeploy no",
+        );
+        expectStatus(
+            await call(emu, "PATCH", patch, `/services/${id}`, { body: { autoDeployTrigger: "commit" } }),
+            200,
+            "trigger commit",
+        );
+        expectStatus(
+            await call(emu, "PATCH", patch, `/services/${id}`, {
+                body: { autoDeploy: "no", autoDeployTrigger: "off" },
+            }),
+            400,
+            "both fields",
+        );
+        expectStatus(
+            await call(emu, "PATCH", patch, `/services/${id}`, { body: { autoDeploy: true } }),
+            400,
+            "boolean autoDeploy",
+        );
+        expectStatus(await call(emu, "PATCH", patch, `/services/${id}`, { rawBody: "{not json" }), 400, "invalid JSON");
+        expectStatus(
+            await call(emu, "PATCH", patch, "/services/srv-00000000000000000000", { body: { autoDeploy: "no" } }),
+            404,
+            "unknown service",
+        );
+
+        const scale = "/services/{serviceId}/scale";
+        expectStatus(
+            await call(emu, "POST", scale, `/services/${id}/scale`, { body: { numInstances: 2 } }),
+            202,
+            "scale to 2",
+        );
+        expectStatus(
+            await call(emu, "POST", scale, `/services/${id}/scale`, { body: { numInstances: 0 } }),
+            400,
+            "scale to 0",
+        );
+        expectStatus(
+            await call(emu, "POST", scale, "/services/srv-00000000000000000000/scale", { body: { numInstances: 2 } }),
+            404,
+            "unknown service",
+        );
+
+        const restart = "/services/{serviceId}/restart";
+        expectStatus(await call(emu, "POST", restart, `/services/${id}/restart`), 200, "restart");
+        expectStatus(
+            await call(emu, "POST", restart, "/services/srv-00000000000000000000/restart"),
+            404,
+            "unknown service",
+        );
+    });
+
+    it("answers the env-var endpoints as the spec declares", async () => {
+        const id = emu.serviceId;
+        const list = "/services/{serviceId}/env-vars";
+        const one = "/services/{serviceId}/env-vars/{envVarKey}";
+        const page = await call(emu, "GET", list, `/services/${id}/env-vars?limit=2`);
+        expectStatus(page, 200, "first page");
+        const cursor = (page.json as { cursor: string }[])[1].cursor;
+        expectStatus(
+            await call(emu, "GET", list, `/services/${id}/env-vars?cursor=${encodeURIComponent(cursor)}`),
+            200,
+            "next page",
+        );
+        expectStatus(await call(emu, "GET", list, `/services/${id}/env-vars?limit=101`), 400, "limit 101");
+        expectStatus(
+            await call(emu, "GET", list, "/services/srv-00000000000000000000/env-vars"),
+            404,
+            "unknown service",
+        );
+
+        expectStatus(
+            await call(emu, "PUT", one, `/services/${id}/env-vars/FEATURE_X`, { body: { value: "on" } }),
+            200,
+            "put value",
+        );
+        expectStatus(
+            await call(emu, "PUT", one, `/services/${id}/env-vars/TOKEN`, { body: { generateValue: true } }),
+            200,
+            "generate",
+        );
+        expectStatus(
+            await call(emu, "PUT", one, `/services/${id}/env-vars/TOKEN`, {
+                body: { value: "a", generateValue: true },
+            }),
+            400,
+            "both",
+        );
+        expectStatus(
+            await call(emu, "PUT", one, `/services/${id}/env-vars/TOKEN`, { body: { value: 42 } }),
+            400,
+            "number value",
+        );
+        expectStatus(
+            await call(emu, "PUT", one, `/services/${id}/env-vars/1BAD`, { body: { value: "x" } }),
+            400,
+            "bad key",
+        );
+        expectStatus(
+            await call(emu, "PUT", one, "/services/srv-00000000000000000000/env-vars/TOKEN", { body: { value: "x" } }),
+            404,
+            "unknown service",
+        );
+        expectStatus(await call(emu, "GET", one, `/services/${id}/env-vars/FEATURE_X`), 200, "get one");
+        expectStatus(await call(emu, "GET", one, `/services/${id}/env-vars/NOT_SET`), 404, "missing key");
+        expectStatus(await call(emu, "DELETE", one, `/services/${id}/env-vars/FEATURE_X`), 204, "delete");
+        expectStatus(await call(emu, "DELETE", one, `/services/${id}/env-vars/FEATURE_X`), 404, "delete again");
+
+        const replaced = {
+            body: [
+                { key: "A", value: "1" },
+                { key: "B", generateValue: true },
+            ],
+        };
+        expectStatus(await call(emu, "PUT", list, `/services/${id}/env-vars`, replaced), 200, "replace all");
+        expectStatus(
+            await call(emu, "PUT", list, `/services/${id}/env-vars`, {
+                body: [
+                    { key: "A", value: "1" },
+                    { key: "A", value: "2" },
+                ],
+            }),
+            400,
+            "duplicate key",
+        );
+        expectStatus(
+            await call(emu, "PUT", list, `/services/${id}/env-vars`, { body: { key: "A", value: "1" } }),
+            400,
+            "object, not array",
+        );
+        expectStatus(
+            await call(emu, "PUT", list, "/services/srv-00000000000000000000/env-vars", replaced),
+            404,
+            "unknown service",
+        );
+        const cleared = await call(emu, "PUT", list, `/services/${id}/env-vars`, { rawBody: "null" });
+        expectStatus(cleared, 200, "null body");
+        assert.deepEqual(cleared.json, [], "a null body deletes every variable");
+    });
+
+    it("answers the deploy, cancel, rollback endpoints as the spec declares", async () => {
+        const id = emu.serviceId;
+        const deploys = "/services/{serviceId}/deploys";
+        const initial = emu.liveDeploy();
+        assert.ok(initial);
+
+        const started = await call(emu, "POST", deploys, `/services/${id}/deploys`, {
+            body: { clearCache: "do_not_clear" },
+        });
+        expectStatus(started, 201, "deploy while idle");
+        const queued = await call(emu, "POST", deploys, `/services/${id}/deploys`, { body: {} });
+        expectStatus(queued, 202, "deploy while one is in flight");
+        assert.equal(queued.text, "", "202 has an empty body");
+        expectStatus(
+            await call(emu, "POST", deploys, `/services/${id}/deploys`, {
+                body: { deployMode: "deploy_only", commitId: emu.branchHead() },
+            }),
+            400,
+            "deployMode with commitId",
+        );
+        expectStatus(
+            await call(emu, "POST", deploys, `/services/${id}/deploys`, { body: { imageUrl: "docker.io/ahoy/app:1" } }),
+            400,
+            "imageUrl on a repo service",
+        );
+        expectStatus(
+            await call(emu, "POST", deploys, `/services/${id}/deploys`, { body: { commitId: "0".repeat(40) } }),
+            400,
+            "unknown commit",
+        );
+        expectStatus(
+            await call(emu, "POST", deploys, `/services/${id}/deploys`, { body: { commit: "abc" } }),
+            400,
+            "misspelt field",
+        );
+        expectStatus(
+            await call(emu, "POST", deploys, "/services/srv-00000000000000000000/deploys", { body: {} }),
+            404,
+            "unknown service",
+        );
+
+        const queuedList = await call(emu, "GET", deploys, `/services/${id}/deploys?status=queued`);
+        expectStatus(queuedList, 200, "list queued");
+        const [waiting] = queuedList.json as { deploy: { id: string } }[];
+        const cancel = "/services/{serviceId}/deploys/{deployId}/cancel";
+        expectStatus(
+            await call(emu, "POST", cancel, `/services/${id}/deploys/${waiting.deploy.id}/cancel`),
+            200,
+            "cancel queued",
+        );
+        expectStatus(
+            await call(emu, "POST", cancel, `/services/${id}/deploys/dep-00000000000000000000/cancel`),
+            404,
+            "cancel unknown",
+        );
+        await waitFor("the deploy to go live", () => emu.liveDeploy()?.id === (started.json as { id: string }).id);
+        expectStatus(
+            await call(emu, "POST", cancel, `/services/${id}/deploys/${initial.id}/cancel`),
+            400,
+            "cancel a finished deploy",
+        );
+
+        const since = new Date(Date.parse(initial.createdAt) + 1).toISOString();
+        expectStatus(
+            await call(
+                emu,
+                "GET",
+                deploys,
+                `/services/${id}/deploys?createdAfter=${since}&status=live,deactivated&limit=5`,
+            ),
+            200,
+            "filters",
+        );
+        expectStatus(await call(emu, "GET", deploys, `/services/${id}/deploys?status=sleeping`), 400, "unknown status");
+        expectStatus(
+            await call(emu, "GET", deploys, `/services/${id}/deploys?createdBefore=yesterday`),
+            400,
+            "bad timestamp",
+        );
+        expectStatus(
+            await call(emu, "GET", deploys, "/services/srv-00000000000000000000/deploys"),
+            404,
+            "unknown service",
+        );
+
+        const one = "/services/{serviceId}/deploys/{deployId}";
+        expectStatus(await call(emu, "GET", one, `/services/${id}/deploys/${initial.id}`), 200, "get deploy");
+        expectStatus(
+            await call(emu, "GET", one, `/services/${id}/deploys/dep-00000000000000000000`),
+            404,
+            "unknown deploy",
+        );
+
+        const rollback = "/services/{serviceId}/rollback";
+        expectStatus(
+            await call(emu, "POST", rollback, `/services/${id}/rollback`, { body: { deployId: initial.id } }),
+            201,
+            "rollback",
+        );
+        expectStatus(await call(emu, "POST", rollback, `/services/${id}/rollback`, { body: {} }), 400, "no deployId");
+        expectStatus(
+            await call(emu, "POST", rollback, `/services/${id}/rollback`, {
+                body: { deployId: "dep-00000000000000000000" },
+            }),
+            404,
+            "unknown deploy",
+        );
+        await waitFor("the rollback to go live", () => emu.deploys()[0].status === "live");
+        emu.pushCommit({ failBuild: true });
+        await waitFor("the failing build", () => emu.deploys()[0].status === "build_failed");
+        const failed = emu.deploys()[0].id;
+        expectStatus(
+            await call(emu, "POST", rollback, `/services/${id}/rollback`, { body: { deployId: failed } }),
+            400,
+            "rollback to a failed build",
+        );
+    });
+
+    it("answers 401 with Render's error body on every route without the right bearer token", async () => {
+        for (const { method, route } of ROUTES) {
+            expectStatus(
+                await call(emu, method, route, pathOf(route), { auth: null }),
+                401,
+                `${method} ${route} without a token`,
+            );
+            expectStatus(
+                await call(emu, method, route, pathOf(route), { auth: "Bearer rnd_wrong" }),
+                401,
+                `${method} ${route} with a wrong key`,
+            );
+        }
+    });
+
+    it("answers injected 429, 500 and 503 faults on every route with the spec's error body", async () => {
+        for (const { method, route } of ROUTES) {
+            for (const status of [429, 500, 503]) {
+                emu.inject({ method, path: route, status, retryAfterSeconds: 1 });
+                expectStatus(
+                    await call(emu, method, route, pathOf(route)),
+                    status,
+                    `${method} ${route} with an injected ${status}`,
+                );
+            }
+        }
+    });
+
+    it("answers an unknown path 404 with Render's error body", async () => {
+        const reply = await call(emu, "GET", "(unknown)", "/blueprints-that-do-not-exist");
+        expectStatus(reply, 404, "unknown path");
+    });
+
+    it("answers 429 with the error body once a rate-limit bucket is spent", async () => {
+        const limited = await startEmulator({ stepMs: 20 });
+        try {
+            const id = limited.serviceId;
+            const buckets: [string, string, string, number, unknown][] = [
+                ["PATCH", "/services/{serviceId}", `/services/${id}`, 10, { autoDeploy: "yes" }],
+                [
+                    "PUT",
+                    "/services/{serviceId}/env-vars/{envVarKey}",
+                    `/services/${id}/env-vars/X`,
+                    100,
+                    { value: "1" },
+                ],
+                ["GET", "/services/{serviceId}", `/services/${id}`, 400, undefined],
+            ];
+            for (const [method, route, path, limit, body] of buckets) {
+                for (let i = 0; i < limit; i++)
+                    expectStatus(
+                        await call(limited, method, route, path, { body }),
+                        200,
+                        `${method} ${route} #${i + 1}`,
+                    );
+                expectStatus(
+                    await call(limited, method, route, path, { body }),
+                    429,
+                    `${method} ${route} over ${limit}`,
+                );
+            }
+        } finally {
+            await limited.close();
+        }
+    });
+
+    it("has covered every answer the emulator can give", () => {
+        const expected = Object.entries(REPERTOIRE).flatMap(([kind, statuses]) =>
+            [...statuses, ...EVERY_ROUTE_CAN_ANSWER].map((status) => `${kind} ${status}`),
+        );
+        const missing = expected.filter((kind) => !seen.has(kind));
+        assert.deepEqual(missing, [], `answers never checked against the spec:\n${missing.join("\n")}`);
+    });
 });

@@ -27,12 +27,17 @@ async function expectConfigError(overrides: Record<string, string>): Promise<{ m
         const registrations = (err as { registrations?: Array<{ type: string }> }).registrations ?? [];
         return { message, declared: registrations.map((r) => r.type).filter((t) => t !== "pulumi:pulumi:Stack") };
     }
-    assert.fail(`expected ${JSON.stringify(overrides)} to fail the preview, but it declared: ${run.registrations.map((r) => r.name).join(", ")}`);
+    assert.fail(
+        `expected ${JSON.stringify(overrides)} to fail the preview, but it declared: ${run.registrations.map((r) => r.name).join(", ")}`,
+    );
 }
 
 describe("the program, declared from Pulumi.prod.yaml", () => {
     it("Pulumi.prod.yaml keeps no secret in plain text", () => {
-        assert.deepEqual(prodConfig().secure.filter((key) => !key.includes(":")), []);
+        assert.deepEqual(
+            prodConfig().secure.filter((key) => !key.includes(":")),
+            [],
+        );
     });
 
     it("declares one variable per switch, for the configured service, and one deploy", async () => {
@@ -81,7 +86,12 @@ describe("the program, declared from Pulumi.prod.yaml", () => {
         it(`\`pulumi config set ${key} ${JSON.stringify(value)}\` writes ${variable}=${JSON.stringify(expected)} and nothing else`, async () => {
             const before = envVars(await runProgram());
             // Blocking direct media is verified by asking a media path for its 403: the stack must name one.
-            const after = envVars(await runProgram({ [key]: value, ...(key === "BLOCK_DIRECT_MEDIA" && { mediaProbePath: "/media/probe.jpg" }) }));
+            const after = envVars(
+                await runProgram({
+                    [key]: value,
+                    ...(key === "BLOCK_DIRECT_MEDIA" && { mediaProbePath: "/media/probe.jpg" }),
+                }),
+            );
             assert.equal(after[variable], expected);
             const changed = Object.keys({ ...before, ...after }).filter((k) => before[k] !== after[k]);
             assert.deepEqual(changed, [variable]);
@@ -89,7 +99,8 @@ describe("the program, declared from Pulumi.prod.yaml", () => {
     }
 
     it("a flag flip changes the deploy trigger; the same settings give the same trigger", async () => {
-        const trigger = async (overrides: Record<string, string>) => (await runProgram(overrides)).ofType(DEPLOY)[0].inputs.trigger;
+        const trigger = async (overrides: Record<string, string>) =>
+            (await runProgram(overrides)).ofType(DEPLOY)[0].inputs.trigger;
         const off = await trigger({});
         assert.equal(await trigger({}), off);
         assert.notEqual(await trigger({ DISABLE_SIGNUP: "true" }), off);
@@ -97,7 +108,10 @@ describe("the program, declared from Pulumi.prod.yaml", () => {
 
     it("an unset rate limit or blocked-IP list declares no variable, so removing the key removes the variable", async () => {
         const run = await runProgram({ RATE_LIMIT_DEFAULT: "", BLOCKED_IPS: undefined as unknown as string });
-        assert.equal(run.ofType(ENV_VAR).some((r) => ["RATE_LIMIT_DEFAULT", "BLOCKED_IPS"].includes(r.inputs.key as string)), false);
+        assert.equal(
+            run.ofType(ENV_VAR).some((r) => ["RATE_LIMIT_DEFAULT", "BLOCKED_IPS"].includes(r.inputs.key as string)),
+            false,
+        );
     });
 
     it("takes the service by srv- id and the emulator's API URL for a rehearsal", async () => {
@@ -115,9 +129,14 @@ describe("the program, declared from Pulumi.prod.yaml", () => {
     });
 
     it("bad values fail before any resource is declared, every one listed", async () => {
-        const { message, declared } = await expectConfigError({ SIGNED_URL_EXPIRY: "10", BLOCKED_IPS: "10.0.0.300", RATE_LIMIT_AUTH: "fast" });
+        const { message, declared } = await expectConfigError({
+            SIGNED_URL_EXPIRY: "10",
+            BLOCKED_IPS: "10.0.0.300",
+            RATE_LIMIT_AUTH: "fast",
+        });
         assert.deepEqual(declared, []);
-        for (const key of ["SIGNED_URL_EXPIRY", "BLOCKED_IPS", "RATE_LIMIT_AUTH"]) assert.match(message, new RegExp(`${key}: got`));
+        for (const key of ["SIGNED_URL_EXPIRY", "BLOCKED_IPS", "RATE_LIMIT_AUTH"])
+            assert.match(message, new RegExp(`${key}: got`));
     });
 
     it("no API key reaches a declared input or a serialized provider", async () => {
@@ -137,9 +156,9 @@ describe("the program, declared from Pulumi.prod.yaml", () => {
 describe("release pin and verification, declared", () => {
     const VERIFICATION = "pulumi-nodejs:dynamic/verify:Verification";
     const checksOf = (run: ProgramRun) =>
-        (run.ofType(VERIFICATION)[0].inputs.checks as Array<{ method: string; path: string; expectStatus: number }>).map(
-            (c) => `${c.method} ${c.path} ${c.expectStatus}`,
-        );
+        (
+            run.ofType(VERIFICATION)[0].inputs.checks as Array<{ method: string; path: string; expectStatus: number }>
+        ).map((c) => `${c.method} ${c.path} ${c.expectStatus}`);
 
     it("`pulumi config set releasePin v0.1.0` puts the pin, and the repository it is looked up in, in the deploy's inputs", async () => {
         const repository = "https://github.com/ahoy/ahoy-indie-media";
@@ -155,7 +174,11 @@ describe("release pin and verification, declared", () => {
     });
 
     it("declares one verification per deploy, after it and keyed on its deploy id, with the checks the switches call for", async () => {
-        const run = await runProgram({ DISABLE_SIGNUP: "true", BLOCK_DIRECT_MEDIA: "true", mediaProbePath: "/media/probe.jpg" });
+        const run = await runProgram({
+            DISABLE_SIGNUP: "true",
+            BLOCK_DIRECT_MEDIA: "true",
+            mediaProbePath: "/media/probe.jpg",
+        });
         const deploys = run.ofType(DEPLOY);
         const verifications = run.ofType(VERIFICATION);
         assert.equal(verifications.length, deploys.length, "every deploy is verified");
@@ -166,8 +189,17 @@ describe("release pin and verification, declared", () => {
         );
         assert.equal(verification.inputs.deployId, "dep-mock");
         assert.equal(verification.inputs.serviceUrl, "https://ahoy-indie-media.onrender.com");
-        assert.deepEqual(checksOf(run), ["GET /healthz 200", "POST /api/auth/register 503", "GET /media/probe.jpg 403"]);
-        assert.deepEqual(verification.inputs.watch, { path: "/healthz", seconds: 300, maxErrorRate: 0.05, maxResponseMs: 2000 });
+        assert.deepEqual(checksOf(run), [
+            "GET /healthz 200",
+            "POST /api/auth/register 503",
+            "GET /media/probe.jpg 403",
+        ]);
+        assert.deepEqual(verification.inputs.watch, {
+            path: "/healthz",
+            seconds: 300,
+            maxErrorRate: 0.05,
+            maxResponseMs: 2000,
+        });
     });
 
     it("with the switches off only /healthz is checked, and the watch lasts stabilityWindowSeconds", async () => {
@@ -184,7 +216,10 @@ describe("release pin and verification, declared", () => {
 
     it("a stack with neither serviceUrl nor `verify: false` fails the preview naming serviceUrl, declaring nothing", async () => {
         const { message, declared } = await expectConfigError({ serviceUrl: undefined as unknown as string });
-        assert.match(message, /- serviceUrl: got nothing, but verify is on; expected the service's public https:\/\/ URL .*`pulumi config set verify false`/);
+        assert.match(
+            message,
+            /- serviceUrl: got nothing, but verify is on; expected the service's public https:\/\/ URL .*`pulumi config set verify false`/,
+        );
         assert.deepEqual(declared, []);
     });
 

@@ -6,372 +6,476 @@ import { RenderClient } from "../components/render/client";
 import { envVarProvider, RENDER_API_KEY_CONFIG } from "../components/render/envVar";
 import { deployProvider, variablesDigest } from "../components/render/deploy";
 import {
-  dynamicUrn,
-  PROVIDER_KEY,
-  type Props,
-  type ProviderHost,
-  refreshResource,
-  renderRequestKind,
-  type ResourceState,
-  secretWire,
-  serializeProvider,
-  startProviderHost,
-  upResource,
+    dynamicUrn,
+    PROVIDER_KEY,
+    type Props,
+    type ProviderHost,
+    refreshResource,
+    renderRequestKind,
+    type ResourceState,
+    secretWire,
+    serializeProvider,
+    startProviderHost,
+    upResource,
 } from "./support/providerHost";
 
 const SECRET_VALUE = "s3cr3t-value-that-must-never-be-printed";
 
 describe("variablesDigest", () => {
-  const key = fc.stringMatching(/^[A-Z][A-Z0-9_]{0,15}$/);
-  const vars = fc.dictionary(key, fc.option(fc.string(), { nil: undefined }), { minKeys: 1, maxKeys: 8 });
+    const key = fc.stringMatching(/^[A-Z][A-Z0-9_]{0,15}$/);
+    const vars = fc.dictionary(key, fc.option(fc.string(), { nil: undefined }), { minKeys: 1, maxKeys: 8 });
 
-  it("is the same whatever order the variables are declared in", () => {
-    fc.assert(
-      fc.property(vars, fc.func(fc.integer()), (declared, order) => {
-        const shuffled = Object.fromEntries(Object.entries(declared).sort(([a], [b]) => order(a) - order(b) || (a < b ? -1 : 1)));
-        assert.equal(variablesDigest(shuffled), variablesDigest(declared));
-      }),
-    );
-  });
+    it("is the same whatever order the variables are declared in", () => {
+        fc.assert(
+            fc.property(vars, fc.func(fc.integer()), (declared, order) => {
+                const shuffled = Object.fromEntries(
+                    Object.entries(declared).sort(([a], [b]) => order(a) - order(b) || (a < b ? -1 : 1)),
+                );
+                assert.equal(variablesDigest(shuffled), variablesDigest(declared));
+            }),
+        );
+    });
 
-  it("changes when any one value changes, a variable is added, or a variable is removed", () => {
-    fc.assert(
-      fc.property(vars, fc.string(), (declared, suffix) => {
-        const digest = variablesDigest(declared);
-        const [first] = Object.keys(declared);
-        const changed = { ...declared, [first]: `${declared[first] ?? ""}${suffix}!` };
-        assert.notEqual(variablesDigest(changed), digest, "changing a value must change the digest");
-        assert.notEqual(variablesDigest({ ...declared, ADDED_KEY_: "x" }), digest, "adding a variable must change the digest");
-        const rest = Object.fromEntries(Object.entries(declared).filter(([k]) => k !== first));
-        assert.notEqual(variablesDigest(rest), digest, "dropping a variable must change the digest");
-      }),
-    );
-  });
+    it("changes when any one value changes, a variable is added, or a variable is removed", () => {
+        fc.assert(
+            fc.property(vars, fc.string(), (declared, suffix) => {
+                const digest = variablesDigest(declared);
+                const [first] = Object.keys(declared);
+                const changed = { ...declared, [first]: `${declared[first] ?? ""}${suffix}!` };
+                assert.notEqual(variablesDigest(changed), digest, "changing a value must change the digest");
+                assert.notEqual(
+                    variablesDigest({ ...declared, ADDED_KEY_: "x" }),
+                    digest,
+                    "adding a variable must change the digest",
+                );
+                const rest = Object.fromEntries(Object.entries(declared).filter(([k]) => k !== first));
+                assert.notEqual(variablesDigest(rest), digest, "dropping a variable must change the digest");
+            }),
+        );
+    });
 
-  it("counts an absent value, and tells it apart from an empty one", () => {
-    assert.notEqual(variablesDigest({ A: "1", B: undefined }), variablesDigest({ A: "1" }));
-    assert.notEqual(variablesDigest({ A: "1", B: undefined }), variablesDigest({ A: "1", B: "" }));
-    // Keys and values stay delimited: moving characters between them is a different set.
-    assert.notEqual(variablesDigest({ AB: "C" }), variablesDigest({ A: "BC" }));
-  });
+    it("counts an absent value, and tells it apart from an empty one", () => {
+        assert.notEqual(variablesDigest({ A: "1", B: undefined }), variablesDigest({ A: "1" }));
+        assert.notEqual(variablesDigest({ A: "1", B: undefined }), variablesDigest({ A: "1", B: "" }));
+        // Keys and values stay delimited: moving characters between them is a different set.
+        assert.notEqual(variablesDigest({ AB: "C" }), variablesDigest({ A: "BC" }));
+    });
 
-  it("is a sha256 hex digest that shows no value", () => {
-    const digest = variablesDigest({ SECRET_KEY: SECRET_VALUE });
-    assert.match(digest, /^[0-9a-f]{64}$/);
-    assert.ok(!digest.includes(SECRET_VALUE));
-  });
+    it("is a sha256 hex digest that shows no value", () => {
+        const digest = variablesDigest({ SECRET_KEY: SECRET_VALUE });
+        assert.match(digest, /^[0-9a-f]{64}$/);
+        assert.ok(!digest.includes(SECRET_VALUE));
+    });
 });
 
 describe("Render providers through the dynamic-provider host", function () {
-  this.timeout(60_000);
+    this.timeout(60_000);
 
-  let emulator: Emulator;
-  let host: ProviderHost;
-  let envVarText: string;
-  let deployText: string;
-  const hosts: ProviderHost[] = [];
-  const errorMessages: string[] = [];
+    let emulator: Emulator;
+    let host: ProviderHost;
+    let envVarText: string;
+    let deployText: string;
+    const hosts: ProviderHost[] = [];
+    const errorMessages: string[] = [];
 
-  const envVarUrn = (name: string) => dynamicUrn("render:EnvVar", name);
-  const deployUrn = (name: string) => dynamicUrn("render:Deploy", name);
-  const envVarInputs = (key: string, value: unknown, service: string = emulator.serviceId): Props => ({
-    service,
-    key,
-    value,
-    apiUrl: emulator.baseUrl,
-    [PROVIDER_KEY]: envVarText,
-  });
-  const deployInputs = (trigger: string): Props => ({
-    service: "ahoy-indie-media",
-    apiUrl: emulator.baseUrl,
-    trigger,
-    [PROVIDER_KEY]: deployText,
-  });
-  const kinds = () => emulator.requests().map(renderRequestKind);
-  const count = (kind: string) => kinds().filter((k) => k === kind).length;
-  const writes = () => emulator.requests().filter((r) => r.method !== "GET");
+    const envVarUrn = (name: string) => dynamicUrn("render:EnvVar", name);
+    const deployUrn = (name: string) => dynamicUrn("render:Deploy", name);
+    const envVarInputs = (key: string, value: unknown, service: string = emulator.serviceId): Props => ({
+        service,
+        key,
+        value,
+        apiUrl: emulator.baseUrl,
+        [PROVIDER_KEY]: envVarText,
+    });
+    const deployInputs = (trigger: string): Props => ({
+        service: "ahoy-indie-media",
+        apiUrl: emulator.baseUrl,
+        trigger,
+        [PROVIDER_KEY]: deployText,
+    });
+    const kinds = () => emulator.requests().map(renderRequestKind);
+    const count = (kind: string) => kinds().filter((k) => k === kind).length;
+    const writes = () => emulator.requests().filter((r) => r.method !== "GET");
 
-  async function started(env: NodeJS.ProcessEnv, config: Props): Promise<ProviderHost> {
-    const started = await startProviderHost(env);
-    hosts.push(started);
-    await started.configure(config);
-    return started;
-  }
-
-  async function rejection(work: Promise<unknown>): Promise<Error> {
-    try {
-      await work;
-    } catch (err) {
-      errorMessages.push((err as Error).message);
-      return err as Error;
+    async function started(env: NodeJS.ProcessEnv, config: Props): Promise<ProviderHost> {
+        const started = await startProviderHost(env);
+        hosts.push(started);
+        await started.configure(config);
+        return started;
     }
-    assert.fail("expected the provider call to fail, and it succeeded");
-  }
 
-  before(async () => {
-    emulator = await startEmulator({ port: 0, stepMs: 30 });
-    [envVarText, deployText] = await Promise.all([serializeProvider(envVarProvider), serializeProvider(deployProvider)]);
-    // The engine hands a secret config value to the host wrapped as a secret, as here.
-    host = await started({}, { [RENDER_API_KEY_CONFIG]: secretWire(emulator.apiKey) });
-  });
-
-  after(async () => {
-    await Promise.all(hosts.map((h) => h.close()));
-    await emulator?.close();
-  });
-
-  describe("EnvVar", () => {
-    it("check rejects a key Render would not accept and an apiUrl that is not a URL, naming each", async () => {
-      const checked = await host.check(envVarUrn("bad"), {}, { ...envVarInputs("1BAD KEY", SECRET_VALUE), apiUrl: "render" });
-      const byProperty = Object.fromEntries(checked.failures.map((f) => [f.property, f.reason]));
-      assert.deepEqual(Object.keys(byProperty).sort(), ["apiUrl", "key"]);
-      assert.match(byProperty.key, /"1BAD KEY" is not a Render environment variable name: use letters, digits/);
-      assert.match(byProperty.apiUrl, /apiUrl must be an http\(s\) URL .* got "render"/);
-      assert.ok(!JSON.stringify(checked.failures).includes(SECRET_VALUE), "a check failure must not show the value");
-    });
-
-    it("is written, updated, refreshed and deleted one key at a time, and a hand-set variable survives", async () => {
-      emulator.setEnvVar("HAND_SET_NOTE", "set in the dashboard");
-      emulator.clearRequests();
-      const urn = envVarUrn("signup");
-
-      const created = await upResource(host, urn, envVarInputs("DISABLE_SIGNUP", "false"));
-      assert.equal(created.op, "create");
-      assert.equal(created.state.id, `${emulator.serviceId}/DISABLE_SIGNUP`);
-      assert.equal(created.state.outputs.serviceId, emulator.serviceId);
-      assert.equal(emulator.envVars().DISABLE_SIGNUP, "false");
-
-      const updated = await upResource(host, urn, envVarInputs("DISABLE_SIGNUP", "true"), created.state);
-      assert.equal(updated.op, "update");
-      assert.equal(updated.state.outputs.value, "true");
-      assert.equal(emulator.envVars().DISABLE_SIGNUP, "true");
-
-      // Someone changes it in the dashboard: refresh sees it, and the next up puts the program's value back.
-      emulator.setEnvVar("DISABLE_SIGNUP", "changed by hand");
-      const refreshed = await refreshResource(host, updated.state);
-      assert.ok(refreshed, "the variable still exists, so refresh must keep it");
-      assert.equal(refreshed.outputs.value, "changed by hand");
-      assert.equal(refreshed.inputs.value, "changed by hand");
-      const reapplied = await upResource(host, urn, envVarInputs("DISABLE_SIGNUP", "true"), refreshed);
-      assert.equal(reapplied.diff?.changes, "some", "the drift must show as a diff against the program");
-      assert.equal(reapplied.op, "update");
-      assert.equal(emulator.envVars().DISABLE_SIGNUP, "true");
-
-      await host.delete(reapplied.state.id, urn, reapplied.state.outputs);
-      assert.equal(emulator.envVars().DISABLE_SIGNUP, undefined);
-      assert.equal(await refreshResource(host, reapplied.state), undefined, "a deleted variable must read as gone");
-      // Deleting what is already gone is fine (Render answers 404).
-      await host.delete(reapplied.state.id, urn, reapplied.state.outputs);
-
-      assert.equal(emulator.envVars().HAND_SET_NOTE, "set in the dashboard");
-      assert.equal(count("PUT /services/{id}/env-vars"), 0, "the whole-set PUT must never be used");
-      assert.equal(count("PUT /services/{id}/env-vars/{key}"), 3);
-      assert.deepEqual(
-        writes().map((r) => `${r.method} ${r.path.replace(/^\/v1/, "")}`),
-        [
-          ...Array(3).fill(`PUT /services/${emulator.serviceId}/env-vars/DISABLE_SIGNUP`),
-          ...Array(2).fill(`DELETE /services/${emulator.serviceId}/env-vars/DISABLE_SIGNUP`),
-        ],
-      );
-    });
-
-    it("diff names exactly what changed: value updates, key or service replaces, apiUrl alone changes nothing", async () => {
-      const urn = envVarUrn("diff");
-      const olds = { ...envVarInputs("MAINTENANCE_MODE", "false", "ahoy-indie-media"), serviceId: emulator.serviceId };
-      emulator.clearRequests();
-      const diff = (news: Props) => host.diff(`${emulator.serviceId}/MAINTENANCE_MODE`, urn, olds, news);
-
-      assert.deepEqual(await diff(envVarInputs("MAINTENANCE_MODE", "false", "ahoy-indie-media")), {
-        changes: "none",
-        replaces: [],
-        deleteBeforeReplace: false,
-      });
-      assert.deepEqual(await diff(envVarInputs("MAINTENANCE_MODE", "true", "ahoy-indie-media")), {
-        changes: "some",
-        replaces: [],
-        deleteBeforeReplace: false,
-      });
-      assert.deepEqual(await diff(envVarInputs("MAINTENANCE", "false", "ahoy-indie-media")), {
-        changes: "some",
-        replaces: ["key"],
-        deleteBeforeReplace: true,
-      });
-      assert.deepEqual(await diff(envVarInputs("MAINTENANCE_MODE", "false", "ahoy-staging")), {
-        changes: "some",
-        replaces: ["service"],
-        deleteBeforeReplace: true,
-      });
-      assert.equal((await diff({ ...envVarInputs("MAINTENANCE_MODE", "false", "ahoy-indie-media"), apiUrl: "https://api.render.com/v1" })).changes, "none");
-      assert.equal((await diff(envVarInputs("MAINTENANCE_MODE", "false", emulator.serviceId))).changes, "none", "its own srv- id is the same service");
-      assert.equal(emulator.requests().length, 0, "a diff (a preview) must not call Render");
-    });
-
-    it("resolves a service given by name to its srv- id", async () => {
-      emulator.clearRequests();
-      const { state } = await upResource(host, envVarUrn("by-name"), envVarInputs("BLOCK_DIRECT_MEDIA", "false", "ahoy-indie-media"));
-      assert.equal(state.outputs.serviceId, emulator.serviceId);
-      assert.equal(state.outputs.service, "ahoy-indie-media");
-      const lookup = emulator.requests().find((r) => renderRequestKind(r) === "GET /services");
-      assert.equal(lookup?.query.name, "ahoy-indie-media");
-      assert.equal(emulator.envVars().BLOCK_DIRECT_MEDIA, "false");
-    });
-
-    it("writes a secret the engine sends wrapped as its plain value, keeps it wrapped through check, and never prints it", async () => {
-      const urn = envVarUrn("secret");
-      const news = envVarInputs("SECRET_KEY", secretWire(SECRET_VALUE));
-      const checked = await host.check(urn, {}, news);
-      assert.deepEqual(checked.inputs.value, secretWire(SECRET_VALUE), "check must hand the secret back still marked secret");
-      const created = await host.create(urn, checked.inputs);
-      assert.equal(emulator.envVars().SECRET_KEY, SECRET_VALUE);
-      assert.equal(created.properties.value, SECRET_VALUE);
-      assert.ok(!host.output().includes(SECRET_VALUE), "the provider host's output must not contain the value");
-    });
-  });
-
-  describe("Deploy", () => {
-    const urn = deployUrn("ahoy-indie-media");
-    let signup: ResourceState;
-    let maintenance: ResourceState;
-    let deploy: ResourceState;
-    let liveCommit: string;
-
-    // A stack of two kill switches and the deploy that follows their writes, converged as `pulumi up` would.
-    async function up(values: { DISABLE_SIGNUP: string; MAINTENANCE_MODE: string }) {
-      const s = await upResource(host, envVarUrn("DISABLE_SIGNUP"), envVarInputs("DISABLE_SIGNUP", values.DISABLE_SIGNUP), signup);
-      const m = await upResource(host, envVarUrn("MAINTENANCE_MODE"), envVarInputs("MAINTENANCE_MODE", values.MAINTENANCE_MODE), maintenance);
-      [signup, maintenance] = [s.state, m.state];
-      const d = await upResource(host, urn, deployInputs(variablesDigest(values)), deploy);
-      deploy = d.state;
-      return { signup: s.op, maintenance: m.op, deploy: d.op };
+    async function rejection(work: Promise<unknown>): Promise<Error> {
+        try {
+            await work;
+        } catch (err) {
+            errorMessages.push((err as Error).message);
+            return err as Error;
+        }
+        assert.fail("expected the provider call to fail, and it succeeded");
     }
 
     before(async () => {
-      // Autodeploy off, so a push moves the branch without deploying it: the flip must still ship the live commit.
-      await new RenderClient({ apiKey: emulator.apiKey, baseUrl: emulator.baseUrl }).updateAutoDeploy(emulator.serviceId, "no");
-      const ops = await up({ DISABLE_SIGNUP: "false", MAINTENANCE_MODE: "false" });
-      assert.deepEqual(ops, { signup: "create", maintenance: "create", deploy: "create" });
-      assert.equal(deploy.outputs.status, "live");
-      liveCommit = String(deploy.outputs.commitId);
+        emulator = await startEmulator({ port: 0, stepMs: 30 });
+        [envVarText, deployText] = await Promise.all([
+            serializeProvider(envVarProvider),
+            serializeProvider(deployProvider),
+        ]);
+        // The engine hands a secret config value to the host wrapped as a secret, as here.
+        host = await started({}, { [RENDER_API_KEY_CONFIG]: secretWire(emulator.apiKey) });
     });
 
-    it("a flag flip makes one variable write and one deploy trigger, and ships the live commit though the branch moved", async () => {
-      const head = emulator.pushCommit({ message: "unreleased work" });
-      assert.notEqual(head, liveCommit);
-      emulator.clearRequests();
-
-      const ops = await up({ DISABLE_SIGNUP: "true", MAINTENANCE_MODE: "false" });
-
-      assert.deepEqual(ops, { signup: "update", maintenance: "same", deploy: "update" });
-      assert.deepEqual(
-        writes().map(renderRequestKind),
-        ["PUT /services/{id}/env-vars/{key}", "POST /services/{id}/deploys"],
-        "a flip must cost one variable write and one deploy trigger",
-      );
-      const trigger = writes().find((r) => r.method === "POST");
-      assert.deepEqual(trigger?.body, { commitId: liveCommit });
-      assert.equal(emulator.liveDeploy()?.commit.id, liveCommit, "the live commit must not change");
-      assert.equal(emulator.liveDeploy()?.id, deploy.outputs.deployId);
-      assert.equal(emulator.liveEnv().DISABLE_SIGNUP, "true", "the live deploy must run the new value");
-      assert.equal(deploy.outputs.status, "live");
-      assert.equal(deploy.outputs.commitId, liveCommit);
+    after(async () => {
+        await Promise.all(hosts.map((h) => h.close()));
+        await emulator?.close();
     });
 
-    it("reports the deploy's statuses as it goes, through the provider host's log", () => {
-      const deployId = String(deploy.outputs.deployId);
-      const lines = host.output().split("\n").filter((line) => line.includes(deployId));
-      const ours = lines.filter((line) => line.includes("ahoy-indie-media: deploy"));
-      assert.match(ours[0] ?? "", /deploy dep-\S+ of the live commit [0-9a-f]{7} triggered \((created|queued|build_in_progress)\)/, lines.join("\n"));
-      assert.match(ours[ours.length - 1] ?? "", /deploy dep-\S+ live$/, lines.join("\n"));
-      assert.equal(new Set(ours).size, ours.length, `each status is reported once:\n${ours.join("\n")}`);
+    describe("EnvVar", () => {
+        it("check rejects a key Render would not accept and an apiUrl that is not a URL, naming each", async () => {
+            const checked = await host.check(
+                envVarUrn("bad"),
+                {},
+                { ...envVarInputs("1BAD KEY", SECRET_VALUE), apiUrl: "render" },
+            );
+            const byProperty = Object.fromEntries(checked.failures.map((f) => [f.property, f.reason]));
+            assert.deepEqual(Object.keys(byProperty).sort(), ["apiUrl", "key"]);
+            assert.match(byProperty.key, /"1BAD KEY" is not a Render environment variable name: use letters, digits/);
+            assert.match(byProperty.apiUrl, /apiUrl must be an http\(s\) URL .* got "render"/);
+            assert.ok(
+                !JSON.stringify(checked.failures).includes(SECRET_VALUE),
+                "a check failure must not show the value",
+            );
+        });
+
+        it("is written, updated, refreshed and deleted one key at a time, and a hand-set variable survives", async () => {
+            emulator.setEnvVar("HAND_SET_NOTE", "set in the dashboard");
+            emulator.clearRequests();
+            const urn = envVarUrn("signup");
+
+            const created = await upResource(host, urn, envVarInputs("DISABLE_SIGNUP", "false"));
+            assert.equal(created.op, "create");
+            assert.equal(created.state.id, `${emulator.serviceId}/DISABLE_SIGNUP`);
+            assert.equal(created.state.outputs.serviceId, emulator.serviceId);
+            assert.equal(emulator.envVars().DISABLE_SIGNUP, "false");
+
+            const updated = await upResource(host, urn, envVarInputs("DISABLE_SIGNUP", "true"), created.state);
+            assert.equal(updated.op, "update");
+            assert.equal(updated.state.outputs.value, "true");
+            assert.equal(emulator.envVars().DISABLE_SIGNUP, "true");
+
+            // Someone changes it in the dashboard: refresh sees it, and the next up puts the program's value back.
+            emulator.setEnvVar("DISABLE_SIGNUP", "changed by hand");
+            const refreshed = await refreshResource(host, updated.state);
+            assert.ok(refreshed, "the variable still exists, so refresh must keep it");
+            assert.equal(refreshed.outputs.value, "changed by hand");
+            assert.equal(refreshed.inputs.value, "changed by hand");
+            const reapplied = await upResource(host, urn, envVarInputs("DISABLE_SIGNUP", "true"), refreshed);
+            assert.equal(reapplied.diff?.changes, "some", "the drift must show as a diff against the program");
+            assert.equal(reapplied.op, "update");
+            assert.equal(emulator.envVars().DISABLE_SIGNUP, "true");
+
+            await host.delete(reapplied.state.id, urn, reapplied.state.outputs);
+            assert.equal(emulator.envVars().DISABLE_SIGNUP, undefined);
+            assert.equal(
+                await refreshResource(host, reapplied.state),
+                undefined,
+                "a deleted variable must read as gone",
+            );
+            // Deleting what is already gone is fine (Render answers 404).
+            await host.delete(reapplied.state.id, urn, reapplied.state.outputs);
+
+            assert.equal(emulator.envVars().HAND_SET_NOTE, "set in the dashboard");
+            assert.equal(count("PUT /services/{id}/env-vars"), 0, "the whole-set PUT must never be used");
+            assert.equal(count("PUT /services/{id}/env-vars/{key}"), 3);
+            assert.deepEqual(
+                writes().map((r) => `${r.method} ${r.path.replace(/^\/v1/, "")}`),
+                [
+                    ...Array(3).fill(`PUT /services/${emulator.serviceId}/env-vars/DISABLE_SIGNUP`),
+                    ...Array(2).fill(`DELETE /services/${emulator.serviceId}/env-vars/DISABLE_SIGNUP`),
+                ],
+            );
+        });
+
+        it("diff names exactly what changed: value updates, key or service replaces, apiUrl alone changes nothing", async () => {
+            const urn = envVarUrn("diff");
+            const olds = {
+                ...envVarInputs("MAINTENANCE_MODE", "false", "ahoy-indie-media"),
+                serviceId: emulator.serviceId,
+            };
+            emulator.clearRequests();
+            const diff = (news: Props) => host.diff(`${emulator.serviceId}/MAINTENANCE_MODE`, urn, olds, news);
+
+            assert.deepEqual(await diff(envVarInputs("MAINTENANCE_MODE", "false", "ahoy-indie-media")), {
+                changes: "none",
+                replaces: [],
+                deleteBeforeReplace: false,
+            });
+            assert.deepEqual(await diff(envVarInputs("MAINTENANCE_MODE", "true", "ahoy-indie-media")), {
+                changes: "some",
+                replaces: [],
+                deleteBeforeReplace: false,
+            });
+            assert.deepEqual(await diff(envVarInputs("MAINTENANCE", "false", "ahoy-indie-media")), {
+                changes: "some",
+                replaces: ["key"],
+                deleteBeforeReplace: true,
+            });
+            assert.deepEqual(await diff(envVarInputs("MAINTENANCE_MODE", "false", "ahoy-staging")), {
+                changes: "some",
+                replaces: ["service"],
+                deleteBeforeReplace: true,
+            });
+            assert.equal(
+                (
+                    await diff({
+                        ...envVarInputs("MAINTENANCE_MODE", "false", "ahoy-indie-media"),
+                        apiUrl: "https://api.render.com/v1",
+                    })
+                ).changes,
+                "none",
+            );
+            assert.equal(
+                (await diff(envVarInputs("MAINTENANCE_MODE", "false", emulator.serviceId))).changes,
+                "none",
+                "its own srv- id is the same service",
+            );
+            assert.equal(emulator.requests().length, 0, "a diff (a preview) must not call Render");
+        });
+
+        it("resolves a service given by name to its srv- id", async () => {
+            emulator.clearRequests();
+            const { state } = await upResource(
+                host,
+                envVarUrn("by-name"),
+                envVarInputs("BLOCK_DIRECT_MEDIA", "false", "ahoy-indie-media"),
+            );
+            assert.equal(state.outputs.serviceId, emulator.serviceId);
+            assert.equal(state.outputs.service, "ahoy-indie-media");
+            const lookup = emulator.requests().find((r) => renderRequestKind(r) === "GET /services");
+            assert.equal(lookup?.query.name, "ahoy-indie-media");
+            assert.equal(emulator.envVars().BLOCK_DIRECT_MEDIA, "false");
+        });
+
+        it("writes a secret the engine sends wrapped as its plain value, keeps it wrapped through check, and never prints it", async () => {
+            const urn = envVarUrn("secret");
+            const news = envVarInputs("SECRET_KEY", secretWire(SECRET_VALUE));
+            const checked = await host.check(urn, {}, news);
+            assert.deepEqual(
+                checked.inputs.value,
+                secretWire(SECRET_VALUE),
+                "check must hand the secret back still marked secret",
+            );
+            const created = await host.create(urn, checked.inputs);
+            assert.equal(emulator.envVars().SECRET_KEY, SECRET_VALUE);
+            assert.equal(created.properties.value, SECRET_VALUE);
+            assert.ok(!host.output().includes(SECRET_VALUE), "the provider host's output must not contain the value");
+        });
     });
 
-    it("a re-run with nothing changed: every Diff says no change and Render sees no request at all", async () => {
-      emulator.clearRequests();
-      const ops = await up({ DISABLE_SIGNUP: "true", MAINTENANCE_MODE: "false" });
-      assert.deepEqual(ops, { signup: "same", maintenance: "same", deploy: "same" });
-      assert.deepEqual(kinds(), []);
-    });
+    describe("Deploy", () => {
+        const urn = deployUrn("ahoy-indie-media");
+        let signup: ResourceState;
+        let maintenance: ResourceState;
+        let deploy: ResourceState;
+        let liveCommit: string;
 
-    it("rides out injected 429s and 500s without an extra write or deploy", async () => {
-      emulator.clearRequests();
-      emulator.inject({ method: "PUT", path: /\/env-vars\/MAINTENANCE_MODE$/, status: 429, count: 2, retryAfterSeconds: 1 });
-      emulator.inject({ method: "POST", path: /\/deploys$/, status: 500, count: 1 });
-      emulator.inject({ method: "GET", path: /\/deploys\/dep-/, status: 503, count: 1 });
-
-      const ops = await up({ DISABLE_SIGNUP: "true", MAINTENANCE_MODE: "true" });
-
-      assert.deepEqual(ops, { signup: "same", maintenance: "update", deploy: "update" });
-      const statuses = (kind: string) => emulator.requests().filter((r) => renderRequestKind(r) === kind).map((r) => r.status);
-      assert.deepEqual(statuses("PUT /services/{id}/env-vars/{key}"), [429, 429, 200]);
-      assert.deepEqual(statuses("POST /services/{id}/deploys"), [500, 201]);
-      assert.equal(emulator.liveEnv().MAINTENANCE_MODE, "true");
-      assert.equal(deploy.outputs.status, "live");
-    });
-
-    it("refresh reads the recorded deploy's current status, and a superseded one reads as deactivated", async () => {
-      const current = await refreshResource(host, deploy);
-      assert.equal(current?.outputs.status, "live");
-      assert.deepEqual(current?.inputs, deploy.inputs, "a refresh must leave no diff on the inputs");
-      const older = { ...deploy, outputs: { ...deploy.outputs, deployId: emulator.deploys()[1].id } };
-      assert.equal((await refreshResource(host, older))?.outputs.status, "deactivated");
-    });
-
-    it("a failing build fails the Deploy with a message naming build_failed, the deploy id and the request id", async () => {
-      emulator.failBuild(liveCommit);
-      emulator.clearRequests();
-      const failed = await rejection(up({ DISABLE_SIGNUP: "false", MAINTENANCE_MODE: "true" }));
-      assert.match(failed.message, /Render deploy dep-[0-9a-z]+ of commit [0-9a-f]{7} ended build_failed \(request id [^)]+\)/);
-      assert.equal(emulator.envVars().DISABLE_SIGNUP, "false", "the variable write happens before the deploy");
-      assert.equal(emulator.liveDeploy()?.commit.id, liveCommit, "Render keeps the previous deploy live");
-      assert.equal(emulator.liveEnv().DISABLE_SIGNUP, "true", "the failed deploy's values are not running");
-    });
-
-    it("deleting a Deploy makes no request to Render: a deploy cannot be undone", async () => {
-      emulator.clearRequests();
-      await host.delete(deploy.id, urn, deploy.outputs);
-      assert.deepEqual(kinds(), []);
-    });
-  });
-
-  describe("credentials", () => {
-    it("reads the API key from RENDER_API_KEY when the stack config has none", async () => {
-      const envHost = await started({ RENDER_API_KEY: emulator.apiKey }, {});
-      const { state } = await upResource(envHost, envVarUrn("from-env"), envVarInputs("SIGNED_URL_EXPIRY", "300"));
-      assert.equal(state.outputs.serviceId, emulator.serviceId);
-      assert.equal(emulator.envVars().SIGNED_URL_EXPIRY, "300");
-    });
-
-    it("fails naming both places to set it when neither the config nor RENDER_API_KEY has a key", async () => {
-      const bare = await started({}, {});
-      emulator.clearRequests();
-      const failed = await rejection(bare.create(envVarUrn("no-key"), envVarInputs("ENABLE_SIGNED_URLS", "true")));
-      assert.match(failed.message, /No Render API key: set the secret stack config "ahoy-ops:renderApiKey" .* or the RENDER_API_KEY environment variable/);
-      assert.deepEqual(kinds(), [], "nothing is sent without a key");
-    });
-
-    it("the serialized providers carry no API key and no value, only the name of the code the host requires", async () => {
-      process.env.RENDER_API_KEY = emulator.apiKey;
-      try {
-        for (const [name, provider] of [["EnvVar", envVarProvider], ["Deploy", deployProvider]] as const) {
-          const text = await serializeProvider(provider);
-          assert.ok(!text.includes(emulator.apiKey), `the serialized ${name} provider contains the API key`);
-          assert.ok(!text.includes(SECRET_VALUE), `the serialized ${name} provider contains a variable's value`);
-          // The state carries only where the implementation lives; it is required, and the key looked up, in the host.
-          const module = name === "EnvVar" ? "components/render/envVarProvider.ts" : "components/render/deployProvider.ts";
-          assert.ok(text.includes(module), `the serialized ${name} provider should name its implementation ${module}`);
-          assert.ok(text.length < 8_000, `the serialized ${name} provider is ${text.length} characters: it should not carry the client`);
-          assert.equal(text, name === "EnvVar" ? envVarText : deployText, "serializing again must give the same provider");
+        // A stack of two kill switches and the deploy that follows their writes, converged as `pulumi up` would.
+        async function up(values: { DISABLE_SIGNUP: string; MAINTENANCE_MODE: string }) {
+            const s = await upResource(
+                host,
+                envVarUrn("DISABLE_SIGNUP"),
+                envVarInputs("DISABLE_SIGNUP", values.DISABLE_SIGNUP),
+                signup,
+            );
+            const m = await upResource(
+                host,
+                envVarUrn("MAINTENANCE_MODE"),
+                envVarInputs("MAINTENANCE_MODE", values.MAINTENANCE_MODE),
+                maintenance,
+            );
+            [signup, maintenance] = [s.state, m.state];
+            const d = await upResource(host, urn, deployInputs(variablesDigest(values)), deploy);
+            deploy = d.state;
+            return { signup: s.op, maintenance: m.op, deploy: d.op };
         }
-      } finally {
-        delete process.env.RENDER_API_KEY;
-      }
+
+        before(async () => {
+            // Autodeploy off, so a push moves the branch without deploying it: the flip must still ship the live commit.
+            await new RenderClient({ apiKey: emulator.apiKey, baseUrl: emulator.baseUrl }).updateAutoDeploy(
+                emulator.serviceId,
+                "no",
+            );
+            const ops = await up({ DISABLE_SIGNUP: "false", MAINTENANCE_MODE: "false" });
+            assert.deepEqual(ops, { signup: "create", maintenance: "create", deploy: "create" });
+            assert.equal(deploy.outputs.status, "live");
+            liveCommit = String(deploy.outputs.commitId);
+        });
+
+        it("a flag flip makes one variable write and one deploy trigger, and ships the live commit though the branch moved", async () => {
+            const head = emulator.pushCommit({ message: "unreleased work" });
+            assert.notEqual(head, liveCommit);
+            emulator.clearRequests();
+
+            const ops = await up({ DISABLE_SIGNUP: "true", MAINTENANCE_MODE: "false" });
+
+            assert.deepEqual(ops, { signup: "update", maintenance: "same", deploy: "update" });
+            assert.deepEqual(
+                writes().map(renderRequestKind),
+                ["PUT /services/{id}/env-vars/{key}", "POST /services/{id}/deploys"],
+                "a flip must cost one variable write and one deploy trigger",
+            );
+            const trigger = writes().find((r) => r.method === "POST");
+            assert.deepEqual(trigger?.body, { commitId: liveCommit });
+            assert.equal(emulator.liveDeploy()?.commit.id, liveCommit, "the live commit must not change");
+            assert.equal(emulator.liveDeploy()?.id, deploy.outputs.deployId);
+            assert.equal(emulator.liveEnv().DISABLE_SIGNUP, "true", "the live deploy must run the new value");
+            assert.equal(deploy.outputs.status, "live");
+            assert.equal(deploy.outputs.commitId, liveCommit);
+        });
+
+        it("reports the deploy's statuses as it goes, through the provider host's log", () => {
+            const deployId = String(deploy.outputs.deployId);
+            const lines = host
+                .output()
+                .split("\n")
+                .filter((line) => line.includes(deployId));
+            const ours = lines.filter((line) => line.includes("ahoy-indie-media: deploy"));
+            assert.match(
+                ours[0] ?? "",
+                /deploy dep-\S+ of the live commit [0-9a-f]{7} triggered \((created|queued|build_in_progress)\)/,
+                lines.join("\n"),
+            );
+            assert.match(ours[ours.length - 1] ?? "", /deploy dep-\S+ live$/, lines.join("\n"));
+            assert.equal(new Set(ours).size, ours.length, `each status is reported once:\n${ours.join("\n")}`);
+        });
+
+        it("a re-run with nothing changed: every Diff says no change and Render sees no request at all", async () => {
+            emulator.clearRequests();
+            const ops = await up({ DISABLE_SIGNUP: "true", MAINTENANCE_MODE: "false" });
+            assert.deepEqual(ops, { signup: "same", maintenance: "same", deploy: "same" });
+            assert.deepEqual(kinds(), []);
+        });
+
+        it("rides out injected 429s and 500s without an extra write or deploy", async () => {
+            emulator.clearRequests();
+            emulator.inject({
+                method: "PUT",
+                path: /\/env-vars\/MAINTENANCE_MODE$/,
+                status: 429,
+                count: 2,
+                retryAfterSeconds: 1,
+            });
+            emulator.inject({ method: "POST", path: /\/deploys$/, status: 500, count: 1 });
+            emulator.inject({ method: "GET", path: /\/deploys\/dep-/, status: 503, count: 1 });
+
+            const ops = await up({ DISABLE_SIGNUP: "true", MAINTENANCE_MODE: "true" });
+
+            assert.deepEqual(ops, { signup: "same", maintenance: "update", deploy: "update" });
+            const statuses = (kind: string) =>
+                emulator
+                    .requests()
+                    .filter((r) => renderRequestKind(r) === kind)
+                    .map((r) => r.status);
+            assert.deepEqual(statuses("PUT /services/{id}/env-vars/{key}"), [429, 429, 200]);
+            assert.deepEqual(statuses("POST /services/{id}/deploys"), [500, 201]);
+            assert.equal(emulator.liveEnv().MAINTENANCE_MODE, "true");
+            assert.equal(deploy.outputs.status, "live");
+        });
+
+        it("refresh reads the recorded deploy's current status, and a superseded one reads as deactivated", async () => {
+            const current = await refreshResource(host, deploy);
+            assert.equal(current?.outputs.status, "live");
+            assert.deepEqual(current?.inputs, deploy.inputs, "a refresh must leave no diff on the inputs");
+            const older = { ...deploy, outputs: { ...deploy.outputs, deployId: emulator.deploys()[1].id } };
+            assert.equal((await refreshResource(host, older))?.outputs.status, "deactivated");
+        });
+
+        it("a failing build fails the Deploy with a message naming build_failed, the deploy id and the request id", async () => {
+            emulator.failBuild(liveCommit);
+            emulator.clearRequests();
+            const failed = await rejection(up({ DISABLE_SIGNUP: "false", MAINTENANCE_MODE: "true" }));
+            assert.match(
+                failed.message,
+                /Render deploy dep-[0-9a-z]+ of commit [0-9a-f]{7} ended build_failed \(request id [^)]+\)/,
+            );
+            assert.equal(emulator.envVars().DISABLE_SIGNUP, "false", "the variable write happens before the deploy");
+            assert.equal(emulator.liveDeploy()?.commit.id, liveCommit, "Render keeps the previous deploy live");
+            assert.equal(emulator.liveEnv().DISABLE_SIGNUP, "true", "the failed deploy's values are not running");
+        });
+
+        it("deleting a Deploy makes no request to Render: a deploy cannot be undone", async () => {
+            emulator.clearRequests();
+            await host.delete(deploy.id, urn, deploy.outputs);
+            assert.deepEqual(kinds(), []);
+        });
     });
 
-    it("no host output or error message carries the API key or a secret value", () => {
-      const printed = [...hosts.map((h) => h.output()), ...errorMessages].join("\n");
-      assert.ok(errorMessages.length >= 2, "the failure tests above must have run");
-      assert.ok(!printed.includes(emulator.apiKey), "the API key was printed");
-      assert.ok(!printed.includes(SECRET_VALUE), "a secret value was printed");
+    describe("credentials", () => {
+        it("reads the API key from RENDER_API_KEY when the stack config has none", async () => {
+            const envHost = await started({ RENDER_API_KEY: emulator.apiKey }, {});
+            const { state } = await upResource(
+                envHost,
+                envVarUrn("from-env"),
+                envVarInputs("SIGNED_URL_EXPIRY", "300"),
+            );
+            assert.equal(state.outputs.serviceId, emulator.serviceId);
+            assert.equal(emulator.envVars().SIGNED_URL_EXPIRY, "300");
+        });
+
+        it("fails naming both places to set it when neither the config nor RENDER_API_KEY has a key", async () => {
+            const bare = await started({}, {});
+            emulator.clearRequests();
+            const failed = await rejection(
+                bare.create(envVarUrn("no-key"), envVarInputs("ENABLE_SIGNED_URLS", "true")),
+            );
+            assert.match(
+                failed.message,
+                /No Render API key: set the secret stack config "ahoy-ops:renderApiKey" .* or the RENDER_API_KEY environment variable/,
+            );
+            assert.deepEqual(kinds(), [], "nothing is sent without a key");
+        });
+
+        it("the serialized providers carry no API key and no value, only the name of the code the host requires", async () => {
+            process.env.RENDER_API_KEY = emulator.apiKey;
+            try {
+                for (const [name, provider] of [
+                    ["EnvVar", envVarProvider],
+                    ["Deploy", deployProvider],
+                ] as const) {
+                    const text = await serializeProvider(provider);
+                    assert.ok(!text.includes(emulator.apiKey), `the serialized ${name} provider contains the API key`);
+                    assert.ok(
+                        !text.includes(SECRET_VALUE),
+                        `the serialized ${name} provider contains a variable's value`,
+                    );
+                    // The state carries only where the implementation lives; it is required, and the key looked up, in the host.
+                    const module =
+                        name === "EnvVar"
+                            ? "components/render/envVarProvider.ts"
+                            : "components/render/deployProvider.ts";
+                    assert.ok(
+                        text.includes(module),
+                        `the serialized ${name} provider should name its implementation ${module}`,
+                    );
+                    assert.ok(
+                        text.length < 8_000,
+                        `the serialized ${name} provider is ${text.length} characters: it should not carry the client`,
+                    );
+                    assert.equal(
+                        text,
+                        name === "EnvVar" ? envVarText : deployText,
+                        "serializing again must give the same provider",
+                    );
+                }
+            } finally {
+                delete process.env.RENDER_API_KEY;
+            }
+        });
+
+        it("no host output or error message carries the API key or a secret value", () => {
+            const printed = [...hosts.map((h) => h.output()), ...errorMessages].join("\n");
+            assert.ok(errorMessages.length >= 2, "the failure tests above must have run");
+            assert.ok(!printed.includes(emulator.apiKey), "the API key was printed");
+            assert.ok(!printed.includes(SECRET_VALUE), "a secret value was printed");
+        });
     });
-  });
 });

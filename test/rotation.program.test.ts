@@ -11,7 +11,13 @@ const ENV_VAR = "pulumi-nodejs:dynamic/render:EnvVar";
 
 const REDIS_URL = "rediss://:s3cr3t-redis-pw@redis.internal:6380/0";
 const ADMIN_PASSWORD = "admin-pw-Zq9!";
-const database = { databaseAppHost: "db.internal", sessionStore: "redis", sessionKeyPattern: "session:*", "postgresql:host": "db.example.com", "postgresql:username": "ahoy_admin" };
+const database = {
+    databaseAppHost: "db.internal",
+    sessionStore: "redis",
+    sessionKeyPattern: "session:*",
+    "postgresql:host": "db.example.com",
+    "postgresql:username": "ahoy_admin",
+};
 const secrets = { redisUrl: REDIS_URL, "postgresql:password": ADMIN_PASSWORD };
 
 function at(generations: { secretKeyGeneration?: number; databaseCredentialGeneration?: number }): Promise<ProgramRun> {
@@ -23,15 +29,24 @@ function at(generations: { secretKeyGeneration?: number; databaseCredentialGener
 /** The keepers of every random value, by resource name. */
 function keepers(run: ProgramRun): Record<string, string> {
     return Object.fromEntries(
-        [...run.ofType(RANDOM_BYTES), ...run.ofType(RANDOM_PASSWORD)].map((r) => [r.name, JSON.stringify(r.inputs.keepers)]),
+        [...run.ofType(RANDOM_BYTES), ...run.ofType(RANDOM_PASSWORD)].map((r) => [
+            r.name,
+            JSON.stringify(r.inputs.keepers),
+        ]),
     );
 }
 
 function changedKeepers(before: ProgramRun, after: ProgramRun): string[] {
     const a = keepers(before);
     const b = keepers(after);
-    assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort(), "the same random resources are declared in both generations");
-    return Object.keys(a).filter((name) => a[name] !== b[name]).sort();
+    assert.deepEqual(
+        Object.keys(b).sort(),
+        Object.keys(a).sort(),
+        "the same random resources are declared in both generations",
+    );
+    return Object.keys(a)
+        .filter((name) => a[name] !== b[name])
+        .sort();
 }
 
 const dependsOn = (r: Registration, name: string) => r.dependencies.some((urn) => urn.endsWith(`::${name}`));
@@ -68,7 +83,13 @@ describe("secret rotation, declared from Pulumi.prod.yaml", () => {
         assert.match(urlFive, /^postgresql:\/\/ahoy_app_blue:/);
         assert.notEqual(urlFive, urlThree, "the blue role comes back with a new password");
         for (const run of [three, five]) {
-            assert.deepEqual(run.ofType(ROLE).map((r) => r.inputs.name).sort(), ["ahoy_app_blue", "ahoy_app_green"]);
+            assert.deepEqual(
+                run
+                    .ofType(ROLE)
+                    .map((r) => r.inputs.name)
+                    .sort(),
+                ["ahoy_app_blue", "ahoy_app_green"],
+            );
         }
     });
 
@@ -78,14 +99,20 @@ describe("secret rotation, declared from Pulumi.prod.yaml", () => {
         assert.equal(url.port, "5432");
         assert.equal(url.pathname, "/ahoy_prod");
         assert.equal(url.searchParams.get("sslmode"), "require");
-        assert.ok(decodeURIComponent(url.password).endsWith(":/?#[]@!$&'()*+,;=%"), "the reserved characters survive the round trip");
+        assert.ok(
+            decodeURIComponent(url.password).endsWith(":/?#[]@!$&'()*+,;=%"),
+            "the reserved characters survive the round trip",
+        );
     });
 
     it("retirement waits for the deploy: the standby role loses LOGIN after it, then its sessions end", async () => {
         const run = await at({ databaseCredentialGeneration: 4 });
         const retired = run.named("ahoy-db-blue");
         assert.ok(dependsOn(retired, "ahoy-deploy"), "the retired role must wait for the deploy");
-        assert.ok(!dependsOn(run.named("ahoy-db-green"), "ahoy-deploy"), "the active role must be ready before the deploy");
+        assert.ok(
+            !dependsOn(run.named("ahoy-db-green"), "ahoy-deploy"),
+            "the active role must be ready before the deploy",
+        );
         assert.ok(dependsOn(run.named("ahoy-db-retired-sessions"), "ahoy-db-blue"));
         const deploy = run.named("ahoy-deploy");
         assert.ok(dependsOn(deploy, "ahoy-DATABASE_URL") && dependsOn(deploy, "ahoy-SECRET_KEY"));
@@ -106,24 +133,40 @@ describe("secret rotation, declared from Pulumi.prod.yaml", () => {
         assert.deepEqual(flush.inputs.triggers, [2]);
         assert.equal(flush.inputs.logging, "none");
         const env = flush.raw.environment as Record<string, unknown>;
-        assert.ok(isSecretValue(env.REDIS_URL) || isSecretValue(flush.raw.environment), "REDIS_URL must reach the command as a secret");
+        assert.ok(
+            isSecretValue(env.REDIS_URL) || isSecretValue(flush.raw.environment),
+            "REDIS_URL must reach the command as a secret",
+        );
         assert.equal((reveal(flush.inputs.environment) as Record<string, string>).SESSION_KEY_PATTERN, "session:*");
         for (const field of ["create", "update", "delete"]) {
             const text = String(flush.inputs[field] ?? "");
-            assert.ok(!text.includes("s3cr3t") && !text.includes("redis.internal"), `the ${field} command text carries the Redis URL`);
+            assert.ok(
+                !text.includes("s3cr3t") && !text.includes("redis.internal"),
+                `the ${field} command text carries the Redis URL`,
+            );
         }
     });
 
     it("every secret input is a secret, and no serialized provider or plain input carries a secret", async () => {
         const run = await at({ secretKeyGeneration: 2, databaseCredentialGeneration: 2 });
         assert.ok(isSecretValue(run.named("ahoy-DATABASE_URL").raw.value));
-        for (const role of run.ofType(ROLE)) assert.ok(isSecretValue(role.raw.password), `${role.name}'s password must be a secret`);
-        const secretValues = [REDIS_URL, ADMIN_PASSWORD, "s3cr3t", String(reveal(run.named("ahoy-SECRET_KEY").inputs.value))];
+        for (const role of run.ofType(ROLE))
+            assert.ok(isSecretValue(role.raw.password), `${role.name}'s password must be a secret`);
+        const secretValues = [
+            REDIS_URL,
+            ADMIN_PASSWORD,
+            "s3cr3t",
+            String(reveal(run.named("ahoy-SECRET_KEY").inputs.value)),
+        ];
         for (const role of run.ofType(ROLE)) secretValues.push(String(reveal(role.inputs.password)));
         for (const r of run.registrations) {
             const plain = JSON.stringify(r.raw, (_key, value) => (isSecretValue(value) ? "[secret]" : value));
             const leaked = secretValues.filter((secret) => plain.includes(secret));
-            assert.deepEqual(leaked.length, 0, `${r.type} ${r.name} carries ${leaked.length} secret(s) outside a secret wrapper`);
+            assert.deepEqual(
+                leaked.length,
+                0,
+                `${r.type} ${r.name} carries ${leaked.length} secret(s) outside a secret wrapper`,
+            );
         }
         assert.equal(run.ofType(ENV_VAR).length, 7, "five switches, SECRET_KEY and DATABASE_URL were checked");
     });
@@ -138,10 +181,13 @@ describe("secret rotation, declared from Pulumi.prod.yaml", () => {
     it("MAINTENANCE_MODE also writes the runbook's app_settings row when the database is managed", async () => {
         const run = await runProgram({ ...database, MAINTENANCE_MODE: "true" }, secrets);
         const [row] = run.ofType("pulumi-nodejs:dynamic/postgres:AppSetting");
-        assert.deepEqual({ database: row.inputs.database, key: row.inputs.key, value: row.inputs.value }, {
-            database: "ahoy_prod",
-            key: "maintenance_mode",
-            value: "true",
-        });
+        assert.deepEqual(
+            { database: row.inputs.database, key: row.inputs.key, value: row.inputs.value },
+            {
+                database: "ahoy_prod",
+                key: "maintenance_mode",
+                value: "true",
+            },
+        );
     });
 });

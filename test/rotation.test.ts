@@ -20,7 +20,13 @@ import { RESERVED } from "./support/mocks";
 
 const generation = fc.integer({ min: 1, max: 1_000_000 });
 /** The connection settings node-postgres derives from a URL (the parser the app's tests and our providers share). */
-function parseConnectionString(url: string): { user?: string; password?: string; host: string; port: number; database?: string } {
+function parseConnectionString(url: string): {
+    user?: string;
+    password?: string;
+    host: string;
+    port: number;
+    database?: string;
+} {
     const { user, password, host, port, database } = new Client({ connectionString: url });
     return { user, password: password ?? undefined, host, port, database };
 }
@@ -29,7 +35,9 @@ const keepers = (g: number): Record<Slot, number> => ({ blue: slotKeeper(g, "blu
 describe("rotation slots and keepers", () => {
     it("odd generations activate blue and even ones green, the other slot standing by", () => {
         assert.deepEqual([1, 2, 3, 4, 5].map(activeSlot), ["blue", "green", "blue", "green", "blue"]);
-        fc.assert(fc.property(generation, (g) => activeSlot(g) !== standbySlot(g) && activeSlot(g) === activeSlot(g + 2)));
+        fc.assert(
+            fc.property(generation, (g) => activeSlot(g) !== standbySlot(g) && activeSlot(g) === activeSlot(g + 2)),
+        );
     });
 
     it("a slot is kept by the last generation that activated it (green starts at 0)", () => {
@@ -39,7 +47,11 @@ describe("rotation slots and keepers", () => {
             fc.property(generation, (g) =>
                 SLOTS.every((slot) => {
                     const keeper = slotKeeper(g, slot);
-                    return keeper <= g && (keeper === 0 || activeSlot(keeper) === slot) && (keeper === g || activeSlot(g) !== slot);
+                    return (
+                        keeper <= g &&
+                        (keeper === 0 || activeSlot(keeper) === slot) &&
+                        (keeper === g || activeSlot(g) !== slot)
+                    );
                 }),
             ),
         );
@@ -75,7 +87,12 @@ describe("role names", () => {
     it("are <prefix>_blue and <prefix>_green whatever the generation", () => {
         assert.equal(roleName("ahoy_app", "blue"), "ahoy_app_blue");
         assert.equal(roleName("ahoy_app", "green"), "ahoy_app_green");
-        fc.assert(fc.property(generation, (g) => roleName("ahoy_app", activeSlot(g)) === roleName("ahoy_app", activeSlot(g + 2))));
+        fc.assert(
+            fc.property(
+                generation,
+                (g) => roleName("ahoy_app", activeSlot(g)) === roleName("ahoy_app", activeSlot(g + 2)),
+            ),
+        );
     });
 
     it("refuse a prefix that is not a lower-case identifier or would be truncated by PostgreSQL", () => {
@@ -87,7 +104,13 @@ describe("role names", () => {
 });
 
 describe("DATABASE_URL", () => {
-    const parts = { user: "ahoy_app_green", host: "dpg-abc123-a", port: 5432, database: "ahoy_prod", sslMode: "verify-full" };
+    const parts = {
+        user: "ahoy_app_green",
+        host: "dpg-abc123-a",
+        port: 5432,
+        database: "ahoy_prod",
+        sslMode: "verify-full",
+    };
 
     it("percent-encodes every URL-reserved character of the password", () => {
         const encoded = encodeUrlComponent(RESERVED);
@@ -133,7 +156,10 @@ describe("DATABASE_URL", () => {
             [{ host: "bad host" }, /^databaseAppHost: got "bad host"; expected a host name/],
             [{ port: 0 }, /^databasePort: got 0; expected a whole number from 1 to 65535/],
             [{ database: "ahoy/prod" }, /^databaseName: got "ahoy\/prod"; expected letters, digits/],
-            [{ sslMode: "on" }, /^databaseSslMode: got "on"; expected one of disable, allow, prefer, require, verify-ca, verify-full/],
+            [
+                { sslMode: "on" },
+                /^databaseSslMode: got "on"; expected one of disable, allow, prefer, require, verify-ca, verify-full/,
+            ],
         ];
         for (const [override, message] of cases) {
             assert.throws(
@@ -162,7 +188,10 @@ describe("SECRET_KEY", () => {
 
     it("refuses a source that is not 32 bytes of base64, without echoing it", () => {
         const short = randomBytes(16).toString("base64");
-        assert.throws(() => secretKeyFromBase64(short), (err: Error) => /holds 16 bytes; expected 32/.test(err.message) && !err.message.includes(short));
+        assert.throws(
+            () => secretKeyFromBase64(short),
+            (err: Error) => /holds 16 bytes; expected 32/.test(err.message) && !err.message.includes(short),
+        );
         assert.throws(() => secretKeyFromBase64("not base64!"), /not padded standard base64/);
     });
 });
@@ -212,7 +241,15 @@ describe("SecretKey component", () => {
     });
 
     it("refuses a generation below 1, naming the setting", async () => {
-        await pulumi.runtime.setMocks({ newResource: (args) => ({ id: args.name, state: args.inputs }), call: (args) => args.inputs }, "ahoy-ops", "prod", false);
-        assert.throws(() => new SecretKey("bad", { generation: 0 }), /secretKeyGeneration: got 0; expected a whole number >= 1/);
+        await pulumi.runtime.setMocks(
+            { newResource: (args) => ({ id: args.name, state: args.inputs }), call: (args) => args.inputs },
+            "ahoy-ops",
+            "prod",
+            false,
+        );
+        assert.throws(
+            () => new SecretKey("bad", { generation: 0 }),
+            /secretKeyGeneration: got 0; expected a whole number >= 1/,
+        );
     });
 });

@@ -62,7 +62,8 @@ async function declare(generation: number, server: PostgresServer): Promise<Gene
                 const state: Record<string, unknown> = { ...args.inputs };
                 if (args.type === PASSWORD_TYPE) {
                     const kept = `${args.name}@${JSON.stringify(inputs.keepers)}`;
-                    if (!passwords.has(kept)) passwords.set(kept, `${randomBytes(12).toString("base64url")}${RESERVED}`);
+                    if (!passwords.has(kept))
+                        passwords.set(kept, `${randomBytes(12).toString("base64url")}${RESERVED}`);
                     state.result = passwords.get(kept);
                 }
                 return { id: `${args.name}-id`, state };
@@ -89,14 +90,22 @@ async function declare(generation: number, server: PostgresServer): Promise<Gene
 
     const role = (slot: "blue" | "green"): DeclaredRole => {
         const found = registered.filter((r) => r.type === ROLE_TYPE && r.name === `ahoy-db-${slot}`);
-        assert.equal(found.length, 1, `generation ${generation}: expected one Role ahoy-db-${slot}, found ${found.length}`);
+        assert.equal(
+            found.length,
+            1,
+            `generation ${generation}: expected one Role ahoy-db-${slot}, found ${found.length}`,
+        );
         const { name, login, password, roles, assumeRole } = found[0].inputs as unknown as DeclaredRole;
         return { name, login, password, roles, assumeRole };
     };
     const sessions = registered.filter((r) => r.type === TERMINATE_TYPE);
     assert.equal(sessions.length, 1, `generation ${generation}: expected one TerminateSessions`);
     const { database, role: retired, generation: declaredGeneration } = sessions[0].inputs;
-    return { databaseUrl, roles: { blue: role("blue"), green: role("green") }, retiredSessions: { database, role: retired, generation: declaredGeneration } };
+    return {
+        databaseUrl,
+        roles: { blue: role("blue"), green: role("green") },
+        retiredSessions: { database, role: retired, generation: declaredGeneration },
+    };
 }
 
 describe("rotation drill: databaseCredentialGeneration 1 -> 2 against the emulator and PostgreSQL 15", function () {
@@ -135,7 +144,10 @@ describe("rotation drill: databaseCredentialGeneration 1 -> 2 against the emulat
         apiUrl: emulator.baseUrl,
         trigger: variablesDigest({ DATABASE_URL: url }),
     });
-    const sessionsInputs = (generation: Generation): Props => ({ [PROVIDER_KEY]: providers.sessions, ...generation.retiredSessions });
+    const sessionsInputs = (generation: Generation): Props => ({
+        [PROVIDER_KEY]: providers.sessions,
+        ...generation.retiredSessions,
+    });
     const writes = () => emulator.requests().filter((r) => r.method !== "GET");
 
     /** `pulumi up` of one generation, in the order the program's dependencies impose. */
@@ -212,7 +224,9 @@ describe("rotation drill: databaseCredentialGeneration 1 -> 2 against the emulat
         // While the deploy is in flight, the app still runs generation 1's URL: it must log in at every moment.
         const checks: Array<{ before: string; after: string; url: string; result: true | string }> = [];
         let settled = false;
-        const deploying = upResource(host, urns.deploy, deployInputs(two.databaseUrl), state.deploy).finally(() => (settled = true));
+        const deploying = upResource(host, urns.deploy, deployInputs(two.databaseUrl), state.deploy).finally(
+            () => (settled = true),
+        );
         while (!settled) {
             const newest = emulator.deploys()[0];
             if (newest && newest.id !== liveBefore && IN_FLIGHT.has(newest.status)) {
@@ -233,14 +247,20 @@ describe("rotation drill: databaseCredentialGeneration 1 -> 2 against the emulat
         );
         for (const check of checks) {
             assert.equal(check.url, one.databaseUrl, `while ${check.before}, the live deploy runs generation 1's URL`);
-            assert.equal(check.result, true, `while ${check.before}, the running app's login was refused: ${check.result}`);
+            assert.equal(
+                check.result,
+                true,
+                `while ${check.before}, the running app's login was refused: ${check.result}`,
+            );
         }
         assert.equal(deploy.op, "update");
         assert.equal(deploy.state.outputs.status, "live");
         assert.equal(emulator.liveDeploy()?.id, deploy.state.outputs.deployId);
         assert.equal(emulator.liveEnv().DATABASE_URL, two.databaseUrl, "the live deploy runs the new DATABASE_URL");
         assert.deepEqual(
-            writes().map((r) => `${renderRequestKind(r)}${r.path.endsWith("/env-vars/DATABASE_URL") ? " (DATABASE_URL)" : ""}`),
+            writes().map(
+                (r) => `${renderRequestKind(r)}${r.path.endsWith("/env-vars/DATABASE_URL") ? " (DATABASE_URL)" : ""}`,
+            ),
             ["PUT /services/{id}/env-vars/{key} (DATABASE_URL)", "POST /services/{id}/deploys"],
             "the rotation costs exactly one variable write and one deploy trigger",
         );
@@ -250,13 +270,24 @@ describe("rotation drill: databaseCredentialGeneration 1 -> 2 against the emulat
     it("only after that deploy is live does blue lose LOGIN and its open session end; the app then works with the new URL only", async () => {
         assert.equal(state.deploy?.outputs.status, "live", "retirement follows a live deploy");
         await applyRole(admin, two.roles.blue);
-        assert.match(String(await canConnect(one.databaseUrl)), /not permitted to log in/, "the old URL is refused once blue is retired");
-        assert.equal((await appSession.query("SELECT session_user::text AS login")).rows[0].login, "ahoy_app_blue", "LOGIN alone leaves open sessions");
+        assert.match(
+            String(await canConnect(one.databaseUrl)),
+            /not permitted to log in/,
+            "the old URL is refused once blue is retired",
+        );
+        assert.equal(
+            (await appSession.query("SELECT session_user::text AS login")).rows[0].login,
+            "ahoy_app_blue",
+            "LOGIN alone leaves open sessions",
+        );
 
         const sessions = await upResource(host, urns.sessions, sessionsInputs(two), state.sessions);
         state.sessions = sessions.state;
         assert.equal(sessions.op, "update", "a new generation ends the retired role's sessions again");
-        assert.deepEqual({ role: sessions.state.outputs.role, terminated: sessions.state.outputs.terminated }, { role: "ahoy_app_blue", terminated: 1 });
+        assert.deepEqual(
+            { role: sessions.state.outputs.role, terminated: sessions.state.outputs.terminated },
+            { role: "ahoy_app_blue", terminated: 1 },
+        );
         assert.match((await appSessionEnded).message, /terminat/i);
         await assert.rejects(appSession.query("SELECT 1"), "the retired role's session is gone");
 
@@ -267,7 +298,11 @@ describe("rotation drill: databaseCredentialGeneration 1 -> 2 against the emulat
             assert.deepEqual(who.rows[0], { login: "ahoy_app_green", acting: "ahoy" });
             await app.query("INSERT INTO tracks (title) VALUES ('after the rotation')");
             const titles = await app.query("SELECT title FROM tracks ORDER BY id");
-            assert.deepEqual(titles.rows.map((r) => r.title), ["before the rotation", "after the rotation"], "the app keeps its data across the switch");
+            assert.deepEqual(
+                titles.rows.map((r) => r.title),
+                ["before the rotation", "after the rotation"],
+                "the app keeps its data across the switch",
+            );
         } finally {
             await app.end();
         }
@@ -284,7 +319,13 @@ describe("rotation drill: databaseCredentialGeneration 1 -> 2 against the emulat
         assert.deepEqual(ops, ["same", "same", "same"]);
         assert.deepEqual(writes(), []);
         const printed = host.output();
-        for (const secret of [ADMIN.password, one.roles.blue.password, two.roles.green.password, one.databaseUrl, two.databaseUrl]) {
+        for (const secret of [
+            ADMIN.password,
+            one.roles.blue.password,
+            two.roles.green.password,
+            one.databaseUrl,
+            two.databaseUrl,
+        ]) {
             assert.ok(!printed.includes(secret), "the provider host printed a password or a DATABASE_URL");
         }
     });

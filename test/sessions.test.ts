@@ -32,7 +32,11 @@ async function declareFlush(redisUrl: string, generation: number, keyPattern?: s
         "prod",
         false,
     );
-    type Req = { getType(): string; getObject(): { toJavaScript(): Record<string, unknown> }; getDependenciesList(): string[] };
+    type Req = {
+        getType(): string;
+        getObject(): { toJavaScript(): Record<string, unknown> };
+        getDependenciesList(): string[];
+    };
     const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Req, cb: unknown): void };
     const register = monitor.registerResource.bind(monitor);
     monitor.registerResource = (req, cb) => {
@@ -55,9 +59,17 @@ async function declareFlush(redisUrl: string, generation: number, keyPattern?: s
 }
 
 /** Runs a declared command text as the command provider does: through a shell, in the project root, with its environment. */
-function run(commandText: string, environment: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(
+    commandText: string,
+    environment: Record<string, string>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
     return new Promise((resolve, reject) => {
-        const child = spawn(commandText, { shell: true, cwd: REPO_ROOT, env: { PATH: process.env.PATH, ...environment }, stdio: ["ignore", "pipe", "pipe"] });
+        const child = spawn(commandText, {
+            shell: true,
+            cwd: REPO_ROOT,
+            env: { PATH: process.env.PATH, ...environment },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
         let stdout = "";
         let stderr = "";
         child.stdout.on("data", (chunk) => (stdout += chunk));
@@ -77,7 +89,9 @@ describe("SessionFlush: clearing sessions after a SECRET_KEY rotation", function
         for (const key of keys) await redis.set(key, "v");
     };
     const remaining = async () =>
-        (await redis.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).keys("*")).map((key) => key.toString("latin1")).sort();
+        (await redis.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer }).keys("*"))
+            .map((key) => key.toString("latin1"))
+            .sort();
 
     before(async () => {
         server = await startRedis(REDIS_PASSWORD);
@@ -96,18 +110,32 @@ describe("SessionFlush: clearing sessions after a SECRET_KEY rotation", function
             assert.equal(declared.create, CLEAR_SESSIONS_COMMAND);
             assert.equal(declared.update, CHECK_SESSIONS_COMMAND);
             for (const text of [declared.create, declared.update]) {
-                assert.ok(!text.includes(REDIS_PASSWORD) && !text.includes(server.url) && !text.includes(encodeURIComponent(REDIS_PASSWORD)), "no secret in the command text");
+                assert.ok(
+                    !text.includes(REDIS_PASSWORD) &&
+                        !text.includes(server.url) &&
+                        !text.includes(encodeURIComponent(REDIS_PASSWORD)),
+                    "no secret in the command text",
+                );
             }
-            assert.ok(isSecretValue((declared.raw.environment as Record<string, unknown>).REDIS_URL), "REDIS_URL is a secret");
+            assert.ok(
+                isSecretValue((declared.raw.environment as Record<string, unknown>).REDIS_URL),
+                "REDIS_URL is a secret",
+            );
             assert.equal(declared.environment.REDIS_URL, server.url);
             assert.ok(!("SESSION_KEY_PATTERN" in declared.environment), "no pattern: FLUSHDB");
             assert.equal(declared.raw.logging, "none");
             assert.deepEqual(declared.raw.triggers, [4]);
-            assert.ok(declared.dependencies.includes(declared.deployUrn), "it waits for the deploy carrying the new key");
+            assert.ok(
+                declared.dependencies.includes(declared.deployUrn),
+                "it waits for the deploy carrying the new key",
+            );
         });
 
         it("changes only its trigger when the generation changes, which is what replaces (reruns) it", async () => {
-            const [four, five] = [await declareFlush(server.url, 4, "session:*"), await declareFlush(server.url, 5, "session:*")];
+            const [four, five] = [
+                await declareFlush(server.url, 4, "session:*"),
+                await declareFlush(server.url, 5, "session:*"),
+            ];
             assert.deepEqual(four.raw.triggers, [4]);
             assert.deepEqual(five.raw.triggers, [5]);
             const rest = (d: DeclaredCommand) => ({ ...d.raw, triggers: undefined });

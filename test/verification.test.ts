@@ -15,10 +15,22 @@ import {
     windowLost,
 } from "../components/verification";
 import { runCheck, runVerification } from "../components/verificationProvider";
-import { dynamicUrn, PROVIDER_KEY, type ProviderHost, serializeProvider, startProviderHost } from "./support/providerHost";
+import {
+    dynamicUrn,
+    PROVIDER_KEY,
+    type ProviderHost,
+    serializeProvider,
+    startProviderHost,
+} from "./support/providerHost";
 
-const watch = (seconds = 1): Watch => ({ path: "/healthz", seconds, maxErrorRate: MAX_ERROR_RATE, maxResponseMs: MAX_RESPONSE_MS });
-const fast = (n: number, status = 200): Sample[] => Array.from({ length: n }, (_, i) => ({ at: i * 1000, status, ms: 40 }));
+const watch = (seconds = 1): Watch => ({
+    path: "/healthz",
+    seconds,
+    maxErrorRate: MAX_ERROR_RATE,
+    maxResponseMs: MAX_RESPONSE_MS,
+});
+const fast = (n: number, status = 200): Sample[] =>
+    Array.from({ length: n }, (_, i) => ({ at: i * 1000, status, ms: 40 }));
 
 /** How the stand-in app answers one request: a status, after a delay. */
 type Answer = { status: number; delayMs?: number };
@@ -43,7 +55,12 @@ describe("verificationPlan", () => {
     });
 
     it("with DISABLE_SIGNUP checks that register answers 503, and with BLOCK_DIRECT_MEDIA that the probe path answers 403", () => {
-        const plan = verificationPlan({ disableSignup: true, blockDirectMedia: true, mediaProbePath: "/media/probe.jpg", stabilityWindowSeconds: 300 });
+        const plan = verificationPlan({
+            disableSignup: true,
+            blockDirectMedia: true,
+            mediaProbePath: "/media/probe.jpg",
+            stabilityWindowSeconds: 300,
+        });
         assert.deepEqual(
             plan.checks.map((c) => `${c.method} ${c.path} ${c.expectStatus}`),
             ["GET /healthz 200", "POST /api/auth/register 503", "GET /media/probe.jpg 403"],
@@ -72,17 +89,26 @@ describe("judgeWindow", () => {
     });
 
     it("fails above 5% errors, counting each kind of error it saw", () => {
-        const samples = [...fast(18), { at: 18_000, status: 500, ms: 40 }, { at: 19_000, ms: 10_000, error: "ECONNREFUSED" }];
+        const samples = [
+            ...fast(18),
+            { at: 18_000, status: 500, ms: 40 },
+            { at: 19_000, ms: 10_000, error: "ECONNREFUSED" },
+        ];
         const verdict = judgeWindow(samples, watch(20));
         assert.equal(verdict.ok, false);
-        assert.match(verdict.failures[0], /^error rate 10\.0% is over the 5\.0% limit: 2 of 20 answers to GET \/healthz were not 200 \(1 x 500, 1 x no answer \(ECONNREFUSED\)\)$/);
+        assert.match(
+            verdict.failures[0],
+            /^error rate 10\.0% is over the 5\.0% limit: 2 of 20 answers to GET \/healthz were not 200 \(1 x 500, 1 x no answer \(ECONNREFUSED\)\)$/,
+        );
     });
 
     it("fails on any response slower than 2 s, naming the slowest and when the first came", () => {
         const samples = [...fast(10), { at: 10_000, status: 200, ms: 2_400 }];
         const verdict = judgeWindow(samples, watch(20));
         assert.equal(verdict.ok, false);
-        assert.deepEqual(verdict.failures, ["1 response took longer than 2000 ms (slowest 2400 ms, first at 10.0 s into the window)"]);
+        assert.deepEqual(verdict.failures, [
+            "1 response took longer than 2000 ms (slowest 2400 ms, first at 10.0 s into the window)",
+        ]);
     });
 
     it("fails a window with no answers at all", () => {
@@ -133,7 +159,12 @@ describe("running the checks against a local app", function () {
     const inputs = (overrides: Partial<VerificationInputs> = {}): VerificationInputs => ({
         serviceUrl,
         deployId: "dep-d0abcdefghijklmnopqr",
-        ...verificationPlan({ disableSignup: true, blockDirectMedia: true, mediaProbePath: "/media/probe.jpg", stabilityWindowSeconds: 1 }),
+        ...verificationPlan({
+            disableSignup: true,
+            blockDirectMedia: true,
+            mediaProbePath: "/media/probe.jpg",
+            stabilityWindowSeconds: 1,
+        }),
         checkTimeoutSeconds: 1,
         ...overrides,
     });
@@ -143,14 +174,22 @@ describe("running the checks against a local app", function () {
         const results = await runVerification(inputs(), (line) => lines.push(line));
         assert.equal(results.length, 4);
         assert.match(results[0], /^healthz: GET \/healthz answered 200 in \d+ ms \(the app is up\)$/);
-        assert.match(results[1], /^signup disabled: POST \/api\/auth\/register answered 503 in \d+ ms \(DISABLE_SIGNUP=true refuses new signups\)$/);
+        assert.match(
+            results[1],
+            /^signup disabled: POST \/api\/auth\/register answered 503 in \d+ ms \(DISABLE_SIGNUP=true refuses new signups\)$/,
+        );
         assert.match(results[2], /^direct media blocked: GET \/media\/probe\.jpg answered 403 in \d+ ms/);
         assert.match(results[3], /^watch: GET \/healthz for 1 s: \d+ requests, 0 errors \(0\.0%\), slowest \d+ ms$/);
-        assert.ok(lines.some((l) => l.startsWith("watch: GET /healthz for 1 s (errors at most 5.0%, responses within 2000 ms)")));
+        assert.ok(
+            lines.some((l) =>
+                l.startsWith("watch: GET /healthz for 1 s (errors at most 5.0%, responses within 2000 ms)"),
+            ),
+        );
     });
 
     it("waits for /healthz to come up within the timeout while instances switch over", async () => {
-        handler = (method, path, count) => (path === "/healthz" && count <= 3 ? { status: 502 } : mitigated(method, path, count));
+        handler = (method, path, count) =>
+            path === "/healthz" && count <= 3 ? { status: 502 } : mitigated(method, path, count);
         const outcome = await runCheck(serviceUrl, inputs().checks[0], 2_000);
         assert.equal(outcome.ok, true, outcome.line);
         assert.equal(counts.get("GET /healthz"), 4);
@@ -158,16 +197,26 @@ describe("running the checks against a local app", function () {
 
     it("an app answering /healthz with 500 fails the verification, naming the check and what it answered", async () => {
         handler = (method, path, count) => (path === "/healthz" ? { status: 500 } : mitigated(method, path, count));
-        await assert.rejects(runVerification(inputs(), () => undefined), (err: Error) => {
-            assert.match(err.message, /^verify: after deploy dep-d0abcdefghijklmnopqr, http:\/\/127\.0\.0\.1:\d+ failed a check; the action did not take effect/);
-            assert.match(err.message, /- healthz: GET http:\/\/127\.0\.0\.1:\d+\/healthz answered 500, expected 200 \(the app is up\); still so after \d+ tries over \d\.\d s/);
-            return true;
-        });
+        await assert.rejects(
+            runVerification(inputs(), () => undefined),
+            (err: Error) => {
+                assert.match(
+                    err.message,
+                    /^verify: after deploy dep-d0abcdefghijklmnopqr, http:\/\/127\.0\.0\.1:\d+ failed a check; the action did not take effect/,
+                );
+                assert.match(
+                    err.message,
+                    /- healthz: GET http:\/\/127\.0\.0\.1:\d+\/healthz answered 500, expected 200 \(the app is up\); still so after \d+ tries over \d\.\d s/,
+                );
+                return true;
+            },
+        );
         assert.equal(counts.get("POST /api/auth/register"), undefined, "the switch checks wait for a healthy app");
     });
 
     it("signup still open fails naming the kill switch that did not take effect, and the status seen", async () => {
-        handler = (method, path, count) => (path === "/api/auth/register" ? { status: 400 } : mitigated(method, path, count));
+        handler = (method, path, count) =>
+            path === "/api/auth/register" ? { status: 400 } : mitigated(method, path, count);
         await assert.rejects(
             runVerification(inputs(), () => undefined),
             /- signup disabled: POST http:\/\/127\.0\.0\.1:\d+\/api\/auth\/register answered 400, expected 503 \(DISABLE_SIGNUP=true refuses new signups\)/,
@@ -176,25 +225,39 @@ describe("running the checks against a local app", function () {
 
     it("media still served fails naming the media check; both switch failures are reported together", async () => {
         handler = (_method, path) => (path === "/healthz" ? { status: 200 } : { status: 200 });
-        await assert.rejects(runVerification(inputs(), () => undefined), (err: Error) => {
-            assert.match(err.message, /failed 2 checks/);
-            assert.match(err.message, /- signup disabled: .* answered 200, expected 503/);
-            assert.match(err.message, /- direct media blocked: GET http:\/\/127\.0\.0\.1:\d+\/media\/probe\.jpg answered 200, expected 403 \(BLOCK_DIRECT_MEDIA=true refuses direct media URLs\)/);
-            return true;
-        });
+        await assert.rejects(
+            runVerification(inputs(), () => undefined),
+            (err: Error) => {
+                assert.match(err.message, /failed 2 checks/);
+                assert.match(err.message, /- signup disabled: .* answered 200, expected 503/);
+                assert.match(
+                    err.message,
+                    /- direct media blocked: GET http:\/\/127\.0\.0\.1:\d+\/media\/probe\.jpg answered 200, expected 403 \(BLOCK_DIRECT_MEDIA=true refuses direct media URLs\)/,
+                );
+                return true;
+            },
+        );
     });
 
     it("an app that starts failing during the watch fails it on the error rate, with what it saw", async () => {
         // Healthy for the checks, then every other /healthz fails.
-        handler = (method, path, count) => (path === "/healthz" && count > 1 && count % 2 === 0 ? { status: 500 } : mitigated(method, path, count));
-        await assert.rejects(runVerification(inputs(), () => undefined), (err: Error) => {
-            assert.match(err.message, /- watch \(1 s\): error rate \d+\.\d% is over the 5\.0% limit: \d+ of \d+ answers to GET \/healthz were not 200 \(\d+ x 500\)/);
-            return true;
-        });
+        handler = (method, path, count) =>
+            path === "/healthz" && count > 1 && count % 2 === 0 ? { status: 500 } : mitigated(method, path, count);
+        await assert.rejects(
+            runVerification(inputs(), () => undefined),
+            (err: Error) => {
+                assert.match(
+                    err.message,
+                    /- watch \(1 s\): error rate \d+\.\d% is over the 5\.0% limit: \d+ of \d+ answers to GET \/healthz were not 200 \(\d+ x 500\)/,
+                );
+                return true;
+            },
+        );
     });
 
     it("a slow /healthz fails the watch on response time, without waiting out the window", async () => {
-        handler = (method, path, count) => (path === "/healthz" && count > 1 ? { status: 200, delayMs: 2_200 } : mitigated(method, path, count));
+        handler = (method, path, count) =>
+            path === "/healthz" && count > 1 ? { status: 200, delayMs: 2_200 } : mitigated(method, path, count);
         const started = Date.now();
         await assert.rejects(
             runVerification(inputs({ watch: { ...watch(), seconds: 20 } }), () => undefined),
@@ -228,7 +291,10 @@ describe("running the checks against a local app", function () {
             await host?.close();
         });
 
-        const wire = (overrides: Partial<VerificationInputs> = {}) => ({ [PROVIDER_KEY]: providerText, ...inputs(overrides) });
+        const wire = (overrides: Partial<VerificationInputs> = {}) => ({
+            [PROVIDER_KEY]: providerText,
+            ...inputs(overrides),
+        });
 
         it("the provider serializes, runs the checks on create and records what each saw", async () => {
             const checked = await host.check(urn, {}, wire());
@@ -243,8 +309,14 @@ describe("running the checks against a local app", function () {
 
         it("check refuses a service URL that is not http(s), naming the property and what it expects", async () => {
             const checked = await host.check(urn, {}, wire({ serviceUrl: "ahoy-indie-media.onrender.com" }));
-            assert.deepEqual(checked.failures.map((f) => f.property), ["serviceUrl"]);
-            assert.match(checked.failures[0].reason, /must be the service's http\(s\) URL such as https:\/\/.*got "ahoy-indie-media\.onrender\.com"/);
+            assert.deepEqual(
+                checked.failures.map((f) => f.property),
+                ["serviceUrl"],
+            );
+            assert.match(
+                checked.failures[0].reason,
+                /must be the service's http\(s\) URL such as https:\/\/.*got "ahoy-indie-media\.onrender\.com"/,
+            );
         });
 
         it("the same deploy is not verified again; a new deploy is", async () => {
@@ -259,7 +331,8 @@ describe("running the checks against a local app", function () {
         });
 
         it("a failed check fails the create (so `pulumi up` fails), with the message naming the check", async () => {
-            handler = (method, path, count) => (path === "/api/auth/register" ? { status: 201 } : mitigated(method, path, count));
+            handler = (method, path, count) =>
+                path === "/api/auth/register" ? { status: 201 } : mitigated(method, path, count);
             await assert.rejects(
                 host.create(urn, wire()),
                 /verify: after deploy dep-d0abcdefghijklmnopqr, .* failed a check[\s\S]*- signup disabled: POST .* answered 201, expected 503/,

@@ -8,7 +8,12 @@ export type { AppSettingInputs, AppSettingOutputs } from "./appSettingProvider";
  * The provider every resource of this type carries in the state: it requires the implementation (and with it `pg`) in the provider
  * host, so the program's start-up never loads either, and the state carries the module's name, not the SQL.
  */
-export const appSettingProvider = moduleProvider("postgres", "AppSetting", "components/database/appSettingProvider.ts", "appSettingProvider");
+export const appSettingProvider = moduleProvider(
+    "postgres",
+    "AppSetting",
+    "components/database/appSettingProvider.ts",
+    "appSettingProvider",
+);
 
 export interface AppSettingArgs {
     /** The database holding `app_settings` (the app's database). */
@@ -29,6 +34,11 @@ export class AppSetting extends ModuleResource {
     constructor(name: string, args: AppSettingArgs, opts?: pulumi.CustomResourceOptions) {
         // Delete removes every row with the key: on any replacement (`up --replace` included) it must run first, or it
         // would remove the row the replacement has just written.
-        super(appSettingProvider, name, { ...args, rows: undefined }, pulumi.mergeOptions(opts, { deleteBeforeReplace: true }));
+        super(
+            appSettingProvider,
+            name,
+            { ...args, rows: undefined },
+            pulumi.mergeOptions(opts, { deleteBeforeReplace: true }),
+        );
     }
 }

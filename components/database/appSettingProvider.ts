@@ -33,7 +33,9 @@ function missingTable(database: string): Error {
 function explain(err: unknown, database: string, action: string): never {
     if (sqlState(err) === "42P01") throw missingTable(database);
     if (sqlState(err) === "42703") {
-        throw new Error(`app_settings in database "${database}" lacks a column the runbook's row needs: ${(err as Error).message}; expected columns key and value`);
+        throw new Error(
+            `app_settings in database "${database}" lacks a column the runbook's row needs: ${(err as Error).message}; expected columns key and value`,
+        );
     }
     if (sqlState(err) === "42501") {
         const who = adminSettings(database).user;
@@ -54,15 +56,30 @@ async function writeSetting(inputs: AppSettingInputs): Promise<number> {
     try {
         await client.query("BEGIN");
         // Two `up`s at once must not both find no row and both insert one where the key is not unique.
-        await client.query("SELECT pg_advisory_xact_lock(hashtext('ahoy-ops:app_settings'), hashtext($1))", [inputs.key]);
-        let rows = (await client.query("UPDATE app_settings SET value = $2 WHERE key = $1", [inputs.key, inputs.value])).rowCount ?? 0;
+        await client.query("SELECT pg_advisory_xact_lock(hashtext('ahoy-ops:app_settings'), hashtext($1))", [
+            inputs.key,
+        ]);
+        let rows =
+            (await client.query("UPDATE app_settings SET value = $2 WHERE key = $1", [inputs.key, inputs.value]))
+                .rowCount ?? 0;
         if (rows === 0) {
             // No conflict target: with a unique key a row inserted meanwhile by the app is skipped (and updated below);
             // without one nothing can conflict.
-            rows = (await client.query("INSERT INTO app_settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING", [inputs.key, inputs.value]))
-                .rowCount ?? 0;
+            rows =
+                (
+                    await client.query("INSERT INTO app_settings (key, value) VALUES ($1, $2) ON CONFLICT DO NOTHING", [
+                        inputs.key,
+                        inputs.value,
+                    ])
+                ).rowCount ?? 0;
             if (rows === 0) {
-                rows = (await client.query("UPDATE app_settings SET value = $2 WHERE key = $1", [inputs.key, inputs.value])).rowCount ?? 0;
+                rows =
+                    (
+                        await client.query("UPDATE app_settings SET value = $2 WHERE key = $1", [
+                            inputs.key,
+                            inputs.value,
+                        ])
+                    ).rowCount ?? 0;
             }
         }
         await client.query("COMMIT");
@@ -79,7 +96,10 @@ async function writeSetting(inputs: AppSettingInputs): Promise<number> {
 async function readSetting(database: string, key: string): Promise<string[]> {
     const client = await connectAdmin(database);
     try {
-        const result = await client.query<{ value: string | null }>("SELECT value::text AS value FROM app_settings WHERE key = $1", [key]);
+        const result = await client.query<{ value: string | null }>(
+            "SELECT value::text AS value FROM app_settings WHERE key = $1",
+            [key],
+        );
         return result.rows.map((row) => row.value ?? "");
     } catch (err) {
         return explain(err, database, "read");
@@ -105,7 +125,8 @@ export const appSettingProvider: pulumi.dynamic.ResourceProvider<AppSettingInput
                 failures.push({ property, reason: `expected a string; got ${typeof news[property]}` });
             }
         }
-        if (typeof news.key === "string" && news.key === "") failures.push({ property: "key", reason: "expected a non-empty key" });
+        if (typeof news.key === "string" && news.key === "")
+            failures.push({ property: "key", reason: "expected a non-empty key" });
         return { inputs: news, failures };
     },
 
@@ -118,13 +139,20 @@ export const appSettingProvider: pulumi.dynamic.ResourceProvider<AppSettingInput
 
     async create(inputs) {
         const rows = await writeSetting(inputs);
-        const outs = { database: inputs.database, key: inputs.key, value: inputs.value, rows } satisfies AppSettingOutputs;
+        const outs = {
+            database: inputs.database,
+            key: inputs.key,
+            value: inputs.value,
+            rows,
+        } satisfies AppSettingOutputs;
         return { id: settingId(inputs), outs };
     },
 
     async update(_id, _olds, news) {
         const rows = await writeSetting(news);
-        return { outs: { database: news.database, key: news.key, value: news.value, rows } satisfies AppSettingOutputs };
+        return {
+            outs: { database: news.database, key: news.key, value: news.value, rows } satisfies AppSettingOutputs,
+        };
     },
 
     async read(id, props) {
@@ -137,7 +165,11 @@ export const appSettingProvider: pulumi.dynamic.ResourceProvider<AppSettingInput
         const found: AppSettingInputs = { database: props.database, key: props.key, value };
         // The SDK types `inputs` as the outputs' shape; what the engine wants there is the inputs, so a refresh leaves
         // no false diff on `rows`.
-        return { id, props: { ...found, rows: values.length } satisfies AppSettingOutputs, inputs: found as AppSettingOutputs };
+        return {
+            id,
+            props: { ...found, rows: values.length } satisfies AppSettingOutputs,
+            inputs: found as AppSettingOutputs,
+        };
     },
 
     async delete(_id, props) {

@@ -71,7 +71,8 @@ export class DatabaseCredentials extends pulumi.ComponentResource {
         const { host, port, database, sslMode } = args;
         this.databaseUrl = pulumi.secret(
             pulumi.all([this.active.name, this.active.password]).apply(([user, password]) => {
-                if (!password) throw new Error(`role ${user} has no password in the state; expected the slot's RandomPassword`);
+                if (!password)
+                    throw new Error(`role ${user} has no password in the state; expected the slot's RandomPassword`);
                 return databaseUrl({ user, password, host, port, database, sslMode });
             }),
         );
@@ -83,7 +84,8 @@ export class DatabaseCredentials extends pulumi.ComponentResource {
      * then ends its remaining sessions. Call it exactly once: a slot that is not declared would be dropped.
      */
     retireStandby(afterDeploy: pulumi.Resource): Retirement {
-        if (this.retirement) throw new Error(`${this.baseName}: retireStandby was already called; the standby role is declared once`);
+        if (this.retirement)
+            throw new Error(`${this.baseName}: retireStandby was already called; the standby role is declared once`);
         const standby = standbySlot(this.args.generation);
         const role = this.role(standby, false, [afterDeploy]);
         const sessions = new TerminateSessions(

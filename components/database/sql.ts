@@ -58,11 +58,15 @@ export function adminSettings(database?: string, env: NodeJS.ProcessEnv = proces
     const portText = pick("port", "PGPORT") ?? "5432";
     const port = Number(portText);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
-        throw new Error(`postgresql:port (or PGPORT): got ${JSON.stringify(portText)}; expected a whole number from 1 to 65535`);
+        throw new Error(
+            `postgresql:port (or PGPORT): got ${JSON.stringify(portText)}; expected a whole number from 1 to 65535`,
+        );
     }
     const user = pick("username", "PGUSER");
     if (!user) {
-        throw new Error("the admin connection has no user: set `pulumi config set postgresql:username NAME` (or PGUSER)");
+        throw new Error(
+            "the admin connection has no user: set `pulumi config set postgresql:username NAME` (or PGUSER)",
+        );
     }
     return {
         host: pick("host", "PGHOST") ?? "localhost",
@@ -128,12 +132,16 @@ export async function connectAdmin(database?: string): Promise<Client> {
         await client.connect();
     } catch (err) {
         await client.end().catch(() => undefined);
-        throw new Error(`could not connect to PostgreSQL as ${describeAdmin(settings)}: ${(err as Error).message}`, { cause: err });
+        throw new Error(`could not connect to PostgreSQL as ${describeAdmin(settings)}: ${(err as Error).message}`, {
+            cause: err,
+        });
     }
     return client;
 }
 
 /** The SQLSTATE of a PostgreSQL error, if it is one. */
 export function sqlState(err: unknown): string | undefined {
-    return typeof err === "object" && err !== null && "code" in err && typeof err.code === "string" ? err.code : undefined;
+    return typeof err === "object" && err !== null && "code" in err && typeof err.code === "string"
+        ? err.code
+        : undefined;
 }

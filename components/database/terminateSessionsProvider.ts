@@ -23,7 +23,10 @@ const TERMINATE_WAIT_MS = 5000;
 async function terminate(inputs: TerminateSessionsInputs): Promise<number> {
     const client = await connectAdmin(inputs.database);
     try {
-        const role = await client.query<{ rolcanlogin: boolean }>("SELECT rolcanlogin FROM pg_roles WHERE rolname = $1", [inputs.role]);
+        const role = await client.query<{ rolcanlogin: boolean }>(
+            "SELECT rolcanlogin FROM pg_roles WHERE rolname = $1",
+            [inputs.role],
+        );
         if (role.rows.length === 0) return 0;
         if (role.rows[0].rolcanlogin) {
             throw new Error(
@@ -52,14 +55,18 @@ async function terminate(inputs: TerminateSessionsInputs): Promise<number> {
 }
 
 /** The provider: the admin connection read inside each method, from `configure` or libpq's PG* variables. */
-export const terminateSessionsProvider: pulumi.dynamic.ResourceProvider<TerminateSessionsInputs, TerminateSessionsOutputs> = {
+export const terminateSessionsProvider: pulumi.dynamic.ResourceProvider<
+    TerminateSessionsInputs,
+    TerminateSessionsOutputs
+> = {
     async configure(req) {
         rememberAdminConfig(req.config);
     },
 
     async diff(_id, olds, news) {
         // An action, not a thing: any changed input is a new run, in place.
-        const changed = olds.role !== news.role || olds.generation !== news.generation || olds.database !== news.database;
+        const changed =
+            olds.role !== news.role || olds.generation !== news.generation || olds.database !== news.database;
         return { changes: changed, replaces: [] };
     },
 
@@ -75,7 +82,8 @@ export const terminateSessionsProvider: pulumi.dynamic.ResourceProvider<Terminat
 
     // Nothing to read back: ended sessions stay ended, and a retired role cannot open new ones.
     async read(id, props) {
-        if (!props) throw new Error(`cannot import ${id}: TerminateSessions is an action; declare it in the program instead`);
+        if (!props)
+            throw new Error(`cannot import ${id}: TerminateSessions is an action; declare it in the program instead`);
         // The SDK types `inputs` as the outputs' shape; what the engine wants there is the inputs.
         return { id, props, inputs: pick(props) as TerminateSessionsOutputs };
     },

@@ -100,7 +100,13 @@ const DEPLOY_STATUSES = [
     "deactivated",
 ] as const;
 // `deactivated` counts as failure: a deploy we wait on that ends superseded never served traffic as ours.
-const FAILED_STATUSES: readonly string[] = ["build_failed", "pre_deploy_failed", "update_failed", "canceled", "deactivated"];
+const FAILED_STATUSES: readonly string[] = [
+    "build_failed",
+    "pre_deploy_failed",
+    "update_failed",
+    "canceled",
+    "deactivated",
+];
 const WAITING_STATUSES: readonly string[] = ["created", "queued"];
 // Triggers that mark a deploy as started by something other than a deploy-trigger call (a push, a
 // rollback, Render itself), so the 202 and reconcile flows never mistake it for ours.
@@ -244,7 +250,7 @@ interface CallResult {
 }
 
 export class RenderClient {
-    private declare readonly apiKey: string;
+    declare private readonly apiKey: string;
     private readonly baseUrl: string;
     private readonly maxRetries: number;
     private readonly retryBaseMs: number;
@@ -269,7 +275,13 @@ export class RenderClient {
     /** "srv-..." is returned as is; a name is looked up and must match exactly one service. */
     async resolveServiceId(nameOrId: string): Promise<string> {
         if (nameOrId.startsWith("srv-")) return nameOrId;
-        const items = await this.listPages("/services", [["name", nameOrId]], servicePageSchema, "a page of services", Infinity);
+        const items = await this.listPages(
+            "/services",
+            [["name", nameOrId]],
+            servicePageSchema,
+            "a page of services",
+            Infinity,
+        );
         const matches = items.map((i) => i.service).filter((svc) => svc.name === nameOrId);
         if (matches.length === 1) return matches[0].id;
         if (matches.length === 0) {
@@ -339,7 +351,9 @@ export class RenderClient {
         // Checked here too, so a server that ignored a filter cannot hand a caller the wrong deploy.
         return deploys
             .filter((d) => !filter.status || filter.status.includes(d.status))
-            .filter((d) => filter.createdAfter === undefined || Date.parse(d.createdAt) >= Date.parse(filter.createdAfter))
+            .filter(
+                (d) => filter.createdAfter === undefined || Date.parse(d.createdAt) >= Date.parse(filter.createdAfter),
+            )
             .sort((a, b) => Date.parse(b.createdAt) - Date.parse(a.createdAt));
     }
 
@@ -363,7 +377,10 @@ export class RenderClient {
      * a second deploy, breaking "one up, one deploy". So the client first looks for a deploy created
      * since the request that matches it and returns that; only when there is none does it resend.
      */
-    async triggerDeploy(serviceId: string, body: { commitId?: string; clearCache?: "clear" | "do_not_clear" } = {}): Promise<Deploy> {
+    async triggerDeploy(
+        serviceId: string,
+        body: { commitId?: string; clearCache?: "clear" | "do_not_clear" } = {},
+    ): Promise<Deploy> {
         const commitId = body.commitId;
         return this.createDeploy(serviceId, `/services/${enc(serviceId)}/deploys`, body, (d) => {
             if (d.trigger !== undefined && FOREIGN_TRIGGERS.includes(d.trigger)) return false;
@@ -373,7 +390,12 @@ export class RenderClient {
 
     /** Rolls back to `deployId`'s build (a new deploy, trigger "rollback"); retried like triggerDeploy. */
     async rollback(serviceId: string, deployId: string): Promise<Deploy> {
-        return this.createDeploy(serviceId, `/services/${enc(serviceId)}/rollback`, { deployId }, (d) => d.trigger === "rollback");
+        return this.createDeploy(
+            serviceId,
+            `/services/${enc(serviceId)}/rollback`,
+            { deployId },
+            (d) => d.trigger === "rollback",
+        );
     }
 
     async cancelDeploy(serviceId: string, deployId: string): Promise<Deploy> {
@@ -415,7 +437,12 @@ export class RenderClient {
     }
 
     /** The POST that creates a deploy (trigger or rollback), with the 202 and ambiguous-failure lookups. */
-    private async createDeploy(serviceId: string, path: string, body: object, isOurs: (d: Deploy) => boolean): Promise<Deploy> {
+    private async createDeploy(
+        serviceId: string,
+        path: string,
+        body: object,
+        isOurs: (d: Deploy) => boolean,
+    ): Promise<Deploy> {
         const since = Date.now();
         // Each round is one full retrying call; a new round starts only after a lookup found no deploy.
         for (let round = 0; ; round++) {
@@ -426,7 +453,9 @@ export class RenderClient {
                 if (!(err instanceof RenderNetworkError) || !err.maybeDelivered || round >= this.maxRetries) throw err;
                 const found = (await this.deploysSince(serviceId, since, isOurs))[0];
                 if (found) {
-                    this.log(`POST ${path}: no response (${err.code}), but Render created deploy ${found.id}; using it`);
+                    this.log(
+                        `POST ${path}: no response (${err.code}), but Render created deploy ${found.id}; using it`,
+                    );
                     return found;
                 }
                 const wait = retryDelayMs(round, undefined, this.retryBaseMs, this.maxRetryWaitMs);
@@ -451,7 +480,9 @@ export class RenderClient {
             const candidates = await this.deploysSince(serviceId, since, isOurs);
             // A waiting deploy is ours even if clocks disagree a little; one that already started must
             // have been created after the request by our clock.
-            const mine = candidates.find((d) => WAITING_STATUSES.includes(d.status)) ?? candidates.find((d) => Date.parse(d.createdAt) >= since);
+            const mine =
+                candidates.find((d) => WAITING_STATUSES.includes(d.status)) ??
+                candidates.find((d) => Date.parse(d.createdAt) >= since);
             if (mine) {
                 this.log(`POST ${path}: 202, queued behind a running deploy as ${mine.id}`);
                 return mine;
@@ -485,14 +516,28 @@ export class RenderClient {
         const items: W[] = [];
         let cursor: string | undefined;
         while (items.length < want) {
-            const pageQuery: Array<[string, string]> = [...query, ["limit", String(Math.min(100, want - items.length))]];
+            const pageQuery: Array<[string, string]> = [
+                ...query,
+                ["limit", String(Math.min(100, want - items.length))],
+            ];
             if (cursor !== undefined) pageQuery.push(["cursor", cursor]);
-            const page = this.parse(schema, await this.call({ method: "GET", path, query: pageQuery }), "GET", path, what);
+            const page = this.parse(
+                schema,
+                await this.call({ method: "GET", path, query: pageQuery }),
+                "GET",
+                path,
+                what,
+            );
             if (page.length === 0) break;
             items.push(...page);
             const next = page[page.length - 1].cursor;
             if (next === cursor) {
-                throw new RenderApiError("GET", path, 200, `the cursor did not advance (page after cursor ${cursor} ended with it again)`);
+                throw new RenderApiError(
+                    "GET",
+                    path,
+                    200,
+                    `the cursor did not advance (page after cursor ${cursor} ended with it again)`,
+                );
             }
             cursor = next;
         }
@@ -500,7 +545,14 @@ export class RenderClient {
     }
 
     /** Validates a JSON answer; the error names the endpoint, what was expected and where it differed. */
-    private parse<T>(schema: z.ZodType<T>, res: CallResult, method: Method, path: string, what: string, secrets: string[] = []): T {
+    private parse<T>(
+        schema: z.ZodType<T>,
+        res: CallResult,
+        method: Method,
+        path: string,
+        what: string,
+        secrets: string[] = [],
+    ): T {
         let json: unknown;
         try {
             json = JSON.parse(res.text);
@@ -529,7 +581,12 @@ export class RenderClient {
             let response: Response;
             let text: string;
             try {
-                response = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(this.requestTimeoutMs) });
+                response = await fetch(url, {
+                    method,
+                    headers,
+                    body,
+                    signal: AbortSignal.timeout(this.requestTimeoutMs),
+                });
                 text = await response.text();
             } catch (err) {
                 const code = networkErrorCode(err);
@@ -539,7 +596,9 @@ export class RenderClient {
                     throw new RenderNetworkError(method, path, code, maybeDelivered, attempt + 1);
                 }
                 const wait = retryDelayMs(attempt, undefined, this.retryBaseMs, this.maxRetryWaitMs);
-                this.log(`${method} ${path}: no response (${code}); retry ${attempt + 1} of ${this.maxRetries} in ${wait} ms`);
+                this.log(
+                    `${method} ${path}: no response (${code}); retry ${attempt + 1} of ${this.maxRetries} in ${wait} ms`,
+                );
                 await sleep(wait);
                 continue;
             }

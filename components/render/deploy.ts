@@ -6,20 +6,25 @@ export type { DeployInputs, DeployOutputs } from "./deployProvider";
 export { variablesDigest } from "./digest";
 
 /** The provider every resource of this type carries in the state: it requires the implementation in the provider host. */
-export const deployProvider = moduleProvider("render", "Deploy", "components/render/deployProvider.ts", "deployProvider");
+export const deployProvider = moduleProvider(
+    "render",
+    "Deploy",
+    "components/render/deployProvider.ts",
+    "deployProvider",
+);
 
 /** The arguments of a service's deploy after its variable writes. */
 export interface DeployArgs {
-  /** Render service name or srv- id; a name is resolved through the API inside the provider methods. */
-  readonly service: pulumi.Input<string>;
-  /** Render API base URL, e.g. https://api.render.com/v1 */
-  readonly apiUrl: pulumi.Input<string>;
-  /** Digest of the managed variables' keys and values (sha256 hex, secret-safe); a change triggers one deploy. */
-  readonly trigger: pulumi.Input<string>;
-  /** Deploy id (dep-...), commit SHA or git tag the service is pinned to; unset: no pin (removing one restores autodeploy). */
-  readonly releasePin?: pulumi.Input<string>;
-  /** The git repository a tag pin is looked up in; unset: the repository Render builds the service from. */
-  readonly repository?: pulumi.Input<string>;
+    /** Render service name or srv- id; a name is resolved through the API inside the provider methods. */
+    readonly service: pulumi.Input<string>;
+    /** Render API base URL, e.g. https://api.render.com/v1 */
+    readonly apiUrl: pulumi.Input<string>;
+    /** Digest of the managed variables' keys and values (sha256 hex, secret-safe); a change triggers one deploy. */
+    readonly trigger: pulumi.Input<string>;
+    /** Deploy id (dep-...), commit SHA or git tag the service is pinned to; unset: no pin (removing one restores autodeploy). */
+    readonly releasePin?: pulumi.Input<string>;
+    /** The git repository a tag pin is looked up in; unset: the repository Render builds the service from. */
+    readonly repository?: pulumi.Input<string>;
 }
 
 /**
@@ -27,30 +32,30 @@ export interface DeployArgs {
  * while pinned the pinned build (a rollback, or the pinned commit) with autodeploy off.
  */
 export class Deploy extends ModuleResource {
-  // `declare`: with ES2022 class fields a plain field would reset the output the base constructor assigned.
-  declare public readonly serviceId: pulumi.Output<string>;
-  declare public readonly deployId: pulumi.Output<string>;
-  declare public readonly commitId: pulumi.Output<string>;
-  declare public readonly status: pulumi.Output<string>;
-  /** The commit the release pin resolves to; undefined without a pin. */
-  declare public readonly releaseCommit: pulumi.Output<string | undefined>;
+    // `declare`: with ES2022 class fields a plain field would reset the output the base constructor assigned.
+    declare public readonly serviceId: pulumi.Output<string>;
+    declare public readonly deployId: pulumi.Output<string>;
+    declare public readonly commitId: pulumi.Output<string>;
+    declare public readonly status: pulumi.Output<string>;
+    /** The commit the release pin resolves to; undefined without a pin. */
+    declare public readonly releaseCommit: pulumi.Output<string | undefined>;
 
-  constructor(name: string, args: DeployArgs, opts?: pulumi.CustomResourceOptions) {
-    const props = {
-      service: args.service,
-      apiUrl: args.apiUrl,
-      trigger: args.trigger,
-      releasePin: args.releasePin,
-      repository: args.repository,
-      releaseCommit: undefined,
-      autoDeploy: undefined,
-      serviceId: undefined,
-      deployId: undefined,
-      commitId: undefined,
-      status: undefined,
-      autoDeployBeforePin: undefined,
-      variablesSince: undefined,
-    };
-    super(deployProvider, name, props, opts);
-  }
+    constructor(name: string, args: DeployArgs, opts?: pulumi.CustomResourceOptions) {
+        const props = {
+            service: args.service,
+            apiUrl: args.apiUrl,
+            trigger: args.trigger,
+            releasePin: args.releasePin,
+            repository: args.repository,
+            releaseCommit: undefined,
+            autoDeploy: undefined,
+            serviceId: undefined,
+            deployId: undefined,
+            commitId: undefined,
+            status: undefined,
+            autoDeployBeforePin: undefined,
+            variablesSince: undefined,
+        };
+        super(deployProvider, name, props, opts);
+    }
 }

@@ -9,94 +9,96 @@ export type AutoDeploy = "yes" | "no";
 
 /** A release pin as configured: a deploy id, a commit SHA, or a git tag (or branch) still to be resolved. */
 export type ReleasePin =
-  | { readonly kind: "deploy"; readonly deployId: string }
-  | { readonly kind: "commit"; readonly commitId: string }
-  | { readonly kind: "ref"; readonly ref: string };
+    | { readonly kind: "deploy"; readonly deployId: string }
+    | { readonly kind: "commit"; readonly commitId: string }
+    | { readonly kind: "ref"; readonly ref: string };
 
 /** What a release pin must look like, as error messages state it. */
 export const RELEASE_PIN_EXPECTED =
-  "a deploy id (dep- and 20 characters of 0-9a-v), a commit SHA (7 to 40 hex digits) or a git tag such as v0.1.0";
+    "a deploy id (dep- and 20 characters of 0-9a-v), a commit SHA (7 to 40 hex digits) or a git tag such as v0.1.0";
 
 /** Why `raw` is not a release pin, or undefined when it is one. */
 export function releasePinProblem(raw: string): string | undefined {
-  if (raw.startsWith("dep-")) {
-    return /^dep-[0-9a-v]{20}$/.test(raw) ? undefined : `${JSON.stringify(raw)} starts like a deploy id but is not one; expected ${RELEASE_PIN_EXPECTED}`;
-  }
-  if (isCommitSha(raw)) return undefined;
-  const refProblem = gitRefProblem(raw);
-  return refProblem ? `${refProblem}; expected ${RELEASE_PIN_EXPECTED}` : undefined;
+    if (raw.startsWith("dep-")) {
+        return /^dep-[0-9a-v]{20}$/.test(raw)
+            ? undefined
+            : `${JSON.stringify(raw)} starts like a deploy id but is not one; expected ${RELEASE_PIN_EXPECTED}`;
+    }
+    if (isCommitSha(raw)) return undefined;
+    const refProblem = gitRefProblem(raw);
+    return refProblem ? `${refProblem}; expected ${RELEASE_PIN_EXPECTED}` : undefined;
 }
 
 /** The kind of pin `raw` is; throws naming the problem when it is none. */
 export function parseReleasePin(raw: string): ReleasePin {
-  const problem = releasePinProblem(raw);
-  if (problem) throw new Error(`releasePin: ${problem}`);
-  if (raw.startsWith("dep-")) return { kind: "deploy", deployId: raw };
-  if (isCommitSha(raw)) return { kind: "commit", commitId: raw.toLowerCase() };
-  return { kind: "ref", ref: raw };
+    const problem = releasePinProblem(raw);
+    if (problem) throw new Error(`releasePin: ${problem}`);
+    if (raw.startsWith("dep-")) return { kind: "deploy", deployId: raw };
+    if (isCommitSha(raw)) return { kind: "commit", commitId: raw.toLowerCase() };
+    return { kind: "ref", ref: raw };
 }
 
 /** The pin looked up before deciding: a deploy as Render describes it, or the commit a SHA or tag names. */
 export type PinTarget =
-  | {
-      readonly kind: "deploy";
-      /** The pin as configured. */
-      readonly pin: string;
-      readonly deployId: string;
-      /** The commit the deploy built; undefined for an image deploy. */
-      readonly commitId?: string;
-      /** When Render created the deploy (RFC 3339). */
-      readonly createdAt: string;
-      /** How it was started: a "rollback" deploy runs an older deploy's variables, not those of its own time. */
-      readonly trigger?: string;
-    }
-  | {
-      readonly kind: "commit";
-      /** The pin as configured: the SHA, or the tag that resolved to `commitId`. */
-      readonly pin: string;
-      readonly commitId: string;
-    };
+    | {
+          readonly kind: "deploy";
+          /** The pin as configured. */
+          readonly pin: string;
+          readonly deployId: string;
+          /** The commit the deploy built; undefined for an image deploy. */
+          readonly commitId?: string;
+          /** When Render created the deploy (RFC 3339). */
+          readonly createdAt: string;
+          /** How it was started: a "rollback" deploy runs an older deploy's variables, not those of its own time. */
+          readonly trigger?: string;
+      }
+    | {
+          readonly kind: "commit";
+          /** The pin as configured: the SHA, or the tag that resolved to `commitId`. */
+          readonly pin: string;
+          readonly commitId: string;
+      };
 
 /** What the Deploy resource keeps in state while a pin is set: the pin, and the autodeploy setting it found. */
 export interface PinRecord {
-  readonly pin: string;
-  /** Restored when the pin is removed. */
-  readonly autoDeployBeforePin: AutoDeploy;
+    readonly pin: string;
+    /** Restored when the pin is removed. */
+    readonly autoDeployBeforePin: AutoDeploy;
 }
 
 /** Everything the decision depends on, looked up by the Deploy provider. */
 export interface DeployDecisionInput {
-  /** The pin configured now, resolved; undefined when none is set. */
-  readonly pin?: PinTarget;
-  /** The pin recorded in state by the last `up`; undefined when none was set. */
-  readonly recorded?: PinRecord;
-  /** The managed variables differ from those of the last deploy this program made (true when it made none). */
-  readonly variablesChanged: boolean;
-  /** When the first deploy running the current managed variables was created (RFC 3339); undefined when unknown. */
-  readonly variablesSince?: string;
-  /** The commit the live deploy runs, if any. */
-  readonly liveCommitId?: string;
-  /** The service's autodeploy setting now; needed (and looked up) only when a pin is set or was recorded. */
-  readonly autoDeploy?: AutoDeploy;
+    /** The pin configured now, resolved; undefined when none is set. */
+    readonly pin?: PinTarget;
+    /** The pin recorded in state by the last `up`; undefined when none was set. */
+    readonly recorded?: PinRecord;
+    /** The managed variables differ from those of the last deploy this program made (true when it made none). */
+    readonly variablesChanged: boolean;
+    /** When the first deploy running the current managed variables was created (RFC 3339); undefined when unknown. */
+    readonly variablesSince?: string;
+    /** The commit the live deploy runs, if any. */
+    readonly liveCommitId?: string;
+    /** The service's autodeploy setting now; needed (and looked up) only when a pin is set or was recorded. */
+    readonly autoDeploy?: AutoDeploy;
 }
 
 /** The one deploy to trigger. */
 export type DeployAction =
-  /** POST /rollback: reuses the target's build artifact, and runs the target's variables. */
-  | { readonly kind: "rollback"; readonly deployId: string; readonly commitId?: string }
-  /** POST /deploys with commitId: builds that commit with the variables stored now. */
-  | { readonly kind: "commit"; readonly commitId: string }
-  /** POST /deploys without commitId: the branch's latest commit. */
-  | { readonly kind: "branchHead" };
+    /** POST /rollback: reuses the target's build artifact, and runs the target's variables. */
+    | { readonly kind: "rollback"; readonly deployId: string; readonly commitId?: string }
+    /** POST /deploys with commitId: builds that commit with the variables stored now. */
+    | { readonly kind: "commit"; readonly commitId: string }
+    /** POST /deploys without commitId: the branch's latest commit. */
+    | { readonly kind: "branchHead" };
 
 export interface DeployDecision {
-  readonly action: DeployAction;
-  /** PATCH autodeploy to this before deploying; undefined leaves it as it is. */
-  readonly setAutoDeploy?: AutoDeploy;
-  /** The pin to keep in state; undefined when no pin is set any more. */
-  readonly record?: PinRecord;
-  /** Why this deploy, in one line for the log. */
-  readonly reason: string;
+    readonly action: DeployAction;
+    /** PATCH autodeploy to this before deploying; undefined leaves it as it is. */
+    readonly setAutoDeploy?: AutoDeploy;
+    /** The pin to keep in state; undefined when no pin is set any more. */
+    readonly record?: PinRecord;
+    /** Why this deploy, in one line for the log. */
+    readonly reason: string;
 }
 
 /**
@@ -115,96 +117,98 @@ export interface DeployDecision {
  * set, and errs towards the slower commit deploy whenever it cannot tell.
  */
 export function decideDeploy(input: DeployDecisionInput): DeployDecision {
-  const { pin, recorded } = input;
-  if (!pin) {
-    if (recorded) {
-      const restore = recorded.autoDeployBeforePin;
-      return {
-        action: { kind: "branchHead" },
-        setAutoDeploy: autoDeployOf(input) === restore ? undefined : restore,
+    const { pin, recorded } = input;
+    if (!pin) {
+        if (recorded) {
+            const restore = recorded.autoDeployBeforePin;
+            return {
+                action: { kind: "branchHead" },
+                setAutoDeploy: autoDeployOf(input) === restore ? undefined : restore,
+                reason:
+                    `release pin ${recorded.pin} removed: autodeploy back to "${restore}" as the pin found it, ` +
+                    `and the branch head deployed so normal service resumes`,
+            };
+        }
+        if (!input.liveCommitId) {
+            throw new Error(
+                `the service has no live deploy of a git commit, so there is no commit to redeploy (a variable change ` +
+                    `redeploys the live commit, never the branch head); deploy the service once from Render, or set releasePin ` +
+                    `to a commit, then run pulumi up again`,
+            );
+        }
+        return {
+            action: { kind: "commit", commitId: input.liveCommitId },
+            reason: `variables changed: redeploying the live commit ${short(input.liveCommitId)} so they take effect`,
+        };
+    }
+
+    const autoDeploy = autoDeployOf(input);
+    const record: PinRecord = { pin: pin.pin, autoDeployBeforePin: recorded?.autoDeployBeforePin ?? autoDeploy };
+    const setAutoDeploy: AutoDeploy | undefined = autoDeploy === "yes" ? "no" : undefined;
+    const autoDeployNote = setAutoDeploy ? "; autodeploy turned off while pinned" : "";
+
+    if (pin.kind === "commit") {
+        const named = pin.pin === pin.commitId ? "" : ` (${pin.pin})`;
+        return {
+            action: { kind: "commit", commitId: pin.commitId },
+            setAutoDeploy,
+            record,
+            reason: `release pin: deploying commit ${short(pin.commitId)}${named} with the current variables${autoDeployNote}`,
+        };
+    }
+
+    const ranCurrentVariables =
+        !input.variablesChanged &&
+        input.variablesSince !== undefined &&
+        pin.trigger !== "rollback" &&
+        Date.parse(pin.createdAt) >= Date.parse(input.variablesSince);
+    if (ranCurrentVariables) {
+        return {
+            action: { kind: "rollback", deployId: pin.deployId, commitId: pin.commitId },
+            setAutoDeploy,
+            record,
+            reason: `release pin: rolling back to ${pin.deployId}, reusing its build (it ran the current variables)${autoDeployNote}`,
+        };
+    }
+    if (!pin.commitId) {
+        throw new Error(
+            `releasePin ${pin.deployId}: the managed variables differ from those it ran (or cannot be shown to match), so ` +
+                `a rollback would run its old variables and drop a kill switch, and it has no git commit to deploy with the ` +
+                `current ones (an image deploy); pin a commit SHA or a git tag instead`,
+        );
+    }
+    const why = input.variablesChanged
+        ? "the variables change in this up"
+        : pin.trigger === "rollback"
+          ? `${pin.deployId} was itself a rollback, running an older deploy's variables`
+          : `the variables changed after ${pin.deployId} was created`;
+    return {
+        action: { kind: "commit", commitId: pin.commitId },
+        setAutoDeploy,
+        record,
         reason:
-          `release pin ${recorded.pin} removed: autodeploy back to "${restore}" as the pin found it, ` +
-          `and the branch head deployed so normal service resumes`,
-      };
-    }
-    if (!input.liveCommitId) {
-      throw new Error(
-        `the service has no live deploy of a git commit, so there is no commit to redeploy (a variable change ` +
-          `redeploys the live commit, never the branch head); deploy the service once from Render, or set releasePin ` +
-          `to a commit, then run pulumi up again`,
-      );
-    }
-    return {
-      action: { kind: "commit", commitId: input.liveCommitId },
-      reason: `variables changed: redeploying the live commit ${short(input.liveCommitId)} so they take effect`,
+            `release pin: deploying ${pin.deployId}'s commit ${short(pin.commitId)} with the current variables, not a ` +
+            `rollback, because ${why} and a rollback would run its old ones${autoDeployNote}`,
     };
-  }
-
-  const autoDeploy = autoDeployOf(input);
-  const record: PinRecord = { pin: pin.pin, autoDeployBeforePin: recorded?.autoDeployBeforePin ?? autoDeploy };
-  const setAutoDeploy: AutoDeploy | undefined = autoDeploy === "yes" ? "no" : undefined;
-  const autoDeployNote = setAutoDeploy ? "; autodeploy turned off while pinned" : "";
-
-  if (pin.kind === "commit") {
-    const named = pin.pin === pin.commitId ? "" : ` (${pin.pin})`;
-    return {
-      action: { kind: "commit", commitId: pin.commitId },
-      setAutoDeploy,
-      record,
-      reason: `release pin: deploying commit ${short(pin.commitId)}${named} with the current variables${autoDeployNote}`,
-    };
-  }
-
-  const ranCurrentVariables =
-    !input.variablesChanged &&
-    input.variablesSince !== undefined &&
-    pin.trigger !== "rollback" &&
-    Date.parse(pin.createdAt) >= Date.parse(input.variablesSince);
-  if (ranCurrentVariables) {
-    return {
-      action: { kind: "rollback", deployId: pin.deployId, commitId: pin.commitId },
-      setAutoDeploy,
-      record,
-      reason: `release pin: rolling back to ${pin.deployId}, reusing its build (it ran the current variables)${autoDeployNote}`,
-    };
-  }
-  if (!pin.commitId) {
-    throw new Error(
-      `releasePin ${pin.deployId}: the managed variables differ from those it ran (or cannot be shown to match), so ` +
-        `a rollback would run its old variables and drop a kill switch, and it has no git commit to deploy with the ` +
-        `current ones (an image deploy); pin a commit SHA or a git tag instead`,
-    );
-  }
-  const why = input.variablesChanged
-    ? "the variables change in this up"
-    : pin.trigger === "rollback"
-      ? `${pin.deployId} was itself a rollback, running an older deploy's variables`
-      : `the variables changed after ${pin.deployId} was created`;
-  return {
-    action: { kind: "commit", commitId: pin.commitId },
-    setAutoDeploy,
-    record,
-    reason:
-      `release pin: deploying ${pin.deployId}'s commit ${short(pin.commitId)} with the current variables, not a ` +
-      `rollback, because ${why} and a rollback would run its old ones${autoDeployNote}`,
-  };
 }
 
 /** The error for a rollback Render refused because the target's build artifact is gone: what would work instead. */
 export function rollbackUnavailableMessage(deployId: string, commitId: string | undefined, renderSaid: string): string {
-  const instead = commitId
-    ? `pin its commit instead (pulumi config set releasePin ${commitId}), which builds that code again`
-    : `pin a commit SHA or a git tag instead`;
-  return `releasePin ${deployId}: Render cannot roll back to it (${renderSaid}); its build artifact is no longer kept: ${instead}, then run pulumi up again`;
+    const instead = commitId
+        ? `pin its commit instead (pulumi config set releasePin ${commitId}), which builds that code again`
+        : `pin a commit SHA or a git tag instead`;
+    return `releasePin ${deployId}: Render cannot roll back to it (${renderSaid}); its build artifact is no longer kept: ${instead}, then run pulumi up again`;
 }
 
 function autoDeployOf(input: DeployDecisionInput): AutoDeploy {
-  if (input.autoDeploy === undefined) {
-    throw new Error("decideDeploy: the service's autodeploy setting is needed when a release pin is set or removed");
-  }
-  return input.autoDeploy;
+    if (input.autoDeploy === undefined) {
+        throw new Error(
+            "decideDeploy: the service's autodeploy setting is needed when a release pin is set or removed",
+        );
+    }
+    return input.autoDeploy;
 }
 
 function short(commitId: string): string {
-  return commitId.slice(0, 7);
+    return commitId.slice(0, 7);
 }

@@ -9,8 +9,8 @@ import { createHash } from "node:crypto";
  * any of the values is a secret keep the digest a secret too (`pulumi.all` over secret outputs does this).
  */
 export function variablesDigest(vars: Record<string, string | undefined>): string {
-  const entries = Object.keys(vars)
-    .sort()
-    .map((key) => [key, vars[key] ?? null]);
-  return createHash("sha256").update(JSON.stringify(entries)).digest("hex");
+    const entries = Object.keys(vars)
+        .sort()
+        .map((key) => [key, vars[key] ?? null]);
+    return createHash("sha256").update(JSON.stringify(entries)).digest("hex");
 }

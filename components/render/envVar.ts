@@ -6,38 +6,43 @@ export type { EnvVarInputs, EnvVarOutputs } from "./envVarProvider";
 export { isUnknown, RENDER_API_KEY_CONFIG, RENDER_API_KEY_ENV } from "./providerSupport";
 
 /** The provider every resource of this type carries in the state: it requires the implementation in the provider host. */
-export const envVarProvider = moduleProvider("render", "EnvVar", "components/render/envVarProvider.ts", "envVarProvider");
+export const envVarProvider = moduleProvider(
+    "render",
+    "EnvVar",
+    "components/render/envVarProvider.ts",
+    "envVarProvider",
+);
 
 /** The arguments of one managed Render environment variable. */
 export interface EnvVarArgs {
-  /** Render service name or srv- id; a name is resolved through the API inside the provider methods. */
-  readonly service: pulumi.Input<string>;
-  /** The variable's name, e.g. DISABLE_SIGNUP. */
-  readonly key: pulumi.Input<string>;
-  /** The variable's value. */
-  readonly value: pulumi.Input<string>;
-  /** Render API base URL, e.g. https://api.render.com/v1 */
-  readonly apiUrl: pulumi.Input<string>;
-  /** The value is a secret: it is stored and shown as a Pulumi secret (additionalSecretOutputs ["value"]). */
-  readonly secret?: boolean;
+    /** Render service name or srv- id; a name is resolved through the API inside the provider methods. */
+    readonly service: pulumi.Input<string>;
+    /** The variable's name, e.g. DISABLE_SIGNUP. */
+    readonly key: pulumi.Input<string>;
+    /** The variable's value. */
+    readonly value: pulumi.Input<string>;
+    /** Render API base URL, e.g. https://api.render.com/v1 */
+    readonly apiUrl: pulumi.Input<string>;
+    /** The value is a secret: it is stored and shown as a Pulumi secret (additionalSecretOutputs ["value"]). */
+    readonly secret?: boolean;
 }
 
 /** One Render environment variable, written and deleted key by key (never PUT /env-vars, which replaces them all). */
 export class EnvVar extends ModuleResource {
-  // `declare`: with ES2022 class fields a plain field would reset the output the base constructor assigned.
-  declare public readonly serviceId: pulumi.Output<string>;
-  declare public readonly key: pulumi.Output<string>;
-  declare public readonly value: pulumi.Output<string>;
+    // `declare`: with ES2022 class fields a plain field would reset the output the base constructor assigned.
+    declare public readonly serviceId: pulumi.Output<string>;
+    declare public readonly key: pulumi.Output<string>;
+    declare public readonly value: pulumi.Output<string>;
 
-  constructor(name: string, args: EnvVarArgs, opts?: pulumi.CustomResourceOptions) {
-    const props = {
-      service: args.service,
-      key: args.key,
-      value: args.secret ? pulumi.secret(args.value) : args.value,
-      apiUrl: args.apiUrl,
-      serviceId: undefined,
-    };
-    const options = args.secret ? pulumi.mergeOptions(opts, { additionalSecretOutputs: ["value"] }) : opts;
-    super(envVarProvider, name, props, options);
-  }
+    constructor(name: string, args: EnvVarArgs, opts?: pulumi.CustomResourceOptions) {
+        const props = {
+            service: args.service,
+            key: args.key,
+            value: args.secret ? pulumi.secret(args.value) : args.value,
+            apiUrl: args.apiUrl,
+            serviceId: undefined,
+        };
+        const options = args.secret ? pulumi.mergeOptions(opts, { additionalSecretOutputs: ["value"] }) : opts;
+        super(envVarProvider, name, props, options);
+    }
 }

@@ -20,7 +20,7 @@ const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** What a Render provider keeps at run time in the provider host: the API key `configure` found, if any. */
 export interface RenderProviderState {
-  apiKey?: string;
+    apiKey?: string;
 }
 
 /** A Render dynamic provider: the SDK's provider shape plus the run-time state `configure` fills in. */
@@ -28,18 +28,22 @@ export type RenderProvider<Inputs, Outputs> = pulumi.dynamic.ResourceProvider<In
 
 /** The property values with any secret wrapper removed (top level: every property here is a string). */
 export function revealed<T extends object>(props: T): T {
-  return Object.fromEntries(
-    Object.entries(props).map(([name, value]) => [name, isSecretWrapper(value) ? value.value : value]),
-  ) as T;
+    return Object.fromEntries(
+        Object.entries(props).map(([name, value]) => [name, isSecretWrapper(value) ? value.value : value]),
+    ) as T;
 }
 
 function isSecretWrapper(value: unknown): value is { value: unknown } {
-  return typeof value === "object" && value !== null && (value as Record<string, unknown>)[SECRET_SIGNATURE_KEY] === SECRET_SIGNATURE;
+    return (
+        typeof value === "object" &&
+        value !== null &&
+        (value as Record<string, unknown>)[SECRET_SIGNATURE_KEY] === SECRET_SIGNATURE
+    );
 }
 
 /** True for the engine's placeholder of a value not known until apply; such a value can't be checked yet. */
 export function isUnknown(value: unknown): boolean {
-  return value === UNKNOWN_VALUE;
+    return value === UNKNOWN_VALUE;
 }
 
 /**
@@ -47,53 +51,56 @@ export function isUnknown(value: unknown): boolean {
  * RENDER_API_KEY, looked up when the call runs, in the provider host: it is never a resource input, so never in the state.
  */
 export function openRenderClient(provider: RenderProviderState, apiUrl: string): RenderClient {
-  const apiKey = provider.apiKey || process.env[RENDER_API_KEY_ENV];
-  if (!apiKey) {
-    throw new Error(
-      `No Render API key: set the secret stack config "${RENDER_API_KEY_CONFIG}" ` +
-        `(pulumi config set --secret renderApiKey ...) or the ${RENDER_API_KEY_ENV} environment variable`,
-    );
-  }
-  const { RenderClient } = require("./client") as typeof import("./client");
-  return new RenderClient({ apiKey, baseUrl: apiUrl, log: (message) => void pulumi.log.info(message) });
+    const apiKey = provider.apiKey || process.env[RENDER_API_KEY_ENV];
+    if (!apiKey) {
+        throw new Error(
+            `No Render API key: set the secret stack config "${RENDER_API_KEY_CONFIG}" ` +
+                `(pulumi config set --secret renderApiKey ...) or the ${RENDER_API_KEY_ENV} environment variable`,
+        );
+    }
+    const { RenderClient } = require("./client") as typeof import("./client");
+    return new RenderClient({ apiKey, baseUrl: apiUrl, log: (message) => void pulumi.log.info(message) });
 }
 
 /** The `configure` both Render providers share: remember the API key from the stack config, if it is set there. */
-export async function configureRenderProvider(this: RenderProviderState, req: pulumi.dynamic.ConfigureRequest): Promise<void> {
-  this.apiKey = req.config.get(RENDER_API_KEY_CONFIG);
+export async function configureRenderProvider(
+    this: RenderProviderState,
+    req: pulumi.dynamic.ConfigureRequest,
+): Promise<void> {
+    this.apiKey = req.config.get(RENDER_API_KEY_CONFIG);
 }
 
 /** True when `service` names a different service than the one recorded; its own srv- id counts as the same one. */
 export function serviceChanged(olds: { service: string; serviceId: string }, service: string): boolean {
-  return service !== olds.service && service !== olds.serviceId;
+    return service !== olds.service && service !== olds.serviceId;
 }
 
 /** Check failures for the inputs both Render resources take: the service and the API URL. */
 export function serviceFailures(service: unknown, apiUrl: unknown): pulumi.dynamic.CheckFailure[] {
-  const failures: pulumi.dynamic.CheckFailure[] = [];
-  if (!isUnknown(service) && (typeof service !== "string" || service.trim() === "" || service.trim() !== service)) {
-    failures.push({
-      property: "service",
-      reason: `service must be a Render service name or srv- id without surrounding spaces, got ${JSON.stringify(service)}`,
-    });
-  }
-  if (!isUnknown(apiUrl) && !isHttpUrl(apiUrl)) {
-    failures.push({
-      property: "apiUrl",
-      reason: `apiUrl must be an http(s) URL such as https://api.render.com/v1, got ${JSON.stringify(apiUrl)}`,
-    });
-  }
-  return failures;
+    const failures: pulumi.dynamic.CheckFailure[] = [];
+    if (!isUnknown(service) && (typeof service !== "string" || service.trim() === "" || service.trim() !== service)) {
+        failures.push({
+            property: "service",
+            reason: `service must be a Render service name or srv- id without surrounding spaces, got ${JSON.stringify(service)}`,
+        });
+    }
+    if (!isUnknown(apiUrl) && !isHttpUrl(apiUrl)) {
+        failures.push({
+            property: "apiUrl",
+            reason: `apiUrl must be an http(s) URL such as https://api.render.com/v1, got ${JSON.stringify(apiUrl)}`,
+        });
+    }
+    return failures;
 }
 
 function isHttpUrl(value: unknown): boolean {
-  if (typeof value !== "string") {
-    return false;
-  }
-  try {
-    const url = new URL(value);
-    return url.protocol === "https:" || url.protocol === "http:";
-  } catch {
-    return false;
-  }
+    if (typeof value !== "string") {
+        return false;
+    }
+    try {
+        const url = new URL(value);
+        return url.protocol === "https:" || url.protocol === "http:";
+    } catch {
+        return false;
+    }
 }

@@ -37,7 +37,12 @@ export function failedBeforeSending(code: string): boolean {
 }
 
 /** Full jitter: a uniform wait in [0, min(cap, base * 2^attempt)), attempt counting from 0. */
-export function backoffDelayMs(attempt: number, baseMs: number, capMs: number, random: () => number = Math.random): number {
+export function backoffDelayMs(
+    attempt: number,
+    baseMs: number,
+    capMs: number,
+    random: () => number = Math.random,
+): number {
     const ceiling = Math.min(capMs, baseMs * 2 ** attempt);
     return Math.floor(random() * ceiling);
 }
@@ -51,7 +56,11 @@ interface HeaderSource {
  * answer, else `Ratelimit-Reset` (SECONDS until the window resets, not an epoch) on a 429.
  * Undefined when the server said nothing usable.
  */
-export function serverRequestedWaitMs(status: number, headers: HeaderSource, now: number = Date.now()): number | undefined {
+export function serverRequestedWaitMs(
+    status: number,
+    headers: HeaderSource,
+    now: number = Date.now(),
+): number | undefined {
     const retryAfter = headers.get("retry-after")?.trim();
     if (retryAfter) {
         if (/^\d+(\.\d+)?$/.test(retryAfter)) return Math.round(Number(retryAfter) * 1000);

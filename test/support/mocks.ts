@@ -23,7 +23,8 @@ export function reveal(value: unknown): unknown {
 export function revealAll(raw: unknown): unknown {
     if (isSecretValue(raw)) return revealAll((raw as { value: unknown }).value);
     if (Array.isArray(raw)) return raw.map(revealAll);
-    if (typeof raw === "object" && raw !== null) return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, revealAll(v)]));
+    if (typeof raw === "object" && raw !== null)
+        return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, revealAll(v)]));
     return raw;
 }
 

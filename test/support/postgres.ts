@@ -40,12 +40,15 @@ export async function freePort(): Promise<number> {
 /** Runs a server binary as the postgres user when we are root (initdb and postgres refuse root). */
 function runAsServerUser(binary: string, args: string[]): string {
     const file = path.join(PG_BIN, binary);
-    const [command, commandArgs] = process.getuid?.() === 0 ? ["runuser", ["-u", SERVER_USER, "--", file, ...args]] : [file, args];
+    const [command, commandArgs] =
+        process.getuid?.() === 0 ? ["runuser", ["-u", SERVER_USER, "--", file, ...args]] : [file, args];
     try {
         return execFileSync(command, commandArgs, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
     } catch (err) {
         const { stderr, stdout } = err as { stderr?: string; stdout?: string };
-        throw new Error(`${binary} ${args[0] ?? ""} failed: ${stderr || stdout || (err as Error).message}`, { cause: err });
+        throw new Error(`${binary} ${args[0] ?? ""} failed: ${stderr || stdout || (err as Error).message}`, {
+            cause: err,
+        });
     }
 }
 
@@ -56,7 +59,9 @@ function runAsServerUser(binary: string, args: string[]): string {
  */
 export async function startPostgres(): Promise<PostgresServer> {
     if (!fs.existsSync(path.join(PG_BIN, "initdb"))) {
-        throw new Error(`no PostgreSQL 15 server binaries in ${PG_BIN}: install postgresql-15 (apt-get install -y postgresql-15) or set PG_BIN`);
+        throw new Error(
+            `no PostgreSQL 15 server binaries in ${PG_BIN}: install postgresql-15 (apt-get install -y postgresql-15) or set PG_BIN`,
+        );
     }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ahoy-pg-"));
     const data = path.join(dir, "data");
@@ -81,7 +86,16 @@ export async function startPostgres(): Promise<PostgresServer> {
     // If the test process dies without its `after` hook, the server must not outlive it.
     process.once("exit", stopSync);
     try {
-        runAsServerUser("initdb", ["-D", data, "-U", SERVER_USER, "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--no-sync"]);
+        runAsServerUser("initdb", [
+            "-D",
+            data,
+            "-U",
+            SERVER_USER,
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "--encoding=UTF8",
+            "--no-sync",
+        ]);
         fs.writeFileSync(
             path.join(data, "pg_hba.conf"),
             [
@@ -93,13 +107,27 @@ export async function startPostgres(): Promise<PostgresServer> {
         );
         const options = `-c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off`;
         started = true;
-        runAsServerUser("pg_ctl", ["start", "-D", data, "-l", path.join(dir, "server.log"), "-o", options, "-w", "-t", "60"]);
+        runAsServerUser("pg_ctl", [
+            "start",
+            "-D",
+            data,
+            "-l",
+            path.join(dir, "server.log"),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+        ]);
     } catch (err) {
         const log = path.join(dir, "server.log");
         const tail = fs.existsSync(log) ? fs.readFileSync(log, "utf8").slice(-2000) : "";
         stopSync();
         process.removeListener("exit", stopSync);
-        throw new Error(`could not start PostgreSQL on 127.0.0.1:${port}: ${(err as Error).message}${tail ? `\nserver log:\n${tail}` : ""}`, { cause: err });
+        throw new Error(
+            `could not start PostgreSQL on 127.0.0.1:${port}: ${(err as Error).message}${tail ? `\nserver log:\n${tail}` : ""}`,
+            { cause: err },
+        );
     }
 
     const open = async (config: ClientConfig): Promise<Client> => {
@@ -156,7 +184,9 @@ export interface AdminLogin {
 export async function createAppDatabase(server: PostgresServer, superuser: Client, admin: AdminLogin): Promise<Client> {
     await superuser.query("CREATE ROLE ahoy NOLOGIN");
     await superuser.query("CREATE DATABASE ahoy_prod OWNER ahoy");
-    await superuser.query(`CREATE ROLE ${admin.user} LOGIN CREATEROLE PASSWORD ${superuser.escapeLiteral(admin.password)}`);
+    await superuser.query(
+        `CREATE ROLE ${admin.user} LOGIN CREATEROLE PASSWORD ${superuser.escapeLiteral(admin.password)}`,
+    );
     await superuser.query(`GRANT pg_signal_backend TO ${admin.user}`);
     const inApp = await server.connect("ahoy_prod");
     await inApp.query("ALTER SCHEMA public OWNER TO ahoy");

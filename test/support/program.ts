@@ -33,7 +33,9 @@ export interface ProgramRun {
  * exactly when their keepers do (derived from the name and keepers, so a test can tell old from new).
  */
 function mockOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
-    const seed = createHash("sha256").update(`${name}:${JSON.stringify(inputs.keepers ?? {})}`).digest();
+    const seed = createHash("sha256")
+        .update(`${name}:${JSON.stringify(inputs.keepers ?? {})}`)
+        .digest();
     switch (type) {
         case "pulumi-nodejs:dynamic/render:Deploy":
             return { deployId: "dep-mock", commitId: "c0ffee", status: "live" };
@@ -91,7 +93,11 @@ export async function runProgram(
     // The mock monitor hands newResource unwrapped inputs; keep the wire form too, to see which inputs are secret.
     const monitor = pulumi.runtime.getMonitor() as unknown as {
         registerResource(
-            req: { getName(): string; getObject(): { toJavaScript(): Record<string, unknown> }; getDependenciesList(): string[] },
+            req: {
+                getName(): string;
+                getObject(): { toJavaScript(): Record<string, unknown> };
+                getDependenciesList(): string[];
+            },
             cb: unknown,
         ): unknown;
     };
@@ -127,7 +133,9 @@ export async function runProgram(
         named(name) {
             const found = registrations.filter((r) => r.name === name);
             if (found.length !== 1) {
-                throw new Error(`expected one resource named ${name}, found ${found.length}: ${registrations.map((r) => r.name).join(", ")}`);
+                throw new Error(
+                    `expected one resource named ${name}, found ${found.length}: ${registrations.map((r) => r.name).join(", ")}`,
+                );
             }
             return found[0];
         },

@@ -19,14 +19,18 @@ export async function startRedis(password?: string): Promise<RedisServer> {
     const port = await freePort();
     const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"];
     // The password goes to the server on stdin as a config line, so it is never on a command line.
-    const child: ChildProcess = spawn("redis-server", password === undefined ? args : ["-", ...args], { stdio: ["pipe", "pipe", "pipe"] });
+    const child: ChildProcess = spawn("redis-server", password === undefined ? args : ["-", ...args], {
+        stdio: ["pipe", "pipe", "pipe"],
+    });
     if (password !== undefined) child.stdin?.end(`requirepass "${password.replace(/["\\]/g, (c) => `\\${c}`)}"\n`);
     else child.stdin?.end();
     let output = "";
     await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => {
             child.kill("SIGKILL");
-            reject(new Error(`redis-server did not accept connections within ${START_TIMEOUT_MS} ms; output:\n${output}`));
+            reject(
+                new Error(`redis-server did not accept connections within ${START_TIMEOUT_MS} ms; output:\n${output}`),
+            );
         }, START_TIMEOUT_MS);
         const onData = (chunk: Buffer) => {
             output += chunk.toString("utf8");
@@ -40,11 +44,21 @@ export async function startRedis(password?: string): Promise<RedisServer> {
         child.once("error", (err) => {
             clearTimeout(timer);
             const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
-            reject(new Error(missing ? "redis-server is not installed: apt-get install -y redis-server" : `redis-server failed to start: ${err.message}`));
+            reject(
+                new Error(
+                    missing
+                        ? "redis-server is not installed: apt-get install -y redis-server"
+                        : `redis-server failed to start: ${err.message}`,
+                ),
+            );
         });
         child.once("exit", (code, signal) => {
             clearTimeout(timer);
-            reject(new Error(`redis-server exited (code ${code}, signal ${signal}) before accepting connections; output:\n${output}`));
+            reject(
+                new Error(
+                    `redis-server exited (code ${code}, signal ${signal}) before accepting connections; output:\n${output}`,
+                ),
+            );
         });
     });
     const exited = new Promise<void>((resolve) => {
