@@ -10,7 +10,7 @@ import * as pulumi from "@pulumi/pulumi";
  * the state carries the same few lines whatever the implementation, and the serializer's cost (about 0.3 s on the first
  * resource, measured by `npm run bench`) is kept out of every preview.
  */
-export function providerSource(modulePath: string, exportName: string): string {
+function providerSource(modulePath: string, exportName: string): string {
     return `"use strict";
 // ahoy-ops dynamic provider: ${exportName}, implemented in ${modulePath} (relative to the project directory).
 exports.handler = function () {

@@ -97,7 +97,7 @@ export class SecretRotation extends pulumi.ComponentResource {
                 `${this.name}-sessions`,
                 {
                     generation: s.secretKeyGeneration,
-                    redisUrl: pulumi.secret(s.redisUrl),
+                    redisUrl: s.redisUrl,
                     keyPattern: s.sessionKeyPattern,
                     afterDeploy: deploy,
                 },

@@ -1,5 +1,6 @@
 // The runbook's checks after a deploy, as a resource: /healthz, each kill switch's effect, then the five-minute watch.
 import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../stacks/config";
 import { ModuleResource, moduleProvider } from "./dynamicProvider";
 
 export type { VerificationInputs, VerificationOutputs } from "./verificationProvider";
@@ -7,15 +8,11 @@ export type { VerificationInputs, VerificationOutputs } from "./verificationProv
 /** The runbook's alert thresholds ("Error rate > 5%", "Response time > 2 seconds"). */
 export const MAX_ERROR_RATE = 0.05;
 export const MAX_RESPONSE_MS = 2_000;
-/** The runbook's "watch for 5 minutes". */
-export const DEFAULT_STABILITY_WINDOW_SECONDS = 300;
 /** How long a check may take to see the expected answer after the deploy is live (instances switch over meanwhile). */
 export const DEFAULT_CHECK_TIMEOUT_SECONDS = 120;
 
-/** The settings the checks follow: where the app answers, and which switches must show. */
+/** The settings the checks follow: which switches must show, and how long to watch. */
 export interface VerificationSettings {
-    /** The service's public URL, e.g. https://ahoy-indie-media.onrender.com */
-    readonly serviceUrl: string;
     readonly disableSignup: boolean;
     readonly blockDirectMedia: boolean;
     /** A direct media path that must answer 403 while BLOCK_DIRECT_MEDIA is on, e.g. /media/probe.jpg */
@@ -50,7 +47,7 @@ export interface VerificationPlan {
 }
 
 /** The checks the settings call for: /healthz always, register 503 with DISABLE_SIGNUP, media 403 with BLOCK_DIRECT_MEDIA. */
-export function verificationPlan(settings: Omit<VerificationSettings, "serviceUrl">): VerificationPlan {
+export function verificationPlan(settings: VerificationSettings): VerificationPlan {
     const checks: HttpCheck[] = [
         { name: "healthz", method: "GET", path: "/healthz", expectStatus: 200, because: "the app is up" },
     ];
@@ -90,14 +87,10 @@ export function verificationPlan(settings: Omit<VerificationSettings, "serviceUr
 }
 
 /** The stack settings verification reads. */
-export interface VerificationConfig {
-    readonly verify: boolean;
-    readonly serviceUrl?: string;
-    readonly DISABLE_SIGNUP: boolean;
-    readonly BLOCK_DIRECT_MEDIA: boolean;
-    readonly mediaProbePath?: string;
-    readonly stabilityWindowSeconds: number;
-}
+export type VerificationConfig = Pick<
+    StackConfig,
+    "verify" | "serviceUrl" | "DISABLE_SIGNUP" | "BLOCK_DIRECT_MEDIA" | "mediaProbePath" | "stabilityWindowSeconds"
+>;
 
 /** Where and what to verify after a deploy, from the stack's settings; undefined when `verify` is false. */
 export function verificationFromConfig(

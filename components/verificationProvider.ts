@@ -1,7 +1,7 @@
 // The Verification provider's implementation, loaded in the dynamic-provider host at run time (see ./dynamicProvider.ts):
 // the requests behind each check and the watch, judged by the pure rules in ./verification.ts.
-import type * as pulumi from "@pulumi/pulumi";
-import { isUnknown } from "./render/providerSupport";
+import * as pulumi from "@pulumi/pulumi";
+import { isHttpUrl, isUnknown } from "./render/providerSupport";
 import { formatRate, HttpCheck, judgeWindow, Sample, Watch, WindowVerdict, windowLost } from "./verification";
 
 /** A request with no answer after this long counts as no answer. */
@@ -161,16 +161,6 @@ export interface VerificationOutputs extends VerificationInputs {
     verifiedAt: string;
 }
 
-function isHttpUrl(value: unknown): boolean {
-    if (typeof value !== "string") return false;
-    try {
-        const url = new URL(value);
-        return url.protocol === "https:" || url.protocol === "http:";
-    } catch {
-        return false;
-    }
-}
-
 function checkProblems(inputs: Partial<VerificationInputs>): pulumi.dynamic.CheckFailure[] {
     const failures: pulumi.dynamic.CheckFailure[] = [];
     const { serviceUrl, deployId, checks, watch, checkTimeoutSeconds } = inputs;
@@ -234,8 +224,10 @@ function changedInputs(a: VerificationInputs, b: VerificationInputs): Array<keyo
 }
 
 async function verify(inputs: VerificationInputs): Promise<VerificationOutputs> {
-    const { log } = require("@pulumi/pulumi") as typeof pulumi;
-    const results = await runVerification(inputs, (line) => void log.info(`verify ${inputs.serviceUrl}: ${line}`));
+    const results = await runVerification(
+        inputs,
+        (line) => void pulumi.log.info(`verify ${inputs.serviceUrl}: ${line}`),
+    );
     const { serviceUrl, deployId, checks, watch, checkTimeoutSeconds } = inputs;
     return { serviceUrl, deployId, checks, watch, checkTimeoutSeconds, results, verifiedAt: new Date().toISOString() };
 }

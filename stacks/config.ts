@@ -1,6 +1,13 @@
 // The stack's settings: one zod schema defines every key's type, bounds, default and normal form.
 import { z } from "zod";
-import { MAX_ROLE_PREFIX_LENGTH, ROLE_PREFIX_PATTERN, SSL_MODES } from "./rotation";
+import {
+    DATABASE_NAME_PATTERN,
+    HOST_PATTERN,
+    MAX_ROLE_PREFIX_LENGTH,
+    ownerRoleProblem,
+    ROLE_PATTERN,
+    SSL_MODES,
+} from "./rotation";
 import { RELEASE_PIN_EXPECTED, releasePinProblem } from "../components/render/deployDecision";
 import { repositoryProblem } from "../components/render/gitRef";
 
@@ -39,17 +46,18 @@ function flag(description: string, defaultValue: "true" | "false" = "false") {
     );
 }
 
+/** Digits only (no sign, exponent or spaces), read as a whole number from `min` to `max`. */
+function digits(min: number, max: number, error: string) {
+    return z
+        .string()
+        .regex(/^\d+$/, { error })
+        .transform(Number)
+        .pipe(z.number().int().min(min, { error }).max(max, { error }));
+}
+
 function wholeNumber(meta: Omit<SettingMeta, "pulumiType" | "expected">, min: number, max: number, unit: string) {
     const expected = `whole ${unit} from ${min} to ${max}`;
-    const error = `expected ${expected}`;
-    return setting(
-        { ...meta, pulumiType: "integer", expected },
-        z
-            .string()
-            .regex(/^\d+$/, { error })
-            .transform(Number)
-            .pipe(z.number().int().min(min, { error }).max(max, { error })),
-    );
+    return setting({ ...meta, pulumiType: "integer", expected }, digits(min, max, `expected ${expected}`));
 }
 
 /** `10 per minute`, `10/minute`, `10 per minutes`: normalised to `10 per minute`. */
@@ -119,15 +127,7 @@ function blockedIps(description: string) {
 /** A rotation generation: bumping it in a reviewed PR is what rotates the secret. */
 function generation(description: string) {
     const meta: SettingMeta = { pulumiType: "integer", default: "1", expected: "a whole number >= 1", description };
-    const error = `expected ${meta.expected}`;
-    return setting(
-        meta,
-        z
-            .string()
-            .regex(/^\d+$/, { error })
-            .transform(Number)
-            .pipe(z.number().int().min(1, { error }).max(Number.MAX_SAFE_INTEGER, { error })),
-    );
+    return setting(meta, digits(1, Number.MAX_SAFE_INTEGER, `expected ${meta.expected}`));
 }
 
 function oneOf<const T extends readonly [string, ...string[]]>(
@@ -138,24 +138,24 @@ function oneOf<const T extends readonly [string, ...string[]]>(
     return setting({ ...meta, pulumiType: "string", expected }, z.enum(values, { error: `expected ${expected}` }));
 }
 
+/** Text matching `pattern`, at most `maxLength` characters. */
+function matching(expected: string, pattern: RegExp, maxLength: number) {
+    const error = `expected ${expected}`;
+    return z.string().regex(pattern, { error }).max(maxLength, { error });
+}
+
 /** A plain text setting checked against a pattern (an identifier, a host name), with a default. */
 function text(meta: Omit<SettingMeta, "pulumiType">, pattern: RegExp, maxLength = 255) {
-    const error = `expected ${meta.expected}`;
-    return setting({ ...meta, pulumiType: "string" }, z.string().regex(pattern, { error }).max(maxLength, { error }));
+    return setting({ ...meta, pulumiType: "string" }, matching(meta.expected, pattern, maxLength));
 }
 
 /** A plain text setting that may be left unset. */
 function optionalText(meta: Omit<SettingMeta, "pulumiType" | "default">, pattern: RegExp, maxLength = 255) {
-    const error = `expected ${meta.expected}`;
     return setting(
         { ...meta, pulumiType: "string", default: "" },
-        z.string().regex(pattern, { error }).max(maxLength, { error }).optional(),
+        matching(meta.expected, pattern, maxLength).optional(),
     );
 }
-
-const HOST =
-    /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
-const POSTGRES_ROLE = /^[a-z_][a-z0-9_]*$/;
 
 const redisUrlMeta: SettingMeta = {
     pulumiType: "string",
@@ -356,7 +356,7 @@ export const stackConfigSchema = z
                 expected: `a lower-case identifier (a-z, 0-9, _) of at most ${MAX_ROLE_PREFIX_LENGTH} characters`,
                 description: "The app's login roles are <prefix>_blue and <prefix>_green.",
             },
-            ROLE_PREFIX_PATTERN,
+            ROLE_PATTERN,
             MAX_ROLE_PREFIX_LENGTH,
         ),
         databaseOwnerRole: text(
@@ -365,7 +365,7 @@ export const stackConfigSchema = z
                 expected: "the existing role that owns the tables, a lower-case identifier (a-z, 0-9, _)",
                 description: "The existing role that owns the app's tables; both login roles act as it. Never changed.",
             },
-            POSTGRES_ROLE,
+            ROLE_PATTERN,
             63,
         ),
         databaseAppHost: optionalText(
@@ -374,7 +374,7 @@ export const stackConfigSchema = z
                 description:
                     "The database host as the app reaches it; set, the program manages the login roles and DATABASE_URL.",
             },
-            HOST,
+            HOST_PATTERN,
         ),
         databasePort: wholeNumber(
             { default: "5432", description: "The database port in the app's DATABASE_URL." },
@@ -388,7 +388,7 @@ export const stackConfigSchema = z
                 expected: "a database name of letters, digits, _, - and . (not starting with - or .)",
                 description: "The app's database, in DATABASE_URL and for the maintenance row.",
             },
-            /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/,
+            DATABASE_NAME_PATTERN,
             63,
         ),
         databaseSslMode: oneOf(SSL_MODES, {
@@ -446,11 +446,15 @@ function closestKey(unknown: string): string | undefined {
     return candidates[0] && candidates[0].d <= 3 ? candidates[0].key : undefined;
 }
 
+/** A URL's user-info may be a token (https://TOKEN@host/...): wherever a received value is shown, it is masked. */
+function maskUserInfo(text: string): string {
+    return text.replace(/\/\/[^/@\s]+@/g, "//***@");
+}
+
 /** How an error shows a received value: secrets never, by schema or by how they were stored. */
 function describeValue(raw: string | undefined, secret: boolean): string {
     if (secret) return "a secret value";
-    // A URL's user-info may be a token (https://TOKEN@host/...): shown masked, whatever the key.
-    return raw === undefined ? "nothing" : JSON.stringify(raw.replace(/\/\/[^/@\s]+@/g, "//***@"));
+    return raw === undefined ? "nothing" : JSON.stringify(maskUserInfo(raw));
 }
 
 /** Rules between keys, checked once each key is valid on its own. */
@@ -481,6 +485,9 @@ function crossCheck(
         }
         return problems;
     }
+    // The login roles alternate and lose LOGIN in turn: checked here, before the program declares anything.
+    const ownerProblem = ownerRoleProblem(config.databaseRolePrefix, config.databaseOwnerRole);
+    if (ownerProblem) problems.push({ key: "databaseOwnerRole", message: ownerProblem });
     // The admin connection itself may come from the stack (postgresql:host ...) or from libpq's PG* variables;
     // only a password kept in the stack in plain text is a problem.
     if (providerConfig["postgresql:password"] && !secretKeys.has("postgresql:password")) {
@@ -526,10 +533,10 @@ export function parseStackConfig(
         }
         for (const [key, messages] of messagesByKey) {
             const meta = metaByKey.get(key as StackConfigKey);
-            problems.push({
-                key,
-                message: `got ${describeValue(values[key], Boolean(meta?.secret) || secretKeys.has(key))}: ${[...new Set(messages)].join("; ")}`,
-            });
+            const secret = Boolean(meta?.secret) || secretKeys.has(key);
+            // A message may quote the value (a bad BLOCKED_IPS entry, a malformed pin): a secret gets only what was expected.
+            const said = secret ? `expected ${meta?.expected}` : maskUserInfo([...new Set(messages)].join("; "));
+            problems.push({ key, message: `got ${describeValue(values[key], secret)}: ${said}` });
         }
     }
     for (const [key, meta] of metaByKey) {

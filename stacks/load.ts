@@ -9,7 +9,7 @@ function isSecretKey(fullKey: string): boolean {
 }
 
 /** The stack's config: this project's keys bare, other namespaces' keys full, and which of them are secrets. */
-export function stackConfigValues(): {
+function stackConfigValues(): {
     values: Record<string, string>;
     providerConfig: Record<string, string>;
     secretKeys: Set<string>;

@@ -9,18 +9,24 @@ export const SLOTS: readonly Slot[] = ["blue", "green"];
 /** PostgreSQL truncates identifiers to 63 bytes; the prefix leaves room for `_green` so the two names never collide. */
 export const MAX_ROLE_PREFIX_LENGTH = 63 - "_green".length;
 
-/** A role prefix is a plain lower-case identifier, so the role names need no quoting anywhere they appear. */
-export const ROLE_PREFIX_PATTERN = /^[a-z_][a-z0-9_]*$/;
+/**
+ * A role name or prefix (the login roles' prefix, the owner role) is a plain lower-case identifier, so the role names
+ * need no quoting anywhere they appear.
+ */
+export const ROLE_PATTERN = /^[a-z_][a-z0-9_]*$/;
 
 /** The `sslmode` values libpq understands, the app's driver included. */
 export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] as const;
-export type SslMode = (typeof SSL_MODES)[number];
 
-// A database name is only decoded by `decodeURI` in node-postgres, which leaves reserved characters encoded; keep it to
-// characters that never need encoding so every parser reads the same name.
-const DATABASE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
-const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/;
-const IPV6 = /^[0-9A-Fa-f:.]+$/;
+/**
+ * A database name is only decoded by `decodeURI` in node-postgres, which leaves reserved characters encoded; keep it to
+ * characters that never need encoding so every parser reads the same name.
+ */
+export const DATABASE_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+
+/** A host name, or an IPv6 (any text with a ":" is one) or IPv4 address: what DATABASE_URL can carry as its host. */
+export const HOST_PATTERN =
+    /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
 
 /** Throws unless `generation` is a whole number >= 1; `key` names the setting in the message. */
 export function checkGeneration(generation: number, key = "rotation generation"): void {
@@ -50,13 +56,26 @@ export function slotKeeper(generation: number, slot: Slot): number {
 
 /** The login role of a slot: `<prefix>_blue` or `<prefix>_green`, the same name in every generation. */
 export function roleName(prefix: string, slot: Slot): string {
-    if (!ROLE_PREFIX_PATTERN.test(prefix) || prefix.length > MAX_ROLE_PREFIX_LENGTH) {
+    if (!ROLE_PATTERN.test(prefix) || prefix.length > MAX_ROLE_PREFIX_LENGTH) {
         throw new RangeError(
             `databaseRolePrefix: got ${JSON.stringify(prefix)}; expected a lower-case identifier ` +
                 `(a-z, 0-9, _; not starting with a digit) of at most ${MAX_ROLE_PREFIX_LENGTH} characters`,
         );
     }
     return `${prefix}_${slot}`;
+}
+
+/**
+ * Why `ownerRole` cannot be the role that owns the tables beside the login roles of `prefix`, or undefined when it can:
+ * the login roles alternate and lose LOGIN in turn, so the owner must be neither of them.
+ */
+export function ownerRoleProblem(prefix: string, ownerRole: string): string | undefined {
+    const logins = SLOTS.map((slot) => roleName(prefix, slot));
+    if (ownerRole !== "" && !logins.includes(ownerRole)) return undefined;
+    return (
+        `got ${JSON.stringify(ownerRole)}; expected the existing role that owns the tables, ` +
+        `not one of the login roles ${logins.join(" and ")}`
+    );
 }
 
 /**
@@ -84,8 +103,7 @@ export function databaseUrl(parts: DatabaseUrlParts): string {
     // Messages name the part, never the password's value.
     if (user === "") throw new RangeError("DATABASE_URL: the user name is empty");
     if (password === "") throw new RangeError(`DATABASE_URL: the password of ${user} is empty`);
-    const ipv6 = host.includes(":");
-    if (ipv6 ? !IPV6.test(host) : !HOST_NAME.test(host)) {
+    if (!HOST_PATTERN.test(host)) {
         throw new RangeError(
             `databaseAppHost: got ${JSON.stringify(host)}; expected a host name or an IPv4/IPv6 address`,
         );
@@ -93,7 +111,7 @@ export function databaseUrl(parts: DatabaseUrlParts): string {
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
         throw new RangeError(`databasePort: got ${port}; expected a whole number from 1 to 65535`);
     }
-    if (!DATABASE_NAME.test(database)) {
+    if (!DATABASE_NAME_PATTERN.test(database)) {
         throw new RangeError(
             `databaseName: got ${JSON.stringify(database)}; expected letters, digits, '_', '-' and '.' (not starting with '-' or '.')`,
         );
@@ -103,7 +121,7 @@ export function databaseUrl(parts: DatabaseUrlParts): string {
             `databaseSslMode: got ${JSON.stringify(sslMode)}; expected one of ${SSL_MODES.join(", ")}`,
         );
     }
-    const hostPart = ipv6 ? `[${host}]` : host;
+    const hostPart = host.includes(":") ? `[${host}]` : host;
     return `postgresql://${encodeUrlComponent(user)}:${encodeUrlComponent(password)}@${hostPart}:${port}/${database}?sslmode=${sslMode}`;
 }
 

@@ -3,7 +3,15 @@
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { SLOTS, activeSlot, databaseUrl, roleName, slotKeeper, standbySlot, type Slot } from "../../stacks/rotation";
+import {
+    activeSlot,
+    databaseUrl,
+    ownerRoleProblem,
+    roleName,
+    slotKeeper,
+    standbySlot,
+    type Slot,
+} from "../../stacks/rotation";
 import { TerminateSessions } from "./terminateSessions";
 
 export interface DatabaseCredentialsArgs {
@@ -54,12 +62,8 @@ export class DatabaseCredentials extends pulumi.ComponentResource {
         const active = activeSlot(args.generation);
         this.activeRole = roleName(args.rolePrefix, active);
         this.standbyRole = roleName(args.rolePrefix, standbySlot(args.generation));
-        if (args.ownerRole === "" || SLOTS.some((slot) => roleName(args.rolePrefix, slot) === args.ownerRole)) {
-            throw new RangeError(
-                `databaseOwnerRole: got ${JSON.stringify(args.ownerRole)}; expected the existing role that owns the tables, ` +
-                    `not one of the login roles ${SLOTS.map((slot) => roleName(args.rolePrefix, slot)).join(" and ")}`,
-            );
-        }
+        const ownerProblem = ownerRoleProblem(args.rolePrefix, args.ownerRole);
+        if (ownerProblem) throw new RangeError(`databaseOwnerRole: ${ownerProblem}`);
 
         this.passwords = {
             blue: this.password("blue"),

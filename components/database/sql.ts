@@ -2,7 +2,8 @@
 //
 // Loaded in the dynamic-provider host by the providers' implementations (see ../dynamicProvider.ts), never by the
 // program: `pg` is required when a connection is made, and the settings (a password among them) are kept only in the
-// provider process's memory, never in a serialized provider.
+// provider process's memory, never in the state.
+import { readFileSync } from "node:fs";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Client, ClientConfig } from "pg";
 
@@ -31,8 +32,8 @@ function adminConfigKeys(): Record<string, string> {
 }
 
 // The provider host hands the stack's config to `configure` once per provider; methods called later read it from here.
-// It lives on globalThis, not on the provider object, so it is never serialized into the state, and both database
-// providers (and any second copy of this module a loader may create) share the one set of settings.
+// It lives on globalThis, not on either provider object, so both database providers (and any second copy of this
+// module a loader may create) share the one set of settings.
 function store(): { config?: Record<string, string | undefined> } {
     const key = Symbol.for("ahoy-ops/postgresql-admin-config");
     const holder = globalThis as unknown as Record<symbol, { config?: Record<string, string | undefined> }>;
@@ -87,7 +88,7 @@ export function describeAdmin(settings: AdminSettings): string {
 
 /** The `pg` client options for the settings, `sslmode` translated to Node's TLS options. */
 export function clientConfig(settings: AdminSettings): ClientConfig {
-    const ca = settings.sslrootcert ? require("fs").readFileSync(settings.sslrootcert, "utf8") : undefined;
+    const ca = settings.sslrootcert ? readFileSync(settings.sslrootcert, "utf8") : undefined;
     let ssl: ClientConfig["ssl"];
     switch (settings.sslmode) {
         case "disable":

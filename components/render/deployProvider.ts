@@ -1,5 +1,5 @@
 // The Deploy provider's implementation, loaded in the dynamic-provider host at run time (see ../dynamicProvider.ts).
-import type * as pulumi from "@pulumi/pulumi";
+import * as pulumi from "@pulumi/pulumi";
 import { Deploy as RenderDeploy, DeployFailedError, RenderApiError, RenderClient } from "./client";
 import {
     AutoDeploy,
@@ -177,7 +177,6 @@ async function deploy(
     inputs: DeployInputs,
     olds?: DeployOutputs,
 ): Promise<DeployOutputs> {
-    const { log } = require("@pulumi/pulumi") as typeof pulumi;
     const { service, apiUrl } = inputs;
     const client = openRenderClient(provider, apiUrl);
     // diff replaces the resource when the service changes, so on update it is still the one recorded.
@@ -207,11 +206,11 @@ async function deploy(
     } catch (err) {
         throw new Error(`${where}: ${(err as Error).message}`, { cause: err });
     }
-    void log.info(`${service}: ${decision.reason}`);
+    void pulumi.log.info(`${service}: ${decision.reason}`);
     if (decision.setAutoDeploy) {
         // Before the deploy: a push landing meanwhile must not be deployed over the pin.
         await client.updateAutoDeploy(serviceId, decision.setAutoDeploy);
-        void log.info(`${service}: autodeploy set to "${decision.setAutoDeploy}"`);
+        void pulumi.log.info(`${service}: autodeploy set to "${decision.setAutoDeploy}"`);
     }
     try {
         const { triggered, done } = await deployAndWait(client, serviceId, decision.action, service, !!pin);
@@ -233,7 +232,7 @@ async function deploy(
             // (to restore on unpin) would be lost.
             try {
                 await client.updateAutoDeploy(serviceId, found);
-                void log.info(`${service}: autodeploy set back to "${found}" as the deploy did not go live`);
+                void pulumi.log.info(`${service}: autodeploy set back to "${found}" as the deploy did not go live`);
                 undone = ` Autodeploy was set back to "${found}".`;
             } catch (undoErr) {
                 undone = ` Setting autodeploy back to "${found}" failed too (${(undoErr as Error).message}); set it by hand in Render.`;
@@ -251,9 +250,8 @@ async function deployAndWait(
     service: string,
     pinned: boolean,
 ): Promise<{ triggered: RenderDeploy; done: RenderDeploy }> {
-    const { log } = require("@pulumi/pulumi") as typeof pulumi;
     const triggered = await startDeploy(client, serviceId, action);
-    void log.info(
+    void pulumi.log.info(
         `${service}: deploy ${triggered.id} ${describeAction(action, pinned)} triggered (${triggered.status})`,
     );
     let reported = triggered.status;
@@ -263,7 +261,7 @@ async function deployAndWait(
                 // The first poll usually repeats the status the trigger answered with; report changes only.
                 if (status.status !== reported) {
                     reported = status.status;
-                    void log.info(`${service}: deploy ${status.id} ${status.status}`);
+                    void pulumi.log.info(`${service}: deploy ${status.id} ${status.status}`);
                 }
             },
         });

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ModuleResource, moduleProvider } from "../dynamicProvider";
 
 export type { EnvVarInputs, EnvVarOutputs } from "./envVarProvider";
-export { isUnknown, RENDER_API_KEY_CONFIG, RENDER_API_KEY_ENV } from "./providerSupport";
+export { RENDER_API_KEY_CONFIG } from "./providerSupport";
 
 /** The provider every resource of this type carries in the state: it requires the implementation in the provider host. */
 export const envVarProvider = moduleProvider(

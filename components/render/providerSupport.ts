@@ -93,10 +93,9 @@ export function serviceFailures(service: unknown, apiUrl: unknown): pulumi.dynam
     return failures;
 }
 
-function isHttpUrl(value: unknown): boolean {
-    if (typeof value !== "string") {
-        return false;
-    }
+/** True for a string that parses as an http(s) URL. */
+export function isHttpUrl(value: unknown): boolean {
+    if (typeof value !== "string") return false;
     try {
         const url = new URL(value);
         return url.protocol === "https:" || url.protocol === "http:";
