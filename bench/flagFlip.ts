@@ -10,7 +10,6 @@ import {
     renderRequestKind,
     type ResourceState,
     secretWire,
-    serializeProvider,
     startProviderHost,
     type StepOp,
     upResource,
@@ -100,11 +99,10 @@ async function main(): Promise<number> {
     try {
         host = await startProviderHost({});
         await host.configure({ [RENDER_API_KEY_CONFIG]: secretWire(emulator.apiKey) });
-        const [envVar, deploy] = await Promise.all([
-            serializeProvider(envVarProvider),
-            serializeProvider(deployProvider),
-        ]);
-        const stack = new KillSwitchStack(host, emulator, { envVar, deploy });
+        const stack = new KillSwitchStack(host, emulator, {
+            envVar: envVarProvider.source,
+            deploy: deployProvider.source,
+        });
 
         let started = performance.now();
         await stack.up(KILL_SWITCHES);

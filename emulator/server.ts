@@ -65,7 +65,7 @@ const FAULT_MESSAGES: Record<number, string> = {
 };
 
 export class ApiServer {
-    readonly server: Server;
+    private readonly server: Server;
     private readonly log: RecordedRequest[] = [];
     private readonly faults: { fault: Fault; remaining: number }[] = [];
     private readonly limiter: RateLimiter;

@@ -12,12 +12,12 @@ import {
     dynamicUrn,
     loadProvider,
     refreshResource,
-    serializeProvider,
     startProviderHost,
     upResource,
     PROVIDER_KEY,
     type ProviderHost,
 } from "./support/providerHost";
+import { observeRegistrations, setProjectMocks, valueOf } from "./support/mocks";
 import { adminStackConfig, providerConfig, startPostgres, type PostgresServer } from "./support/postgres";
 import { adminSettings, clientConfig, rememberAdminConfig } from "../components/database/sql";
 
@@ -34,7 +34,7 @@ describe("AppSetting: the maintenance row in app_settings", function () {
     this.timeout(120000);
     let server: PostgresServer;
     let provider: pulumi.dynamic.ResourceProvider<AppSettingInputs, AppSettingOutputs>;
-    let serialized: string;
+    const providerText = appSettingProvider.source;
     let adminConfig: Record<string, string>;
     const clients = new Map<string, Client>();
 
@@ -73,7 +73,6 @@ describe("AppSetting: the maintenance row in app_settings", function () {
         adminConfig = adminStackConfig(server, ADMIN);
         // As the engine does: take the provider text from the state, load it, configure it with the stack config.
         // The loaded provider requires its implementation from the project directory, as the provider host does.
-        serialized = await serializeProvider(appSettingProvider);
         provider = loadProvider<AppSettingInputs, AppSettingOutputs>(appSettingProvider);
         await provider.configure!({ config: providerConfig(adminConfig) });
     });
@@ -83,20 +82,20 @@ describe("AppSetting: the maintenance row in app_settings", function () {
         await server?.stop();
     });
 
-    it("serializes as the name of its implementation: no admin password, no connection setting, no SQL", () => {
+    it("stores as its provider only the name of its implementation: no admin password, no connection setting, no SQL", () => {
         assert.ok(
-            serialized.includes("components/database/appSettingProvider.ts"),
-            "the state names the module the host requires",
+            providerText.includes("components/database/appSettingProvider.ts"),
+            "the provider text does not name the module the host must require",
         );
-        assert.ok(!serialized.includes(ADMIN.password), "the admin password is not in the serialized provider");
-        assert.ok(!serialized.includes(String(server.port)), "no connection setting is captured");
+        assert.ok(!providerText.includes(ADMIN.password), "the admin password is in the provider text");
+        assert.ok(!providerText.includes(String(server.port)), "the provider text carries the PostgreSQL port");
         assert.ok(
-            !/app_settings|pg_advisory/.test(serialized),
-            "the SQL stays in the implementation, out of the state",
+            !/app_settings|pg_advisory/.test(providerText),
+            "the provider text carries SQL, which belongs in the implementation",
         );
         assert.ok(
-            serialized.length < 8_000,
-            `the serialized provider is ${serialized.length} characters: it should carry only the shim`,
+            providerText.length < 8_000,
+            `the provider text is ${providerText.length} characters: it should carry only the shim`,
         );
     });
 
@@ -216,19 +215,23 @@ describe("AppSetting: the maintenance row in app_settings", function () {
     });
 
     it("fails naming the connection, not the password, when the admin cannot log in", async () => {
+        // Both providers require the one implementation module, which keeps the admin settings configure gives it.
         const wrong = loadProvider<AppSettingInputs, AppSettingOutputs>(appSettingProvider);
         const config: Record<string, string> = { ...adminConfig, "postgresql:password": "wrong:/?#password" };
-        await wrong.configure!({ config: providerConfig(config) });
-        await assert.rejects(wrong.create!(inputs("with_unique")), (err: Error) => {
-            assert.match(
-                err.message,
-                /^could not connect to PostgreSQL as ahoy_admin@127\.0\.0\.1:\d+\/with_unique: password authentication failed/,
-            );
-            assert.ok(!err.message.includes("wrong:/?#password"));
-            return true;
-        });
-        // Restore the shared admin settings for the tests that follow.
-        await provider.configure!({ config: providerConfig(adminConfig) });
+        try {
+            await wrong.configure!({ config: providerConfig(config) });
+            await assert.rejects(wrong.create!(inputs("with_unique")), (err: Error) => {
+                assert.match(
+                    err.message,
+                    /^could not connect to PostgreSQL as ahoy_admin@127\.0\.0\.1:\d+\/with_unique: password authentication failed/,
+                );
+                assert.ok(!err.message.includes("wrong:/?#password"), "the error shows the wrong password");
+                return true;
+            });
+        } finally {
+            // Restore the shared admin settings for the tests that follow, whether or not this one passed.
+            await provider.configure!({ config: providerConfig(adminConfig) });
+        }
     });
 
     describe("through the engine's dynamic-provider host (plain node, config over gRPC)", () => {
@@ -244,7 +247,7 @@ describe("AppSetting: the maintenance row in app_settings", function () {
         it("creates the row, makes no write when nothing changed, updates it, and refresh reads it back", async () => {
             await db("with_unique").query("DELETE FROM app_settings");
             const urn = dynamicUrn("postgres:AppSetting", "maintenance-mode");
-            const declared = (value: string) => ({ [PROVIDER_KEY]: serialized, ...inputs("with_unique", value) });
+            const declared = (value: string) => ({ [PROVIDER_KEY]: providerText, ...inputs("with_unique", value) });
             const created = await upResource(host, urn, declared("true"));
             assert.equal(created.op, "create");
             assert.deepEqual(await rows("with_unique"), ["true"]);
@@ -271,11 +274,11 @@ describe("AppSetting: the maintenance row in app_settings", function () {
         it("a renamed key replaces the row: the old key's row is deleted first, the new one written", async () => {
             await db("with_unique").query("DELETE FROM app_settings");
             const urn = dynamicUrn("postgres:AppSetting", "renamed");
-            const created = await upResource(host, urn, { [PROVIDER_KEY]: serialized, ...inputs("with_unique") });
+            const created = await upResource(host, urn, { [PROVIDER_KEY]: providerText, ...inputs("with_unique") });
             const replaced = await upResource(
                 host,
                 urn,
-                { [PROVIDER_KEY]: serialized, ...inputs("with_unique"), key: "maintenance" },
+                { [PROVIDER_KEY]: providerText, ...inputs("with_unique"), key: "maintenance" },
                 created.state,
             );
             assert.equal(replaced.op, "replace");
@@ -289,21 +292,12 @@ describe("AppSetting: the maintenance row in app_settings", function () {
 describe("the AppSetting resource", () => {
     it("is declared as pulumi-nodejs:dynamic/postgres:AppSetting, deleted before any replacement so delete never removes the new row", async () => {
         const seen: Array<{ type: string; deleteBeforeReplace: boolean }> = [];
-        await pulumi.runtime.setMocks(
-            { newResource: (args) => ({ id: args.name, state: args.inputs }), call: (args) => args.inputs },
-            "ahoy-ops",
-            "prod",
-            false,
+        await setProjectMocks();
+        observeRegistrations((req) =>
+            seen.push({ type: req.getType(), deleteBeforeReplace: req.getDeletebeforereplace() }),
         );
-        type Req = { getType(): string; getDeletebeforereplace(): boolean };
-        const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Req, cb: unknown): void };
-        const register = monitor.registerResource.bind(monitor);
-        monitor.registerResource = (req, cb) => {
-            seen.push({ type: req.getType(), deleteBeforeReplace: req.getDeletebeforereplace() });
-            register(req, cb);
-        };
         const setting = new AppSetting("maintenance-row", { database: "ahoy_prod", ...MAINTENANCE });
-        await new Promise((resolve) => setting.urn.apply(resolve));
+        await valueOf(setting.urn);
         assert.deepEqual(seen, [{ type: "pulumi-nodejs:dynamic/postgres:AppSetting", deleteBeforeReplace: true }]);
     });
 });

@@ -2,10 +2,11 @@
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import { DeployFailedError, RenderClient, type Deploy, type RenderClientOptions } from "../components/render/client";
 import { startEmulator, type Emulator } from "../emulator";
+import { closeServer, listenLocal } from "../emulator/http";
+import { waitFor } from "./support/wait";
 
 const repoRoot = path.join(__dirname, "..");
 
@@ -26,9 +27,15 @@ describe("Render client against the emulator", function () {
     /** Waits until no deploy of the service is in flight, so one test's deploys cannot queue the next test's. */
     async function settled(): Promise<void> {
         const inFlight = ["created", "queued", "build_in_progress", "pre_deploy_in_progress", "update_in_progress"];
-        for (let i = 0; i < 200 && emu.deploys().some((d) => inFlight.includes(d.status)); i++) {
-            await new Promise((resolve) => setTimeout(resolve, 10));
-        }
+        const flying = () => emu.deploys().filter((d) => inFlight.includes(d.status));
+        await waitFor("the previous test's deploys to finish", () => flying().length === 0, {
+            timeoutMs: 10_000,
+            pollMs: 10,
+            state: () =>
+                flying()
+                    .map((d) => `${d.id} ${d.status}`)
+                    .join(", "),
+        });
     }
 
     before(async () => {
@@ -85,6 +92,7 @@ describe("Render client against the emulator", function () {
             assert.equal(pages[0].query.cursor, undefined);
             assert.ok(
                 pages[1].query.cursor && pages[2].query.cursor && pages[1].query.cursor !== pages[2].query.cursor,
+                `each later page must pass the cursor the page before ended on: ${JSON.stringify(pages.map((r) => r.query))}`,
             );
         } finally {
             await crowded.close();
@@ -214,9 +222,9 @@ describe("Render client against the emulator", function () {
                 res.end(text);
             });
         });
-        await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve));
+        const port = await listenLocal(proxy, 0);
         try {
-            const c = client({ baseUrl: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}/v1` });
+            const c = client({ baseUrl: `http://127.0.0.1:${port}/v1` });
             const before = emu.deploys().length;
             const deploy: Deploy = await c.triggerDeploy(emu.serviceId, { commitId: emu.liveDeploy()?.commit.id });
             assert.equal(dropped, 1, "the proxy did not drop the answer");
@@ -228,8 +236,7 @@ describe("Render client against the emulator", function () {
             );
             assert.equal((await c.waitForDeploy(emu.serviceId, deploy.id, fast)).status, "live");
         } finally {
-            proxy.closeAllConnections();
-            await new Promise<void>((resolve) => proxy.close(() => resolve()));
+            await closeServer(proxy);
         }
     });
 

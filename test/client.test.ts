@@ -1,7 +1,6 @@
 // The Render client against a tiny local HTTP server: retries, backoff bounds, paging, the 202 flow, validation, redaction.
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import * as util from "node:util";
 import fc from "fast-check";
 import {
@@ -20,6 +19,7 @@ import {
     serverRequestedWaitMs,
     failedBeforeSending,
 } from "../components/render/retry";
+import { closeServer, listenLocal } from "../emulator/http";
 
 const API_KEY = "rnd_unit-test-key-0123456789";
 const SERVICE = "srv-d0example0000000000";
@@ -57,8 +57,7 @@ class FakeRender {
 
     static async start(): Promise<FakeRender> {
         const fake = new FakeRender();
-        await new Promise<void>((resolve) => fake.server.listen(0, "127.0.0.1", resolve));
-        fake.baseUrl = `http://127.0.0.1:${(fake.server.address() as AddressInfo).port}/v1`;
+        fake.baseUrl = `http://127.0.0.1:${await listenLocal(fake.server, 0)}/v1`;
         return fake;
     }
 
@@ -67,9 +66,8 @@ class FakeRender {
         this.handler = handler;
     }
 
-    async close(): Promise<void> {
-        this.server.closeAllConnections();
-        await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    close(): Promise<void> {
+        return closeServer(this.server);
     }
 }
 
@@ -208,7 +206,11 @@ describe("Render client (local HTTP server)", function () {
             const started = Date.now();
             assert.equal(await client().getEnvVar(SERVICE, "A"), "ok");
             // Ratelimit-Reset is 42 on every answer here; honouring it on a 5xx would take 42 s.
-            assert.ok(Date.now() - started < 1000);
+            const took = Date.now() - started;
+            assert.ok(
+                took < 1000,
+                `the two retries took ${took} ms: a 5xx must back off, not wait for Ratelimit-Reset`,
+            );
             assert.equal(fake.requests.length, 3);
         });
 
@@ -236,7 +238,7 @@ describe("Render client (local HTTP server)", function () {
                     () => assert.fail("listEnvVars succeeded against a server that only answers 503"),
                     (e: unknown) => e,
                 );
-            assert.ok(err instanceof RenderApiError);
+            assert.ok(err instanceof RenderApiError, `expected a RenderApiError, got ${String(err)}`);
             assert.equal(fake.requests.length, 3);
             assert.equal(err.status, 503);
             assert.equal(err.attempts, 3);
@@ -252,7 +254,7 @@ describe("Render client (local HTTP server)", function () {
         it("does not retry a 4xx other than 429, and reports Render's message", async () => {
             fake.reset((_q, res) => send(res, 400, { id: "invalid", message: "autoDeploy must be yes or no" }));
             await assert.rejects(client().updateAutoDeploy(SERVICE, "no"), (e: unknown) => {
-                assert.ok(e instanceof RenderApiError);
+                assert.ok(e instanceof RenderApiError, `expected a RenderApiError, got ${String(e)}`);
                 assert.equal(e.status, 400);
                 assert.match(
                     e.message,
@@ -270,7 +272,7 @@ describe("Render client (local HTTP server)", function () {
             const err = await new RenderClient({ apiKey: API_KEY, baseUrl: deadUrl, maxRetries: 1, retryBaseMs: 1 })
                 .getService(SERVICE)
                 .catch((e: unknown) => e);
-            assert.ok(err instanceof RenderNetworkError);
+            assert.ok(err instanceof RenderNetworkError, `expected a RenderNetworkError, got ${String(err)}`);
             assert.equal(err.code, "ECONNREFUSED");
             assert.equal(err.maybeDelivered, false);
             assert.equal(err.attempts, 2);
@@ -566,7 +568,7 @@ describe("Render client (local HTTP server)", function () {
             const err = await client()
                 .waitForDeploy(SERVICE, "dep-bad", { firstPollMs: 1 })
                 .catch((e: unknown) => e);
-            assert.ok(err instanceof DeployFailedError);
+            assert.ok(err instanceof DeployFailedError, `expected a DeployFailedError, got ${String(err)}`);
             assert.equal(err.status, "build_failed");
             assert.equal(err.deployId, "dep-bad");
             assert.equal(err.requestId, "req-last-poll");
@@ -582,7 +584,7 @@ describe("Render client (local HTTP server)", function () {
             const err = await client()
                 .waitForDeploy(SERVICE, "dep-slow", { firstPollMs: 10, timeoutMs: 60 })
                 .catch((e: unknown) => e);
-            assert.ok(err instanceof DeployFailedError);
+            assert.ok(err instanceof DeployFailedError, `expected a DeployFailedError, got ${String(err)}`);
             assert.equal(err.timedOut, true);
             assert.equal(err.status, "build_in_progress");
             assert.match(
@@ -613,7 +615,7 @@ describe("Render client (local HTTP server)", function () {
                 send(res, 200, { id: "dep-x", status: "exploded", createdAt: new Date().toISOString() }),
             );
             await assert.rejects(client().getDeploy(SERVICE, "dep-x"), (e: unknown) => {
-                assert.ok(e instanceof RenderApiError);
+                assert.ok(e instanceof RenderApiError, `expected a RenderApiError, got ${String(e)}`);
                 assert.match(
                     e.message,
                     /^GET \/services\/srv-\w+\/deploys\/dep-x: 200 answer is not a deploy as Render's API describes it: status: Invalid option: expected one of .*"live".* \(request id req-\d+\)$/,
@@ -761,7 +763,10 @@ describe("Render client (local HTTP server)", function () {
             const err = await client()
                 .setEnvVar(SERVICE, "SECRET_KEY", SECRET)
                 .catch((e: unknown) => e);
-            assert.ok(err instanceof RenderApiError);
+            assert.ok(
+                err instanceof RenderApiError,
+                `expected a RenderApiError, got ${err instanceof Error ? err.name : typeof err}`,
+            );
             assert.equal(fake.requests.length, 3, "the PUT was not retried through the 500 and the 429");
             const everything = [err.message, String(err.stack), JSON.stringify(err), util.inspect(err), ...logs].join(
                 "\n",
@@ -781,15 +786,18 @@ describe("Render client (local HTTP server)", function () {
             const err = await client()
                 .setEnvVar(SERVICE, "SECRET_KEY", SECRET)
                 .catch((e: unknown) => e);
-            assert.ok(err instanceof RenderApiError);
-            assert.ok(!err.message.includes(SECRET));
+            assert.ok(
+                err instanceof RenderApiError,
+                `expected a RenderApiError, got ${err instanceof Error ? err.name : typeof err}`,
+            );
+            assert.ok(!err.message.includes(SECRET), "the error quotes the secret value Render echoed");
             assert.match(err.message, /value: Invalid input: expected string, received number/);
         });
 
         it("a logged or inspected client does not show its API key", () => {
             const c = client();
-            assert.ok(!util.inspect(c, { depth: 5 }).includes(API_KEY));
-            assert.ok(!JSON.stringify(c).includes(API_KEY));
+            assert.ok(!util.inspect(c, { depth: 5 }).includes(API_KEY), "util.inspect(client) shows the API key");
+            assert.ok(!JSON.stringify(c).includes(API_KEY), "JSON.stringify(client) shows the API key");
         });
     });
 });

@@ -9,7 +9,7 @@ import {
     type TerminateSessionsOutputs,
 } from "../components/database/terminateSessions";
 import { roleName } from "../stacks/rotation";
-import { loadProvider, serializeProvider } from "./support/providerHost";
+import { loadProvider } from "./support/providerHost";
 import {
     adminStackConfig,
     applyRole,
@@ -20,7 +20,7 @@ import {
     type DeclaredRole,
     type PostgresServer,
 } from "./support/postgres";
-import { isSecretValue, RESERVED, revealAll, StandInDeploy, valueOf } from "./support/mocks";
+import { isSecretValue, RESERVED, revealAll, setProjectMocks, StandInDeploy, valueOf } from "./support/mocks";
 
 const ROLE_TYPE = "postgresql:index/role:Role";
 const PASSWORD_TYPE = "random:index/randomPassword:RandomPassword";
@@ -64,22 +64,14 @@ const baseArgs: Omit<DatabaseCredentialsArgs, "generation" | "host" | "port"> = 
  */
 async function declare(generation: number, app = { host: "127.0.0.1", port: 5432 }): Promise<Declaration> {
     const resources: Declared[] = [];
-    await pulumi.runtime.setMocks(
-        {
-            newResource(args) {
-                const state: Record<string, unknown> = { ...args.inputs };
-                if (args.type === PASSWORD_TYPE) {
-                    const keepers = revealAll(args.inputs.keepers) as { generation: string };
-                    state.result = `${args.name}@${keepers.generation} ${RESERVED}`;
-                }
-                return { id: `${args.name}-id`, state };
-            },
-            call: (args) => args.inputs,
-        },
-        "ahoy-ops",
-        "prod",
-        false,
-    );
+    await setProjectMocks((args) => {
+        const state: Record<string, unknown> = { ...args.inputs };
+        if (args.type === PASSWORD_TYPE) {
+            const keepers = revealAll(args.inputs.keepers) as { generation: string };
+            state.result = `${args.name}@${keepers.generation} ${RESERVED}`;
+        }
+        return { id: `${args.name}-id`, state };
+    });
     type Req = {
         getType(): string;
         getName(): string;
@@ -142,11 +134,11 @@ async function declare(generation: number, app = { host: "127.0.0.1", port: 5432
 }
 
 /**
- * The TerminateSessions provider as the engine runs it: serialized, loaded from text, configured with the stack's config;
+ * The TerminateSessions provider as the engine runs it: its `__provider` text loaded, configured with the stack's config;
  * the loaded shim requires its implementation from the project directory, as the provider host does.
  */
 async function loadTerminateSessions(config: Record<string, string>): Promise<pulumi.dynamic.ResourceProvider> {
-    const text = await serializeProvider(terminateSessionsProvider);
+    const text = terminateSessionsProvider.source;
     assert.ok(!text.includes(ADMIN.password), "the serialized provider must not contain the admin password");
     assert.ok(
         text.includes("components/database/terminateSessionsProvider.ts"),
@@ -230,12 +222,7 @@ describe("database credentials as declared", () => {
     });
 
     it("refuses an owner role that is one of the login roles", async () => {
-        await pulumi.runtime.setMocks(
-            { newResource: (args) => ({ id: args.name, state: args.inputs }), call: (args) => args.inputs },
-            "ahoy-ops",
-            "prod",
-            false,
-        );
+        await setProjectMocks();
         assert.throws(
             () =>
                 new DatabaseCredentials("bad", {

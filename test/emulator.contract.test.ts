@@ -2,7 +2,9 @@
 import { strict as assert } from "node:assert";
 import { Emulator, startEmulator } from "../emulator";
 import { ROUTES } from "../emulator/routes";
+import { api, expectStatus, type CallOptions, type Reply } from "./support/emulatorApi";
 import { RenderSpec } from "./support/openapi";
+import { waitFor } from "./support/wait";
 
 // Statuses the emulator sends that the spec does not declare for the operation: list endpoints answer an invalid
 // `limit`, `cursor` or filter with 400 (the spec bounds `limit` to 1-100 but lists no 400 for them). Their bodies are
@@ -33,20 +35,6 @@ const REPERTOIRE: Record<string, number[]> = {
 };
 const EVERY_ROUTE_CAN_ANSWER = [401, 429, 500, 503];
 
-interface Reply {
-    status: number;
-    text: string;
-    json: unknown;
-}
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-}
-
 describe("the Render emulator against Render's OpenAPI spec", function () {
     const spec = RenderSpec.load();
     const seen = new Set<string>();
@@ -58,35 +46,30 @@ describe("the Render emulator against Render's OpenAPI spec", function () {
         method: string,
         route: string,
         path: string,
-        opts: { body?: unknown; rawBody?: string; auth?: string | null } = {},
+        { body, ...options }: { body?: unknown } & CallOptions = {},
     ): Promise<Reply> {
-        const headers: Record<string, string> = { "Content-Type": "application/json" };
-        const auth = opts.auth === undefined ? `Bearer ${emulator.apiKey}` : opts.auth;
-        if (auth !== null) headers.Authorization = auth;
-        const body = opts.rawBody ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
-        const response = await fetch(`${emulator.baseUrl}${path}`, { method, headers, body });
-        const text = await response.text();
-        const where = `${method} ${path} -> ${response.status}`;
+        const reply = await api(emulator, method, path, body, options);
+        const where = `${method} ${path} -> ${reply.status}`;
 
-        assert.match(response.headers.get("render-request-id") ?? "", /\S/, `${where}: no Render-Request-Id header`);
+        assert.match(reply.headers.get("render-request-id") ?? "", /\S/, `${where}: no Render-Request-Id header`);
         for (const header of ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"]) {
-            assert.match(response.headers.get(header) ?? "", /^\d+$/, `${where}: ${header} is not a whole number`);
+            assert.match(reply.headers.get(header) ?? "", /^\d+$/, `${where}: ${header} is not a whole number`);
         }
-        if (text !== "")
+        if (reply.text !== "")
             assert.match(
-                response.headers.get("content-type") ?? "",
+                reply.headers.get("content-type") ?? "",
                 /^application\/json/,
                 `${where}: body is not labelled JSON`,
             );
 
-        const kind = `${method} ${route} ${response.status}`;
+        const kind = `${method} ${route} ${reply.status}`;
         const problems =
             UNDECLARED_BUT_SENT.has(kind) || !spec.hasOperation(method, route)
-                ? spec.checkSchema("error", text)
-                : spec.checkResponse(method, route, response.status, text);
+                ? spec.checkSchema("error", reply.text)
+                : spec.checkResponse(method, route, reply.status, reply.text);
         assert.deepEqual(problems, [], `${where} does not match the spec:\n${problems.join("\n")}`);
         seen.add(kind);
-        return { status: response.status, text, json: text === "" ? undefined : JSON.parse(text) };
+        return reply;
     }
 
     /** A concrete path for a route template, on the seeded service. */
@@ -97,10 +80,9 @@ describe("the Render emulator against Render's OpenAPI spec", function () {
             .replace("{envVarKey}", ids.key ?? "SOME_HAND_SET_VAR");
     }
 
-    function expectStatus(reply: Reply, status: number, what: string): void {
-        assert.equal(reply.status, status, `${what}: expected ${status}, got ${reply.status} ${reply.text}`);
-    }
-
+    // The tests share one emulator and run in order: each continues from the service the previous ones left (the deploy
+    // test's push autodeploys because the service test turned autoDeploy back on), and the last one checks that
+    // together they drew every answer in REPERTOIRE from the emulator.
     before(async () => {
         // Real rate limits are proven on their own emulator below; here they would only get in the way. Each deploy
         // status lasts long enough that a deploy is still in flight (and one queued) across the calls made meanwhile.

@@ -6,43 +6,11 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import fc from "fast-check";
 import { Deploy, DeployStatus, Emulator, RETAINED_BUILDS, startEmulator } from "../emulator";
+import { api, expectStatus } from "./support/emulatorApi";
+import { waitFor } from "./support/wait";
 
 // Long enough that a deploy is still in flight across the few requests a test makes meanwhile, even on a busy machine.
 const STEP_MS = 60;
-
-interface Reply {
-    status: number;
-    headers: Headers;
-    text: string;
-    json: unknown;
-}
-
-async function api(emu: Emulator, method: string, path: string, body?: unknown): Promise<Reply> {
-    const response = await fetch(`${emu.baseUrl}${path}`, {
-        method,
-        headers: { Authorization: `Bearer ${emu.apiKey}`, "Content-Type": "application/json" },
-        body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return {
-        status: response.status,
-        headers: response.headers,
-        text,
-        json: text === "" ? undefined : JSON.parse(text),
-    };
-}
-
-function expectStatus(reply: Reply, status: number, what: string): void {
-    assert.equal(reply.status, status, `${what}: expected ${status}, got ${reply.status} ${reply.text}`);
-}
-
-async function waitFor(what: string, condition: () => boolean, timeoutMs = 5000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-}
 
 /** Samples a deploy's status until it finishes; returns each distinct status seen, in order. */
 async function statusesOf(emu: Emulator, deployId: string, first?: DeployStatus): Promise<DeployStatus[]> {
@@ -55,11 +23,16 @@ async function statusesOf(emu: Emulator, deployId: string, first?: DeployStatus)
         "pre_deploy_failed",
         "canceled",
     ]);
-    await waitFor(`deploy ${deployId} to finish`, () => {
-        const status = emu.deploys().find((d) => d.id === deployId)?.status;
-        if (status && seen[seen.length - 1] !== status) seen.push(status);
-        return status !== undefined && terminal.has(status);
-    });
+    // Each step's timer is set when the previous step runs, so a poll falls between any two steps: no status goes unseen.
+    await waitFor(
+        `deploy ${deployId} to finish`,
+        () => {
+            const status = emu.deploys().find((d) => d.id === deployId)?.status;
+            if (status && seen[seen.length - 1] !== status) seen.push(status);
+            return status !== undefined && terminal.has(status);
+        },
+        { pollMs: 2, state: () => seen.join(" -> ") },
+    );
     return seen;
 }
 
@@ -168,13 +141,17 @@ describe("the Render emulator", function () {
             assert.equal(queued.startedAt, undefined, "a queued deploy has not started");
 
             let overlapped = false;
-            await waitFor("both deploys to finish", () => {
-                const inFlight = emu
-                    .deploys()
-                    .filter((d) => ["created", "build_in_progress", "update_in_progress"].includes(d.status));
-                if (inFlight.length > 1) overlapped = true;
-                return deployOf(emu, queued.id).status === "live";
-            });
+            await waitFor(
+                "both deploys to finish",
+                () => {
+                    const inFlight = emu
+                        .deploys()
+                        .filter((d) => ["created", "build_in_progress", "update_in_progress"].includes(d.status));
+                    if (inFlight.length > 1) overlapped = true;
+                    return deployOf(emu, queued.id).status === "live";
+                },
+                { pollMs: 2 },
+            );
             assert.equal(overlapped, false, "two deploys ran at once");
             const firstDeploy = deployOf(emu, (first.json as Deploy).id);
             assert.equal(firstDeploy.status, "deactivated");
@@ -460,7 +437,10 @@ describe("the Render emulator", function () {
             });
             const generated = (await api(emu, "PUT", `/services/${id}/env-vars/TOKEN`, { generateValue: true }))
                 .json as { value: string };
-            assert.ok(generated.value.length >= 32);
+            assert.ok(
+                generated.value.length >= 32,
+                `generateValue gave a ${generated.value.length}-character value; expected at least 32`,
+            );
             assert.equal(emu.envVars().TOKEN, generated.value);
             expectStatus(await api(emu, "GET", `/services/${id}/env-vars/NOPE`), 404, "missing key");
         });
@@ -525,7 +505,7 @@ describe("the Render emulator", function () {
                             const query = `limit=${limit}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`;
                             const page = (await api(emu, "GET", `/services/${emu.serviceId}/env-vars?${query}`))
                                 .json as { envVar: { key: string; value: string }; cursor: string }[];
-                            assert.ok(page.length <= limit);
+                            assert.ok(page.length <= limit, `a page of ${page.length} items for limit=${limit}`);
                             if (page.length === 0) break;
                             for (const { envVar } of page)
                                 assert.equal(envVar.value, envVar.key.toLowerCase(), "values come back in plain text");
@@ -595,7 +575,10 @@ describe("the Render emulator", function () {
                 Number(refused.headers.get("ratelimit-reset")) >= 1,
                 "Ratelimit-Reset counts seconds, not an epoch",
             );
-            assert.ok(Number(refused.headers.get("ratelimit-reset")) <= 60);
+            assert.ok(
+                Number(refused.headers.get("ratelimit-reset")) <= 60,
+                "Ratelimit-Reset counts the seconds left in a one-minute window at most",
+            );
 
             const get = await api(limited, "GET", `/services/${id}`);
             expectStatus(get, 200, "GETs have their own bucket");
@@ -688,7 +671,7 @@ describe("the Render emulator", function () {
             );
             assert.deepEqual(put.body, { value: "true" });
             assert.equal(put.route, "/services/{serviceId}/env-vars/{envVarKey}");
-            assert.ok(put.at >= list.at);
+            assert.ok(put.at >= list.at, "requests are logged in the order they arrived");
             emu.clearRequests();
             assert.deepEqual(emu.requests(), []);
         });
@@ -725,7 +708,10 @@ describe("the Render emulator", function () {
                 // npm, its shell, tsx and the emulator share the child's process group: stop them all, as Ctrl-C would.
                 process.kill(-(child.pid as number), "SIGTERM");
                 await exited;
-                await waitFor("every process of the group to exit", () => !groupAlive(child.pid as number), 10_000);
+                await waitFor("every process of the group to exit", () => !groupAlive(child.pid as number), {
+                    timeoutMs: 10_000,
+                    pollMs: 2,
+                });
                 await assert.rejects(fetch(`${baseUrl}/services`), "nothing listens after it stopped");
             } finally {
                 if (groupAlive(child.pid as number)) process.kill(-(child.pid as number), "SIGKILL");
@@ -744,16 +730,21 @@ describe("the Render emulator", function () {
                 new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
 
             const good = run(["--port", "0", "--step-ms", "50", "--no-rate-limits"]);
-            const goodExit = exitOf(good);
-            const [first] = await once(createInterface({ input: good.stdout }), "line");
-            assert.match(first as string, /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
-            good.kill("SIGINT");
-            assert.equal(await goodExit, 0);
+            try {
+                const goodExit = exitOf(good);
+                const [first] = await once(createInterface({ input: good.stdout }), "line");
+                assert.match(first as string, /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+                good.kill("SIGINT");
+                assert.equal(await goodExit, 0, "the emulator's exit code after SIGINT");
+            } finally {
+                // A failed assertion above must not leave an emulator running after the test run.
+                if (good.exitCode === null && good.signalCode === null) good.kill("SIGKILL");
+            }
 
             const bad = run(["--port", "eighty"]);
             let stderr = "";
             bad.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-            assert.equal(await exitOf(bad), 2);
+            assert.equal(await exitOf(bad), 2, `the exit code for a bad argument; stderr: ${stderr}`);
             assert.match(stderr, /--port needs a whole number, got "eighty"/);
         });
     });

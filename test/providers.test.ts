@@ -14,7 +14,6 @@ import {
     renderRequestKind,
     type ResourceState,
     secretWire,
-    serializeProvider,
     startProviderHost,
     upResource,
 } from "./support/providerHost";
@@ -64,7 +63,7 @@ describe("variablesDigest", () => {
     it("is a sha256 hex digest that shows no value", () => {
         const digest = variablesDigest({ SECRET_KEY: SECRET_VALUE });
         assert.match(digest, /^[0-9a-f]{64}$/);
-        assert.ok(!digest.includes(SECRET_VALUE));
+        assert.ok(!digest.includes(SECRET_VALUE), "the digest shows the value");
     });
 });
 
@@ -116,10 +115,7 @@ describe("Render providers through the dynamic-provider host", function () {
 
     before(async () => {
         emulator = await startEmulator({ port: 0, stepMs: 30 });
-        [envVarText, deployText] = await Promise.all([
-            serializeProvider(envVarProvider),
-            serializeProvider(deployProvider),
-        ]);
+        [envVarText, deployText] = [envVarProvider.source, deployProvider.source];
         // The engine hands a secret config value to the host wrapped as a secret, as here.
         host = await started({}, { [RENDER_API_KEY_CONFIG]: secretWire(emulator.apiKey) });
     });
@@ -271,6 +267,7 @@ describe("Render providers through the dynamic-provider host", function () {
         });
     });
 
+    // The tests below run in order on one stack: each continues from the state (and the deploys) the previous one left.
     describe("Deploy", () => {
         const urn = deployUrn("ahoy-indie-media");
         let signup: ResourceState;
@@ -441,7 +438,7 @@ describe("Render providers through the dynamic-provider host", function () {
                     ["EnvVar", envVarProvider],
                     ["Deploy", deployProvider],
                 ] as const) {
-                    const text = await serializeProvider(provider);
+                    const text = provider.source;
                     assert.ok(!text.includes(emulator.apiKey), `the serialized ${name} provider contains the API key`);
                     assert.ok(
                         !text.includes(SECRET_VALUE),
@@ -463,7 +460,7 @@ describe("Render providers through the dynamic-provider host", function () {
                     assert.equal(
                         text,
                         name === "EnvVar" ? envVarText : deployText,
-                        "serializing again must give the same provider",
+                        `every ${name} resource must carry the same provider text`,
                     );
                 }
             } finally {
@@ -471,6 +468,7 @@ describe("Render providers through the dynamic-provider host", function () {
             }
         });
 
+        // Runs last: it reads every host's output and the error messages the failure tests above collected.
         it("no host output or error message carries the API key or a secret value", () => {
             const printed = [...hosts.map((h) => h.output()), ...errorMessages].join("\n");
             assert.ok(errorMessages.length >= 2, "the failure tests above must have run");

@@ -17,11 +17,21 @@ import {
     renderRequestKind,
     type ResourceState,
     secretWire,
-    serializeProvider,
     startProviderHost,
     upResource,
 } from "./support/providerHost";
 import { commitEmpty, git, initRepositories } from "./support/git";
+import { waitFor } from "./support/wait";
+
+/** How long a push may take to go live by autodeploy (three emulator steps, on a machine that may be busy). */
+const PUSH_WAIT = { timeoutMs: 15_000, pollMs: 25 };
+
+/** The stack settings these drills change. */
+interface Settings {
+    DISABLE_SIGNUP: string;
+    releasePin?: string;
+    repository?: string;
+}
 
 /** A stack of one kill switch, its deploy and the deploy's verification, converged the way `pulumi up` converges it. */
 class Stack {
@@ -36,7 +46,7 @@ class Stack {
         private readonly name: string,
     ) {}
 
-    deployInputs(settings: { DISABLE_SIGNUP: string; releasePin?: string; repository?: string }): Props {
+    deployInputs(settings: Settings): Props {
         return {
             service: "ahoy-indie-media",
             apiUrl: this.emulator.baseUrl,
@@ -48,7 +58,7 @@ class Stack {
     }
 
     /** `pulumi preview`'s Check of the deploy against the recorded state: what the preview would show. */
-    async preview(settings: { DISABLE_SIGNUP: string; releasePin?: string; repository?: string }) {
+    async preview(settings: Settings) {
         return this.host.check(
             dynamicUrn("render:Deploy", `${this.name}-deploy`),
             this.deploy?.inputs ?? {},
@@ -57,7 +67,7 @@ class Stack {
     }
 
     /** `pulumi up`: the variable, then the deploy, then its verification; the ops each took. */
-    async up(settings: { DISABLE_SIGNUP: string; releasePin?: string; repository?: string }) {
+    async up(settings: Settings) {
         const urn = (type: string, suffix: string) => dynamicUrn(type, `${this.name}-${suffix}`);
         const s = await upResource(
             this.host,
@@ -96,14 +106,6 @@ class Stack {
     }
 }
 
-async function waitUntil(what: string, condition: () => boolean, timeoutMs = 15_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
-        if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-}
-
 describe("release pins through the dynamic-provider host, against the emulator and its stand-in app", function () {
     this.timeout(120_000);
 
@@ -119,14 +121,21 @@ describe("release pins through the dynamic-provider host, against the emulator a
             .slice(from)
             .filter((r) => r.method !== "GET")
             .map((r) => renderRequestKind(r));
+    /** The body of the first `method` request since request number `from`. */
+    const bodyOf = (method: string, from: number) =>
+        emulator
+            .requests()
+            .slice(from)
+            .find((r) => r.method === method)?.body;
 
     before(async () => {
         emulator = await startEmulator({ port: 0, stepMs: 30 });
         emulators.push(emulator);
-        const [envVar, deploy, verification] = await Promise.all(
-            [envVarProvider, deployProvider, verificationProvider].map(serializeProvider),
-        );
-        providers = { envVar, deploy, verification };
+        providers = {
+            envVar: envVarProvider.source,
+            deploy: deployProvider.source,
+            verification: verificationProvider.source,
+        };
         host = await startProviderHost();
         await host.configure({ [RENDER_API_KEY_CONFIG]: secretWire(emulator.apiKey) });
         gitDir = fs.mkdtempSync(path.join(os.tmpdir(), "ahoy-release-pin-"));
@@ -162,7 +171,7 @@ describe("release pins through the dynamic-provider host, against the emulator a
 
         it("a bad commit pushed to main goes live by autodeploy, and the stand-in app's /healthz answers 500", async () => {
             const bad = emulator.pushCommit({ message: "broken release", bad: true });
-            await waitUntil("the bad commit is live", () => emulator.liveDeploy()?.commit.id === bad);
+            await waitFor("the bad commit is live", () => emulator.liveDeploy()?.commit.id === bad, PUSH_WAIT);
             const answer = await fetch(`${emulator.appUrl}/healthz`);
             assert.equal(answer.status, 500);
         });
@@ -214,11 +223,7 @@ describe("release pins through the dynamic-provider host, against the emulator a
             const ops = await stack.up({ DISABLE_SIGNUP: "true", releasePin: goodDeployId });
             assert.deepEqual(ops, { signup: "update", deploy: "update", verification: "update" });
             assert.deepEqual(writes(from), ["PUT /services/{id}/env-vars/{key}", "POST /services/{id}/deploys"]);
-            const trigger = emulator
-                .requests()
-                .slice(from)
-                .find((r) => r.method === "POST");
-            assert.deepEqual(trigger?.body, { commitId: goodCommit });
+            assert.deepEqual(bodyOf("POST", from), { commitId: goodCommit });
             assert.equal(emulator.liveDeploy()?.commit.id, goodCommit, "still the pinned code");
             assert.equal(emulator.liveEnv().DISABLE_SIGNUP, "true");
             assert.equal(emulator.service().autoDeploy, "no");
@@ -243,16 +248,8 @@ describe("release pins through the dynamic-provider host, against the emulator a
             const ops = await stack.up({ DISABLE_SIGNUP: "true" });
             assert.deepEqual(ops, { signup: "same", deploy: "update", verification: "update" });
             assert.deepEqual(writes(from), ["PATCH /services/{id}", "POST /services/{id}/deploys"]);
-            const patch = emulator
-                .requests()
-                .slice(from)
-                .find((r) => r.method === "PATCH");
-            assert.deepEqual(patch?.body, { autoDeploy: "yes" });
-            const trigger = emulator
-                .requests()
-                .slice(from)
-                .find((r) => r.method === "POST");
-            assert.deepEqual(trigger?.body, {}, "no commitId: Render deploys the branch's latest commit");
+            assert.deepEqual(bodyOf("PATCH", from), { autoDeploy: "yes" });
+            assert.deepEqual(bodyOf("POST", from), {}, "no commitId: Render deploys the branch's latest commit");
             assert.equal(emulator.service().autoDeploy, "yes");
             assert.equal(emulator.liveDeploy()?.commit.id, emulator.branchHead());
             assert.equal(stack.deploy?.outputs.autoDeployBeforePin, undefined);
@@ -266,9 +263,9 @@ describe("release pins through the dynamic-provider host, against the emulator a
             git(work, "tag", "-a", "-m", "release v0.1.0", "v0.1.0");
             git(work, "push", "--quiet", remote, "HEAD:refs/heads/main", "--tags");
             emulator.pushCommit({ message: "v0.1.0", sha: tagged });
-            await waitUntil("the tagged commit is live", () => emulator.liveDeploy()?.commit.id === tagged);
+            await waitFor("the tagged commit is live", () => emulator.liveDeploy()?.commit.id === tagged, PUSH_WAIT);
             brokenAgain = emulator.pushCommit({ message: "broken again", bad: true });
-            await waitUntil("the bad commit is live", () => emulator.liveDeploy()?.commit.id === brokenAgain);
+            await waitFor("the bad commit is live", () => emulator.liveDeploy()?.commit.id === brokenAgain, PUSH_WAIT);
 
             const checked = await stack.preview({ DISABLE_SIGNUP: "true", releasePin: "v0.1.0", repository: remote });
             assert.deepEqual(checked.failures, []);
@@ -277,13 +274,7 @@ describe("release pins through the dynamic-provider host, against the emulator a
             const from = emulator.requests().length;
             await stack.up({ DISABLE_SIGNUP: "true", releasePin: "v0.1.0", repository: remote });
             assert.deepEqual(writes(from), ["PATCH /services/{id}", "POST /services/{id}/deploys"]);
-            assert.deepEqual(
-                emulator
-                    .requests()
-                    .slice(from)
-                    .find((r) => r.method === "POST")?.body,
-                { commitId: tagged },
-            );
+            assert.deepEqual(bodyOf("POST", from), { commitId: tagged });
             assert.equal(emulator.liveDeploy()?.commit.id, tagged);
             assert.equal(emulator.service().autoDeploy, "no");
             assert.equal(emulator.liveEnv().DISABLE_SIGNUP, "true");
@@ -370,7 +361,7 @@ describe("release pins through the dynamic-provider host, against the emulator a
                 // Newer builds push the target's artifact out of the retained ones.
                 for (let i = 0; i < RETAINED_BUILDS; i++) {
                     const sha = own.pushCommit({ message: `release ${i}` });
-                    await waitUntil(`release ${i} is live`, () => own.liveDeploy()?.commit.id === sha);
+                    await waitFor(`release ${i} is live`, () => own.liveDeploy()?.commit.id === sha, PUSH_WAIT);
                 }
                 await assert.rejects(stack.up({ DISABLE_SIGNUP: "false", releasePin: target }), (err: Error) => {
                     assert.match(

@@ -16,7 +16,7 @@ import {
     standbySlot,
     type Slot,
 } from "../stacks/rotation";
-import { RESERVED } from "./support/mocks";
+import { RESERVED, setProjectMocks, valueOf } from "./support/mocks";
 
 const generation = fc.integer({ min: 1, max: 1_000_000 });
 /** The connection settings node-postgres derives from a URL (the parser the app's tests and our providers share). */
@@ -200,26 +200,18 @@ describe("SecretKey component", () => {
     /** Declares SecretKey under mocks whose RandomBytes derives its bytes from the keeper, as a new keeper would. */
     async function declareKey(generation: number) {
         const declared: pulumi.runtime.MockResourceArgs[] = [];
-        await pulumi.runtime.setMocks(
-            {
-                newResource(args) {
-                    declared.push(args);
-                    const state: Record<string, unknown> = { ...args.inputs };
-                    if (args.type === "random:index/randomBytes:RandomBytes") {
-                        const keeper = String((args.inputs.keepers as Record<string, unknown>).generation);
-                        state.base64 = Buffer.alloc(32, `generation ${keeper} `).toString("base64");
-                    }
-                    return { id: `${args.name}-id`, state };
-                },
-                call: (args) => args.inputs,
-            },
-            "ahoy-ops",
-            "prod",
-            false,
-        );
+        await setProjectMocks((args) => {
+            declared.push(args);
+            const state: Record<string, unknown> = { ...args.inputs };
+            if (args.type === "random:index/randomBytes:RandomBytes") {
+                const keeper = String((args.inputs.keepers as Record<string, unknown>).generation);
+                state.base64 = Buffer.alloc(32, `generation ${keeper} `).toString("base64");
+            }
+            return { id: `${args.name}-id`, state };
+        });
         const key = new SecretKey("secret-key", { generation });
-        const value = await new Promise<string>((resolve) => key.value.apply(resolve));
-        await new Promise((resolve) => key.bytes.urn.apply(resolve));
+        const value = await valueOf(key.value);
+        await valueOf(key.bytes.urn);
         const bytes = declared.find((r) => r.type === "random:index/randomBytes:RandomBytes");
         assert.ok(bytes, "SecretKey declares a RandomBytes");
         return { value, secret: await pulumi.isSecret(key.value), inputs: bytes.inputs };
@@ -241,12 +233,7 @@ describe("SecretKey component", () => {
     });
 
     it("refuses a generation below 1, naming the setting", async () => {
-        await pulumi.runtime.setMocks(
-            { newResource: (args) => ({ id: args.name, state: args.inputs }), call: (args) => args.inputs },
-            "ahoy-ops",
-            "prod",
-            false,
-        );
+        await setProjectMocks();
         assert.throws(
             () => new SecretKey("bad", { generation: 0 }),
             /secretKeyGeneration: got 0; expected a whole number >= 1/,

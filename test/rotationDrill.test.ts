@@ -1,7 +1,6 @@
 // The database credential rotation drill: generation 1 -> 2 applied in the engine's order, against the emulator and PostgreSQL 15.
 import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
-import * as pulumi from "@pulumi/pulumi";
 import { Client } from "pg";
 import { SEEDED_SERVICE_NAME, startEmulator, type Emulator } from "../emulator";
 import { DatabaseCredentials } from "../components/database/credentials";
@@ -17,12 +16,11 @@ import {
     type DeclaredRole,
     type PostgresServer,
 } from "./support/postgres";
-import { RESERVED, revealAll, StandInDeploy, valueOf } from "./support/mocks";
+import { RESERVED, revealAll, setProjectMocks, StandInDeploy, valueOf } from "./support/mocks";
 import {
     dynamicUrn,
     PROVIDER_KEY,
     renderRequestKind,
-    serializeProvider,
     startProviderHost,
     upResource,
     type Props,
@@ -54,26 +52,17 @@ const passwords = new Map<string, string>();
 /** Declares DatabaseCredentials (and its retirement after a stand-in deploy) under mocks, at the test server's address. */
 async function declare(generation: number, server: PostgresServer): Promise<Generation> {
     const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
-    await pulumi.runtime.setMocks(
-        {
-            newResource(args) {
-                const inputs = revealAll(args.inputs) as Record<string, unknown>;
-                registered.push({ type: args.type, name: args.name, inputs });
-                const state: Record<string, unknown> = { ...args.inputs };
-                if (args.type === PASSWORD_TYPE) {
-                    const kept = `${args.name}@${JSON.stringify(inputs.keepers)}`;
-                    if (!passwords.has(kept))
-                        passwords.set(kept, `${randomBytes(12).toString("base64url")}${RESERVED}`);
-                    state.result = passwords.get(kept);
-                }
-                return { id: `${args.name}-id`, state };
-            },
-            call: (args) => args.inputs,
-        },
-        "ahoy-ops",
-        "prod",
-        false,
-    );
+    await setProjectMocks((args) => {
+        const inputs = revealAll(args.inputs) as Record<string, unknown>;
+        registered.push({ type: args.type, name: args.name, inputs });
+        const state: Record<string, unknown> = { ...args.inputs };
+        if (args.type === PASSWORD_TYPE) {
+            const kept = `${args.name}@${JSON.stringify(inputs.keepers)}`;
+            if (!passwords.has(kept)) passwords.set(kept, `${randomBytes(12).toString("base64url")}${RESERVED}`);
+            state.result = passwords.get(kept);
+        }
+        return { id: `${args.name}-id`, state };
+    });
     const credentials = new DatabaseCredentials("ahoy-db", {
         generation,
         rolePrefix: "ahoy_app",
@@ -115,7 +104,11 @@ describe("rotation drill: databaseCredentialGeneration 1 -> 2 against the emulat
     let superuser: Client;
     let admin: Client;
     let host: ProviderHost;
-    let providers: { envVar: string; deploy: string; sessions: string };
+    const providers = {
+        envVar: envVarProvider.source,
+        deploy: deployProvider.source,
+        sessions: terminateSessionsProvider.source,
+    };
     /** The engine's state of the three resources the drill drives through the provider host. */
     const state: { envVar?: ResourceState; deploy?: ResourceState; sessions?: ResourceState } = {};
     /** A session the running app holds, opened with the DATABASE_URL of the deploy live before the rotation. */
@@ -161,16 +154,13 @@ describe("rotation drill: databaseCredentialGeneration 1 -> 2 against the emulat
     }
 
     before(async () => {
-        [emulator, server] = await Promise.all([startEmulator({ port: 0, stepMs: 30 }), startPostgres()]);
+        // Each deploy status lasts long enough that a login (SCRAM, a fresh connection) fits wholly inside the deploy's
+        // flight even on a busy machine: the second step checks that one did.
+        [emulator, server] = await Promise.all([startEmulator({ port: 0, stepMs: 100 }), startPostgres()]);
         superuser = await server.connect();
         // The owner role and the app's database exist before the program, which never changes them; the admin is no superuser.
         admin = await createAppDatabase(server, superuser, ADMIN);
 
-        providers = {
-            envVar: await serializeProvider(envVarProvider),
-            deploy: await serializeProvider(deployProvider),
-            sessions: await serializeProvider(terminateSessionsProvider),
-        };
         host = await startProviderHost({ RENDER_API_KEY: emulator.apiKey });
         await host.configure(adminStackConfig(server, ADMIN));
 
@@ -319,14 +309,15 @@ describe("rotation drill: databaseCredentialGeneration 1 -> 2 against the emulat
         assert.deepEqual(ops, ["same", "same", "same"]);
         assert.deepEqual(writes(), []);
         const printed = host.output();
-        for (const secret of [
-            ADMIN.password,
-            one.roles.blue.password,
-            two.roles.green.password,
-            one.databaseUrl,
-            two.databaseUrl,
-        ]) {
-            assert.ok(!printed.includes(secret), "the provider host printed a password or a DATABASE_URL");
+        const secrets = {
+            "the admin password": ADMIN.password,
+            "generation 1's blue password": one.roles.blue.password,
+            "generation 2's green password": two.roles.green.password,
+            "generation 1's DATABASE_URL": one.databaseUrl,
+            "generation 2's DATABASE_URL": two.databaseUrl,
+        };
+        for (const [what, secret] of Object.entries(secrets)) {
+            assert.ok(!printed.includes(secret), `the provider host printed ${what}`);
         }
     });
 });

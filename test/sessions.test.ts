@@ -2,10 +2,16 @@
 import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import { createClient, RESP_TYPES } from "redis";
 import { CHECK_SESSIONS_COMMAND, CLEAR_SESSIONS_COMMAND, SessionFlush } from "../components/sessions";
-import { isSecretValue, revealAll, StandInDeploy, valueOf } from "./support/mocks";
+import {
+    isSecretValue,
+    observeRegistrations,
+    revealAll,
+    setProjectMocks,
+    StandInDeploy,
+    valueOf,
+} from "./support/mocks";
 import { startRedis, type RedisServer } from "./support/redis";
 
 const REPO_ROOT = path.resolve(__dirname, "..");
@@ -26,23 +32,10 @@ interface DeclaredCommand {
 /** Declares SessionFlush under Pulumi's mocks after a stand-in deploy and records the command it registers. */
 async function declareFlush(redisUrl: string, generation: number, keyPattern?: string): Promise<DeclaredCommand> {
     const registered = new Map<string, { raw: Record<string, unknown>; dependencies: string[] }>();
-    await pulumi.runtime.setMocks(
-        { newResource: (args) => ({ id: `${args.name}-id`, state: args.inputs }), call: (args) => args.inputs },
-        "ahoy-ops",
-        "prod",
-        false,
+    await setProjectMocks();
+    observeRegistrations((req) =>
+        registered.set(req.getType(), { raw: req.getObject().toJavaScript(), dependencies: req.getDependenciesList() }),
     );
-    type Req = {
-        getType(): string;
-        getObject(): { toJavaScript(): Record<string, unknown> };
-        getDependenciesList(): string[];
-    };
-    const monitor = pulumi.runtime.getMonitor() as unknown as { registerResource(req: Req, cb: unknown): void };
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req, cb) => {
-        registered.set(req.getType(), { raw: req.getObject().toJavaScript(), dependencies: req.getDependenciesList() });
-        register(req, cb);
-    };
     const deploy = new StandInDeploy("deploy");
     const flush = new SessionFlush("sessions", { generation, redisUrl, keyPattern, afterDeploy: deploy });
     const [deployUrn] = await Promise.all([valueOf(deploy.urn), valueOf(flush.command.urn)]);
@@ -196,7 +189,7 @@ describe("SessionFlush: clearing sessions after a SECRET_KEY rotation", function
             const result = await run(declared.create, declared.environment);
             assert.equal(result.code, 1);
             assert.match(result.stderr, /could not clear sessions: .*ECONNREFUSED/);
-            assert.ok(!result.stderr.includes("secret-pw"));
+            assert.ok(!result.stderr.includes("secret-pw"), "the error shows the Redis password");
         });
     });
 });

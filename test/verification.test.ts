@@ -1,7 +1,6 @@
 // Verification: the checks the settings call for, the watch's judgement, and the checks run against a local app.
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import {
     HttpCheck,
     MAX_ERROR_RATE,
@@ -15,13 +14,8 @@ import {
     windowLost,
 } from "../components/verification";
 import { runCheck, runVerification } from "../components/verificationProvider";
-import {
-    dynamicUrn,
-    PROVIDER_KEY,
-    type ProviderHost,
-    serializeProvider,
-    startProviderHost,
-} from "./support/providerHost";
+import { closeServer, listenLocal } from "../emulator/http";
+import { dynamicUrn, PROVIDER_KEY, type ProviderHost, startProviderHost } from "./support/providerHost";
 
 const watch = (seconds = 1): Watch => ({
     path: "/healthz",
@@ -142,13 +136,11 @@ describe("running the checks against a local app", function () {
                 res.end(String(answer.status));
             }, answer.delayMs ?? 0);
         });
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        serviceUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        serviceUrl = `http://127.0.0.1:${await listenLocal(server, 0)}`;
     });
 
     after(async () => {
-        server.closeAllConnections();
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        if (server) await closeServer(server);
     });
 
     beforeEach(() => {
@@ -224,7 +216,7 @@ describe("running the checks against a local app", function () {
     });
 
     it("media still served fails naming the media check; both switch failures are reported together", async () => {
-        handler = (_method, path) => (path === "/healthz" ? { status: 200 } : { status: 200 });
+        handler = () => ({ status: 200 });
         await assert.rejects(
             runVerification(inputs(), () => undefined),
             (err: Error) => {
@@ -267,10 +259,10 @@ describe("running the checks against a local app", function () {
     });
 
     it("an app that is not listening fails the health check as no answer", async () => {
+        // A port that was free a moment ago: nothing listens there now.
         const closed = http.createServer();
-        await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-        const url = `http://127.0.0.1:${(closed.address() as AddressInfo).port}`;
-        await new Promise<void>((resolve) => closed.close(() => resolve()));
+        const url = `http://127.0.0.1:${await listenLocal(closed, 0)}`;
+        await closeServer(closed);
         const outcome = await runCheck(url, inputs().checks[0] as HttpCheck, 300);
         assert.equal(outcome.ok, false);
         assert.match(outcome.line, /healthz got no answer \(ECONNREFUSED\), expected 200/);
@@ -279,11 +271,10 @@ describe("running the checks against a local app", function () {
     describe("through the dynamic-provider host", function () {
         this.timeout(60_000);
         let host: ProviderHost;
-        let providerText: string;
+        const providerText = verificationProvider.source;
         const urn = dynamicUrn("verify:Verification", "ahoy-verify");
 
         before(async () => {
-            providerText = await serializeProvider(verificationProvider);
             host = await startProviderHost();
         });
 
@@ -296,7 +287,7 @@ describe("running the checks against a local app", function () {
             ...inputs(overrides),
         });
 
-        it("the provider serializes, runs the checks on create and records what each saw", async () => {
+        it("the provider, loaded by the host from its text, runs the checks on create and records what each saw", async () => {
             const checked = await host.check(urn, {}, wire());
             assert.deepEqual(checked.failures, []);
             const created = await host.create(urn, checked.inputs);

@@ -1,5 +1,5 @@
-// What tests that declare resources under Pulumi's mocks share: secrets as the engine receives them, awaiting an output,
-// and a stand-in for the Render deploy that rotation steps wait for.
+// What tests that declare resources under Pulumi's mocks share: the mocks and a look at each registration, secrets as the
+// engine receives them, awaiting an output, and a stand-in for the Render deploy that rotation steps wait for.
 import * as pulumi from "@pulumi/pulumi";
 
 /** Pulumi's wire marker for a secret value: `{ [SIG_KEY]: SECRET_SIG, value }`. */
@@ -26,6 +26,41 @@ export function revealAll(raw: unknown): unknown {
     if (typeof raw === "object" && raw !== null)
         return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, revealAll(v)]));
     return raw;
+}
+
+/**
+ * Pulumi's mocks for this project's `prod` stack, as `pulumi up` (not a preview) would run it: each resource answers
+ * `newResource` (by default: id `<name>-id`, its inputs as its state), each call its inputs.
+ */
+export function setProjectMocks(
+    newResource: pulumi.runtime.Mocks["newResource"] = (args) => ({ id: `${args.name}-id`, state: args.inputs }),
+): Promise<void> {
+    return pulumi.runtime.setMocks({ newResource, call: (args) => args.inputs }, "ahoy-ops", "prod", false);
+}
+
+/** A resource registration as the mock monitor receives it: the parts tests look at. */
+export interface RegisterRequest {
+    getType(): string;
+    getName(): string;
+    /** The inputs as serialized for the engine: secrets still wrapped in Pulumi's secret signature. */
+    getObject(): { toJavaScript(): Record<string, unknown> };
+    getDependenciesList(): string[];
+    getDeletebeforereplace(): boolean;
+}
+
+/**
+ * Shows `observe` every resource registration, before the mock monitor handles it (call after setting the mocks):
+ * the mocks' `newResource` sees inputs unwrapped, this sees them as the engine would, with the options beside them.
+ */
+export function observeRegistrations(observe: (req: RegisterRequest) => void): void {
+    const monitor = pulumi.runtime.getMonitor() as unknown as {
+        registerResource(req: RegisterRequest, cb: unknown): unknown;
+    };
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req, cb) => {
+        observe(req);
+        return register(req, cb);
+    };
 }
 
 /** The value an output resolves to. */

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
-import { RESERVED } from "./mocks";
+import { observeRegistrations, RESERVED } from "./mocks";
 
 export const repoRoot = path.join(__dirname, "..", "..");
 
@@ -91,21 +91,9 @@ export async function runProgram(
         opts.preview ?? false,
     );
     // The mock monitor hands newResource unwrapped inputs; keep the wire form too, to see which inputs are secret.
-    const monitor = pulumi.runtime.getMonitor() as unknown as {
-        registerResource(
-            req: {
-                getName(): string;
-                getObject(): { toJavaScript(): Record<string, unknown> };
-                getDependenciesList(): string[];
-            },
-            cb: unknown,
-        ): unknown;
-    };
-    const register = monitor.registerResource.bind(monitor);
-    monitor.registerResource = (req, cb) => {
-        rawByName.set(req.getName(), { raw: req.getObject().toJavaScript(), dependencies: req.getDependenciesList() });
-        return register(req, cb);
-    };
+    observeRegistrations((req) =>
+        rawByName.set(req.getName(), { raw: req.getObject().toJavaScript(), dependencies: req.getDependenciesList() }),
+    );
     const full = (key: string) => (key.includes(":") ? key : `ahoy-ops:${key}`);
     const config = { ...prodConfig().values };
     for (const [key, value] of Object.entries(overrides)) {

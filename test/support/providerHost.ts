@@ -11,7 +11,7 @@ import * as proto from "@pulumi/pulumi/proto/provider_pb";
 /** A resource's properties as they cross the wire (JSON-like). */
 export type Props = Record<string, unknown>;
 
-/** The property that carries a dynamic resource's serialized provider. */
+/** The property that carries a dynamic resource's provider: the fixed text `provider.source` of its ModuleProvider. */
 export const PROVIDER_KEY = "__provider";
 
 const REPO_ROOT = path.resolve(__dirname, "../..");
@@ -20,11 +20,6 @@ const HOST_START_TIMEOUT_MS = 20_000;
 /** A value wrapped the way the engine sends a secret to a provider that accepts secrets. */
 export function secretWire(value: unknown): Props {
     return { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", value };
-}
-
-/** The `__provider` property of a resource of this type, exactly as the program sends it to the engine. */
-export async function serializeProvider(provider: ModuleProvider): Promise<string> {
-    return provider.source;
 }
 
 /** The provider object the dynamic-provider host builds from the `__provider` text, for calling its methods in-process. */
@@ -81,9 +76,10 @@ export interface ProviderHost {
 }
 
 /**
- * Start the SDK's dynamic-provider host with plain node (no TypeScript loader: the serialized providers must run on
- * their own) in the repo root, so `require` inside provider methods finds node_modules as it does under `pulumi up`.
- * RENDER_API_KEY and NODE_OPTIONS are not inherited; pass what a test needs in `env`.
+ * Start the SDK's dynamic-provider host with plain node (no TypeScript loader: the `__provider` text registers tsx
+ * itself, as it must under `pulumi up`) in the repo root, so `require` inside provider methods finds the
+ * implementations and node_modules as it does under the engine. RENDER_API_KEY and NODE_OPTIONS are not inherited;
+ * pass what a test needs in `env`.
  */
 export async function startProviderHost(env: NodeJS.ProcessEnv = {}): Promise<ProviderHost> {
     const inherited = { ...process.env };
@@ -97,6 +93,9 @@ export async function startProviderHost(env: NodeJS.ProcessEnv = {}): Promise<Pr
         env: { ...inherited, ...env },
         stdio: ["ignore", "pipe", "pipe"],
     });
+    // If the test process dies without its `after` hook, the host must not outlive it.
+    const kill = () => child.kill("SIGKILL");
+    process.once("exit", kill);
     let output = "";
     let stdout = "";
     const port = await new Promise<number>((resolve, reject) => {
@@ -237,6 +236,7 @@ export async function startProviderHost(env: NodeJS.ProcessEnv = {}): Promise<Pr
         },
         output: () => output,
         async close() {
+            process.removeListener("exit", kill);
             client.close();
             child.kill();
             await exited;
