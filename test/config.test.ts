@@ -161,6 +161,34 @@ describe("parseStackConfig", () => {
         );
     });
 
+    it("never quotes a value stored as a secret, even when it is malformed", () => {
+        const message = problemsOf(
+            { BLOCKED_IPS: "secret-host-xyz", releasePin: "dep-secretpin!", repository: "ftp://tok3n@git.example" },
+            new Set(["BLOCKED_IPS", "releasePin", "repository"]),
+        );
+        assert.doesNotMatch(message, /secret-host-xyz|secretpin|tok3n/);
+        for (const key of ["BLOCKED_IPS", "releasePin", "repository"]) {
+            assert.match(
+                message,
+                new RegExp(`- ${key}: got a secret value`),
+                `${key} should be named without its value`,
+            );
+        }
+    });
+
+    it("never prints the user part of a URL, a token among them, in any message", () => {
+        const message = problemsOf({ repository: "ftp://ghp_tok3n@git.example/ahoy.git" });
+        assert.doesNotMatch(message, /tok3n/);
+        assert.match(message, /repository: got /);
+    });
+
+    it("refuses an owner role that is one of the login roles, before anything is declared", () => {
+        assert.match(
+            problemsOf({ databaseAppHost: "db.internal", databaseOwnerRole: "ahoy_app_blue" }),
+            /databaseOwnerRole: got "ahoy_app_blue"; expected the existing role that owns the tables, not one of the login roles ahoy_app_blue and ahoy_app_green/,
+        );
+    });
+
     it("accepts the API key when it was stored as a secret", () => {
         assert.equal(
             parseStackConfig({ ...REQUIRED, renderApiKey: "rnd_x" }, new Set(["renderApiKey"])).renderApiKey,

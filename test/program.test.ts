@@ -139,6 +139,15 @@ describe("the program, declared from Pulumi.prod.yaml", () => {
             assert.match(message, new RegExp(`${key}: got`));
     });
 
+    it("a rule between keys (the owner role being a login role) also fails before anything is declared", async () => {
+        const { message, declared } = await expectConfigError({
+            databaseAppHost: "db.internal",
+            databaseOwnerRole: "ahoy_app_green",
+        });
+        assert.deepEqual(declared, [], "no variable may be written before the whole config has validated");
+        assert.match(message, /databaseOwnerRole: got "ahoy_app_green"/);
+    });
+
     it("no API key reaches a declared input or a serialized provider", async () => {
         const apiKey = "rnd_programtestsecretkey123";
         process.env.RENDER_API_KEY = apiKey;
