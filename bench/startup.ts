@@ -2,10 +2,17 @@
 // whole program the way the Pulumi CLI does (ts-node, transpile only). DESIGN.md's goal: within 1.5x of the import.
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
+import { prodConfig } from "../test/support/program";
 
 const root = path.join(__dirname, "..");
 const runs = Number(process.env.BENCH_RUNS ?? 5);
-const env = { ...process.env, NODE_OPTIONS: "" };
+// The stack config as the CLI's language host passes it to the program: Pulumi.prod.yaml's values in PULUMI_CONFIG.
+const env = {
+    ...process.env,
+    PULUMI_CONFIG: JSON.stringify(prodConfig().values),
+    PULUMI_CONFIG_SECRET_KEYS: "[]",
+    NODE_OPTIONS: "",
+};
 
 function wallMs(args: string[]): number {
     const start = process.hrtime.bigint();

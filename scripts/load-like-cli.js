@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Loads index.ts the way the Pulumi CLI's nodejs host does (ts-node registered from tsconfig.json, `noCheck`
-// deciding transpile-only), evaluates it under mocks with Pulumi.prod.yaml, and prints what it declared as JSON.
+// deciding transpile-only, the stack config in PULUMI_CONFIG), evaluates it under mocks, and prints what it declared
+// as JSON.
 // Used by the load test and the start-up benchmark; plain JavaScript so that no other TypeScript loader is present.
 "use strict";
 const started = process.hrtime.bigint();
@@ -46,13 +47,17 @@ async function main() {
         "prod",
         true,
     );
-    const stack = require("yaml").parse(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8"));
-    const config = {};
-    for (const [key, value] of Object.entries(stack.config ?? {})) {
-        if (typeof value !== "object" || value === null) config[key] = String(value);
+    // The CLI hands the program its stack config in PULUMI_CONFIG (JSON, full keys), as the test and the benchmark
+    // do; run by hand without it, the script reads Pulumi.prod.yaml (plain values only) plus AHOY_CONFIG_OVERRIDES.
+    if (!process.env.PULUMI_CONFIG) {
+        const stack = require("yaml").parse(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8"));
+        const config = {};
+        for (const [key, value] of Object.entries(stack.config ?? {})) {
+            if (typeof value !== "object" || value === null) config[key] = String(value);
+        }
+        Object.assign(config, JSON.parse(process.env.AHOY_CONFIG_OVERRIDES ?? "{}"));
+        pulumi.runtime.setAllConfig(config, []);
     }
-    Object.assign(config, JSON.parse(process.env.AHOY_CONFIG_OVERRIDES ?? "{}"));
-    pulumi.runtime.setAllConfig(config, []);
 
     let exported = [];
     await pulumi.runtime.runInPulumiStack(async () => {

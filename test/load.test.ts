@@ -3,6 +3,7 @@ import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
+import { prodConfig } from "./support/program";
 
 const run = promisify(execFile);
 const script = path.join(__dirname, "..", "scripts", "load-like-cli.js");
@@ -16,7 +17,14 @@ interface Loaded {
 
 async function loadLikeCli(overrides: Record<string, string> = {}): Promise<Loaded> {
     // No tsx here: the child must load TypeScript only through ts-node, as the CLI's language host does.
-    const env = { ...process.env, AHOY_CONFIG_OVERRIDES: JSON.stringify(overrides), NODE_OPTIONS: "" };
+    // The stack config as the CLI's language host passes it: Pulumi.prod.yaml's values in PULUMI_CONFIG.
+    const config = { ...prodConfig().values, ...overrides };
+    const env = {
+        ...process.env,
+        PULUMI_CONFIG: JSON.stringify(config),
+        PULUMI_CONFIG_SECRET_KEYS: "[]",
+        NODE_OPTIONS: "",
+    };
     const { stdout } = await run(process.execPath, [script], { env, cwd: path.dirname(script) });
     return JSON.parse(stdout.trim().split("\n").pop() ?? "") as Loaded;
 }
