@@ -1,31 +1,36 @@
 // Dynamic resources whose provider is a few lines of JavaScript that require the implementation in the provider host.
 import * as pulumi from "@pulumi/pulumi";
 
+/** Where the `__provider` text finds every implementation, relative to the project directory. */
+export const PROVIDER_REGISTRY = "components/providers.ts";
+
 /**
  * The JavaScript Pulumi stores as a dynamic resource's `__provider` and the dynamic-provider host loads
- * (require-from-string, then `handler()`). It names the implementation module and requires it when a method is first
- * called: the engine runs the host in the project directory with plain node, so TypeScript comes in through tsx's
- * require hook, and node's module cache keeps one instance per host, so what `configure` stores there is seen by later
- * calls. Written as text, not produced by Pulumi's closure serializer: nothing can be captured (no secret, no client),
- * the state carries the same few lines whatever the implementation, and the serializer's cost (about 0.3 s on the first
- * resource, measured when this replaced it) is kept out of every preview; `npm run bench` prints the start-up it gives.
+ * (require-from-string, then `handler()`). It names the resource type only, and asks the registry
+ * (components/providers.ts) for its implementation when a method is first called: so the state never records a file
+ * layout, and a moved implementation still deletes and refreshes what older states hold. The engine runs the host in
+ * the project directory with plain node, so TypeScript comes in through tsx's require hook, registered whatever
+ * handler node itself may have for `.ts` (Node 23.6 to 24.3 define one that cannot load this project's files). Node's
+ * module cache keeps one instance per host, so what `configure` stores there is seen by later calls. Written as text,
+ * not produced by Pulumi's closure serializer: nothing can be captured (no secret, no client), the state carries the
+ * same few lines whatever the implementation, and the serializer's cost is kept out of every preview.
  */
-function providerSource(modulePath: string, exportName: string): string {
+function providerSource(typeToken: string): string {
     return `"use strict";
-// ahoy-ops dynamic provider: ${exportName}, implemented in ${modulePath} (relative to the project directory).
+// ahoy-ops dynamic provider ${typeToken}: its implementation is looked up in ${PROVIDER_REGISTRY} (project directory).
 exports.handler = function () {
-    const modulePath = ${JSON.stringify(modulePath)};
-    const exportName = ${JSON.stringify(exportName)};
+    const typeToken = ${JSON.stringify(typeToken)};
     function impl() {
-        const file = require("node:path").join(process.cwd(), modulePath);
-        if (!require("node:fs").existsSync(file)) {
-            throw new Error("dynamic provider implementation " + modulePath + " not found under " + process.cwd() +
-                ": the provider host must run in the ahoy-ops project directory");
+        const registry = require("node:path").join(process.cwd(), ${JSON.stringify(PROVIDER_REGISTRY)});
+        if (!require("node:fs").existsSync(registry)) {
+            throw new Error("dynamic provider " + typeToken + ": " + ${JSON.stringify(PROVIDER_REGISTRY)} +
+                " not found under " + process.cwd() + ": the provider host must run in the ahoy-ops project directory");
         }
-        if (!require.extensions[".ts"]) require("tsx/cjs/api").register();
-        const provider = require(file)[exportName];
-        if (!provider) throw new Error(modulePath + " exports no provider named " + exportName);
-        return provider;
+        if (!globalThis.__ahoyTsxRegistered) {
+            require("tsx/cjs/api").register();
+            globalThis.__ahoyTsxRegistered = true;
+        }
+        return require(registry).providerFor(typeToken);
     }
     return {
         async configure(req) { const p = impl(); if (p.configure) await p.configure(req); },
@@ -49,9 +54,9 @@ export interface ModuleProvider {
     readonly source: string;
 }
 
-/** The provider of a dynamic resource type whose implementation is `exportName` of `modulePath` (from the project root). */
-export function moduleProvider(module: string, type: string, modulePath: string, exportName: string): ModuleProvider {
-    return { module, type, source: providerSource(modulePath, exportName) };
+/** The provider of the dynamic resource type `<module>:<type>`, whose implementation the registry names. */
+export function moduleProvider(module: string, type: string): ModuleProvider {
+    return { module, type, source: providerSource(`${module}:${type}`) };
 }
 
 /**

@@ -186,12 +186,7 @@ function tally(samples: readonly Sample[]): string {
 }
 
 /** The provider every resource of this type carries in the state: it requires the implementation in the provider host. */
-export const verificationProvider = moduleProvider(
-    "verify",
-    "Verification",
-    "components/verificationProvider.ts",
-    "verificationProvider",
-);
+export const verificationProvider = moduleProvider("verify", "Verification");
 
 /** The arguments of the checks that follow a deploy. */
 export interface VerificationArgs {

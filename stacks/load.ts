@@ -29,5 +29,5 @@ function stackConfigValues(): {
 /** The stack's settings, validated whole; throws a StackConfigError listing every problem. */
 export function loadStackConfig(): StackConfig {
     const { values, providerConfig, secretKeys } = stackConfigValues();
-    return parseStackConfig(values, secretKeys, providerConfig);
+    return parseStackConfig(values, secretKeys, providerConfig, { PGUSER: process.env.PGUSER });
 }

@@ -66,16 +66,27 @@ export function roleName(prefix: string, slot: Slot): string {
 }
 
 /**
- * Why `ownerRole` cannot be the role that owns the tables beside the login roles of `prefix`, or undefined when it can:
- * the login roles alternate and lose LOGIN in turn, so the owner must be neither of them.
+ * Why `ownerRole` cannot be the role that owns the tables beside the login roles of `prefix`, or undefined when it can.
+ * The login roles alternate and lose LOGIN in turn, so the owner must be neither of them; and both act as the owner
+ * (`SET ROLE` at login), so a superuser (`postgres`), a built-in `pg_*` role or the admin role `adminRole` would hand
+ * the app's login powers far beyond owning its tables.
  */
-export function ownerRoleProblem(prefix: string, ownerRole: string): string | undefined {
+export function ownerRoleProblem(prefix: string, ownerRole: string, adminRole?: string): string | undefined {
     const logins = SLOTS.map((slot) => roleName(prefix, slot));
-    if (ownerRole !== "" && !logins.includes(ownerRole)) return undefined;
-    return (
-        `got ${JSON.stringify(ownerRole)}; expected the existing role that owns the tables, ` +
-        `not one of the login roles ${logins.join(" and ")}`
-    );
+    const expected = "expected the existing role that owns the app's tables and nothing more";
+    if (ownerRole === "" || logins.includes(ownerRole)) {
+        return `got ${JSON.stringify(ownerRole)}; ${expected}, not one of the login roles ${logins.join(" and ")}`;
+    }
+    if (ownerRole === "postgres") {
+        return `got "postgres", the superuser: the app's login roles act as the owner, so they would act as superuser; ${expected}`;
+    }
+    if (ownerRole.startsWith("pg_")) {
+        return `got ${JSON.stringify(ownerRole)}, a role built into PostgreSQL (pg_*) whose powers the app's logins would inherit; ${expected}`;
+    }
+    if (adminRole !== undefined && ownerRole === adminRole) {
+        return `got ${JSON.stringify(ownerRole)}, the admin role the program connects as (it creates roles and ends sessions): the app's logins would inherit that; ${expected}`;
+    }
+    return undefined;
 }
 
 /**

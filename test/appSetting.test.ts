@@ -84,8 +84,8 @@ describe("AppSetting: the maintenance row in app_settings", function () {
 
     it("stores as its provider only the name of its implementation: no admin password, no connection setting, no SQL", () => {
         assert.ok(
-            providerText.includes("components/database/appSettingProvider.ts"),
-            "the provider text does not name the module the host must require",
+            providerText.includes('"postgres:AppSetting"') && providerText.includes("components/providers.ts"),
+            "the provider text does not name its type and the registry the host requires it from",
         );
         assert.ok(!providerText.includes(ADMIN.password), "the admin password is in the provider text");
         assert.ok(!providerText.includes(String(server.port)), "the provider text carries the PostgreSQL port");

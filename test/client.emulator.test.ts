@@ -3,7 +3,7 @@ import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import * as http from "node:http";
 import * as path from "node:path";
-import { DeployFailedError, RenderClient, type Deploy, type RenderClientOptions } from "../components/render/client";
+import { DeployFailedError, RenderClient, type Deploy, type RenderClientOptions } from "../lib/render/client";
 import { startEmulator, type Emulator } from "../emulator";
 import { closeServer, listenLocal } from "../emulator/http";
 import { waitFor } from "./support/wait";
@@ -276,7 +276,7 @@ describe("Render client against the emulator", function () {
         const runner = `
 const plain = !require.extensions[".ts"];
 if (plain) require("tsx/cjs/api").register();
-const { RenderApiError, RenderClient } = require(${JSON.stringify(path.join(repoRoot, "components/render/client.ts"))});
+const { RenderApiError, RenderClient } = require(${JSON.stringify(path.join(repoRoot, "lib/render/client.ts"))});
 const [baseUrl, serviceId] = process.argv.slice(2);
 new RenderClient({ apiKey: process.env.AHOY_TEST_RENDER_KEY, baseUrl }).listEnvVars(serviceId).then(
   (vars) => console.log(JSON.stringify({ plain, ok: vars })),

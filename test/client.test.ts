@@ -11,14 +11,14 @@ import {
     isTerminal,
     type Deploy,
     type RenderClientOptions,
-} from "../components/render/client";
+} from "../lib/render/client";
 import {
     backoffDelayMs,
     networkErrorCode,
     retryDelayMs,
     serverRequestedWaitMs,
     failedBeforeSending,
-} from "../components/render/retry";
+} from "../lib/render/retry";
 import { closeServer, listenLocal } from "../emulator/http";
 
 const API_KEY = "rnd_unit-test-key-0123456789";

@@ -185,9 +185,94 @@ describe("parseStackConfig", () => {
     it("refuses an owner role that is one of the login roles, before anything is declared", () => {
         assert.match(
             problemsOf({ databaseAppHost: "db.internal", databaseOwnerRole: "ahoy_app_blue" }),
-            /databaseOwnerRole: got "ahoy_app_blue"; expected the existing role that owns the tables, not one of the login roles ahoy_app_blue and ahoy_app_green/,
+            /databaseOwnerRole: got "ahoy_app_blue"; expected the existing role that owns the app's tables and nothing more, not one of the login roles ahoy_app_blue and ahoy_app_green/,
         );
     });
+
+    // The app's logins act as the owner (SET ROLE at login): an owner with powers beyond its tables hands them over.
+    const dangerousOwners: Array<[string, Record<string, string>, Record<string, string>, RegExp]> = [
+        [
+            "postgres",
+            {},
+            {},
+            /databaseOwnerRole: got "postgres", the superuser: the app's login roles act as the owner/,
+        ],
+        ["pg_write_all_data", {}, {}, /got "pg_write_all_data", a role built into PostgreSQL \(pg_\*\)/],
+        ["pg_signal_backend", {}, {}, /a role built into PostgreSQL/],
+        [
+            "ahoy_admin",
+            { "postgresql:username": "ahoy_admin" },
+            {},
+            /got "ahoy_admin", the admin role the program connects as/,
+        ],
+        ["ops", {}, { PGUSER: "ops" }, /got "ops", the admin role the program connects as/],
+    ];
+    for (const [owner, provider, environment, why] of dangerousOwners) {
+        const where = Object.keys(provider).length ? " (postgresql:username)" : environment.PGUSER ? " (PGUSER)" : "";
+        it(`refuses databaseOwnerRole ${owner}${where}, saying why`, () => {
+            let message = "";
+            try {
+                parseStackConfig(
+                    { ...REQUIRED, databaseAppHost: "db.internal", databaseOwnerRole: owner },
+                    new Set(),
+                    provider,
+                    environment,
+                );
+            } catch (err) {
+                message = (err as Error).message;
+            }
+            assert.match(message, why);
+        });
+    }
+
+    it("takes an owner role that is neither a login role, a built-in role nor the admin", () => {
+        const config = parseStackConfig(
+            { ...REQUIRED, databaseAppHost: "db.internal", databaseOwnerRole: "ahoy" },
+            new Set(),
+            { "postgresql:username": "ahoy_admin" },
+            { PGUSER: "ops" },
+        );
+        assert.equal(config.databaseOwnerRole, "ahoy");
+    });
+
+    const redisUrls: Array<[string, boolean]> = [
+        ["redis://cache.internal:6379", true],
+        ["rediss://:pw@cache.internal:6380/0", true],
+        ["redis://cache.internal/15", true],
+        ["redis://cache.internal/", true],
+        ["redis://cache.internal/16", false],
+        ["redis://cache.internal/db1", false],
+        ["redis://cache.internal/0/extra", false],
+        ["redis://cache.internal/0?timeout=1", false],
+        ["http://cache.internal", false],
+    ];
+    for (const [url, ok] of redisUrls) {
+        it(`${ok ? "accepts" : "refuses, at preview,"} redisUrl ${url.replace(/:pw@/, ":***@")}`, () => {
+            const values = { ...REQUIRED, sessionStore: "redis", redisUrl: url };
+            if (ok) {
+                assert.equal(parseStackConfig(values, new Set(["redisUrl"])).redisUrl, url);
+                return;
+            }
+            const message = problemsOf(values, new Set(["redisUrl"]));
+            assert.match(
+                message,
+                /redisUrl: got a secret value: expected a redis:\/\/ or rediss:\/\/ URL, with no database or one of \/0 to \/15/,
+            );
+            assert.ok(!message.includes("cache.internal"), "the secret URL must not be quoted");
+        });
+    }
+
+    for (const pattern of ["*", "**"]) {
+        it(`refuses sessionKeyPattern ${JSON.stringify(pattern)}: that is FLUSHDB, which no pattern says`, () => {
+            assert.match(
+                problemsOf(
+                    { sessionStore: "redis", redisUrl: "redis://cache.internal", sessionKeyPattern: pattern },
+                    new Set(["redisUrl"]),
+                ),
+                /sessionKeyPattern: got "\*+": matches every key; remove sessionKeyPattern to clear the whole database with FLUSHDB/,
+            );
+        });
+    }
 
     it("accepts the API key when it was stored as a secret", () => {
         assert.equal(

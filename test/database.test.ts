@@ -141,8 +141,8 @@ async function loadTerminateSessions(config: Record<string, string>): Promise<pu
     const text = terminateSessionsProvider.source;
     assert.ok(!text.includes(ADMIN.password), "the serialized provider must not contain the admin password");
     assert.ok(
-        text.includes("components/database/terminateSessionsProvider.ts"),
-        "the state names the module the host requires",
+        text.includes('"postgres:TerminateSessions"') && text.includes("components/providers.ts"),
+        "the state names the type and the registry the host requires it from",
     );
     assert.ok(!text.includes("pg_terminate_backend"), "the SQL stays in the implementation, out of the state");
     assert.ok(
@@ -232,7 +232,7 @@ describe("database credentials as declared", () => {
                     port: 5432,
                     generation: 1,
                 }),
-            /databaseOwnerRole: got "ahoy_app_blue"; expected the existing role that owns the tables/,
+            /databaseOwnerRole: got "ahoy_app_blue"; expected the existing role that owns the app's tables/,
         );
     });
 });

@@ -5,10 +5,9 @@ import {
     DeployDecisionInput,
     PinTarget,
     decideDeploy,
-    parseReleasePin,
-    releasePinProblem,
     rollbackUnavailableMessage,
 } from "../components/render/deployDecision";
+import { parseReleasePin, releasePinProblem } from "../lib/releasePin";
 
 const LIVE = "1111111111111111111111111111111111111111";
 const GOOD = "2222222222222222222222222222222222222222";

@@ -3,7 +3,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { gitRefProblem, isCommitSha, repositoryProblem, resolveGitRef } from "../components/render/gitRef";
+import { gitRefProblem, isCommitSha, repositoryProblem, resolveGitRef } from "../lib/gitRef";
 import { commitEmpty, git, initRepositories } from "./support/git";
 
 describe("resolveGitRef", () => {

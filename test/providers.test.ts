@@ -2,7 +2,7 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import { startEmulator, type Emulator } from "../emulator";
-import { RenderClient } from "../components/render/client";
+import { RenderClient } from "../lib/render/client";
 import { envVarProvider, RENDER_API_KEY_CONFIG } from "../components/render/envVar";
 import { deployProvider, variablesDigest } from "../components/render/deploy";
 import {
@@ -444,14 +444,10 @@ describe("Render providers through the dynamic-provider host", function () {
                         !text.includes(SECRET_VALUE),
                         `the serialized ${name} provider contains a variable's value`,
                     );
-                    // The state carries only where the implementation lives; it is required, and the key looked up, in the host.
-                    const module =
-                        name === "EnvVar"
-                            ? "components/render/envVarProvider.ts"
-                            : "components/render/deployProvider.ts";
+                    // The state carries only the type's name; the registry finds the implementation, and the key is looked up, in the host.
                     assert.ok(
-                        text.includes(module),
-                        `the serialized ${name} provider should name its implementation ${module}`,
+                        text.includes(`"render:${name}"`) && text.includes("components/providers.ts"),
+                        `the serialized ${name} provider should name its type render:${name} and the registry`,
                     );
                     assert.ok(
                         text.length < 8_000,

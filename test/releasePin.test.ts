@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { RETAINED_BUILDS, startEmulator, type Emulator } from "../emulator";
-import { RenderClient } from "../components/render/client";
+import { RenderClient } from "../lib/render/client";
 import { deployProvider, variablesDigest } from "../components/render/deploy";
 import { envVarProvider, RENDER_API_KEY_CONFIG } from "../components/render/envVar";
 import { verificationPlan, verificationProvider } from "../components/verification";

@@ -8,12 +8,7 @@ export type { AppSettingInputs, AppSettingOutputs } from "./appSettingProvider";
  * The provider every resource of this type carries in the state: it requires the implementation (and with it `pg`) in the provider
  * host, so the program's start-up never loads either, and the state carries the module's name, not the SQL.
  */
-export const appSettingProvider = moduleProvider(
-    "postgres",
-    "AppSetting",
-    "components/database/appSettingProvider.ts",
-    "appSettingProvider",
-);
+export const appSettingProvider = moduleProvider("postgres", "AppSetting");
 
 export interface AppSettingArgs {
     /** The database holding `app_settings` (the app's database). */

@@ -5,12 +5,7 @@ import { ModuleResource, moduleProvider } from "../dynamicProvider";
 export type { TerminateSessionsInputs, TerminateSessionsOutputs } from "./terminateSessionsProvider";
 
 /** The provider every resource of this type carries in the state: it requires the implementation (and with it `pg`) in the provider host. */
-export const terminateSessionsProvider = moduleProvider(
-    "postgres",
-    "TerminateSessions",
-    "components/database/terminateSessionsProvider.ts",
-    "terminateSessionsProvider",
-);
+export const terminateSessionsProvider = moduleProvider("postgres", "TerminateSessions");
 
 export interface TerminateSessionsArgs {
     /** Any database the admin can reach (the app's). */

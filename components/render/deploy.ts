@@ -6,12 +6,7 @@ export type { DeployInputs, DeployOutputs } from "./deployProvider";
 export { variablesDigest } from "./digest";
 
 /** The provider every resource of this type carries in the state: it requires the implementation in the provider host. */
-export const deployProvider = moduleProvider(
-    "render",
-    "Deploy",
-    "components/render/deployProvider.ts",
-    "deployProvider",
-);
+export const deployProvider = moduleProvider("render", "Deploy");
 
 /** The arguments of a service's deploy after its variable writes. */
 export interface DeployArgs {

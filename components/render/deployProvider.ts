@@ -1,16 +1,9 @@
 // The Deploy provider's implementation, loaded in the dynamic-provider host at run time (see ../dynamicProvider.ts).
 import * as pulumi from "@pulumi/pulumi";
-import { Deploy as RenderDeploy, DeployFailedError, RenderApiError, RenderClient } from "./client";
-import {
-    AutoDeploy,
-    DeployAction,
-    decideDeploy,
-    parseReleasePin,
-    PinTarget,
-    releasePinProblem,
-    rollbackUnavailableMessage,
-} from "./deployDecision";
-import { isCommitSha, resolveGitRef } from "./gitRef";
+import { Deploy as RenderDeploy, DeployFailedError, RenderApiError, RenderClient } from "../../lib/render/client";
+import { AutoDeploy, DeployAction, decideDeploy, PinTarget, rollbackUnavailableMessage } from "./deployDecision";
+import { parseReleasePin, releasePinProblem } from "../../lib/releasePin";
+import { isCommitSha, resolveGitRef } from "../../lib/gitRef";
 import {
     configureRenderProvider,
     isUnknown,

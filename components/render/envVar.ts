@@ -6,12 +6,7 @@ export type { EnvVarInputs, EnvVarOutputs } from "./envVarProvider";
 export { RENDER_API_KEY_CONFIG } from "./providerSupport";
 
 /** The provider every resource of this type carries in the state: it requires the implementation in the provider host. */
-export const envVarProvider = moduleProvider(
-    "render",
-    "EnvVar",
-    "components/render/envVarProvider.ts",
-    "envVarProvider",
-);
+export const envVarProvider = moduleProvider("render", "EnvVar");
 
 /** The arguments of one managed Render environment variable. */
 export interface EnvVarArgs {

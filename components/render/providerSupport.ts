@@ -1,6 +1,6 @@
 // What the Render dynamic providers share: the API key looked up at run time, secret unwrapping, input checks.
 import * as pulumi from "@pulumi/pulumi";
-import type { RenderClient } from "./client";
+import type { RenderClient } from "../../lib/render/client";
 
 // These run in the dynamic-provider host, loaded by the providers' modules at run time (see ../dynamicProvider.ts);
 // the API key is read there (from `configure` or the environment), never handed over by the program. The client is
@@ -58,7 +58,7 @@ export function openRenderClient(provider: RenderProviderState, apiUrl: string):
                 `(pulumi config set --secret renderApiKey ...) or the ${RENDER_API_KEY_ENV} environment variable`,
         );
     }
-    const { RenderClient } = require("./client") as typeof import("./client");
+    const { RenderClient } = require("../../lib/render/client") as typeof import("../../lib/render/client");
     return new RenderClient({ apiKey, baseUrl: apiUrl, log: (message) => void pulumi.log.info(message) });
 }
 

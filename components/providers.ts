@@ -1,0 +1,24 @@
+// Every dynamic resource type's implementation, by the type token its `__provider` text names (see dynamicProvider.ts).
+// Required lazily: a provider host loads only the implementation (and its client) that it is asked for.
+import type * as pulumi from "@pulumi/pulumi";
+
+type Implementation = pulumi.dynamic.ResourceProvider<never, never> & Record<string, unknown>;
+
+const IMPLEMENTATIONS: Record<string, () => Implementation> = {
+    "render:EnvVar": () => require("./render/envVarProvider").envVarProvider,
+    "render:Deploy": () => require("./render/deployProvider").deployProvider,
+    "verify:Verification": () => require("./verificationProvider").verificationProvider,
+    "postgres:AppSetting": () => require("./database/appSettingProvider").appSettingProvider,
+    "postgres:TerminateSessions": () => require("./database/terminateSessionsProvider").terminateSessionsProvider,
+};
+
+/** The implementation of `typeToken` (`<module>:<type>`); throws naming the known ones when there is none. */
+export function providerFor(typeToken: string): Implementation {
+    const load = IMPLEMENTATIONS[typeToken];
+    if (!load) {
+        throw new Error(
+            `no dynamic provider implementation for ${typeToken}; known: ${Object.keys(IMPLEMENTATIONS).join(", ")}`,
+        );
+    }
+    return load();
+}

@@ -1,0 +1,76 @@
+// What `pulumi up` checks after each deploy: where the app answers, the media probe, how long to watch.
+import { checkedText, type ConfigProblem, flag, optionalText, type SettingMeta, wholeNumber } from "./kit";
+
+const serviceUrlMeta: SettingMeta = {
+    pulumiType: "string",
+    default: "",
+    expected:
+        "the service's public https:// URL such as https://ahoy-indie-media.onrender.com (http:// only for localhost or 127.0.0.1)",
+    description:
+        "The app's public URL, checked after every deploy (/healthz, each switch's effect, the stability watch); required unless verify is false.",
+};
+
+/** Why `raw` cannot be the app's public URL, or undefined when it can. */
+function serviceUrlProblem(raw: string): string | undefined {
+    let url: URL;
+    try {
+        url = new URL(raw);
+    } catch {
+        return `expected ${serviceUrlMeta.expected}`;
+    }
+    const local = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
+    if (url.protocol !== "https:" && !(url.protocol === "http:" && local)) return `expected ${serviceUrlMeta.expected}`;
+    if (url.username || url.password) return "carries credentials; expected the public URL without them";
+    if (url.search || url.hash) return `has a query or fragment; expected ${serviceUrlMeta.expected}`;
+    return undefined;
+}
+
+/** The verification settings. */
+export const verificationSettings = {
+    serviceUrl: checkedText(serviceUrlMeta, serviceUrlProblem),
+    verify: flag(
+        "Run the runbook's checks after every deploy: /healthz, each switch's effect, then the stability watch; false skips them.",
+        "true",
+    ),
+    mediaProbePath: optionalText(
+        {
+            expected: "a path on serviceUrl starting with / (no spaces), such as /media/uploads/probe.jpg",
+            description:
+                "A direct media path that must answer 403 while BLOCK_DIRECT_MEDIA is true (checked after the deploy).",
+        },
+        /^\/\S*$/,
+    ),
+    stabilityWindowSeconds: wholeNumber(
+        {
+            default: "300",
+            description:
+                "How long to watch /healthz after a deploy (error rate at most 5%, responses within 2 s), 10 to 3600 s.",
+        },
+        10,
+        3600,
+        "seconds",
+    ),
+};
+
+/**
+ * The settings verification needs, judged on the raw values so a missing one is listed with every other problem:
+ * serviceUrl unless `verify` is explicitly false, and a media probe path when direct media is blocked.
+ */
+export function verificationProblems(values: Record<string, string | undefined>): ConfigProblem[] {
+    if (values.verify === "false") return [];
+    const problems: ConfigProblem[] = [];
+    if (!values.serviceUrl) {
+        problems.push({
+            key: "serviceUrl",
+            message: `got nothing, but verify is on; expected ${serviceUrlMeta.expected}, or \`pulumi config set verify false\` to deploy without the runbook's checks`,
+        });
+    }
+    if (values.BLOCK_DIRECT_MEDIA === "true" && !values.mediaProbePath) {
+        problems.push({
+            key: "mediaProbePath",
+            message:
+                "got nothing, but BLOCK_DIRECT_MEDIA is true and verify is on; expected a direct media path that must answer 403, such as /media/uploads/probe.jpg",
+        });
+    }
+    return problems;
+}
