@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { ownerRoleProblem } from "./rotation";
 import type { ConfigProblem, SettingMeta } from "./settings/kit";
+import { incidentProblems, incidentSettings } from "./settings/incident";
 import { releaseSettings } from "./settings/release";
 import { redisUrlMeta, rotationSettings } from "./settings/rotation";
 import { switchSettings } from "./settings/switches";
@@ -21,6 +22,7 @@ export const stackConfigSchema = z
         ...releaseSettings,
         ...verificationSettings,
         ...rotationSettings,
+        ...incidentSettings,
     })
     .strict();
 
@@ -91,7 +93,7 @@ function crossCheck(
 ): ConfigProblem[] {
     // The admin role as the postgresql provider picks it: its username setting, else PGUSER, else "postgres".
     const adminRole = providerConfig["postgresql:username"] || environment.PGUSER || "postgres";
-    const problems: ConfigProblem[] = [];
+    const problems: ConfigProblem[] = [...incidentProblems(config)];
     if (config.sessionStore === "redis" && !config.redisUrl) {
         problems.push({
             key: "redisUrl",
