@@ -677,12 +677,12 @@ describe("the Render emulator", function () {
         });
     });
 
-    describe("npm run emulator", () => {
+    describe("npm run --silent emulator", () => {
         it("prints the base URL as its first line, then the API key and service id, serves requests and stops on SIGTERM", async function () {
             this.timeout(60_000);
             const repo = path.resolve(__dirname, "..");
-            // Exactly as the README says to start it: the project's .npmrc keeps npm's "> ahoy-ops@... emulator" banner off stdout.
-            const child = spawn("npm", ["run", "emulator", "--", "--port", "0"], {
+            // As scripts start it: `--silent` keeps npm's "> ahoy-ops@... emulator" banner off stdout (npm 11 prints it there).
+            const child = spawn("npm", ["run", "--silent", "emulator", "--", "--port", "0"], {
                 cwd: repo,
                 stdio: ["ignore", "pipe", "pipe"],
                 detached: true,
