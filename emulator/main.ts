@@ -1,13 +1,31 @@
-// `npm run emulator -- [--port N] [--app-port N] [--step-ms MS] [--no-rate-limits]`: runs the Render emulator and the
-// stand-in Ahoy app until SIGINT/SIGTERM.
-import { startEmulator } from "./index";
+// `npm run --silent emulator -- [--port N] [--app-port N] [--step-ms MS] [--no-rate-limits] [--log]`: runs the Render
+// emulator and the stand-in Ahoy app until SIGINT/SIGTERM. (`--silent` keeps npm's banner off stdout, whose first line is
+// the base URL.)
+import { startEmulator, type Emulator, type RecordedRequest } from "./index";
 
-function parseArgs(argv: string[]): { port: number; appPort: number; stepMs?: number; rateLimits: boolean } {
-    const options: { port: number; appPort: number; stepMs?: number; rateLimits: boolean } = {
-        port: 0,
-        appPort: 0,
-        rateLimits: true,
-    };
+const USAGE = `usage: npm run --silent emulator -- [options]
+Runs a local Render API (and a stand-in Ahoy app answering as the live deploy) until SIGINT/SIGTERM.
+Prints, one per line on stdout: the API base URL (first, alone), RENDER_API_KEY=, RENDER_SERVICE_ID=, AHOY_APP_URL=.
+
+  --port N          the API's port on 127.0.0.1 (default 0: a free port)
+  --app-port N      the stand-in app's port on 127.0.0.1 (default 0: a free port)
+  --step-ms MS      how long each in-flight deploy status lasts (default 1000)
+  --no-rate-limits  do not enforce Render's rate-limit buckets (the headers are sent either way)
+  --log             one line per API request on stderr: time, method, path, status, request id (never a body)
+  --help            this text
+`;
+
+interface Options {
+    port: number;
+    appPort: number;
+    stepMs?: number;
+    rateLimits: boolean;
+    log: boolean;
+    help: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+    const options: Options = { port: 0, appPort: 0, rateLimits: true, log: false, help: false };
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i];
         const number = (name: string): number => {
@@ -24,21 +42,49 @@ function parseArgs(argv: string[]): { port: number; appPort: number; stepMs?: nu
         else if (arg === "--app-port") options.appPort = number("--app-port");
         else if (arg === "--step-ms") options.stepMs = number("--step-ms");
         else if (arg === "--no-rate-limits") options.rateLimits = false;
+        else if (arg === "--log") options.log = true;
+        else if (arg === "--help" || arg === "-h") options.help = true;
         else
             throw new Error(
-                `unknown argument ${JSON.stringify(arg)}; expected --port N, --app-port N, --step-ms MS or --no-rate-limits`,
+                `unknown argument ${JSON.stringify(arg)}; expected --port N, --app-port N, --step-ms MS, --no-rate-limits, --log or --help`,
             );
     }
     return options;
 }
 
+/** The request log line: what was asked and answered, never the body (it holds variable values) nor the query. */
+function logLine(request: RecordedRequest): string {
+    return `${new Date(request.at).toISOString()} ${request.method} ${request.path} ${request.status} ${request.requestId}\n`;
+}
+
+/**
+ * Writes each API request to stderr as it is answered. The emulator records requests in order; this reads the records
+ * it has not written yet, every few milliseconds and once more when asked to flush (before exit).
+ */
+function logRequests(emulator: Emulator): () => void {
+    let written = 0;
+    const flush = (): void => {
+        const requests = emulator.requests();
+        for (; written < requests.length; written++) process.stderr.write(logLine(requests[written]));
+    };
+    setInterval(flush, 20).unref();
+    return flush;
+}
+
 async function main(): Promise<void> {
-    const emulator = await startEmulator(parseArgs(process.argv.slice(2)));
+    const options = parseArgs(process.argv.slice(2));
+    if (options.help) {
+        process.stdout.write(USAGE);
+        return;
+    }
+    const emulator = await startEmulator(options);
+    const flushLog = options.log ? logRequests(emulator) : () => undefined;
 
     let stopping = false;
     const stop = (): void => {
         if (stopping) return;
         stopping = true;
+        flushLog();
         emulator.close().then(
             () => process.exit(0),
             (error: unknown) => {
