@@ -1,0 +1,305 @@
+// The GitHub workflows: actionlint finds nothing, and the preview/up design holds (triggers, environment, concurrency,
+// the stack, the pinned CLI, permissions) with every secret passed only through env: and never printed.
+import { strict as assert } from "node:assert";
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parse as parseYaml } from "yaml";
+
+const root = path.join(__dirname, "..");
+const workflowsDir = path.join(root, ".github", "workflows");
+
+/** The secrets the workflows need, as the issue names them. */
+const SECRETS = [
+    "PULUMI_ACCESS_TOKEN",
+    "RENDER_API_KEY",
+    "PGPASSWORD",
+    "AHOY_SLACK_WEBHOOK_URL",
+    "AHOY_PAGERDUTY_ROUTING_KEY",
+    "AHOY_SMTP_URL",
+];
+
+interface Step {
+    name?: string;
+    uses?: string;
+    run?: string;
+    with?: Record<string, unknown>;
+    env?: Record<string, string>;
+}
+
+interface Job {
+    if?: string;
+    environment?: string | { name: string };
+    permissions?: unknown;
+    concurrency?: { group: string; "cancel-in-progress"?: boolean };
+    env?: Record<string, string>;
+    steps: Step[];
+}
+
+interface Workflow {
+    on: Record<string, { branches?: string[]; paths?: string[]; "paths-ignore"?: string[] } | null>;
+    permissions?: unknown;
+    concurrency?: { group: string; "cancel-in-progress"?: boolean };
+    env?: Record<string, string>;
+    jobs: Record<string, Job>;
+}
+
+function load(file: string): { text: string; workflow: Workflow } {
+    const text = fs.readFileSync(path.join(workflowsDir, file), "utf8");
+    return { text, workflow: parseYaml(text) as Workflow };
+}
+
+/** A GitHub paths filter pattern as a regular expression: `**` crosses directories, `*` does not. */
+function globPattern(glob: string): RegExp {
+    const source = glob
+        .split(/(\*\*\/?|\*|\?)/)
+        .map((part) => {
+            if (part === "**/" || part === "**") return ".*";
+            if (part === "*") return "[^/]*";
+            if (part === "?") return "[^/]";
+            return part.replace(/[.+^${}()|[\]\\]/g, "\\$&");
+        })
+        .join("");
+    return new RegExp(`^${source}$`);
+}
+
+/** Every pulumi/actions step of the workflow. */
+function pulumiSteps(workflow: Workflow): Step[] {
+    return Object.values(workflow.jobs).flatMap((job) =>
+        job.steps.filter((s) => s.uses?.startsWith("pulumi/actions@")),
+    );
+}
+
+/** Every string in `node`, with the path of keys that leads to it. */
+function* strings(node: unknown, at: string[] = []): Generator<{ at: string[]; value: string }> {
+    if (typeof node === "string") yield { at, value: node };
+    else if (Array.isArray(node)) for (const [i, item] of node.entries()) yield* strings(item, [...at, String(i)]);
+    else if (node !== null && typeof node === "object") {
+        for (const [key, value] of Object.entries(node)) yield* strings(value, [...at, key]);
+    }
+}
+
+/** The program's files and the stack files: every one must trigger both workflows. */
+function programFiles(): string[] {
+    const tracked = execFileSync("git", ["ls-files", "--", "index.ts", "components", "stacks", "lib"], {
+        cwd: root,
+        encoding: "utf8",
+    })
+        .split("\n")
+        .filter(Boolean);
+    const stacks = fs.readdirSync(root).filter((file) => /^Pulumi\.[^/]+\.yaml$/.test(file));
+    // Also files that do not exist yet but must trigger a preview when they appear.
+    const future = [
+        "components/comms/slack.ts",
+        "lib/new/thing.ts",
+        "stacks/settings/incident.ts",
+        "Pulumi.staging.yaml",
+    ];
+    return [...tracked, ...stacks, ...future, "Pulumi.yaml", "package.json", "package-lock.json"];
+}
+
+describe("the GitHub workflows", () => {
+    const files = fs.readdirSync(workflowsDir).filter((file) => file.endsWith(".yml"));
+    const preview = load("preview.yml");
+    const up = load("up.yml");
+    const pkg = JSON.parse(fs.readFileSync(path.join(root, "package.json"), "utf8")) as {
+        dependencies: Record<string, string>;
+    };
+
+    it("pass actionlint (built by scripts/actionlint)", function () {
+        this.timeout(30_000);
+        const script = fs.readFileSync(path.join(root, "scripts", "actionlint"), "utf8");
+        const version = /^version=(\S+)$/m.exec(script)?.[1];
+        assert.ok(version, "scripts/actionlint names its version as version=vX.Y.Z");
+        const cache = process.env.AHOY_TOOLCHAIN_CACHE || path.join(os.homedir(), ".cache", "ahoy-ops");
+        const binary = path.join(cache, `actionlint-${version}`, "actionlint");
+        assert.ok(
+            fs.existsSync(binary),
+            `actionlint ${version} is not built (no ${binary}): run scripts/actionlint, which builds it once from ` +
+                "the Go module proxy (./scripts/setup does too)",
+        );
+        const run = spawnSync(
+            path.join(root, "scripts", "actionlint"),
+            ["-color=false", ...files.map((f) => path.join(".github", "workflows", f))],
+            { cwd: root, encoding: "utf8" },
+        );
+        assert.equal(run.status, 0, `actionlint found problems:\n${run.stdout}${run.stderr}`);
+    });
+
+    it("preview every pull request that touches the program or a stack, and run up on a push to main", () => {
+        assert.deepEqual(Object.keys(preview.workflow.on), ["pull_request"]);
+        assert.deepEqual(up.workflow.on.push?.branches, ["main"]);
+        for (const [name, trigger] of [
+            ["preview", preview.workflow.on.pull_request],
+            ["up", up.workflow.on.push],
+        ] as const) {
+            assert.ok(trigger?.paths, `${name}: the trigger has a paths filter`);
+            assert.equal(trigger["paths-ignore"], undefined, `${name}: no paths-ignore`);
+            const patterns = trigger.paths.map(globPattern);
+            for (const file of programFiles()) {
+                assert.ok(
+                    patterns.some((p) => p.test(file)),
+                    `${name}: a change to ${file} does not trigger it`,
+                );
+            }
+            for (const required of [
+                "index.ts",
+                "components/**",
+                "stacks/**",
+                "lib/**",
+                "Pulumi.yaml",
+                "Pulumi.*.yaml",
+                "package*.json",
+            ]) {
+                assert.ok(trigger.paths.includes(required), `${name}: paths lists ${required}`);
+            }
+        }
+    });
+
+    it("run up in the production environment, one at a time, never canceled mid-way; previews per pull request", () => {
+        const [upJob] = Object.values(up.workflow.jobs);
+        const environment = typeof upJob.environment === "string" ? upJob.environment : upJob.environment?.name;
+        assert.equal(environment, "production", "the up job's environment (required reviewers live there)");
+        assert.match(up.text, /required reviewers/i, "up.yml says the environment's reviewers are set in GitHub");
+        assert.match(upJob.if ?? "", /github\.ref == 'refs\/heads\/main'/, "the up job runs on main only");
+
+        const upConcurrency = up.workflow.concurrency ?? upJob.concurrency;
+        assert.ok(upConcurrency, "up.yml has a concurrency group");
+        assert.doesNotMatch(upConcurrency.group, /\$\{\{/, "the up group is fixed, so every up shares it");
+        assert.equal(upConcurrency["cancel-in-progress"], false, "a queued up waits; a running one is never canceled");
+
+        const previewConcurrency = preview.workflow.concurrency;
+        assert.ok(previewConcurrency, "preview.yml has a concurrency group");
+        assert.match(previewConcurrency.group, /github\.event\.pull_request\.number/, "one group per pull request");
+    });
+
+    it("preview and up the prod stack with pulumi/actions v6, the diff commented on the pull request once", () => {
+        const [previewStep] = pulumiSteps(preview.workflow);
+        const [upStep] = pulumiSteps(up.workflow);
+        assert.ok(previewStep && upStep, "each workflow has a pulumi/actions step");
+        for (const step of [previewStep, upStep]) {
+            assert.equal(step.uses, "pulumi/actions@v6");
+            assert.equal(step.with?.["stack-name"], "prod");
+        }
+        assert.deepEqual(
+            {
+                command: previewStep.with?.command,
+                diff: previewStep.with?.diff,
+                comment: previewStep.with?.["comment-on-pr"],
+                edit: previewStep.with?.["edit-pr-comment"],
+            },
+            { command: "preview", diff: true, comment: true, edit: true },
+        );
+        assert.equal(upStep.with?.command, "up");
+        // A pulumi command run by hand must name the stack too.
+        for (const { workflow } of [preview, up]) {
+            for (const step of Object.values(workflow.jobs).flatMap((job) => job.steps)) {
+                if (step.run && /\bpulumi\s/.test(step.run)) assert.match(step.run, /--stack prod\b/, step.run);
+            }
+        }
+    });
+
+    it("install the Pulumi CLI at the version package.json pins @pulumi/pulumi to, on Node 20 with npm ci", () => {
+        const pinned = pkg.dependencies["@pulumi/pulumi"];
+        assert.match(pinned, /^\d+\.\d+\.\d+$/, "package.json pins @pulumi/pulumi exactly");
+        for (const [name, { workflow }] of [
+            ["preview", preview],
+            ["up", up],
+        ] as const) {
+            assert.equal(pulumiSteps(workflow)[0].with?.["pulumi-version"], pinned, `${name}: pulumi-version`);
+            const steps = Object.values(workflow.jobs).flatMap((job) => job.steps);
+            const node = steps.find((s) => s.uses?.startsWith("actions/setup-node@"));
+            assert.equal(String(node?.with?.["node-version"]), "20", `${name}: Node 20`);
+            assert.ok(
+                steps.some((s) => s.run?.trim() === "npm ci"),
+                `${name}: installs with npm ci`,
+            );
+            assert.ok(
+                steps.some((s) => s.run?.includes("npm run readiness -- prod")),
+                `${name}: runs npm run readiness -- prod`,
+            );
+        }
+    });
+
+    it("ask for no more permissions than reading the code and, for the preview, commenting on the pull request", () => {
+        assert.deepEqual(preview.workflow.permissions, { contents: "read", "pull-requests": "write" });
+        assert.deepEqual(up.workflow.permissions, { contents: "read" });
+        for (const { workflow } of [preview, up]) {
+            for (const [name, job] of Object.entries(workflow.jobs)) {
+                assert.equal(job.permissions, undefined, `job ${name} widens no permission`);
+            }
+        }
+    });
+
+    it("name each secret once, in an env: map, list them at the top, and never interpolate or print them", () => {
+        for (const file of files) {
+            const { text, workflow } = load(file);
+            const header = text.split("\n").filter((line) => line.startsWith("#"));
+            const references: string[] = [];
+            for (const { at, value } of strings(workflow)) {
+                for (const match of value.matchAll(/\bsecrets\.(\w+)/g)) {
+                    assert.equal(
+                        at.at(-2),
+                        "env",
+                        `${file}: secrets.${match[1]} appears outside env:, at ${at.join(".")}`,
+                    );
+                    assert.equal(
+                        value.trim(),
+                        `\${{ secrets.${match[1]} }}`,
+                        `${file}: ${at.join(".")} is the secret alone`,
+                    );
+                    references.push(match[1]);
+                }
+            }
+            assert.deepEqual([...references].sort(), [...SECRETS].sort(), `${file}: each secret named exactly once`);
+            for (const secret of SECRETS) {
+                assert.ok(
+                    header.some((line) => line.includes(secret)),
+                    `${file}: the comment block at the top lists ${secret}`,
+                );
+            }
+            // Variables that carry a secret, by whatever name the env: map gives them.
+            const secretVariables = [...strings(workflow)]
+                .filter(({ at, value }) => at.at(-2) === "env" && value.includes("secrets."))
+                .map(({ at }) => at.at(-1) as string);
+            for (const { at, value } of strings(workflow)) {
+                if (at.at(-1) !== "run") continue;
+                assert.doesNotMatch(value, /\$\{\{\s*secrets\./, `${file}: a run: line interpolates a secret`);
+                assert.doesNotMatch(value, /\bprintenv\b/, `${file}: a run: line prints the environment`);
+                assert.doesNotMatch(value, /\bset\s+-\w*x/, `${file}: a run: line turns on shell tracing`);
+                assert.doesNotMatch(
+                    value,
+                    /(^|[;&|]\s*)env\s*($|[;&|])/m,
+                    `${file}: a run: line prints the environment`,
+                );
+                for (const variable of secretVariables) {
+                    assert.ok(
+                        !new RegExp(`\\$\\{?${variable}\\b`).test(value),
+                        `${file}: a run: line expands ${variable} (echo it and it is in the log): ${value}`,
+                    );
+                }
+            }
+        }
+    });
+
+    it("CODEOWNERS asks an on-call lead to review Pulumi.prod.yaml, after a default owner", () => {
+        const text = fs.readFileSync(path.join(root, ".github", "CODEOWNERS"), "utf8");
+        const rules = text
+            .split("\n")
+            .map((line) => line.trim())
+            .filter((line) => line && !line.startsWith("#"))
+            .map((line) => line.split(/\s+/));
+        assert.equal(rules[0][0], "*", "the default owner comes first (the last matching line wins)");
+        assert.ok(rules[0].length > 1, "the default line names an owner");
+        const prod = [...rules]
+            .reverse()
+            .find((rule) => globPattern(rule[0].replace(/^\//, "")).test("Pulumi.prod.yaml"));
+        assert.deepEqual(prod, ["/Pulumi.prod.yaml", "@ahoy-indie-media/oncall-leads"]);
+        assert.match(
+            text,
+            /Require review from Code Owners/,
+            "it says branch protection must require code-owner review",
+        );
+    });
+});
