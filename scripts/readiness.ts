@@ -166,4 +166,10 @@ export function main(argv: readonly string[], environment: NodeJS.ProcessEnv, cw
     return rows.some((row) => row.status === "not ready") ? 1 : 0;
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2), process.env);
+if (require.main === module) {
+    // Piped into `head`, the report may be cut short: that is the reader's choice, not an error.
+    process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+        if (error.code !== "EPIPE") throw error;
+    });
+    process.exitCode = main(process.argv.slice(2), process.env);
+}

@@ -164,7 +164,7 @@ export function readiness(
             : [
                   {
                       what:
-                          "an incident channel: slackWebhookUrl, pagerDutyRoutingKey or alertEmail with smtpUrl (any one)" +
+                          "an incident channel, any one of: slackWebhookUrl, pagerDutyRoutingKey, or alertEmail with smtpUrl" +
                           (alertEmail ? " (alertEmail is set, smtpUrl is not)" : ""),
                       commands: [
                           set("slackWebhookUrl", "<its webhook URL>"),
