@@ -238,7 +238,9 @@ describe("runbook readiness", () => {
                 assert.equal(row.status, status, what);
             }
             // The program reads the channels from the stack only: the workflows' AHOY_* variables do not make one.
-            const fromEnvironment = { AHOY_SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T/B/X" };
+            const fromEnvironment: NodeJS.ProcessEnv = {
+                AHOY_SLACK_WEBHOOK_URL: "https://hooks.slack.com/services/T/B/X",
+            };
             assert.equal(rowOf(readiness(config, {}, fromEnvironment, "prod"), "incidentComms").status, "not ready");
             const none = rowOf(readiness(config, {}, {}, "prod"), "incidentComms");
             assert.deepEqual(none.commands, [
