@@ -9,6 +9,8 @@ const IMPLEMENTATIONS: Record<string, () => Implementation> = {
     "render:Deploy": () => require("./render/deployProvider").deployProvider,
     "verify:Verification": () => require("./verificationProvider").verificationProvider,
     "postgres:AppSetting": () => require("./database/appSettingProvider").appSettingProvider,
+    "comms:Incident": () => require("./comms/incidentProvider").incidentProvider,
+    "comms:Receipt": () => require("./comms/receiptProvider").receiptProvider,
     "postgres:TerminateSessions": () => require("./database/terminateSessionsProvider").terminateSessionsProvider,
 };
 

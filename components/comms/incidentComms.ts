@@ -1,0 +1,119 @@
+// Incident comms: the runbook's alert, status updates and resolution, posted to Slack, PagerDuty and email by `pulumi up`.
+import * as pulumi from "@pulumi/pulumi";
+import type { Channel } from "../../lib/comms/delivery";
+import type { DeclaredIncident } from "../../lib/comms/ledger";
+import { type LastVerification, progressLine, type ProgressFacts } from "../../lib/comms/progress";
+import type { StackConfig } from "../../stacks/config";
+import { Incident } from "./incident";
+import type { IncidentDeadlines, IncidentTexts } from "./incidentProvider";
+import { IncidentReceipt } from "./receipt";
+
+/** The stack settings incident comms read. */
+export type IncidentCommsSettings = Pick<
+    StackConfig,
+    | "incidentSeverity"
+    | "incidentTitle"
+    | "incidentStatus"
+    | "incidentImpact"
+    | "incidentOnCall"
+    | "contacts"
+    | "service"
+    | "releasePin"
+    | "secretKeyGeneration"
+    | "databaseCredentialGeneration"
+    | "databaseAppHost"
+>;
+
+/** What the stack does, beyond its settings, that an update's Progress line reports. */
+export interface IncidentFacts {
+    /** The switch variables the stack sets, by name, as the service gets them: `FeatureFlags.values`. */
+    readonly switches: Readonly<Record<string, string | undefined>>;
+    /**
+     * The last verification's result lines and time. It must be known before this `up`'s deploy (for instance the
+     * previous `up`'s `verification` output): an output of this `up`'s verification would make every message wait for
+     * the deploy and its five-minute watch.
+     */
+    readonly lastVerification?: pulumi.Input<LastVerification | undefined>;
+}
+
+export interface IncidentCommsArgs {
+    /** The stack's settings, validated: the incident keys, the contacts, the service, the pin and the rotations. */
+    readonly settings: IncidentCommsSettings;
+    /** What the Progress line is written from, besides the settings. */
+    readonly facts: IncidentFacts;
+    /** The mitigation's last step (the deploy's verification): a failed channel fails the `up` only after it ran. */
+    readonly mitigation: pulumi.Resource;
+}
+
+/** The incident the settings declare, or undefined when the incident keys are not set. */
+export function declaredIncident(settings: IncidentCommsSettings): DeclaredIncident | undefined {
+    const { incidentSeverity: severity, incidentTitle: title, incidentImpact: impact, incidentOnCall } = settings;
+    if (severity === undefined || !title || !impact || !incidentOnCall) return undefined;
+    const contact = settings.contacts?.[incidentOnCall];
+    const onCall = contact ? `${contact.name ?? incidentOnCall} (${contact.email}, ${contact.phone})` : incidentOnCall;
+    return { severity, title, status: settings.incidentStatus, impact, onCall };
+}
+
+/** The Progress line's facts from the settings and what the program knows of the stack. */
+export function progressFacts(
+    settings: IncidentCommsSettings,
+    facts: IncidentFacts,
+    last?: LastVerification,
+): ProgressFacts {
+    const rotations: Record<string, number> = { SECRET_KEY: settings.secretKeyGeneration };
+    // The database logins rotate only where the program manages them.
+    if (settings.databaseAppHost) rotations["database credentials"] = settings.databaseCredentialGeneration;
+    return { switches: facts.switches, releasePin: settings.releasePin, rotations, lastVerification: last };
+}
+
+/**
+ * The incident's messages and their receipt. Two resources, so that comms never delay the mitigation and a failed
+ * channel still fails the `up`, after the mitigation:
+ * - the Incident depends on nothing of the mitigation: the engine runs it beside the deploy, and a slow webhook
+ *   (bounded by the senders' timeouts) never holds the deploy up. It never fails on a channel's account either: the
+ *   engine schedules no new step after a failure, so a throw here could keep the deploy from starting. It records what
+ *   each channel took, and what a failing one answered, and warns.
+ * - the receipt depends on both the Incident and the mitigation, so it runs after the deploy and its verification; its
+ *   diff makes it run whenever a message is undelivered, and it then fails the `up` naming each channel and its answer.
+ * The next `up` finds the undelivered messages in the Incident's state and sends only those.
+ */
+export class IncidentComms extends pulumi.ComponentResource {
+    /** One line on the current (or last) incident, or "none". */
+    public readonly incident: pulumi.Output<string>;
+    /** The messages as sent: the alert, the updates in order, the last resolution. */
+    public readonly messages: pulumi.Output<IncidentTexts>;
+    /** What each channel took: "delivered 4 of 4 messages", "skipped: slackWebhookUrl is not set", "failed: ...". */
+    public readonly channels: pulumi.Output<Record<Channel, string>>;
+    /** The response deadline (from the alert) and the post-incident deadlines (from the resolution), ISO 8601. */
+    public readonly deadlines: pulumi.Output<IncidentDeadlines>;
+    /** The step that fails the `up`, after the mitigation, while a channel has not taken a message. */
+    public readonly receipt: IncidentReceipt;
+
+    constructor(name: string, args: IncidentCommsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ahoy:comms:IncidentComms", name, {}, opts);
+        const { settings, facts } = args;
+        const progress = pulumi
+            .output(facts.lastVerification)
+            .apply((last) => progressLine(progressFacts(settings, facts, last ?? undefined)));
+        const delivery = new Incident(
+            `${name}-incident`,
+            { incident: declaredIncident(settings), progress, source: settings.service },
+            { parent: this },
+        );
+        this.receipt = new IncidentReceipt(
+            `${name}-incident-receipt`,
+            { failures: delivery.failures },
+            { parent: this, dependsOn: [delivery, args.mitigation] },
+        );
+        this.incident = delivery.summary;
+        this.messages = delivery.texts;
+        this.channels = delivery.channels;
+        this.deadlines = delivery.deadlines;
+        this.registerOutputs({
+            incident: this.incident,
+            messages: this.messages,
+            channels: this.channels,
+            deadlines: this.deadlines,
+        });
+    }
+}
