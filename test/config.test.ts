@@ -59,7 +59,7 @@ describe("parseStackConfig", () => {
             incidentStatus: "investigating",
             incidentImpact: undefined,
             incidentOnCall: undefined,
-            contacts: undefined,
+            contacts: {},
             slackWebhookUrl: undefined,
             pagerDutyRoutingKey: undefined,
             alertEmail: undefined,
@@ -465,8 +465,9 @@ describe("Pulumi.yaml and the zod schema", () => {
             const declared = project.config[key];
             assert.ok(declared, `Pulumi.yaml does not declare ${key}`);
             assert.equal(declared.type, meta.pulumiType, `${key}: Pulumi.yaml type`);
-            // No default declared (an integer or object key that may be unset) is the schema's "" (unset).
-            const declaredDefault = declared.default === undefined ? "" : String(declared.default);
+            // An object key's default is handed to the program as its JSON text.
+            const declaredDefault =
+                typeof declared.default === "object" ? JSON.stringify(declared.default) : String(declared.default);
             assert.equal(declaredDefault, meta.default, `${key}: Pulumi.yaml default`);
             assert.equal(declared.description, meta.description, `${key}: Pulumi.yaml description`);
         });
@@ -474,9 +475,10 @@ describe("Pulumi.yaml and the zod schema", () => {
 
     it("the declared defaults parse to the schema's defaults", () => {
         const defaults = Object.fromEntries(
-            Object.entries(project.config)
-                .filter(([, v]) => v.default !== undefined)
-                .map(([k, v]) => [k, String(v.default)]),
+            Object.entries(project.config).map(([k, v]) => [
+                k,
+                typeof v.default === "object" ? JSON.stringify(v.default) : String(v.default),
+            ]),
         );
         assert.deepEqual(parseStackConfig({ ...defaults, ...REQUIRED }), parseStackConfig(REQUIRED));
     });

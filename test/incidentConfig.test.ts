@@ -57,6 +57,23 @@ describe("incident settings", () => {
         const config = parse({});
         assert.equal(config.incidentSeverity, undefined);
         assert.equal(config.incidentTitle, undefined);
+        assert.deepEqual(config.contacts, {});
+    });
+
+    it("takes severity 0, Pulumi.yaml's default, as no incident, the same as removing the key", () => {
+        assert.equal(parse({ incidentSeverity: "0" }).incidentSeverity, undefined);
+        assert.deepEqual(parse({ incidentSeverity: "0" }), parse({}));
+    });
+
+    it("Pulumi.yaml gives every key a default: the CLI refuses a stack that lacks a key declared without one", () => {
+        const project = parseYaml(fs.readFileSync(path.join(__dirname, "..", "Pulumi.yaml"), "utf8")) as {
+            config: Record<string, { default?: unknown }>;
+        };
+        const without = Object.entries(project.config).filter(([, declared]) => declared.default === undefined);
+        assert.deepEqual(
+            without.map(([key]) => key),
+            [],
+        );
     });
 
     const good: Array<[string, string, unknown]> = [

@@ -31,17 +31,21 @@ function oneLine(meta: Omit<SettingMeta, "pulumiType" | "default">, maxLength: n
     );
 }
 
+// Every key in Pulumi.yaml needs a default (the CLI refuses a stack that lacks one declared without), and an integer's
+// must be a number: 0 stands for "no incident", the same as removing the key.
 const severityMeta: SettingMeta = {
     pulumiType: "integer",
-    default: "",
-    expected: "1, 2 or 3 (the runbook's Severity 1 Critical, 2 High, 3 Medium), or unset when there is no incident",
+    default: "0",
+    expected:
+        "1, 2 or 3 (the runbook's Severity 1 Critical, 2 High, 3 Medium), or 0 or unset when there is no incident",
     description:
-        "Open an incident: 1 (Critical, 5 min response), 2 (High, 30 min) or 3 (Medium, 4 hours); `pulumi up` posts the alert. Unset: no incident.",
+        "Open an incident: 1 (Critical, 5 min response), 2 (High, 30 min) or 3 (Medium, 4 hours); `pulumi up` posts the alert. 0 or unset: no incident.",
 };
 
 const contactsMeta: SettingMeta = {
     pulumiType: "object",
-    default: "",
+    // What the CLI hands the program for an object key left at its default ({}): its JSON text.
+    default: "{}",
     expected:
         'an object of contacts by name (a-z, 0-9, _ and -), each {"email": "...", "phone": "+1-555-0100"} and an optional "name"',
     description:
@@ -158,9 +162,8 @@ export const incidentSettings = {
     incidentSeverity: setting(
         severityMeta,
         z
-            .enum(["1", "2", "3"], { error: `expected ${severityMeta.expected}` })
-            .transform((v) => Number(v) as Severity)
-            .optional(),
+            .enum(["0", "1", "2", "3"], { error: `expected ${severityMeta.expected}` })
+            .transform((v) => (v === "0" ? undefined : (Number(v) as Severity))),
     ),
     incidentTitle: oneLine(
         {
@@ -194,7 +197,7 @@ export const incidentSettings = {
             .regex(CONTACT_NAME, { error: "expected the name of one of the contacts, such as primary" })
             .optional(),
     ),
-    contacts: setting(contactsMeta, z.string().transform(parseContacts).optional()),
+    contacts: setting(contactsMeta, z.string().transform(parseContacts)),
     slackWebhookUrl: secretText(slackWebhookMeta, (raw) =>
         secretUrlProblem(raw, ["https:"], slackWebhookMeta.expected),
     ),
