@@ -513,7 +513,7 @@ describe("incident comms: the drills through the dynamic-provider host", functio
         assert.ok(failed.failure, "the receipt fails the up");
         assert.match(
             failed.failure.message,
-            /^incident comms: 1 message was not delivered \(the mitigation has run; the next `pulumi up` sends only what is missing\):\n {2}- Slack \(update 1\): answered 503 service_unavailable \(after 3 tries\)$/,
+            /^incident comms: a channel did not take a message \(the mitigation has run; the next `pulumi up` sends only what is missing\):\n {2}- Slack \(update 1\): answered 503 service_unavailable \(after 3 tries\)$/,
         );
         assert.match(
             host.output(),

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { StackConfigError, parseStackConfig } from "../stacks/config";
-import { channelGaps } from "../stacks/settings/incident";
+import { unconfigured } from "../lib/comms/delivery";
 
 const REQUIRED = { serviceUrl: "https://ahoy-indie-media.onrender.com" };
 const CONTACTS = JSON.stringify({
@@ -177,7 +177,7 @@ describe("incident settings", () => {
 
     it("skips email set only by half (alertEmail without smtpUrl) rather than holding the incident up, and says why", () => {
         const config = parse({ ...OPEN, alertEmail: "oncall@ahoy.example" });
-        assert.deepEqual(channelGaps(config), {
+        assert.deepEqual(unconfigured(config), {
             slack: undefined,
             pagerDuty: "pagerDutyRoutingKey is not set",
             email: "alertEmail is set but smtpUrl is not",

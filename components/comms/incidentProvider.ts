@@ -2,7 +2,15 @@
 // writes the incident's messages and sends each to Slack, PagerDuty and email once, recording what each channel took.
 import { randomUUID } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { CHANNEL_NAMES, CHANNELS, ChannelError, type Channel, redact } from "../../lib/comms/delivery";
+import {
+    CHANNEL_NAMES,
+    CHANNELS,
+    ChannelError,
+    type Channel,
+    type ChannelSettings,
+    redact,
+    unconfigured,
+} from "../../lib/comms/delivery";
 import {
     channelSummary,
     compose,
@@ -83,29 +91,8 @@ export interface IncidentOutputs extends IncidentInputs {
     readonly undelivered: number;
 }
 
-/** The channels' settings, as `configure` found them in the stack config. */
-interface ChannelConfig {
-    slackWebhookUrl?: string;
-    pagerDutyRoutingKey?: string;
-    alertEmail?: string;
-    smtpUrl?: string;
-}
-
 // One provider host serves one `up`; `configure` runs before any other method (see ../dynamicProvider.ts).
-let channelConfig: ChannelConfig = {};
-
-/** Why each channel cannot send, or undefined when it can. */
-function notConfigured(config: ChannelConfig): Record<Channel, string | undefined> {
-    return {
-        slack: config.slackWebhookUrl ? undefined : "slackWebhookUrl is not set",
-        pagerDuty: config.pagerDutyRoutingKey ? undefined : "pagerDutyRoutingKey is not set",
-        email: !config.alertEmail
-            ? "alertEmail is not set"
-            : !config.smtpUrl
-              ? "alertEmail is set but smtpUrl is not"
-              : undefined,
-    };
-}
+let channelConfig: ChannelSettings = {};
 
 /** The email Message-ID of a message: stable, so a resend is the same message and the updates thread. */
 function messageId(record: IncidentRecord, message: MessageRecord): string {
@@ -127,7 +114,7 @@ async function send(channel: Channel, message: MessageRecord, record: IncidentRe
 }
 
 async function sendWith(
-    config: ChannelConfig,
+    config: ChannelSettings,
     channel: Channel,
     message: MessageRecord,
     record: IncidentRecord,
@@ -228,7 +215,7 @@ async function run(record: IncidentRecord | undefined, inputs: IncidentInputs): 
     const before = new Set(undelivered(written).map(({ message, channel }) => `${message.id}/${channel}`));
     const delivered = await deliver(
         written,
-        notConfigured(channelConfig),
+        unconfigured(channelConfig),
         (channel, message, r) => send(channel, message, r, inputs.source),
         () => new Date(),
     );

@@ -15,7 +15,8 @@ export type ReceiptOutputs = ReceiptInputs;
 /** The error for undelivered messages; the failures are already redacted of every secret by the senders. */
 export function receiptError(failures: readonly string[]): Error {
     return new Error(
-        `incident comms: ${failures.length} message${failures.length === 1 ? " was" : "s were"} not delivered ` +
+        // A channel sends its messages in order and stops at the first it cannot deliver: one failure per channel.
+        `incident comms: ${failures.length === 1 ? "a channel" : `${failures.length} channels`} did not take a message ` +
             "(the mitigation has run; the next `pulumi up` sends only what is missing):\n" +
             failures.map((f) => `  - ${f}`).join("\n"),
     );

@@ -13,6 +13,27 @@ export const CHANNEL_NAMES: Readonly<Record<Channel, string>> = {
     email: "Email",
 };
 
+/** The channels' settings as the stack config holds them (the URLs and the key are secrets). */
+export interface ChannelSettings {
+    readonly slackWebhookUrl?: string;
+    readonly pagerDutyRoutingKey?: string;
+    readonly alertEmail?: string;
+    readonly smtpUrl?: string;
+}
+
+/** Why each channel cannot send, by channel; undefined where it can. */
+export function unconfigured(settings: ChannelSettings): Record<Channel, string | undefined> {
+    return {
+        slack: settings.slackWebhookUrl ? undefined : "slackWebhookUrl is not set",
+        pagerDuty: settings.pagerDutyRoutingKey ? undefined : "pagerDutyRoutingKey is not set",
+        email: !settings.alertEmail
+            ? "alertEmail is not set"
+            : !settings.smtpUrl
+              ? "alertEmail is set but smtpUrl is not"
+              : undefined,
+    };
+}
+
 /** `text` with every secret in it replaced by `***`, also where it appears URL-encoded. */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
     let out = text;

@@ -1,6 +1,7 @@
 // Incident comms: the incident the on-call engineer opens with `pulumi config set`, the people who can be on call, and
 // the channels the runbook's messages go to (Slack's #incidents, PagerDuty, the on-call email list).
 import { z } from "zod";
+import { unconfigured } from "../../lib/comms/delivery";
 import { INCIDENT_STATUSES, type Severity } from "../../lib/comms/templates";
 import { type ConfigProblem, oneOf, setting, type SettingMeta } from "./kit";
 
@@ -218,19 +219,6 @@ export const incidentSettings = {
 /** The incident settings, parsed. */
 export type IncidentSettings = z.output<z.ZodObject<typeof incidentSettings>>;
 
-/** Why each configured channel can or cannot send, by channel: undefined when it can. */
-export function channelGaps(config: IncidentSettings): { slack?: string; pagerDuty?: string; email?: string } {
-    return {
-        slack: config.slackWebhookUrl ? undefined : "slackWebhookUrl is not set",
-        pagerDuty: config.pagerDutyRoutingKey ? undefined : "pagerDutyRoutingKey is not set",
-        email: !config.alertEmail
-            ? "alertEmail is not set"
-            : !config.smtpUrl
-              ? "alertEmail is set but smtpUrl is not"
-              : undefined,
-    };
-}
-
 const INCIDENT_DETAIL_KEYS = ["incidentTitle", "incidentImpact", "incidentOnCall"] as const;
 
 /**
@@ -274,7 +262,7 @@ export function incidentProblems(config: IncidentSettings): ConfigProblem[] {
                 message: `got nothing, but incidentSeverity is ${severity}; expected one of the contacts (${contactList}), such as \`pulumi config set incidentOnCall primary\``,
             });
         }
-        const gaps = channelGaps(config);
+        const gaps = unconfigured(config);
         if (gaps.slack && gaps.pagerDuty && gaps.email) {
             problems.push({
                 key: "incidentSeverity",
