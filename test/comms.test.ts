@@ -9,7 +9,7 @@ import type { IncidentOutputs } from "../components/comms/incidentProvider";
 import { receiptProvider } from "../components/comms/receipt";
 import { ChannelError, redact } from "../lib/comms/delivery";
 import { sendEmail } from "../lib/comms/email";
-import type { DeclaredIncident, IncidentRecord } from "../lib/comms/ledger";
+import { compose, deliver, hasWork, planUp, type DeclaredIncident, type IncidentRecord } from "../lib/comms/ledger";
 import { sendPagerDutyEvent, type PagerDutyEvent } from "../lib/comms/pagerDuty";
 import { postToSlack } from "../lib/comms/slack";
 import { parseStackConfig } from "../stacks/config";
@@ -18,6 +18,7 @@ import { startPagerDutyStandIn, type PagerDutyStandIn } from "./support/pagerDut
 import {
     dynamicUrn,
     PROVIDER_KEY,
+    refreshResource,
     startProviderHost,
     upResource,
     type ProviderHost,
@@ -223,6 +224,83 @@ describe("incident comms: the senders against the stand-ins", function () {
                     );
                 },
             ),
+        );
+    });
+});
+
+describe("incident comms: the ledger of messages", () => {
+    const declared = fc.option(
+        fc.record({
+            severity: fc.constantFrom<1 | 2 | 3>(1, 2, 3),
+            title: fc.constantFrom("Signup abuse", "Slow uploads"),
+            status: fc.constantFrom<DeclaredIncident["status"]>("investigating", "mitigating", "resolved"),
+            impact: fc.constantFrom("bots are creating accounts", "signups are off"),
+            onCall: fc.constant(ON_CALL),
+        }),
+        { nil: undefined },
+    );
+    const allConfigured = { slack: undefined, pagerDuty: undefined, email: undefined };
+    let keys = 0;
+    /** One `up` with every channel answering: what it wrote, and the record after it. */
+    async function apply(record: IncidentRecord | undefined, incident: DeclaredIncident | undefined) {
+        const plan = planUp(record, incident);
+        const written = compose(record, incident, plan, new Date(), "p", () => `key-${++keys}`);
+        const after =
+            written &&
+            (await deliver(
+                written,
+                allConfigured,
+                async () => "200 ok",
+                () => new Date(),
+            ));
+        return { plan, record: after };
+    }
+
+    it("whatever the sequence of configs, a second up with nothing changed has nothing to do", async () => {
+        await fc.assert(
+            fc.asyncProperty(fc.array(declared, { maxLength: 12 }), async (sequence) => {
+                let record: IncidentRecord | undefined;
+                for (const incident of sequence) {
+                    record = (await apply(record, incident)).record;
+                    if (hasWork(planUp(record, incident))) return false;
+                }
+                return true;
+            }),
+        );
+    });
+
+    it("writes one alert per incident, an update per change of status or impact, and a resolution per resolve", async () => {
+        await fc.assert(
+            fc.asyncProperty(fc.array(declared, { maxLength: 12 }), async (sequence) => {
+                // The runbook's rules as a model: what the last message said, and whether an incident is open.
+                let model: { status: string; impact: string } | undefined;
+                let record: IncidentRecord | undefined;
+                for (const incident of sequence) {
+                    let expected: string[];
+                    if (!model) {
+                        expected = !incident
+                            ? []
+                            : incident.status === "resolved"
+                              ? ["alert", "resolution"]
+                              : ["alert"];
+                    } else if (!incident || incident.status === "resolved") {
+                        expected = model.status === "resolved" ? [] : ["resolution"];
+                    } else {
+                        const changed = incident.status !== model.status || incident.impact !== model.impact;
+                        expected = changed || model.status === "resolved" ? ["update"] : [];
+                    }
+                    const { plan, record: after } = await apply(record, incident);
+                    const written = plan.opens
+                        ? after!.messages
+                        : (after?.messages ?? []).slice(record?.messages.length);
+                    if (written.map((m) => m.kind).join() !== expected.join()) return false;
+                    if (written.length > 0 && incident)
+                        model = { status: written[written.length - 1].status, impact: incident.impact };
+                    if (!incident) model = undefined;
+                    record = after;
+                }
+                return true;
+            }),
         );
     });
 });
@@ -604,6 +682,17 @@ describe("incident comms: the drills through the dynamic-provider host", functio
         const again = await up(stack, { ...SIGNUP_ABUSE, status: "resolved", impact: "the bots are back" });
         assert.equal(again.outputs.record!.messages.filter((m) => m.kind === "resolution").length, 2);
         assert.equal(pagerDuty.alerts.get(dedupKey)?.state, "resolved");
+    });
+
+    it("a refresh leaves the record as it is and no diff behind", async () => {
+        const stack: Stack = {};
+        await up(stack, SIGNUP_ABUSE);
+        const refreshed = await refreshResource(host, stack.incident!);
+        assert.ok(refreshed);
+        assert.deepEqual(refreshed.outputs, stack.incident!.outputs);
+        const diff = await host.diff(refreshed.id, INCIDENT_URN, refreshed.outputs, stack.incident!.inputs);
+        assert.equal(diff.changes, "none");
+        await up(stack, { ...SIGNUP_ABUSE, status: "resolved" });
     });
 
     it("refuses to delete an incident still open, so PagerDuty is never left paging", async () => {
