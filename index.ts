@@ -3,7 +3,7 @@ import { FeatureFlags } from "./components/featureFlags";
 import { Release } from "./components/release";
 import { SecretRotation } from "./components/secretRotation";
 import { verificationFromConfig } from "./components/verification";
-import { loadStackConfig } from "./stacks/load";
+import { loadStackConfig, stackAdminRole } from "./stacks/load";
 
 // Parsed whole before any resource is declared: a bad value fails the preview with every problem listed.
 const config = loadStackConfig();
@@ -14,22 +14,20 @@ const flags = new FeatureFlags("ahoy", {
     settings: config,
     maintenanceDatabase: config.databaseAppHost && config.databaseName,
 });
-const secrets = new SecretRotation("ahoy", { ...target, settings: config });
+const secrets = new SecretRotation("ahoy", { ...target, settings: config, adminRole: stackAdminRole() });
 const release = new Release("ahoy", {
     ...target,
-    variables: [...Object.values(flags.variables), ...Object.values(secrets.variables)],
-    values: { ...flags.values, ...secrets.values },
+    variables: { ...flags.variables, ...secrets.variables },
     releasePin: config.releasePin,
     repository: config.repository,
     verification: verificationFromConfig(config),
 });
-secrets.afterDeploy(release.deploy);
+secrets.afterDeploy({ deploy: release.deploy, verification: release.verification });
 
 export const service = config.service;
 export const managedVariables = flags.values;
 // Stack outputs: what a reviewer reads after `pulumi up` (none left undefined, which Pulumi would only warn about).
 export const activeDatabaseRole = secrets.database?.activeRole ?? "not managed (databaseAppHost unset)";
-export const deployTrigger = release.trigger;
 export const deployId = release.deploy.deployId;
 export const deployedCommit = release.deploy.commitId;
 export const deployStatus = release.deploy.status;

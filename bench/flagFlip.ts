@@ -2,7 +2,7 @@
 import { performance } from "node:perf_hooks";
 import { startEmulator, type Emulator } from "../emulator";
 import { envVarProvider, RENDER_API_KEY_CONFIG } from "../components/render/envVar";
-import { deployProvider, variablesDigest } from "../components/render/deploy";
+import { deployProvider } from "../components/render/deploy";
 import {
     dynamicUrn,
     PROVIDER_KEY,
@@ -57,11 +57,13 @@ class KillSwitchStack {
             };
             ops[key] = await this.apply(dynamicUrn("render:EnvVar", key), inputs);
         }
-        const trigger = variablesDigest(vars);
+        const revisions = Object.fromEntries(
+            Object.keys(vars).map((key) => [key, this.state.get(dynamicUrn("render:EnvVar", key))?.outputs.revision]),
+        );
         const deployInputs = {
             service: SERVICE,
             apiUrl: this.emulator.baseUrl,
-            trigger,
+            revisions,
             [PROVIDER_KEY]: this.providers.deploy,
         };
         ops.deploy = await this.apply(dynamicUrn("render:Deploy", SERVICE), deployInputs);

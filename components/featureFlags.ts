@@ -42,7 +42,11 @@ export interface FeatureFlagsArgs {
     readonly maintenanceDatabase?: string;
 }
 
-/** One EnvVar per switch that has a value; a switch left unset declares nothing, so its variable is removed. */
+/**
+ * One EnvVar per switch, always declared: a switch left unset is an EnvVar whose value is absent, so lifting a rate
+ * limit deletes the variable in an update the deploy follows in the same `up`. (Declaring nothing would leave the
+ * delete to the engine's last steps, after the deploy: the app would keep the limit.)
+ */
 export class FeatureFlags extends pulumi.ComponentResource {
     /** The variables this component manages, by key. */
     public readonly variables: Record<string, EnvVar>;
@@ -56,7 +60,6 @@ export class FeatureFlags extends pulumi.ComponentResource {
         this.values = flagVariables(args.settings);
         this.variables = {};
         for (const [key, value] of Object.entries(this.values)) {
-            if (value === undefined) continue;
             this.variables[key] = new EnvVar(
                 `${name}-${key}`,
                 { service: args.service, apiUrl: args.apiUrl, key, value },

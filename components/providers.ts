@@ -11,7 +11,12 @@ const IMPLEMENTATIONS: Record<string, () => Implementation> = {
     "postgres:AppSetting": () => require("./database/appSettingProvider").appSettingProvider,
     "comms:Incident": () => require("./comms/incidentProvider").incidentProvider,
     "comms:Receipt": () => require("./comms/receiptProvider").receiptProvider,
-    "postgres:TerminateSessions": () => require("./database/terminateSessionsProvider").terminateSessionsProvider,
+    "postgres:RotationGate": () => require("./database/rotationGateProvider").rotationGateProvider,
+    "postgres:LoginProof": () => require("./database/loginProofProvider").loginProofProvider,
+    "postgres:RetireLogin": () => require("./database/retireLoginProvider").retireLoginProvider,
+    // Retired type (RetireLogin does its work now): states written before still hold one, which the engine deletes,
+    // and deleting it never undid anything.
+    "postgres:TerminateSessions": () => ({ async delete() {} }) as unknown as Implementation,
 };
 
 /** The implementation of `typeToken` (`<module>:<type>`); throws naming the known ones when there is none. */

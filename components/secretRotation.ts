@@ -2,7 +2,7 @@
 // steps that must wait for the deploy (retiring the old role, clearing sessions).
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../stacks/config";
-import { DatabaseCredentials } from "./database/credentials";
+import { DatabaseCredentials, type RetirementProof } from "./database/credentials";
 import { EnvVar } from "./render/envVar";
 import { SecretKey } from "./secretKey";
 import { SessionFlush } from "./sessions";
@@ -21,6 +21,7 @@ export type RotationSettings = Pick<
     | "databasePort"
     | "databaseName"
     | "databaseSslMode"
+    | "service"
 >;
 
 export interface SecretRotationArgs {
@@ -30,6 +31,8 @@ export interface SecretRotationArgs {
     readonly apiUrl: pulumi.Input<string>;
     /** The parsed rotation settings. */
     readonly settings: RotationSettings;
+    /** The admin role the database is managed as (postgresql:username, else PGUSER, else postgres). */
+    readonly adminRole?: string;
 }
 
 /**
@@ -39,8 +42,6 @@ export interface SecretRotationArgs {
 export class SecretRotation extends pulumi.ComponentResource {
     /** The secret variables this component manages, by key. */
     public readonly variables: Record<string, EnvVar>;
-    /** Their values (secrets), for the deploy trigger. */
-    public readonly values: Record<string, pulumi.Output<string>>;
     public readonly secretKey: SecretKey;
     public readonly database?: DatabaseCredentials;
 
@@ -63,7 +64,6 @@ export class SecretRotation extends pulumi.ComponentResource {
             { generation: args.settings.secretKeyGeneration },
             { parent: this },
         );
-        this.values = { SECRET_KEY: this.secretKey.value };
         this.variables = { SECRET_KEY: variable("SECRET_KEY", this.secretKey.value) };
 
         const s = args.settings;
@@ -78,19 +78,23 @@ export class SecretRotation extends pulumi.ComponentResource {
                     port: s.databasePort,
                     database: s.databaseName,
                     sslMode: s.databaseSslMode,
+                    applicationName: s.service,
+                    adminRole: args.adminRole,
                 },
                 { parent: this },
             );
-            this.values.DATABASE_URL = this.database.databaseUrl;
-            // The URL is built from the active role's outputs, so this write waits for the role to hold the password.
+            // The URL is built from the active role's outputs and the login proof's, so this write waits for both.
             this.variables.DATABASE_URL = variable("DATABASE_URL", this.database.databaseUrl);
         }
         this.registerOutputs({ activeDatabaseRole: this.database?.activeRole });
     }
 
-    /** Declares what may only happen once `deploy` is live: the standby role retired, the sessions cleared. */
-    afterDeploy(deploy: pulumi.Resource): void {
-        this.database?.retireStandby(deploy);
+    /**
+     * Declares what may only happen once `proof.deploy` is live: the standby role retired (after the verification too,
+     * and a fresh login with the new URL), the sessions cleared.
+     */
+    afterDeploy(proof: RetirementProof): void {
+        this.database?.retireStandby(proof);
         const s = this.settings;
         if (s.sessionStore === "redis" && s.redisUrl) {
             new SessionFlush(
@@ -99,7 +103,7 @@ export class SecretRotation extends pulumi.ComponentResource {
                     generation: s.secretKeyGeneration,
                     redisUrl: s.redisUrl,
                     keyPattern: s.sessionKeyPattern,
-                    afterDeploy: deploy,
+                    afterDeploy: proof.deploy,
                 },
                 { parent: this },
             );

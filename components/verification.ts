@@ -30,6 +30,10 @@ export interface HttpCheck {
     readonly expectStatus: number;
     /** What the expected answer proves, for the log and the failure message. */
     readonly because: string;
+    /** The expected answer must also come within this long (the runbook's 2 s alert on /healthz); unset: any time. */
+    readonly maxResponseMs?: number;
+    /** The switch whose effect this check proves (DISABLE_SIGNUP), for the "live and verified" line. */
+    readonly proves?: string;
 }
 
 /** Watching one path for a while against the runbook's thresholds. */
@@ -49,7 +53,14 @@ export interface VerificationPlan {
 /** The checks the settings call for: /healthz always, register 503 with DISABLE_SIGNUP, media 403 with BLOCK_DIRECT_MEDIA. */
 export function verificationPlan(settings: VerificationSettings): VerificationPlan {
     const checks: HttpCheck[] = [
-        { name: "healthz", method: "GET", path: "/healthz", expectStatus: 200, because: "the app is up" },
+        {
+            name: "healthz",
+            method: "GET",
+            path: "/healthz",
+            expectStatus: 200,
+            because: "the app is up",
+            maxResponseMs: MAX_RESPONSE_MS,
+        },
     ];
     if (settings.disableSignup) {
         checks.push({
@@ -58,6 +69,7 @@ export function verificationPlan(settings: VerificationSettings): VerificationPl
             path: "/api/auth/register",
             expectStatus: 503,
             because: "DISABLE_SIGNUP=true refuses new signups",
+            proves: "DISABLE_SIGNUP",
         });
     }
     if (settings.blockDirectMedia) {
@@ -73,6 +85,7 @@ export function verificationPlan(settings: VerificationSettings): VerificationPl
             path: settings.mediaProbePath,
             expectStatus: 403,
             because: "BLOCK_DIRECT_MEDIA=true refuses direct media URLs",
+            proves: "BLOCK_DIRECT_MEDIA",
         });
     }
     return {

@@ -62,9 +62,19 @@ export async function runCheck(serviceUrl: string, check: HttpCheck, timeoutMs: 
         tries++;
         const seen = sample.status === undefined ? `got no answer (${sample.error})` : `answered ${sample.status}`;
         if (sample.status === check.expectStatus) {
+            const slow = check.maxResponseMs !== undefined && sample.ms > check.maxResponseMs;
+            if (!slow) {
+                return {
+                    ok: true,
+                    line: `${check.name}: ${check.method} ${check.path} ${seen} in ${Math.round(sample.ms)} ms (${check.because})`,
+                };
+            }
+            // The right answer, too late: the runbook alerts on responses over 2 s, so this is not a healthy app.
             return {
-                ok: true,
-                line: `${check.name}: ${check.method} ${check.path} ${seen} in ${Math.round(sample.ms)} ms (${check.because})`,
+                ok: false,
+                line:
+                    `${check.name}: ${check.method} ${url} ${seen} but took ${Math.round(sample.ms)} ms, over the ` +
+                    `${check.maxResponseMs} ms limit (${check.because}, but too slowly)`,
             };
         }
         const elapsed = performance.now() - startedAt;
@@ -117,6 +127,8 @@ export function verificationFailure(serviceUrl: string, deployId: string, failur
 export async function runVerification(inputs: VerificationInputs, log: (line: string) => void): Promise<string[]> {
     const { serviceUrl, deployId, checks, watch } = inputs;
     const timeoutMs = inputs.checkTimeoutSeconds * 1000;
+    const startedAt = performance.now();
+    const since = () => Math.round((performance.now() - startedAt) / 1000);
     const [health, ...switches] = checks;
     const results: string[] = [];
     const failed: string[] = [];
@@ -131,8 +143,15 @@ export async function runVerification(inputs: VerificationInputs, log: (line: st
         }
     }
     if (failed.length === 0) {
+        // Said before the watch: the on-call engineer knows the action took effect without waiting out the window.
+        const live = switches.map((check) => check.proves).filter((name): name is string => !!name);
+        const what =
+            live.length > 0
+                ? `${live.join(" and ")} ${live.length === 1 ? "is" : "are"}`
+                : "deploy " + deployId + " is";
         log(
-            `watch: GET ${watch.path} for ${watch.seconds} s (errors at most ${formatRate(watch.maxErrorRate)}, responses within ${watch.maxResponseMs} ms)`,
+            `${what} live and verified at +${since()} s; watching ${watch.path} until +${since() + watch.seconds} s ` +
+                `(errors at most ${formatRate(watch.maxErrorRate)}, responses within ${watch.maxResponseMs} ms)`,
         );
         const verdict = await runWatch(serviceUrl, watch);
         const line = `watch: GET ${watch.path} for ${watch.seconds} s: ${verdict.summary}`;

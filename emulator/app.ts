@@ -6,8 +6,31 @@ import { RenderState } from "./state";
 /** Where direct media lives in the stand-in app: any path below it is a media file. */
 export const MEDIA_PREFIX = "/media/";
 
+/** A request limit as the app reads RATE_LIMIT_*: `N per second|minute|hour|day`. */
+const WINDOWS_MS: Record<string, number> = { second: 1_000, minute: 60_000, hour: 3_600_000, day: 86_400_000 };
+
+/** `10 per minute` as a count and a window; undefined for anything else (the app then applies no limit). */
+export function parseLimit(text: string | undefined): { count: number; windowMs: number } | undefined {
+    const match = /^(\d+) per (second|minute|hour|day)$/.exec(text ?? "");
+    return match ? { count: Number(match[1]), windowMs: WINDOWS_MS[match[2]] } : undefined;
+}
+
+/** Whether `ip` is `entry` or inside it (an IPv4 CIDR range); IPv6 entries match exactly. */
+export function ipMatches(ip: string, entry: string): boolean {
+    if (!entry.includes("/")) return ip === entry;
+    const [base, bitsText] = entry.split("/");
+    const toNumber = (address: string) => address.split(".").reduce((n, part) => (n << 8) + Number(part), 0) >>> 0;
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip) || !/^\d+\.\d+\.\d+\.\d+$/.test(base)) return false;
+    const bits = Number(bitsText);
+    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
+    return (toNumber(ip) & mask) === (toNumber(base) & mask);
+}
+
 /**
- * The endpoints the runbook's checks ask, and nothing else:
+ * The endpoints the runbook's checks ask, and the switches the runbook sets:
+ * - BLOCKED_IPS: 403 for a client whose address (X-Forwarded-For's first, as behind Render's proxy) is listed;
+ * - RATE_LIMIT_DEFAULT (every route but /healthz) and RATE_LIMIT_AUTH (/api/auth/...): 429 past the limit, and the limit in force
+ *   in a `RateLimit-Policy` header on every answer it covers, so a test sees which limit the live deploy runs;
  * - GET /healthz: 200, or 500 when the live commit was pushed as bad (503 before anything is live);
  * - POST /api/auth/register: 503 while DISABLE_SIGNUP is "true"; otherwise 400 without an email, 201 with one;
  * - GET /media/...: 403 while BLOCK_DIRECT_MEDIA is "true", otherwise 200.
@@ -15,6 +38,8 @@ export const MEDIA_PREFIX = "/media/";
  */
 export class AhoyApp {
     private readonly server: Server;
+    /** Requests counted per limit, per window. */
+    private readonly counts = new Map<string, { windowStart: number; count: number }>();
 
     constructor(
         private readonly state: RenderState,
@@ -49,6 +74,27 @@ export class AhoyApp {
         };
 
         if (!live) return send(503, { error: "no deploy is live" });
+        const forwarded = String(req.headers["x-forwarded-for"] ?? "")
+            .split(",")[0]
+            .trim();
+        const client = forwarded || (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+        const blocked = (env.BLOCKED_IPS ?? "").split(",").filter((entry) => entry !== "");
+        if (blocked.some((entry) => ipMatches(client, entry))) return send(403, { error: `${client} is blocked` });
+        // /healthz is exempt, as it must be in the real app: Render's own health check would otherwise trip the limit.
+        const limits: Array<[string, string | undefined]> =
+            path === "/healthz" ? [] : [["RATE_LIMIT_DEFAULT", env.RATE_LIMIT_DEFAULT]];
+        if (path.startsWith("/api/auth/")) limits.push(["RATE_LIMIT_AUTH", env.RATE_LIMIT_AUTH]);
+        const policies: string[] = [];
+        for (const [name, text] of limits) {
+            const limit = parseLimit(text);
+            if (!limit) continue;
+            policies.push(`${name}=${text}`);
+            if (this.over(`${name}:${client}`, limit)) {
+                res.setHeader("RateLimit-Policy", policies.join("; "));
+                return send(429, { error: `${name} (${text}) exceeded` });
+            }
+        }
+        if (policies.length > 0) res.setHeader("RateLimit-Policy", policies.join("; "));
         if (method === "GET" && path === "/healthz") {
             return this.state.isBad(live.commit.id)
                 ? send(500, { status: "error", commit: live.commit.id })
@@ -72,5 +118,17 @@ export class AhoyApp {
                 : send(200, { media: path });
         }
         return send(404, { error: `no route ${method} ${path}` });
+    }
+
+    /** Counts one request against `limit` in its current window; true once the window's count is spent. */
+    private over(key: string, limit: { count: number; windowMs: number }): boolean {
+        const now = Date.now();
+        const seen = this.counts.get(key);
+        if (!seen || now - seen.windowStart >= limit.windowMs) {
+            this.counts.set(key, { windowStart: now, count: 1 });
+            return false;
+        }
+        seen.count += 1;
+        return seen.count > limit.count;
     }
 }

@@ -41,6 +41,8 @@ export interface Emulator {
      * real git repository that a tag points at). Returns the SHA.
      */
     pushCommit(opts?: { message?: string; failBuild?: boolean; bad?: boolean; sha?: string }): string;
+    /** A teammate's deploy from the dashboard (trigger `manual`) of the branch head or `commitId`; not an API request. */
+    dashboardDeploy(commitId?: string): Deploy;
     /** Makes builds of this commit fail (status build_failed). */
     failBuild(commitId: string): void;
     /** The next `count` (default 1) matching requests get `status` with Render's error body and/or are delayed by `delayMs`. */
@@ -93,6 +95,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         serviceId,
         pushCommit: ({ message, failBuild, bad, sha } = {}) =>
             state.pushCommit(serviceId, message, failBuild ?? false, bad ?? false, sha),
+        dashboardDeploy: (commitId) => state.dashboardDeploy(serviceId, commitId),
         failBuild: (commitId) => state.failBuild(commitId),
         inject: (fault) => api.inject(fault),
         requests: () => api.requests(),

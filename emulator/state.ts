@@ -26,8 +26,8 @@ const IN_FLIGHT: ReadonlySet<DeployStatus> = new Set<DeployStatus>([
     "update_in_progress",
 ]);
 
-/** The triggers this emulator produces (a subset of the spec's enum). */
-export type DeployTrigger = "api" | "new_commit" | "rollback";
+/** The triggers this emulator produces (a subset of the spec's enum): `manual` is a deploy from the dashboard. */
+export type DeployTrigger = "api" | "new_commit" | "rollback" | "manual";
 
 /** How many of a service's most recent successful builds keep their artifact, and so can be rolled back to. */
 export const RETAINED_BUILDS = 5;
@@ -363,6 +363,17 @@ export class RenderState {
         }
         const queued = this.enqueue(record, deploy);
         return { deploy: this.view(deploy, true), queued };
+    }
+
+    /**
+     * What a teammate's "Manual Deploy" in the dashboard does: a deploy (trigger `manual`) of the branch head, or of
+     * `commitId`, with the variables stored now. Not an API request. Returns the deploy.
+     */
+    dashboardDeploy(serviceId: string, commitId?: string): Deploy {
+        const record = this.record(serviceId);
+        const deploy = this.newDeploy(record, this.commit(record, commitId), "manual");
+        this.enqueue(record, deploy);
+        return this.view(deploy);
     }
 
     /** A new deploy that reuses the target's build artifact, commit and variables; stored settings are untouched. */

@@ -84,6 +84,11 @@ export interface AdminEnvironment {
     readonly PGUSER?: string;
 }
 
+/** The admin role as the postgresql provider picks it: its username setting, else PGUSER, else "postgres". */
+export function adminRoleOf(providerConfig: Record<string, string | undefined>, environment: AdminEnvironment): string {
+    return providerConfig["postgresql:username"] || environment.PGUSER || "postgres";
+}
+
 /** Rules between keys, checked once each key is valid on its own. */
 function crossCheck(
     config: StackConfig,
@@ -91,8 +96,7 @@ function crossCheck(
     providerConfig: Record<string, string | undefined>,
     environment: AdminEnvironment,
 ): ConfigProblem[] {
-    // The admin role as the postgresql provider picks it: its username setting, else PGUSER, else "postgres".
-    const adminRole = providerConfig["postgresql:username"] || environment.PGUSER || "postgres";
+    const adminRole = adminRoleOf(providerConfig, environment);
     const problems: ConfigProblem[] = [...incidentProblems(config)];
     if (config.sessionStore === "redis" && !config.redisUrl) {
         problems.push({

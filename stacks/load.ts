@@ -1,6 +1,6 @@
 // Reads the running stack's config from the Pulumi runtime and parses it before anything is declared.
 import * as pulumi from "@pulumi/pulumi";
-import { PROJECT, parseStackConfig, type StackConfig } from "./config";
+import { adminRoleOf, PROJECT, parseStackConfig, type StackConfig } from "./config";
 
 /** The runtime's record of which keys were stored encrypted (internal to the SDK, stable since 3.x). */
 function isSecretKey(fullKey: string): boolean {
@@ -30,4 +30,9 @@ function stackConfigValues(): {
 export function loadStackConfig(): StackConfig {
     const { values, providerConfig, secretKeys } = stackConfigValues();
     return parseStackConfig(values, secretKeys, providerConfig, { PGUSER: process.env.PGUSER });
+}
+
+/** The role the database admin connection logs in as, as the postgresql provider will pick it. */
+export function stackAdminRole(): string {
+    return adminRoleOf(stackConfigValues().providerConfig, { PGUSER: process.env.PGUSER });
 }

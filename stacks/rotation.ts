@@ -106,11 +106,13 @@ export interface DatabaseUrlParts {
     readonly port: number;
     readonly database: string;
     readonly sslMode: string;
+    /** Set as `application_name`: what tells the service's sessions from anyone else's on the same login. */
+    readonly applicationName: string;
 }
 
-/** `postgresql://user:password@host:port/database?sslmode=...`, user and password percent-encoded. */
+/** `postgresql://user:password@host:port/database?sslmode=...&application_name=...`, user and password percent-encoded. */
 export function databaseUrl(parts: DatabaseUrlParts): string {
-    const { user, password, host, port, database, sslMode } = parts;
+    const { user, password, host, port, database, sslMode, applicationName } = parts;
     // Messages name the part, never the password's value.
     if (user === "") throw new RangeError("DATABASE_URL: the user name is empty");
     if (password === "") throw new RangeError(`DATABASE_URL: the password of ${user} is empty`);
@@ -133,7 +135,8 @@ export function databaseUrl(parts: DatabaseUrlParts): string {
         );
     }
     const hostPart = host.includes(":") ? `[${host}]` : host;
-    return `postgresql://${encodeUrlComponent(user)}:${encodeUrlComponent(password)}@${hostPart}:${port}/${database}?sslmode=${sslMode}`;
+    const query = `sslmode=${sslMode}&application_name=${encodeUrlComponent(applicationName)}`;
+    return `postgresql://${encodeUrlComponent(user)}:${encodeUrlComponent(password)}@${hostPart}:${port}/${database}?${query}`;
 }
 
 /**

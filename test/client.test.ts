@@ -4,6 +4,7 @@ import * as http from "node:http";
 import * as util from "node:util";
 import fc from "fast-check";
 import {
+    AmbiguousDeployError,
     DeployFailedError,
     RenderApiError,
     RenderClient,
@@ -20,6 +21,7 @@ import {
     failedBeforeSending,
 } from "../lib/render/retry";
 import { closeServer, listenLocal } from "../emulator/http";
+import { redactSecrets } from "../lib/render/client";
 
 const API_KEY = "rnd_unit-test-key-0123456789";
 const SERVICE = "srv-d0example0000000000";
@@ -408,112 +410,182 @@ describe("Render client (local HTTP server)", function () {
     });
 
     describe("deploys", () => {
-        it("triggerDeploy returns the deploy Render created (201) and sends the commit to build", async () => {
-            const created = deploy("dep-new", "created", new Date());
-            fake.reset((_q, res) => send(res, 201, created));
-            const got = await client().triggerDeploy(SERVICE, { commitId: "a".repeat(40) });
-            assert.equal(got.id, "dep-new");
-            assert.equal(fake.requests[0].method, "POST");
-            assert.equal(fake.requests[0].path, `/services/${SERVICE}/deploys`);
-            assert.deepEqual(JSON.parse(fake.requests[0].body), { commitId: "a".repeat(40) });
-        });
-
-        it("after a 202 with an empty body, finds its own queued deploy behind the running one", async () => {
-            const before = new Date(Date.now() - 2000);
-            let posted = 0;
+        /**
+         * A service's deploy list that POSTs add to: `onPost` says what Render answers to each POST and which deploy,
+         * if any, it creates (listed from then on, newest first). `existing` were there before.
+         */
+        function renderWithDeploys(
+            existing: Deploy[],
+            onPost: (n: number, body: unknown, res: http.ServerResponse) => Deploy | undefined,
+        ): { posts: () => number; list: Deploy[] } {
+            const list = [...existing];
+            let posts = 0;
             fake.reset((req, res) => {
                 if (req.method === "POST") {
-                    posted++;
-                    return send(res, 202);
-                }
-                const list = [deploy("dep-running", "build_in_progress", before)];
-                // Render lists the queued deploy only from the second look on.
-                if (fake.requests.filter((r) => r.method === "GET" && !r.query.has("cursor")).length >= 2) {
-                    list.unshift(deploy("dep-mine", "queued", new Date()));
+                    const made = onPost(++posts, req.body ? JSON.parse(req.body) : undefined, res);
+                    if (made) list.unshift(made);
+                    return;
                 }
                 deployList(list)(req, res);
             });
-            const got = await client().triggerDeploy(SERVICE);
-            assert.equal(got.id, "dep-mine");
-            assert.equal(posted, 1, "the deploy trigger was sent more than once");
-            const firstList = fake.requests.find((r) => r.method === "GET")!;
-            const createdAfter = Date.parse(firstList.query.get("createdAfter") ?? "");
-            assert.ok(
-                createdAfter <= Date.now() - 5000 + 1000 && createdAfter > Date.now() - 10_000,
-                "createdAfter is not just before the request",
+            return { posts: () => posts, list };
+        }
+        const COMMIT = "a".repeat(40);
+        const earlier = (ms: number) => new Date(Date.now() - ms);
+        const live = () => deploy("dep-live", "live", earlier(60_000), { trigger: "new_commit" });
+
+        it("triggerDeploy returns the deploy Render created (201) and sends the commit to build", async () => {
+            const fakeRender = renderWithDeploys([live()], (_n, _body, res) => {
+                const made = deploy("dep-new", "build_in_progress", new Date());
+                send(res, 201, made);
+                return made;
+            });
+            const got = await client().triggerDeploy(SERVICE, { commitId: COMMIT });
+            assert.equal(got.id, "dep-new");
+            const post = fake.requests.find((r) => r.method === "POST")!;
+            assert.equal(post.path, `/services/${SERVICE}/deploys`);
+            assert.deepEqual(JSON.parse(post.body), { commitId: COMMIT });
+            assert.equal(fakeRender.posts(), 1);
+        });
+
+        it("lists the deploys before the POST only when the caller has not (the snapshot it tells its own deploy by)", async () => {
+            renderWithDeploys(
+                [live()],
+                (_n, _body, res) => void send(res, 201, deploy("dep-new", "created", new Date())),
             );
+            await client().triggerDeploy(SERVICE, { commitId: COMMIT }, { before: [live()] });
+            assert.deepEqual(
+                fake.requests.map((r) => r.method),
+                ["POST"],
+                "a snapshot was given, so nothing else is asked",
+            );
+        });
+
+        it("after a 202 with an empty body, finds its own queued deploy: the API deploy that was not there before", async () => {
+            const running = deploy("dep-running", "build_in_progress", earlier(2000), { trigger: "new_commit" });
+            const fakeRender = renderWithDeploys([running, live()], (_n, _body, res) => {
+                send(res, 202);
+                return deploy("dep-mine", "queued", new Date());
+            });
+            const got = await client().triggerDeploy(SERVICE, { commitId: COMMIT });
+            assert.equal(got.id, "dep-mine");
+            assert.equal(fakeRender.posts(), 1, "the deploy trigger was sent more than once");
             assert.match(logs.join("\n"), /202, queued behind a running deploy as dep-mine/);
         });
 
-        it("after a 202 for a given commit, ignores queued deploys of other commits and pushes", async () => {
+        it("after a 202, never takes a teammate's dashboard deploy, a push's autodeploy or a deploy of another commit", async () => {
+            // Created after the snapshot, but none by this request.
             const now = new Date();
-            fake.reset((req, res) => {
-                if (req.method === "POST") return send(res, 202);
-                deployList([
-                    deploy("dep-push", "queued", now, { trigger: "new_commit", commit: { id: "b".repeat(40) } }),
-                    deploy("dep-other", "queued", now, { commit: { id: "c".repeat(40) } }),
-                    deploy("dep-mine", "queued", now, { commit: { id: "d".repeat(40) } }),
-                ])(req, res);
+            const lookalikes = [
+                deploy("dep-dashboard", "queued", now, { trigger: "manual" }),
+                deploy("dep-push", "queued", now, { trigger: "new_commit" }),
+                deploy("dep-other", "queued", now, { commit: { id: "c".repeat(40) } }),
+            ];
+            const before = [live()];
+            fake.reset((req, res) =>
+                req.method === "POST" ? send(res, 202) : deployList([...lookalikes, ...before])(req, res),
+            );
+            const err = await client({ retryBaseMs: 1 })
+                .triggerDeploy(SERVICE, { commitId: COMMIT }, { before })
+                .catch((e: unknown) => e);
+            assert.match(
+                String(err),
+                /202 Render queued the deploy but none created through the API since the 1 listed before the request appeared after 6 lookups; check the service's deploys before triggering again \(request id req-\d+\)/,
+            );
+        });
+
+        it("after a 202 with two API deploys of the commit created since, fails listing both instead of guessing", async () => {
+            const before = [live()];
+            const now = new Date();
+            const twins = [deploy("dep-twin-a", "queued", now), deploy("dep-twin-b", "build_in_progress", now)];
+            fake.reset((req, res) =>
+                req.method === "POST" ? send(res, 202) : deployList([...twins, ...before])(req, res),
+            );
+            const err = await client()
+                .triggerDeploy(SERVICE, { commitId: COMMIT }, { before })
+                .catch((e: unknown) => e);
+            assert.ok(err instanceof AmbiguousDeployError, `expected an AmbiguousDeployError, got ${String(err)}`);
+            assert.match(err.message, /dep-twin-b of aaaaaaa \(trigger api, build_in_progress, created /);
+            assert.match(err.message, /dep-twin-a of aaaaaaa \(trigger api, queued, created /);
+        });
+
+        it("resends a deploy trigger answered 429 (Render did not act), and after a 500 that created nothing", async () => {
+            const fakeRender = renderWithDeploys([live()], (n, _body, res) => {
+                if (n === 1) return void send(res, 429, { message: "rate limit" }, { "Retry-After": "0" });
+                if (n === 2) return void send(res, 500, { message: "oops" });
+                const made = deploy("dep-new", "created", new Date());
+                send(res, 201, made);
+                return made;
             });
-            assert.equal((await client().triggerDeploy(SERVICE, { commitId: "d".repeat(40) })).id, "dep-mine");
-        });
-
-        it("after a 202 whose deploy never appears, fails naming the request rather than guessing", async () => {
-            fake.reset((req, res) => (req.method === "POST" ? send(res, 202) : send(res, 200, [])));
-            await assert.rejects(
-                client().triggerDeploy(SERVICE),
-                /POST \/services\/srv-\w+\/deploys: 202 Render queued the deploy but no matching deploy created since .* appeared after 6 lookups; check the service's deploys before triggering again \(request id req-\d+\)/,
-            );
-        });
-
-        it("retries a deploy trigger answered 429 or 500, since Render did not act", async () => {
-            const created = deploy("dep-new", "created", new Date());
-            fake.reset(
-                sequence(
-                    (_q, res) => send(res, 429, { message: "rate limit" }, { "Retry-After": "0" }),
-                    (_q, res) => send(res, 500, { message: "oops" }),
-                    (_q, res) => send(res, 201, created),
-                ),
-            );
             assert.equal((await client().triggerDeploy(SERVICE)).id, "dep-new");
-            assert.equal(fake.requests.filter((r) => r.method === "POST").length, 3);
-        });
-
-        it("when a deploy trigger's connection drops after sending, uses the deploy Render did create instead of resending", async () => {
-            fake.reset((req, res) => {
-                if (req.method === "POST") {
-                    res.socket?.destroy();
-                    return;
-                }
-                deployList([deploy("dep-made", "build_in_progress", new Date())])(req, res);
-            });
-            assert.equal((await client().triggerDeploy(SERVICE)).id, "dep-made");
-            assert.equal(fake.requests.filter((r) => r.method === "POST").length, 1);
+            assert.equal(fakeRender.posts(), 3);
             assert.match(
                 logs.join("\n"),
-                /no response \((ECONNRESET|UND_ERR_SOCKET)\), but Render created deploy dep-made; using it/,
+                /500 \(request id req-\d+\), and Render created no deploy for it; sending it again/,
             );
+        });
+
+        for (const [what, answer] of [
+            ["a gateway 502", (res: http.ServerResponse) => send(res, 502, { message: "bad gateway" })],
+            ["a connection reset", (res: http.ServerResponse) => res.socket?.destroy()],
+        ] as const) {
+            it(`after ${what} to a deploy trigger Render had accepted, uses the deploy it created and never sends a second`, async () => {
+                const fakeRender = renderWithDeploys([live()], (_n, _body, res) => {
+                    answer(res);
+                    return deploy("dep-made", "build_in_progress", new Date());
+                });
+                assert.equal((await client().triggerDeploy(SERVICE, { commitId: COMMIT })).id, "dep-made");
+                assert.equal(fakeRender.posts(), 1, "one up, one deploy: the trigger must not be resent");
+                assert.match(logs.join("\n"), /but Render created deploy dep-made; using it/);
+            });
+        }
+
+        it("after a reset, does not take a teammate's dashboard deploy of the same commit for its own, and resends", async () => {
+            const fakeRender = renderWithDeploys([live()], (n, _body, res) => {
+                if (n === 1) {
+                    res.socket?.destroy();
+                    // Meanwhile a teammate pressed "Deploy" in the dashboard.
+                    return deploy("dep-teammate", "build_in_progress", new Date(), { trigger: "manual" });
+                }
+                const made = deploy("dep-ours", "queued", new Date());
+                send(res, 201, made);
+                return made;
+            });
+            assert.equal((await client().triggerDeploy(SERVICE, { commitId: COMMIT })).id, "dep-ours");
+            assert.equal(fakeRender.posts(), 2);
         });
 
         it("when a deploy trigger's connection drops and no deploy was created, sends it again", async () => {
-            let posts = 0;
-            fake.reset((req, res) => {
-                if (req.method === "POST")
-                    return ++posts === 1
-                        ? res.socket?.destroy()
-                        : send(res, 201, deploy("dep-second", "created", new Date()));
-                send(res, 200, []);
+            const fakeRender = renderWithDeploys([], (n, _body, res) => {
+                if (n === 1) return void res.socket?.destroy();
+                const made = deploy("dep-second", "created", new Date());
+                send(res, 201, made);
+                return made;
             });
             assert.equal((await client().triggerDeploy(SERVICE)).id, "dep-second");
-            assert.equal(posts, 2);
+            assert.equal(fakeRender.posts(), 2);
         });
 
         it("rollback posts the target deploy id and returns the new rollback deploy", async () => {
-            fake.reset((_q, res) => send(res, 201, deploy("dep-rb", "created", new Date(), { trigger: "rollback" })));
+            renderWithDeploys([live()], (_n, _body, res) => {
+                const made = deploy("dep-rb", "update_in_progress", new Date(), { trigger: "rollback" });
+                send(res, 201, made);
+                return made;
+            });
             const got = await client().rollback(SERVICE, "dep-old");
             assert.equal(got.trigger, "rollback");
-            assert.equal(fake.requests[0].path, `/services/${SERVICE}/rollback`);
-            assert.deepEqual(JSON.parse(fake.requests[0].body), { deployId: "dep-old" });
+            const post = fake.requests.find((r) => r.method === "POST")!;
+            assert.equal(post.path, `/services/${SERVICE}/rollback`);
+            assert.deepEqual(JSON.parse(post.body), { deployId: "dep-old" });
+        });
+
+        it("a rollback whose answer was lost is found by its trigger, not mistaken for an API deploy", async () => {
+            const fakeRender = renderWithDeploys([live()], (_n, _body, res) => {
+                res.socket?.destroy();
+                return deploy("dep-rb", "update_in_progress", new Date(), { trigger: "rollback" });
+            });
+            assert.equal((await client().rollback(SERVICE, "dep-old")).id, "dep-rb");
+            assert.equal(fakeRender.posts(), 1);
         });
 
         it("waitForDeploy reports each status change once and resolves when live", async () => {
@@ -577,6 +649,55 @@ describe("Render client (local HTTP server)", function () {
                 err.message,
                 `deploy dep-bad of ${SERVICE} ended build_failed, not live (request id req-last-poll)`,
             );
+        });
+
+        it("waitForDeploy rides out polls that fail (500s, dropped connections) and still sees the deploy go live", async () => {
+            const t = new Date();
+            let polls = 0;
+            fake.reset((_q, res) => {
+                polls++;
+                // Longer than one request's own retry budget (maxRetries 3): the wait as a whole must tolerate it.
+                if (polls === 1) return send(res, 200, deploy("dep-1", "build_in_progress", t));
+                if (polls <= 6) return send(res, 500, { message: "internal error" });
+                if (polls <= 10) return void res.socket?.destroy();
+                send(res, 200, deploy("dep-1", "live", t));
+            });
+            const got = await client().waitForDeploy(SERVICE, "dep-1", {
+                firstPollMs: 1,
+                maxPollMs: 4,
+                timeoutMs: 10_000,
+            });
+            assert.equal(got.status, "live");
+            assert.ok(polls >= 11, `expected every failed poll to be retried, saw ${polls} requests`);
+            assert.match(
+                logs.join("\n"),
+                /poll 1 failed \(GET .*500 internal error.*\); still waiting, last status seen build_in_progress/,
+            );
+        });
+
+        it("waitForDeploy that only ever gets failed polls times out naming the last status it saw and the trouble", async () => {
+            const t = new Date();
+            let polls = 0;
+            fake.reset((_q, res) =>
+                ++polls === 1
+                    ? send(res, 200, deploy("dep-1", "update_in_progress", t))
+                    : send(res, 503, { message: "busy" }),
+            );
+            const err = await client({ maxRetries: 0 })
+                .waitForDeploy(SERVICE, "dep-1", { firstPollMs: 5, timeoutMs: 150 })
+                .catch((e: unknown) => e);
+            assert.ok(err instanceof DeployFailedError, `expected a DeployFailedError, got ${String(err)}`);
+            assert.equal(err.status, "update_in_progress");
+            assert.match(err.message, /was still update_in_progress after .*; the last poll failed \(GET .* 503 busy/);
+        });
+
+        it("waitForDeploy stops at once on an answer that is not transient (the deploy is gone: 404)", async () => {
+            fake.reset((_q, res) => send(res, 404, { message: "not found: dep-1" }));
+            await assert.rejects(
+                client().waitForDeploy(SERVICE, "dep-1", { firstPollMs: 1, timeoutMs: 10_000 }),
+                /404 not found: dep-1/,
+            );
+            assert.equal(fake.requests.length, 1);
         });
 
         it("waitForDeploy gives up after timeoutMs with the status it was stuck in", async () => {
@@ -739,7 +860,8 @@ describe("Render client (local HTTP server)", function () {
     });
 
     describe("secrets stay out of errors and logs", () => {
-        const SECRET = "s3cr3t-value-that-must-never-leak-7f1c";
+        // Random-looking, as every secret the program writes is (43 URL-safe characters, generated passwords).
+        const SECRET = "Zq8xN2vR7kLp0WcT4bYs9HdE1mJf6gUaQ3oW5iKx2Tn";
 
         it("a failing PUT of a secret value, even one Render echoes back, leaves no trace of it or the key", async () => {
             fake.reset(
@@ -792,6 +914,46 @@ describe("Render client (local HTTP server)", function () {
             );
             assert.ok(!err.message.includes(SECRET), "the error quotes the secret value Render echoed");
             assert.match(err.message, /value: Invalid input: expected string, received number/);
+        });
+
+        it("an error quoting only part of a secret (Render cuts long values) has that part redacted too", async () => {
+            fake.reset((_req, res) =>
+                send(res, 400, { message: `invalid value: ${SECRET.slice(0, 4)}… (${SECRET.slice(10, 19)})` }),
+            );
+            const err = await client()
+                .setEnvVar(SERVICE, "SECRET_KEY", SECRET)
+                .catch((e: unknown) => e);
+            assert.ok(err instanceof RenderApiError);
+            assert.ok(!err.message.includes(SECRET.slice(0, 4)), `the start of the secret leaked: ${err.message}`);
+            assert.ok(
+                !err.message.includes(SECRET.slice(10, 19)),
+                `a middle part of the secret leaked: ${err.message}`,
+            );
+            assert.match(err.message, /400 invalid value: \[redacted\]… \(\[redacted\]\)/);
+        });
+
+        it("redactSecrets hides every run of 4 or more characters shared with a secret, and nothing else", () => {
+            fc.assert(
+                fc.property(
+                    fc.string({
+                        minLength: 8,
+                        maxLength: 40,
+                        unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyz0123456789"),
+                    }),
+                    fc.nat(),
+                    fc.nat(),
+                    (secret, a, b) => {
+                        const start = a % (secret.length - 3);
+                        const end = Math.min(secret.length, start + 4 + (b % (secret.length - start - 3)));
+                        const text = `ERR <${secret.slice(start, end)}> END`;
+                        const out = redactSecrets(text, [secret]);
+                        assert.ok(!out.includes(secret.slice(start, end)), `${out} still holds the quoted part`);
+                        assert.ok(out.includes("[redacted]"));
+                    },
+                ),
+            );
+            assert.equal(redactSecrets("nothing shared here", ["Zq8xN2vR"]), "nothing shared here");
+            assert.equal(redactSecrets("flag true set", ["true"]), "flag [redacted] set");
         });
 
         it("a logged or inspected client does not show its API key", () => {

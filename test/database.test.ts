@@ -3,12 +3,14 @@ import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import { Client } from "pg";
 import { DatabaseCredentials, type DatabaseCredentialsArgs } from "../components/database/credentials";
+import { loginProofProvider } from "../components/database/loginProof";
 import {
-    terminateSessionsProvider,
-    type TerminateSessionsInputs,
-    type TerminateSessionsOutputs,
-} from "../components/database/terminateSessions";
-import { roleName } from "../stacks/rotation";
+    retireLoginProvider,
+    type RetireLoginInputs,
+    type RetireLoginOutputs,
+} from "../components/database/retireLogin";
+import { rotationGateProvider, type RotationGateInputs } from "../components/database/rotationGate";
+import type { ModuleProvider } from "../components/dynamicProvider";
 import { loadProvider } from "./support/providerHost";
 import {
     adminStackConfig,
@@ -24,7 +26,10 @@ import { isSecretValue, RESERVED, revealAll, setProjectMocks, StandInDeploy, val
 
 const ROLE_TYPE = "postgresql:index/role:Role";
 const PASSWORD_TYPE = "random:index/randomPassword:RandomPassword";
-const TERMINATE_TYPE = "pulumi-nodejs:dynamic/postgres:TerminateSessions";
+const RETIRE_TYPE = "pulumi-nodejs:dynamic/postgres:RetireLogin";
+const GATE_TYPE = "pulumi-nodejs:dynamic/postgres:RotationGate";
+const PROOF_TYPE = "pulumi-nodejs:dynamic/postgres:LoginProof";
+const APP = "ahoy-indie-media";
 const DEPLOY_TYPE = StandInDeploy.TYPE;
 
 // The mock passwords hold every character of RESERVED, and so does the admin's.
@@ -55,6 +60,7 @@ const baseArgs: Omit<DatabaseCredentialsArgs, "generation" | "host" | "port"> = 
     ownerRole: "ahoy",
     database: "ahoy_prod",
     sslMode: "disable",
+    applicationName: APP,
 };
 
 /**
@@ -99,7 +105,8 @@ async function declare(generation: number, app = { host: "127.0.0.1", port: 5432
 
     const credentials = new DatabaseCredentials("db", { ...baseArgs, ...app, generation });
     const deploy = new StandInDeploy("deploy", { databaseUrl: credentials.databaseUrl });
-    const retirement = credentials.retireStandby(deploy);
+    const verification = new StandInDeploy("verify", { deployId: deploy.id });
+    const retirement = credentials.retireStandby({ deploy, verification });
     const databaseUrl = await valueOf(credentials.databaseUrl);
     const databaseUrlSecret = await pulumi.isSecret(credentials.databaseUrl);
     await Promise.all(
@@ -107,7 +114,8 @@ async function declare(generation: number, app = { host: "127.0.0.1", port: 5432
             credentials,
             deploy,
             retirement.role,
-            retirement.sessions,
+            retirement.retire,
+            verification,
             credentials.passwords.blue,
             credentials.passwords.green,
         ].map((r) => valueOf(r.urn)),
@@ -134,24 +142,27 @@ async function declare(generation: number, app = { host: "127.0.0.1", port: 5432
 }
 
 /**
- * The TerminateSessions provider as the engine runs it: its `__provider` text loaded, configured with the stack's config;
- * the loaded shim requires its implementation from the project directory, as the provider host does.
+ * A database provider as the engine runs it: its `__provider` text loaded, configured with the stack's config; the
+ * loaded shim requires its implementation (through the registry) from the project directory, as the provider host does.
  */
-async function loadTerminateSessions(config: Record<string, string>): Promise<pulumi.dynamic.ResourceProvider> {
-    const text = terminateSessionsProvider.source;
+async function loadDatabaseProvider<I, O>(
+    provider: ModuleProvider,
+    config: Record<string, string>,
+): Promise<pulumi.dynamic.ResourceProvider<I, O>> {
+    const text = provider.source;
     assert.ok(!text.includes(ADMIN.password), "the serialized provider must not contain the admin password");
     assert.ok(
-        text.includes('"postgres:TerminateSessions"') && text.includes("components/providers.ts"),
+        text.includes(`"${provider.module}:${provider.type}"`) && text.includes("components/providers.ts"),
         "the state names the type and the registry the host requires it from",
     );
-    assert.ok(!text.includes("pg_terminate_backend"), "the SQL stays in the implementation, out of the state");
+    assert.ok(!/pg_terminate_backend|ALTER ROLE|pg_roles/.test(text), "the SQL stays in the implementation");
     assert.ok(
         text.length < 8_000,
         `the serialized provider is ${text.length} characters: it should carry only the shim`,
     );
-    const provider = loadProvider(terminateSessionsProvider);
-    await provider.configure!({ config: providerConfig(config) });
-    return provider;
+    const loaded = loadProvider<I, O>(provider);
+    await loaded.configure!({ config: providerConfig(config) });
+    return loaded;
 }
 
 describe("database credentials as declared", () => {
@@ -206,19 +217,58 @@ describe("database credentials as declared", () => {
         assert.match(five.databaseUrl, /^postgresql:\/\/ahoy_app_blue:/);
     });
 
-    it("retires the standby only after the deploy, and ends its sessions only after it lost LOGIN", async () => {
+    it("retires the standby only on proof: after the deploy, its verification and the login proof; the role after that", async () => {
         const declared = await declare(4);
-        const deploy = declared.ofType(DEPLOY_TYPE)[0];
+        const deploy = declared.ofType(DEPLOY_TYPE).find((r) => r.name === "deploy")!;
+        const verification = declared.ofType(DEPLOY_TYPE).find((r) => r.name === "verify")!;
+        const [proof] = declared.ofType(PROOF_TYPE);
+        const [retire] = declared.ofType(RETIRE_TYPE);
         const blue = declared.role("blue");
         const green = declared.role("green");
-        const [sessions] = declared.ofType(TERMINATE_TYPE);
-        assert.ok(blue.dependencies.includes(deploy.urn), "the retired role waits for the deploy");
+        for (const [what, urn] of [
+            ["the deploy", deploy.urn],
+            ["its verification", verification.urn],
+            ["the login proof", proof.urn],
+        ] as const) {
+            assert.ok(retire.dependencies.includes(urn), `the retirement waits for ${what}`);
+        }
+        assert.ok(blue.dependencies.includes(retire.urn), "the retired role is declared without LOGIN after it");
         assert.ok(!green.dependencies.includes(deploy.urn), "the active role is ready before the deploy");
-        assert.ok(sessions.dependencies.includes(blue.urn), "sessions end after the role lost LOGIN");
         assert.deepEqual(
-            { role: sessions.inputs.role, generation: sessions.inputs.generation },
-            { role: "ahoy_app_blue", generation: 4 },
+            {
+                role: retire.inputs.role,
+                generation: retire.inputs.generation,
+                applicationName: retire.inputs.applicationName,
+            },
+            { role: "ahoy_app_blue", generation: 4, applicationName: APP },
         );
+        assert.equal(
+            retire.inputs.liveSince,
+            "2026-12-01T03:00:00.000Z",
+            "it dates the old app's sessions by the deploy",
+        );
+        assert.ok(isSecretValue(retire.raw.databaseUrl), "the URL it proves with is a secret");
+    });
+
+    it("checks the gate before any password changes, and proves the new login before anything takes the URL", async () => {
+        const declared = await declare(4);
+        const [gate] = declared.ofType(GATE_TYPE);
+        const [proof] = declared.ofType(PROOF_TYPE);
+        assert.deepEqual(
+            {
+                generation: gate.inputs.generation,
+                activeRole: gate.inputs.activeRole,
+                standbyRole: gate.inputs.standbyRole,
+            },
+            { generation: 4, activeRole: "ahoy_app_green", standbyRole: "ahoy_app_blue" },
+        );
+        for (const password of declared.ofType(PASSWORD_TYPE)) {
+            assert.ok(password.dependencies.includes(gate.urn), `${password.name} waits for the gate`);
+        }
+        assert.ok(proof.dependencies.includes(declared.role("green").urn), "the proof logs in once the role holds it");
+        assert.ok(isSecretValue(proof.raw.databaseUrl), "the proof's URL is a secret");
+        const deploy = declared.ofType(DEPLOY_TYPE).find((r) => r.name === "deploy")!;
+        assert.ok(deploy.dependencies.includes(proof.urn), "what takes DATABASE_URL waits for the proof");
     });
 
     it("refuses an owner role that is one of the login roles", async () => {
@@ -311,64 +361,227 @@ describe("database credentials against PostgreSQL 15", function () {
         );
         assert.equal(await canConnect(three.databaseUrl), true, "the old role still logs in until the deploy is live");
 
-        // The deploy is live: the standby loses LOGIN, then its sessions end.
-        await applyRole(admin, four.declaredRole("blue"));
-        assert.match(String(await canConnect(three.databaseUrl)), /not permitted to log in/);
-        assert.equal(
-            (await oldSession.query("SELECT 1 AS ok")).rows[0].ok,
-            1,
-            "LOGIN alone leaves open sessions alive",
-        );
-        // A terminated client reports the termination, then the closed socket; the first says why.
+        // The deploy is live and verified: RetireLogin proves the new login, takes LOGIN and ends the old app's session.
         const ended = new Promise<Error>((resolve) => oldSession.on("error", resolve));
-
-        const provider = await loadTerminateSessions(adminConfig);
-        const inputs = four.ofType(TERMINATE_TYPE)[0].inputs as unknown as TerminateSessionsInputs;
-        const result = await provider.create!(inputs);
-        assert.equal((result.outs as TerminateSessionsOutputs).terminated, 1);
+        const provider = await loadDatabaseProvider<RetireLoginInputs, RetireLoginOutputs>(
+            retireLoginProvider,
+            adminConfig,
+        );
+        const result = await provider.create!(retirement(four, new Date()));
+        assert.equal(result.outs?.terminated, 1);
         assert.match((await ended).message, /terminat/i);
         await assert.rejects(oldSession.query("SELECT 1"), "the retired role's session is gone");
+        assert.match(String(await canConnect(three.databaseUrl)), /not permitted to log in/);
         assert.equal(
             (await newSession.query("SELECT current_user::text AS acting")).rows[0].acting,
             "ahoy",
             "the active role still works",
         );
         await newSession.query("INSERT INTO tracks (title) VALUES ('after rotation')");
+        await newSession.end();
+        // The bridged Role then declares blue without LOGIN: what the database already says.
+        await applyRole(admin, four.declaredRole("blue"));
+        assert.match(String(await canConnect(three.databaseUrl)), /not permitted to log in/);
     });
 
-    it("refuses to end the sessions of a role that can still log in (they may be the live app's)", async () => {
-        const provider = await loadTerminateSessions(adminConfig);
-        await assert.rejects(
-            provider.create!({ database: "ahoy_prod", role: roleName("ahoy_app", "green"), generation: 4 }),
-            /role ahoy_app_green can still log in, so its sessions may be the running app's/,
+    /** RetireLogin's inputs as the program declares them for `declaration`, with the deploy live since `liveSince`. */
+    function retirement(declaration: Declaration, liveSince: Date): RetireLoginInputs {
+        const inputs = declaration.ofType(RETIRE_TYPE)[0].inputs as unknown as RetireLoginInputs;
+        return { ...inputs, liveSince: liveSince.toISOString() };
+    }
+
+    /** Generation 5 (blue active again) applied, green being the login to retire, with `green` holding a session. */
+    async function greenInUse(
+        applicationName: string,
+    ): Promise<{ five: Declaration; session: Client; liveSince: Date }> {
+        const four = await declare(4, app());
+        await applyRole(admin, four.declaredRole("green"));
+        const five = await declare(5, app());
+        await applyRole(admin, five.declaredRole("blue"));
+        const liveSince = new Date(Date.now() - 60_000);
+        const url = new URL(four.databaseUrl);
+        url.searchParams.set("application_name", applicationName);
+        const session = await connectUrl(url.toString());
+        return { five, session, liveSince };
+    }
+
+    it("does not cut off a second client on the old login: fails naming it, and the login keeps working", async () => {
+        const { five, session, liveSince } = await greenInUse("nightly-export");
+        const provider = await loadDatabaseProvider<RetireLoginInputs, RetireLoginOutputs>(
+            retireLoginProvider,
+            adminConfig,
         );
+        await assert.rejects(provider.create!(retirement(five, liveSince)), (err: Error) => {
+            assert.match(
+                err.message,
+                /not retiring ahoy_app_green: 1 of its sessions are not the old app's .*pid \d+ \(application_name "nightly-export", from 127\.0\.0\.1, since /,
+            );
+            assert.match(err.message, /ahoy_app_green keeps its login/);
+            assert.ok(
+                !err.message.includes(five.declaredRole("blue").password),
+                "the new password is not in the message",
+            );
+            return true;
+        });
+        assert.equal((await session.query("SELECT 1 AS ok")).rows[0].ok, 1, "its session is untouched");
+        const login = await superuser.query("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'ahoy_app_green'");
+        assert.equal(login.rows[0].rolcanlogin, true, "the login was not taken away");
+        await session.end();
     });
 
-    it("says which grant is missing when the admin may not end sessions", async () => {
-        await superuser.query("CREATE ROLE weak_admin LOGIN CREATEROLE PASSWORD 'weak-pw'");
-        await superuser.query("CREATE ROLE retired_role NOLOGIN");
-        await superuser.query("ALTER ROLE retired_role LOGIN PASSWORD 'retired-pw'");
-        const session = await server.connectAs("retired_role", "retired-pw");
-        open.push(session);
-        session.on("error", () => undefined);
-        await superuser.query("ALTER ROLE retired_role NOLOGIN");
-        const provider = await loadTerminateSessions({
+    it("does not take a session opened after the new deploy went live for the old app's", async () => {
+        const { five, session } = await greenInUse(APP);
+        const provider = await loadDatabaseProvider<RetireLoginInputs, RetireLoginOutputs>(
+            retireLoginProvider,
+            adminConfig,
+        );
+        // The deploy went live a minute before this session opened: whatever opened it is not the old app.
+        await assert.rejects(
+            provider.create!(retirement(five, new Date(Date.now() - 120_000))).then(() =>
+                provider.create!(retirement(five, new Date(Date.now() - 3_600_000))),
+            ),
+            /opened after the new deploy went live/,
+        );
+        assert.equal((await session.query("SELECT 1 AS ok")).rows[0].ok, 1);
+        await session.end();
+    });
+
+    it("does not retire anything when the new URL cannot log in", async () => {
+        const four = await declare(4, app());
+        await applyRole(admin, four.declaredRole("green"));
+        const five = await declare(7, app());
+        // Generation 7's blue password never reached the database.
+        const provider = await loadDatabaseProvider<RetireLoginInputs, RetireLoginOutputs>(
+            retireLoginProvider,
+            adminConfig,
+        );
+        await assert.rejects(provider.create!(retirement(five, new Date())), (err: Error) => {
+            assert.match(
+                err.message,
+                /the login ahoy_app_blue@127\.0\.0\.1:\d+\/ahoy_prod \(the new DATABASE_URL's\) failed: password authentication failed/,
+            );
+            assert.ok(!err.message.includes(five.declaredRole("blue").password), "the password is not in the message");
+            return true;
+        });
+        assert.equal(await canConnect(four.databaseUrl), true, "green, the login the app runs on, still works");
+    });
+
+    it("says which grant is missing when the admin may not retire a login", async () => {
+        await superuser.query("CREATE ROLE weak_admin LOGIN PASSWORD 'weak-pw'");
+        const four = await declare(4, app());
+        await applyRole(admin, four.declaredRole("green"));
+        const provider = await loadDatabaseProvider<RetireLoginInputs, RetireLoginOutputs>(retireLoginProvider, {
             ...adminConfig,
             "postgresql:username": "weak_admin",
             "postgresql:password": "weak-pw",
         });
-        await assert.rejects(
-            provider.create!({ database: "postgres", role: "retired_role", generation: 2 }),
-            (err: Error) =>
-                /weak_admin may not end the sessions of retired_role/.test(err.message) &&
-                /GRANT pg_signal_backend TO weak_admin/.test(err.message) &&
-                !err.message.includes("weak-pw"),
-        );
+        const inputs = retirement(four, new Date());
+        await assert.rejects(provider.create!(inputs), (err: Error) => {
+            assert.match(
+                err.message,
+                /weak_admin may not retire ahoy_app_blue|weak_admin may not see where they come from/,
+            );
+            assert.match(err.message, /GRANT pg_(signal_backend|read_all_stats) TO weak_admin/);
+            assert.ok(!err.message.includes("weak-pw"));
+            return true;
+        });
     });
 
-    it("ends nothing and succeeds when the role does not exist yet", async () => {
-        const provider = await loadTerminateSessions(adminConfig);
-        const result = await provider.create!({ database: "ahoy_prod", role: "ahoy_app_nobody", generation: 1 });
-        assert.equal((result.outs as TerminateSessionsOutputs).terminated, 0);
+    it("retires nothing and succeeds when the old role does not exist yet (the first generation)", async () => {
+        const one = await declare(1, app());
+        await applyRole(admin, one.declaredRole("blue"));
+        const provider = await loadDatabaseProvider<RetireLoginInputs, RetireLoginOutputs>(
+            retireLoginProvider,
+            adminConfig,
+        );
+        const inputs = { ...retirement(one, new Date()), role: "ahoy_app_nobody" };
+        assert.equal((await provider.create!(inputs)).outs?.terminated, 0);
+    });
+
+    it("the login proof logs in with the URL's own user and password, and fails naming the login, never the password", async () => {
+        const six = await declare(6, app());
+        const proof = await loadDatabaseProvider<{ databaseUrl: string }, { role: string }>(
+            loginProofProvider,
+            adminConfig,
+        );
+        await assert.rejects(proof.create!({ databaseUrl: six.databaseUrl }), (err: Error) => {
+            assert.match(
+                err.message,
+                /the login ahoy_app_green@.* failed: password authentication failed for user "ahoy_app_green"/,
+            );
+            assert.ok(!err.message.includes(six.declaredRole("green").password));
+            return true;
+        });
+        await applyRole(admin, six.declaredRole("green"));
+        assert.equal((await proof.create!({ databaseUrl: six.databaseUrl })).outs?.role, "ahoy_app_green");
+    });
+
+    describe("the gate before a rotation", () => {
+        const gateInputs = (generation: number, active: string, standby: string): RotationGateInputs => ({
+            database: "ahoy_prod",
+            generation,
+            activeRole: active,
+            standbyRole: standby,
+        });
+
+        it("lets a rotation start when the role it activates was retired (cannot log in) or does not exist", async () => {
+            const gate = await loadDatabaseProvider<RotationGateInputs, RotationGateInputs>(
+                rotationGateProvider,
+                adminConfig,
+            );
+            await superuser.query("CREATE ROLE gate_retired NOLOGIN");
+            const retired = await gate.check!(
+                gateInputs(7, "gate_live", "gate_other"),
+                gateInputs(8, "gate_retired", "gate_live"),
+            );
+            assert.deepEqual(retired.failures, []);
+            const absent = await gate.check!(
+                {} as RotationGateInputs,
+                gateInputs(1, "gate_never_created", "gate_other"),
+            );
+            assert.deepEqual(absent.failures, []);
+        });
+
+        it("refuses a bump while the previous generation has not gone live: its predecessor can still log in", async () => {
+            const gate = await loadDatabaseProvider<RotationGateInputs, RotationGateInputs>(
+                rotationGateProvider,
+                adminConfig,
+            );
+            await superuser.query("CREATE ROLE gate_app LOGIN PASSWORD 'in-use'");
+            const checked = await gate.check!(
+                gateInputs(7, "gate_new", "gate_app"),
+                gateInputs(8, "gate_app", "gate_new"),
+            );
+            assert.equal(checked.failures?.length, 1);
+            assert.match(
+                checked.failures![0].reason,
+                /generation 8 would give gate_app a new password, but gate_app can still log in: generation 7 never went live .* set databaseCredentialGeneration back to 7, run pulumi up until it succeeds/,
+            );
+            const first = await gate.check!({} as RotationGateInputs, gateInputs(1, "gate_app", "gate_new"));
+            assert.match(
+                first.failures![0].reason,
+                /gate_app already exists and can log in, so something may use it; if nothing does, run ALTER ROLE gate_app NOLOGIN/,
+            );
+        });
+
+        it("asks the database nothing for a re-run of the same generation (a no-op preview costs no connection)", async () => {
+            const gate = await loadDatabaseProvider<RotationGateInputs, RotationGateInputs>(rotationGateProvider, {
+                ...adminConfig,
+                "postgresql:port": "1",
+            });
+            const same = await gate.check!(
+                gateInputs(8, "gate_app", "gate_new"),
+                gateInputs(8, "gate_app", "gate_new"),
+            );
+            assert.deepEqual(same.failures, []);
+            const bump = await gate.check!(
+                gateInputs(8, "gate_app", "gate_new"),
+                gateInputs(9, "gate_new", "gate_app"),
+            );
+            assert.match(
+                bump.failures![0].reason,
+                /could not check that generation 9 is safe to start: could not connect/,
+            );
+        });
     });
 });

@@ -42,12 +42,16 @@ describe("the program, declared from Pulumi.prod.yaml", () => {
 
     it("declares one variable per switch, for the configured service, and one deploy", async () => {
         const run = await runProgram();
+        // Every switch is declared; the unset ones with no value, which the provider keeps absent at Render.
         assert.deepEqual(envVars(run), {
             DISABLE_SIGNUP: "false",
             MAINTENANCE_MODE: "false",
             ENABLE_SIGNED_URLS: "false",
             BLOCK_DIRECT_MEDIA: "false",
             SIGNED_URL_EXPIRY: "3600",
+            RATE_LIMIT_DEFAULT: undefined,
+            RATE_LIMIT_AUTH: undefined,
+            BLOCKED_IPS: undefined,
         });
         for (const r of run.ofType(ENV_VAR)) {
             assert.equal(r.inputs.service, "ahoy-indie-media");
@@ -56,14 +60,18 @@ describe("the program, declared from Pulumi.prod.yaml", () => {
         const deploys = run.ofType(DEPLOY);
         assert.equal(deploys.length, 1, "one deploy per service per up");
         assert.equal(deploys[0].inputs.service, "ahoy-indie-media");
-        assert.match(String(deploys[0].inputs.trigger), /^[0-9a-f]{64}$/);
+        assert.deepEqual(
+            Object.keys(deploys[0].inputs.revisions as object).sort(),
+            [...run.ofType(ENV_VAR).map((r) => String(r.inputs.key))].sort(),
+            "the deploy takes every managed variable's revision",
+        );
     });
 
     it("the deploy waits for every variable write", async () => {
         const run = await runProgram({ RATE_LIMIT_AUTH: "3/minute", BLOCKED_IPS: "10.0.0.50" });
         const deploy = run.ofType(DEPLOY)[0];
         const variableNames = run.ofType(ENV_VAR).map((r) => r.name);
-        assert.equal(variableNames.length, 8, `declared: ${variableNames.join(", ")}`);
+        assert.equal(variableNames.length, 9, `declared: ${variableNames.join(", ")}`);
         for (const name of variableNames) {
             assert.ok(
                 deploy.dependencies.some((urn) => urn.endsWith(`::${name}`)),
@@ -98,20 +106,25 @@ describe("the program, declared from Pulumi.prod.yaml", () => {
         });
     }
 
-    it("a flag flip changes the deploy trigger; the same settings give the same trigger", async () => {
-        const trigger = async (overrides: Record<string, string>) =>
-            (await runProgram(overrides)).ofType(DEPLOY)[0].inputs.trigger;
-        const off = await trigger({});
-        assert.equal(await trigger({}), off);
-        assert.notEqual(await trigger({ DISABLE_SIGNUP: "true" }), off);
+    it("the deploy's trigger is each variable's revision, an output of its write: no value reaches the deploy", async () => {
+        const run = await runProgram({ DISABLE_SIGNUP: "true" });
+        const deploy = run.ofType(DEPLOY)[0];
+        assert.ok(!JSON.stringify(deploy.inputs).includes('"true"'), "the deploy's inputs carry no variable value");
+        for (const variable of run.ofType(ENV_VAR)) {
+            assert.ok(
+                deploy.dependencies.some((urn) => urn.endsWith(`::${variable.name}`)),
+                `the deploy's revisions come from ${variable.name}`,
+            );
+        }
     });
 
-    it("an unset rate limit or blocked-IP list declares no variable, so removing the key removes the variable", async () => {
+    it("an unset rate limit or blocked-IP list still declares its variable, absent, so removing the key deletes it before the deploy", async () => {
         const run = await runProgram({ RATE_LIMIT_DEFAULT: "", BLOCKED_IPS: undefined as unknown as string });
-        assert.equal(
-            run.ofType(ENV_VAR).some((r) => ["RATE_LIMIT_DEFAULT", "BLOCKED_IPS"].includes(r.inputs.key as string)),
-            false,
-        );
+        for (const key of ["RATE_LIMIT_DEFAULT", "BLOCKED_IPS"]) {
+            const declared = run.ofType(ENV_VAR).filter((r) => r.inputs.key === key);
+            assert.equal(declared.length, 1, `${key} is declared`);
+            assert.ok(!("value" in declared[0].inputs), `${key} is declared without a value (absent)`);
+        }
     });
 
     it("takes the service by srv- id and the emulator's API URL for a rehearsal", async () => {

@@ -1,10 +1,9 @@
 // The Render dynamic providers (EnvVar, Deploy) as the engine drives them: Pulumi's own provider host, gRPC, the emulator.
 import { strict as assert } from "node:assert";
-import fc from "fast-check";
 import { startEmulator, type Emulator } from "../emulator";
 import { RenderClient } from "../lib/render/client";
 import { envVarProvider, RENDER_API_KEY_CONFIG } from "../components/render/envVar";
-import { deployProvider, variablesDigest } from "../components/render/deploy";
+import { deployProvider } from "../components/render/deploy";
 import {
     dynamicUrn,
     PROVIDER_KEY,
@@ -19,53 +18,6 @@ import {
 } from "./support/providerHost";
 
 const SECRET_VALUE = "s3cr3t-value-that-must-never-be-printed";
-
-describe("variablesDigest", () => {
-    const key = fc.stringMatching(/^[A-Z][A-Z0-9_]{0,15}$/);
-    const vars = fc.dictionary(key, fc.option(fc.string(), { nil: undefined }), { minKeys: 1, maxKeys: 8 });
-
-    it("is the same whatever order the variables are declared in", () => {
-        fc.assert(
-            fc.property(vars, fc.func(fc.integer()), (declared, order) => {
-                const shuffled = Object.fromEntries(
-                    Object.entries(declared).sort(([a], [b]) => order(a) - order(b) || (a < b ? -1 : 1)),
-                );
-                assert.equal(variablesDigest(shuffled), variablesDigest(declared));
-            }),
-        );
-    });
-
-    it("changes when any one value changes, a variable is added, or a variable is removed", () => {
-        fc.assert(
-            fc.property(vars, fc.string(), (declared, suffix) => {
-                const digest = variablesDigest(declared);
-                const [first] = Object.keys(declared);
-                const changed = { ...declared, [first]: `${declared[first] ?? ""}${suffix}!` };
-                assert.notEqual(variablesDigest(changed), digest, "changing a value must change the digest");
-                assert.notEqual(
-                    variablesDigest({ ...declared, ADDED_KEY_: "x" }),
-                    digest,
-                    "adding a variable must change the digest",
-                );
-                const rest = Object.fromEntries(Object.entries(declared).filter(([k]) => k !== first));
-                assert.notEqual(variablesDigest(rest), digest, "dropping a variable must change the digest");
-            }),
-        );
-    });
-
-    it("counts an absent value, and tells it apart from an empty one", () => {
-        assert.notEqual(variablesDigest({ A: "1", B: undefined }), variablesDigest({ A: "1" }));
-        assert.notEqual(variablesDigest({ A: "1", B: undefined }), variablesDigest({ A: "1", B: "" }));
-        // Keys and values stay delimited: moving characters between them is a different set.
-        assert.notEqual(variablesDigest({ AB: "C" }), variablesDigest({ A: "BC" }));
-    });
-
-    it("is a sha256 hex digest that shows no value", () => {
-        const digest = variablesDigest({ SECRET_KEY: SECRET_VALUE });
-        assert.match(digest, /^[0-9a-f]{64}$/);
-        assert.ok(!digest.includes(SECRET_VALUE), "the digest shows the value");
-    });
-});
 
 describe("Render providers through the dynamic-provider host", function () {
     this.timeout(60_000);
@@ -86,10 +38,10 @@ describe("Render providers through the dynamic-provider host", function () {
         apiUrl: emulator.baseUrl,
         [PROVIDER_KEY]: envVarText,
     });
-    const deployInputs = (trigger: string): Props => ({
+    const deployInputs = (revisions: Record<string, unknown>): Props => ({
         service: "ahoy-indie-media",
         apiUrl: emulator.baseUrl,
-        trigger,
+        revisions,
         [PROVIDER_KEY]: deployText,
     });
     const kinds = () => emulator.requests().map(renderRequestKind);
@@ -171,11 +123,10 @@ describe("Render providers through the dynamic-provider host", function () {
 
             await host.delete(reapplied.state.id, urn, reapplied.state.outputs);
             assert.equal(emulator.envVars().DISABLE_SIGNUP, undefined);
-            assert.equal(
-                await refreshResource(host, reapplied.state),
-                undefined,
-                "a deleted variable must read as gone",
-            );
+            const gone = await refreshResource(host, reapplied.state);
+            assert.ok(gone, "a managed key stays managed when Render has no such variable");
+            assert.equal(gone.outputs.value, undefined, "a deleted variable must read as absent");
+            assert.ok(!("value" in gone.inputs), "the refreshed inputs say absent, so the next up writes it again");
             // Deleting what is already gone is fine (Render answers 404).
             await host.delete(reapplied.state.id, urn, reapplied.state.outputs);
 
@@ -191,7 +142,7 @@ describe("Render providers through the dynamic-provider host", function () {
             );
         });
 
-        it("diff names exactly what changed: value updates, key or service replaces, apiUrl alone changes nothing", async () => {
+        it("diff names exactly what changed: value updates, key or service replaces, apiUrl alone updates the state", async () => {
             const urn = envVarUrn("diff");
             const olds = {
                 ...envVarInputs("MAINTENANCE_MODE", "false", "ahoy-indie-media"),
@@ -220,14 +171,14 @@ describe("Render providers through the dynamic-provider host", function () {
                 replaces: ["service"],
                 deleteBeforeReplace: true,
             });
-            assert.equal(
-                (
-                    await diff({
-                        ...envVarInputs("MAINTENANCE_MODE", "false", "ahoy-indie-media"),
-                        apiUrl: "https://api.render.com/v1",
-                    })
-                ).changes,
-                "none",
+            // A new apiUrl is an update that writes nothing: the outputs must follow, or refresh and delete would
+            // still call the old URL.
+            assert.deepEqual(
+                await diff({
+                    ...envVarInputs("MAINTENANCE_MODE", "false", "ahoy-indie-media"),
+                    apiUrl: "https://api.render.com/v1",
+                }),
+                { changes: "some", replaces: [], deleteBeforeReplace: false },
             );
             assert.equal(
                 (await diff(envVarInputs("MAINTENANCE_MODE", "false", emulator.serviceId))).changes,
@@ -235,6 +186,52 @@ describe("Render providers through the dynamic-provider host", function () {
                 "its own srv- id is the same service",
             );
             assert.equal(emulator.requests().length, 0, "a diff (a preview) must not call Render");
+        });
+
+        it("an absent value deletes the variable in an update, with a new revision the deploy follows", async () => {
+            const urn = envVarUrn("rate-limit");
+            emulator.clearRequests();
+            const set = await upResource(host, urn, envVarInputs("RATE_LIMIT_AUTH", "3 per minute"));
+            assert.equal(emulator.envVars().RATE_LIMIT_AUTH, "3 per minute");
+            const lifted = await upResource(host, urn, { ...envVarInputs("RATE_LIMIT_AUTH", undefined) }, set.state);
+            assert.equal(
+                lifted.op,
+                "update",
+                "lifting a limit is an update (the engine would delete a removed resource last)",
+            );
+            assert.equal(emulator.envVars().RATE_LIMIT_AUTH, undefined, "the variable is gone from the service");
+            assert.notEqual(
+                lifted.state.outputs.revision,
+                set.state.outputs.revision,
+                "the delete is a write: new revision",
+            );
+            assert.equal(lifted.state.outputs.value, undefined);
+            const again = await upResource(host, urn, envVarInputs("RATE_LIMIT_AUTH", undefined), lifted.state);
+            assert.equal(again.op, "same", "an absent variable that stays absent is not touched again");
+            assert.deepEqual(writes().map(renderRequestKind), [
+                "PUT /services/{id}/env-vars/{key}",
+                "DELETE /services/{id}/env-vars/{key}",
+            ]);
+        });
+
+        it("every write has a revision of its own, even one that sets a value back; an apiUrl-only change keeps it", async () => {
+            const urn = envVarUrn("revision");
+            const a = await upResource(host, urn, envVarInputs("ENABLE_SIGNED_URLS", "true"));
+            const b = await upResource(host, urn, envVarInputs("ENABLE_SIGNED_URLS", "false"), a.state);
+            const c = await upResource(host, urn, envVarInputs("ENABLE_SIGNED_URLS", "true"), b.state);
+            const revisions = [a, b, c].map((r) => String(r.state.outputs.revision));
+            assert.equal(new Set(revisions).size, 3, `three writes, three revisions: ${revisions.join(", ")}`);
+            emulator.clearRequests();
+            const moved = await upResource(
+                host,
+                urn,
+                { ...envVarInputs("ENABLE_SIGNED_URLS", "true"), apiUrl: `${emulator.baseUrl}/` },
+                c.state,
+            );
+            assert.equal(moved.op, "update");
+            assert.equal(moved.state.outputs.apiUrl, `${emulator.baseUrl}/`, "the outputs carry the new apiUrl");
+            assert.equal(moved.state.outputs.revision, c.state.outputs.revision, "nothing written: the revision stays");
+            assert.deepEqual(writes(), [], "an apiUrl change writes nothing to Render");
         });
 
         it("resolves a service given by name to its srv- id", async () => {
@@ -290,7 +287,11 @@ describe("Render providers through the dynamic-provider host", function () {
                 maintenance,
             );
             [signup, maintenance] = [s.state, m.state];
-            const d = await upResource(host, urn, deployInputs(variablesDigest(values)), deploy);
+            const revisions = {
+                DISABLE_SIGNUP: signup.outputs.revision,
+                MAINTENANCE_MODE: maintenance.outputs.revision,
+            };
+            const d = await upResource(host, urn, deployInputs(revisions), deploy);
             deploy = d.state;
             return { signup: s.op, maintenance: m.op, deploy: d.op };
         }

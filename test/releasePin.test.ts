@@ -6,7 +6,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { RETAINED_BUILDS, startEmulator, type Emulator } from "../emulator";
 import { RenderClient } from "../lib/render/client";
-import { deployProvider, variablesDigest } from "../components/render/deploy";
+import { deployProvider } from "../components/render/deploy";
 import { envVarProvider, RENDER_API_KEY_CONFIG } from "../components/render/envVar";
 import { verificationPlan, verificationProvider } from "../components/verification";
 import {
@@ -50,7 +50,8 @@ class Stack {
         return {
             service: "ahoy-indie-media",
             apiUrl: this.emulator.baseUrl,
-            trigger: variablesDigest({ DISABLE_SIGNUP: settings.DISABLE_SIGNUP }),
+            // The revision of the variable's last write; a preview sees the recorded one.
+            revisions: { DISABLE_SIGNUP: this.signup?.outputs.revision ?? "not written yet" },
             ...(settings.releasePin && { releasePin: settings.releasePin }),
             ...(settings.repository && { repository: settings.repository }),
             [PROVIDER_KEY]: this.providers.deploy,

@@ -105,17 +105,23 @@ describe("secret rotation, declared from Pulumi.prod.yaml", () => {
         );
     });
 
-    it("retirement waits for the deploy: the standby role loses LOGIN after it, then its sessions end", async () => {
+    it("retirement waits for the deploy and its verification: RetireLogin after them, the standby Role after it", async () => {
         const run = await at({ databaseCredentialGeneration: 4 });
-        const retired = run.named("ahoy-db-blue");
-        assert.ok(dependsOn(retired, "ahoy-deploy"), "the retired role must wait for the deploy");
+        const retire = run.named("ahoy-db-retire");
+        assert.ok(dependsOn(retire, "ahoy-deploy"), "the retirement must wait for the deploy");
+        assert.ok(dependsOn(retire, "ahoy-verify"), "the retirement must wait for the verification");
+        assert.ok(dependsOn(retire, "ahoy-db-login-proof"), "the retirement must wait for the login proof");
+        assert.ok(dependsOn(run.named("ahoy-db-blue"), "ahoy-db-retire"), "the standby role loses LOGIN after it");
         assert.ok(
             !dependsOn(run.named("ahoy-db-green"), "ahoy-deploy"),
             "the active role must be ready before the deploy",
         );
-        assert.ok(dependsOn(run.named("ahoy-db-retired-sessions"), "ahoy-db-blue"));
         const deploy = run.named("ahoy-deploy");
         assert.ok(dependsOn(deploy, "ahoy-DATABASE_URL") && dependsOn(deploy, "ahoy-SECRET_KEY"));
+        assert.ok(
+            dependsOn(run.named("ahoy-DATABASE_URL"), "ahoy-db-login-proof"),
+            "the URL is written after the proof",
+        );
     });
 
     it("roles never own objects: both are members of the owner role and assume it", async () => {
@@ -168,7 +174,7 @@ describe("secret rotation, declared from Pulumi.prod.yaml", () => {
                 `${r.type} ${r.name} carries ${leaked.length} secret(s) outside a secret wrapper`,
             );
         }
-        assert.equal(run.ofType(ENV_VAR).length, 7, "five switches, SECRET_KEY and DATABASE_URL were checked");
+        assert.equal(run.ofType(ENV_VAR).length, 10, "eight switches, SECRET_KEY and DATABASE_URL were checked");
     });
 
     it("without databaseAppHost the database is left alone: no roles, no DATABASE_URL", async () => {

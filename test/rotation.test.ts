@@ -26,9 +26,13 @@ function parseConnectionString(url: string): {
     host: string;
     port: number;
     database?: string;
+    applicationName?: string;
 } {
-    const { user, password, host, port, database } = new Client({ connectionString: url });
-    return { user, password: password ?? undefined, host, port, database };
+    const client = new Client({ connectionString: url });
+    const { user, password, host, port, database } = client;
+    const { application_name } = (client as unknown as { connectionParameters: { application_name?: string } })
+        .connectionParameters;
+    return { user, password: password ?? undefined, host, port, database, applicationName: application_name };
 }
 const keepers = (g: number): Record<Slot, number> => ({ blue: slotKeeper(g, "blue"), green: slotKeeper(g, "green") });
 
@@ -110,13 +114,17 @@ describe("DATABASE_URL", () => {
         port: 5432,
         database: "ahoy_prod",
         sslMode: "verify-full",
+        applicationName: "ahoy-indie-media",
     };
 
     it("percent-encodes every URL-reserved character of the password", () => {
         const encoded = encodeUrlComponent(RESERVED);
         assert.match(encoded, /^(%[0-9A-F]{2})+$/, `every reserved character is escaped, got ${encoded}`);
         const url = databaseUrl({ ...parts, password: `pw${RESERVED}` });
-        assert.equal(url, `postgresql://ahoy_app_green:pw${encoded}@dpg-abc123-a:5432/ahoy_prod?sslmode=verify-full`);
+        assert.equal(
+            url,
+            `postgresql://ahoy_app_green:pw${encoded}@dpg-abc123-a:5432/ahoy_prod?sslmode=verify-full&application_name=ahoy-indie-media`,
+        );
     });
 
     it("round-trips any user and password through new URL() and through pg's connection-string parser", () => {
@@ -136,7 +144,8 @@ describe("DATABASE_URL", () => {
                     viaPg.password === password &&
                     viaPg.host === "dpg-abc123-a" &&
                     viaPg.port === 5432 &&
-                    viaPg.database === "ahoy_prod"
+                    viaPg.database === "ahoy_prod" &&
+                    viaPg.applicationName === "ahoy-indie-media"
                 );
             }),
             { numRuns: 500 },

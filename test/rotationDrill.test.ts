@@ -1,12 +1,19 @@
-// The database credential rotation drill: generation 1 -> 2 applied in the engine's order, against the emulator and PostgreSQL 15.
+// The database credential rotation drills, in the engine's order through the dynamic-provider host, against the
+// emulator, its stand-in app and a real PostgreSQL 15: a failed deploy, a double bump, a second client on the old
+// login, a new URL that stops logging in after Render said live. After every step the app connects with the
+// DATABASE_URL of the deploy that is live: it never loses its only working login.
 import { strict as assert } from "node:assert";
 import { randomBytes } from "node:crypto";
 import { Client } from "pg";
 import { SEEDED_SERVICE_NAME, startEmulator, type Emulator } from "../emulator";
 import { DatabaseCredentials } from "../components/database/credentials";
-import { terminateSessionsProvider } from "../components/database/terminateSessions";
-import { deployProvider, variablesDigest } from "../components/render/deploy";
+import { loginProofProvider } from "../components/database/loginProof";
+import { retireLoginProvider } from "../components/database/retireLogin";
+import { rotationGateProvider } from "../components/database/rotationGate";
+import { deployProvider } from "../components/render/deploy";
 import { envVarProvider } from "../components/render/envVar";
+import { verificationPlan, verificationProvider } from "../components/verification";
+import { RenderClient } from "../lib/render/client";
 import {
     adminStackConfig,
     applyRole,
@@ -17,39 +24,30 @@ import {
     type PostgresServer,
 } from "./support/postgres";
 import { RESERVED, revealAll, setProjectMocks, StandInDeploy, valueOf } from "./support/mocks";
-import {
-    dynamicUrn,
-    PROVIDER_KEY,
-    renderRequestKind,
-    startProviderHost,
-    upResource,
-    type Props,
-    type ProviderHost,
-    type ResourceState,
-} from "./support/providerHost";
+import { EngineStack, UpFailed, type Step } from "./support/engine";
+import { renderRequestKind, startProviderHost, type Props, type ProviderHost } from "./support/providerHost";
+import { waitFor } from "./support/wait";
 
 const ROLE_TYPE = "postgresql:index/role:Role";
 const PASSWORD_TYPE = "random:index/randomPassword:RandomPassword";
-const TERMINATE_TYPE = "pulumi-nodejs:dynamic/postgres:TerminateSessions";
+const RETIRE_TYPE = "pulumi-nodejs:dynamic/postgres:RetireLogin";
 // Each generated password holds every character of RESERVED, and so does the admin's.
 const ADMIN = { user: "ahoy_admin", password: `drill-admin${RESERVED}` };
-const IN_FLIGHT = new Set(["created", "queued", "build_in_progress", "pre_deploy_in_progress", "update_in_progress"]);
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What the program declares for one `databaseCredentialGeneration`, with the secrets revealed. */
 interface Generation {
+    readonly generation: number;
+    readonly active: "blue" | "green";
     readonly databaseUrl: string;
     readonly roles: Readonly<Record<"blue" | "green", DeclaredRole>>;
-    /** The TerminateSessions inputs: the standby role, ended after the deploy. */
-    readonly retiredSessions: Props;
+    /** RetireLogin's inputs but the deploy's `liveSince`, which only the `up` knows. */
+    readonly retire: Props;
 }
 
-// A RandomPassword keeps its value until its keepers change, as the engine keeps it in the state: one password per
-// resource and keeper, random, holding every reserved character.
+// A RandomPassword keeps its value until its keepers change, as the engine keeps it in the state.
 const passwords = new Map<string, string>();
 
-/** Declares DatabaseCredentials (and its retirement after a stand-in deploy) under mocks, at the test server's address. */
+/** Declares DatabaseCredentials and its retirement under mocks, at the test server's address. */
 async function declare(generation: number, server: PostgresServer): Promise<Generation> {
     const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
     await setProjectMocks((args) => {
@@ -71,114 +69,157 @@ async function declare(generation: number, server: PostgresServer): Promise<Gene
         port: server.port,
         database: "ahoy_prod",
         sslMode: "disable",
+        applicationName: SEEDED_SERVICE_NAME,
     });
     const deploy = new StandInDeploy("ahoy-deploy", { databaseUrl: credentials.databaseUrl });
-    const retirement = credentials.retireStandby(deploy);
+    const retirement = credentials.retireStandby({ deploy });
     const databaseUrl = await valueOf(credentials.databaseUrl);
-    await Promise.all([deploy, retirement.role, retirement.sessions].map((r) => valueOf(r.urn)));
-
+    await Promise.all([deploy, retirement.role, retirement.retire].map((r) => valueOf(r.urn)));
     const role = (slot: "blue" | "green"): DeclaredRole => {
         const found = registered.filter((r) => r.type === ROLE_TYPE && r.name === `ahoy-db-${slot}`);
-        assert.equal(
-            found.length,
-            1,
-            `generation ${generation}: expected one Role ahoy-db-${slot}, found ${found.length}`,
-        );
+        assert.equal(found.length, 1, `generation ${generation}: expected one Role ahoy-db-${slot}`);
         const { name, login, password, roles, assumeRole } = found[0].inputs as unknown as DeclaredRole;
         return { name, login, password, roles, assumeRole };
     };
-    const sessions = registered.filter((r) => r.type === TERMINATE_TYPE);
-    assert.equal(sessions.length, 1, `generation ${generation}: expected one TerminateSessions`);
-    const { database, role: retired, generation: declaredGeneration } = sessions[0].inputs;
+    const [retire] = registered.filter((r) => r.type === RETIRE_TYPE);
+    // The deploy's `liveSince` is an output only the `up` knows: each up passes its own.
+    const retireInputs = Object.fromEntries(Object.entries(retire.inputs).filter(([key]) => key !== "liveSince"));
     return {
+        generation,
+        active: generation % 2 === 1 ? "blue" : "green",
         databaseUrl,
         roles: { blue: role("blue"), green: role("green") },
-        retiredSessions: { database, role: retired, generation: declaredGeneration },
+        retire: retireInputs,
     };
 }
 
-describe("rotation drill: databaseCredentialGeneration 1 -> 2 against the emulator and PostgreSQL 15", function () {
-    this.timeout(120_000);
+describe("rotation drills: databaseCredentialGeneration bumps against the emulator and PostgreSQL 15", function () {
+    this.timeout(180_000);
     let emulator: Emulator;
     let server: PostgresServer;
     let superuser: Client;
     let admin: Client;
     let host: ProviderHost;
-    const providers = {
-        envVar: envVarProvider.source,
-        deploy: deployProvider.source,
-        sessions: terminateSessionsProvider.source,
-    };
-    /** The engine's state of the three resources the drill drives through the provider host. */
-    const state: { envVar?: ResourceState; deploy?: ResourceState; sessions?: ResourceState } = {};
-    /** A session the running app holds, opened with the DATABASE_URL of the deploy live before the rotation. */
+    let stack: EngineStack;
+    /** The running app's session, opened with generation 1's DATABASE_URL before the rotation. */
     let appSession: Client;
     let appSessionEnded: Promise<Error>;
-    let one: Generation;
-    let two: Generation;
-    let liveBefore: string;
+    const generations = new Map<number, Generation>();
+    const checkedAfter: string[] = [];
 
-    const urns = {
-        envVar: dynamicUrn("render:EnvVar", "ahoy-DATABASE_URL"),
-        deploy: dynamicUrn("render:Deploy", "ahoy-deploy"),
-        sessions: dynamicUrn("postgres:TerminateSessions", "ahoy-db-retired-sessions"),
+    const gen = async (generation: number) => {
+        if (!generations.has(generation)) generations.set(generation, await declare(generation, server));
+        return generations.get(generation)!;
     };
-    const envVarInputs = (url: string): Props => ({
-        [PROVIDER_KEY]: providers.envVar,
-        service: SEEDED_SERVICE_NAME,
-        key: "DATABASE_URL",
-        value: url,
-        apiUrl: emulator.baseUrl,
-    });
-    // The program's trigger is the digest of every managed variable; DATABASE_URL is the one this drill changes.
-    const deployInputs = (url: string): Props => ({
-        [PROVIDER_KEY]: providers.deploy,
-        service: SEEDED_SERVICE_NAME,
-        apiUrl: emulator.baseUrl,
-        trigger: variablesDigest({ DATABASE_URL: url }),
-    });
-    const sessionsInputs = (generation: Generation): Props => ({
-        [PROVIDER_KEY]: providers.sessions,
-        ...generation.retiredSessions,
-    });
     const writes = () => emulator.requests().filter((r) => r.method !== "GET");
 
-    /** `pulumi up` of one generation, in the order the program's dependencies impose. */
-    async function up(generation: Generation, active: "blue" | "green"): Promise<void> {
-        const standby = active === "blue" ? "green" : "blue";
-        await applyRole(admin, generation.roles[active]);
-        state.envVar = (await upResource(host, urns.envVar, envVarInputs(generation.databaseUrl), state.envVar)).state;
-        state.deploy = (await upResource(host, urns.deploy, deployInputs(generation.databaseUrl), state.deploy)).state;
-        await applyRole(admin, generation.roles[standby]);
-        state.sessions = (await upResource(host, urns.sessions, sessionsInputs(generation), state.sessions)).state;
+    /**
+     * The app, as it would reconnect now: with the DATABASE_URL of the live deploy, or (once a sabotage broke that
+     * one behind the program's back) with `fallback`, the previous login, which must then still work.
+     */
+    async function appConnects(after: string, fallback?: string): Promise<void> {
+        const url = fallback ?? emulator.liveEnv().DATABASE_URL;
+        const which = fallback
+            ? "the previous login (all that works after the sabotage)"
+            : "the app's live DATABASE_URL";
+        assert.equal(await canConnect(url), true, `after ${after}, ${which} no longer logs in`);
+        checkedAfter.push(after);
+    }
+
+    /**
+     * The program of generation `g` in the engine's order (the bridged Role updates applied by hand as the provider
+     * would), with the app's login checked after every step. `sabotage` runs after the deploy, before the retirement.
+     */
+    function program(
+        g: Generation,
+        opts: { sabotage?: () => Promise<void>; previousUrl?: string; checkApp?: boolean } = {},
+    ): Step[] {
+        const standby = g.active === "blue" ? "green" : "blue";
+        const steps: Step[] = [
+            {
+                name: "ahoy-db-gate",
+                provider: rotationGateProvider,
+                inputs: () => ({
+                    database: "ahoy_prod",
+                    generation: g.generation,
+                    activeRole: g.roles[g.active].name,
+                    standbyRole: g.roles[standby].name,
+                }),
+            },
+            { name: `ahoy-db-${g.active}`, run: () => applyRole(admin, g.roles[g.active]) },
+            {
+                name: "ahoy-db-login-proof",
+                provider: loginProofProvider,
+                inputs: () => ({ databaseUrl: g.databaseUrl }),
+            },
+            {
+                name: "ahoy-DATABASE_URL",
+                provider: envVarProvider,
+                inputs: () => ({
+                    service: SEEDED_SERVICE_NAME,
+                    key: "DATABASE_URL",
+                    value: g.databaseUrl,
+                    apiUrl: emulator.baseUrl,
+                }),
+            },
+            {
+                name: "ahoy-deploy",
+                provider: deployProvider,
+                inputs: (states) => ({
+                    service: SEEDED_SERVICE_NAME,
+                    apiUrl: emulator.baseUrl,
+                    revisions: { DATABASE_URL: states.get("ahoy-DATABASE_URL")?.outputs.revision },
+                }),
+            },
+            {
+                name: "ahoy-verify",
+                provider: verificationProvider,
+                inputs: (states) => ({
+                    serviceUrl: emulator.appUrl,
+                    deployId: states.get("ahoy-deploy")?.outputs.deployId,
+                    ...verificationPlan({ disableSignup: false, blockDirectMedia: false, stabilityWindowSeconds: 1 }),
+                    checkTimeoutSeconds: 3,
+                }),
+            },
+            ...(opts.sabotage ? [{ name: "sabotage", run: opts.sabotage }] : []),
+            {
+                name: "ahoy-db-retire",
+                provider: retireLoginProvider,
+                inputs: (states) => ({ ...g.retire, liveSince: states.get("ahoy-deploy")?.outputs.liveAt }),
+            },
+            { name: `ahoy-db-${standby}`, run: () => applyRole(admin, g.roles[standby]) },
+        ];
+        if (opts.checkApp === false) return steps;
+        let sabotaged = false;
+        return steps.flatMap((step) => {
+            if (step.name === "sabotage") sabotaged = true;
+            const fallback = sabotaged ? opts.previousUrl : undefined;
+            return [step, { name: `app-check:${step.name}`, run: () => appConnects(step.name, fallback) }];
+        });
     }
 
     before(async () => {
-        // Each deploy status lasts long enough that a login (SCRAM, a fresh connection) fits wholly inside the deploy's
-        // flight even on a busy machine: the second step checks that one did.
-        [emulator, server] = await Promise.all([startEmulator({ port: 0, stepMs: 100 }), startPostgres()]);
+        // Each deploy status lasts long enough for a teammate to cancel our deploy in flight.
+        [emulator, server] = await Promise.all([startEmulator({ port: 0, stepMs: 150 }), startPostgres()]);
         superuser = await server.connect();
         // The owner role and the app's database exist before the program, which never changes them; the admin is no superuser.
         admin = await createAppDatabase(server, superuser, ADMIN);
-
         host = await startProviderHost({ RENDER_API_KEY: emulator.apiKey });
         await host.configure(adminStackConfig(server, ADMIN));
+        stack = new EngineStack(host);
 
         // Generation 1 is what production runs before the incident: blue active, green standing by without LOGIN.
-        one = await declare(1, server);
-        await up(one, "blue");
-        assert.equal(state.deploy?.outputs.status, "live");
+        const one = await gen(1);
+        // Before the program's first up the service runs a URL set by hand (the seed's, at Render's host): the
+        // program's own takes over, so the app's login is checked from the next up on.
+        await stack.up(program(one, { checkApp: false }));
         assert.equal(emulator.liveEnv().DATABASE_URL, one.databaseUrl, "generation 1's URL is live before the drill");
-        liveBefore = String(state.deploy?.outputs.deployId);
         appSession = new Client({ connectionString: emulator.liveEnv().DATABASE_URL });
         // A session ended by the server reports it as an event: the first one says why.
         appSessionEnded = new Promise<Error>((resolve) => appSession.on("error", resolve));
         await appSession.connect();
         await appSession.query("CREATE TABLE tracks (id serial PRIMARY KEY, title text)");
         await appSession.query("INSERT INTO tracks (title) VALUES ('before the rotation')");
-
-        two = await declare(2, server);
-        emulator.clearRequests();
     });
 
     after(async () => {
@@ -190,96 +231,68 @@ describe("rotation drill: databaseCredentialGeneration 1 -> 2 against the emulat
         await server?.stop();
     });
 
-    // The steps below are one `pulumi up`, in order: each `it` continues from the state the previous one left.
+    const canLogIn = async (role: string) =>
+        (await superuser.query("SELECT rolcanlogin FROM pg_roles WHERE rolname = $1", [role])).rows[0]?.rolcanlogin;
 
-    it("the bump renews only green's password, and green holds it, with LOGIN, before anything reaches Render", async () => {
-        assert.equal(two.roles.blue.password, one.roles.blue.password, "blue keeps its password through the switch");
-        assert.notEqual(two.roles.green.password, one.roles.green.password, "green gets a new password");
-        assert.deepEqual([two.roles.green.login, two.roles.blue.login], [true, false]);
-        assert.match(two.databaseUrl, /^postgresql:\/\/ahoy_app_green:/);
-        assert.ok(two.roles.green.password.includes(RESERVED), "the new password holds every URL-reserved character");
+    // The drills run in order on one stack: each continues from the state the previous one left.
 
-        await applyRole(admin, two.roles.green);
-        assert.equal(await canConnect(two.databaseUrl), true, "the new URL works before any deploy carries it");
-        assert.equal(await canConnect(one.databaseUrl), true, "the URL the app runs still works");
-        assert.deepEqual(writes(), [], "the database is ready first: nothing has been written to Render yet");
-    });
-
-    it("one variable write and one deploy put the new DATABASE_URL live, and blue logs in throughout the flight", async () => {
-        const envVar = await upResource(host, urns.envVar, envVarInputs(two.databaseUrl), state.envVar);
-        state.envVar = envVar.state;
-        assert.equal(envVar.op, "update");
-        assert.equal(emulator.liveEnv().DATABASE_URL, one.databaseUrl, "a written variable runs only after a deploy");
-
-        // While the deploy is in flight, the app still runs generation 1's URL: it must log in at every moment.
-        const checks: Array<{ before: string; after: string; url: string; result: true | string }> = [];
-        let settled = false;
-        const deploying = upResource(host, urns.deploy, deployInputs(two.databaseUrl), state.deploy).finally(
-            () => (settled = true),
-        );
-        while (!settled) {
-            const newest = emulator.deploys()[0];
-            if (newest && newest.id !== liveBefore && IN_FLIGHT.has(newest.status)) {
-                const url = emulator.liveEnv().DATABASE_URL;
-                const result = await canConnect(url);
-                const after = emulator.deploys().find((d) => d.id === newest.id)?.status ?? "gone";
-                checks.push({ before: newest.status, after, url, result });
-            } else {
-                await sleep(2);
-            }
-        }
-        const deploy = await deploying;
-        state.deploy = deploy.state;
-
-        assert.ok(
-            checks.some((c) => IN_FLIGHT.has(c.before) && IN_FLIGHT.has(c.after)),
-            `no login was checked wholly while the deploy was in flight: ${JSON.stringify(checks.map(({ before, after }) => ({ before, after })))}`,
-        );
-        for (const check of checks) {
-            assert.equal(check.url, one.databaseUrl, `while ${check.before}, the live deploy runs generation 1's URL`);
-            assert.equal(
-                check.result,
-                true,
-                `while ${check.before}, the running app's login was refused: ${check.result}`,
+    it("generation 2's deploy is canceled: the up fails at the deploy, blue keeps its login, the app keeps working", async () => {
+        const two = await gen(2);
+        emulator.clearRequests();
+        const known = new Set(emulator.deploys().map((d) => d.id));
+        const cancelOurs = (async () => {
+            await waitFor("our deploy", () => emulator.deploys().some((d) => !known.has(d.id)), { timeoutMs: 20_000 });
+            const ours = emulator.deploys().find((d) => !known.has(d.id))!;
+            await new RenderClient({ apiKey: emulator.apiKey, baseUrl: emulator.baseUrl }).cancelDeploy(
+                emulator.serviceId,
+                ours.id,
             );
-        }
-        assert.equal(deploy.op, "update");
-        assert.equal(deploy.state.outputs.status, "live");
-        assert.equal(emulator.liveDeploy()?.id, deploy.state.outputs.deployId);
-        assert.equal(emulator.liveEnv().DATABASE_URL, two.databaseUrl, "the live deploy runs the new DATABASE_URL");
-        assert.deepEqual(
-            writes().map(
-                (r) => `${renderRequestKind(r)}${r.path.endsWith("/env-vars/DATABASE_URL") ? " (DATABASE_URL)" : ""}`,
-            ),
-            ["PUT /services/{id}/env-vars/{key} (DATABASE_URL)", "POST /services/{id}/deploys"],
-            "the rotation costs exactly one variable write and one deploy trigger",
-        );
-        assert.equal(await canConnect(one.databaseUrl), true, "blue is not retired before its step");
+        })();
+        const [failed] = await Promise.all([stack.up(program(two)).catch((err: unknown) => err), cancelOurs]);
+        assert.ok(failed instanceof UpFailed, `expected the up to fail, got ${String(failed)}`);
+        assert.equal(failed.step, "ahoy-deploy");
+        assert.match(failed.message, /ended canceled/);
+        assert.equal(await canLogIn("ahoy_app_blue"), true, "blue, the login the app runs on, is not retired");
+        assert.equal(await canLogIn("ahoy_app_green"), true, "green holds generation 2's password, ready");
+        assert.equal((await appSession.query("SELECT 1 AS ok")).rows[0].ok, 1, "the app's session is untouched");
     });
 
-    it("only after that deploy is live does blue lose LOGIN and its open session end; the app then works with the new URL only", async () => {
-        assert.equal(state.deploy?.outputs.status, "live", "retirement follows a live deploy");
-        await applyRole(admin, two.roles.blue);
+    it("a bump to 3 before 2 went live is refused at the gate, before any password changes", async () => {
+        const three = await gen(3);
+        const blueBefore = (await gen(2)).roles.blue.password;
+        emulator.clearRequests();
+        const failed = await stack.up(program(three)).catch((err: unknown) => err);
+        assert.ok(failed instanceof UpFailed, `expected the up to fail, got ${String(failed)}`);
+        assert.equal(failed.step, "ahoy-db-gate");
         assert.match(
-            String(await canConnect(one.databaseUrl)),
-            /not permitted to log in/,
-            "the old URL is refused once blue is retired",
+            failed.message,
+            /generation 3 would give ahoy_app_blue a new password, but ahoy_app_blue can still log in: generation 2 never went live .* set databaseCredentialGeneration back to 2/,
         );
+        assert.notEqual(three.roles.blue.password, blueBefore, "generation 3 would have renewed blue's password...");
         assert.equal(
-            (await appSession.query("SELECT session_user::text AS login")).rows[0].login,
-            "ahoy_app_blue",
-            "LOGIN alone leaves open sessions",
+            await canConnect(emulator.liveEnv().DATABASE_URL),
+            true,
+            "...which the app runs on: it still logs in",
         );
+        assert.deepEqual(writes(), [], "nothing reached Render");
+    });
 
-        const sessions = await upResource(host, urns.sessions, sessionsInputs(two), state.sessions);
-        state.sessions = sessions.state;
-        assert.equal(sessions.op, "update", "a new generation ends the retired role's sessions again");
+    it("generation 2 run again goes live: one write, one deploy; blue is retired only then and the old app's session ends", async () => {
+        const two = await gen(2);
+        emulator.clearRequests();
+        const result = await stack.up(program(two));
+        assert.equal(result.ops["ahoy-db-gate"], "same", "the same generation again: the gate asks nothing");
+        assert.equal(result.ops["ahoy-DATABASE_URL"], "same", "the URL was written by the failed up already");
+        assert.equal(result.ops["ahoy-deploy"], "update", "its deploy never went live, so it is deployed now");
         assert.deepEqual(
-            { role: sessions.state.outputs.role, terminated: sessions.state.outputs.terminated },
-            { role: "ahoy_app_blue", terminated: 1 },
+            writes().map(renderRequestKind),
+            ["POST /services/{id}/deploys"],
+            "finishing the rotation costs one deploy trigger",
         );
-        assert.match((await appSessionEnded).message, /terminat/i);
-        await assert.rejects(appSession.query("SELECT 1"), "the retired role's session is gone");
+        assert.equal(emulator.liveEnv().DATABASE_URL, two.databaseUrl);
+        assert.equal(await canLogIn("ahoy_app_blue"), false, "blue lost LOGIN");
+        assert.match((await appSessionEnded).message, /terminat/i, "the old app's session on blue was ended");
+        assert.equal(stack.outputs("ahoy-db-retire").terminated, 1);
 
         const app = new Client({ connectionString: emulator.liveEnv().DATABASE_URL });
         await app.connect();
@@ -296,27 +309,86 @@ describe("rotation drill: databaseCredentialGeneration 1 -> 2 against the emulat
         } finally {
             await app.end();
         }
-        assert.match(String(await canConnect(one.databaseUrl)), /not permitted to log in/);
     });
 
-    it("a re-run with nothing changed writes nothing to Render and ends no session; no secret reached the host's output", async () => {
+    it("generation 3 with a second client on green: the up fails naming it, green keeps its login, nothing is cut off", async () => {
+        const two = await gen(2);
+        const exportUrl = new URL(two.databaseUrl);
+        exportUrl.searchParams.set("application_name", "nightly-export");
+        const nightly = new Client({ connectionString: exportUrl.toString() });
+        nightly.on("error", () => undefined);
+        await nightly.connect();
+        try {
+            const failed = await stack.up(program(await gen(3))).catch((err: unknown) => err);
+            assert.ok(failed instanceof UpFailed, `expected the up to fail, got ${String(failed)}`);
+            assert.equal(failed.step, "ahoy-db-retire");
+            assert.match(
+                failed.message,
+                /not retiring ahoy_app_green: 1 of its sessions are not the old app's .*application_name "nightly-export"/,
+            );
+            assert.equal(await canLogIn("ahoy_app_green"), true, "green keeps its login");
+            assert.equal((await nightly.query("SELECT 1 AS ok")).rows[0].ok, 1, "the export's session is untouched");
+        } finally {
+            await nightly.end();
+        }
+        // The export moved off green: the next up retires it.
+        const result = await stack.up(program(await gen(3)));
+        assert.equal(result.ops["ahoy-db-retire"], "update");
+        assert.equal(await canLogIn("ahoy_app_green"), false);
+    });
+
+    it("generation 4: Render says live but the new URL no longer logs in: the up fails naming the login, blue keeps its login", async () => {
+        const four = await gen(4);
+        const three = await gen(3);
+        const failed = await stack
+            .up(
+                program(four, {
+                    // After the deploy went live, someone resets green's password.
+                    sabotage: async () =>
+                        void (await admin.query("ALTER ROLE ahoy_app_green PASSWORD 'reset-by-hand'")),
+                    previousUrl: three.databaseUrl,
+                }),
+            )
+            .catch((err: unknown) => err);
+        // The app's live URL is the one the sabotage broke: only the old login is left, and it must be.
+        assert.ok(failed instanceof UpFailed, `expected the up to fail, got ${String(failed)}`);
+        assert.equal(failed.step, "ahoy-db-retire", failed.message);
+        assert.match(
+            failed.message,
+            /the login ahoy_app_green@.* \(the new DATABASE_URL's\) failed: password authentication failed/,
+        );
+        assert.ok(!failed.message.includes(four.roles.green.password), "the password is not in the message");
+        assert.equal(await canLogIn("ahoy_app_blue"), true, "blue, the last working login, is not retired");
+        assert.equal(await canConnect(three.databaseUrl), true, "generation 3's URL still logs in");
+        // Green's password put back as declared (the live URL works again); the re-run retires blue.
+        await applyRole(admin, four.roles.green);
+        await stack.up(program(four));
+        assert.equal(await canLogIn("ahoy_app_blue"), false);
+    });
+
+    it("a re-run with nothing changed writes nothing to Render, asks the gate nothing, and no secret reached the host's output", async () => {
         emulator.clearRequests();
-        const ops = [
-            (await upResource(host, urns.envVar, envVarInputs(two.databaseUrl), state.envVar)).op,
-            (await upResource(host, urns.deploy, deployInputs(two.databaseUrl), state.deploy)).op,
-            (await upResource(host, urns.sessions, sessionsInputs(two), state.sessions)).op,
-        ];
-        assert.deepEqual(ops, ["same", "same", "same"]);
+        const result = await stack.up(program(await gen(4)));
+        const resources = Object.entries(result.ops).filter(([, op]) => op !== "ran");
+        assert.ok(
+            resources.every(([, op]) => op === "same"),
+            JSON.stringify(result.ops),
+        );
         assert.deepEqual(writes(), []);
+        assert.ok(checkedAfter.length > 40, `the app's login was checked after every step (${checkedAfter.length})`);
         const printed = host.output();
-        const secrets = {
+        for (const [what, secret] of Object.entries({
             "the admin password": ADMIN.password,
-            "generation 1's blue password": one.roles.blue.password,
-            "generation 2's green password": two.roles.green.password,
-            "generation 1's DATABASE_URL": one.databaseUrl,
-            "generation 2's DATABASE_URL": two.databaseUrl,
-        };
-        for (const [what, secret] of Object.entries(secrets)) {
+            ...Object.fromEntries(
+                [...generations.values()].map((g) => [`generation ${g.generation}'s URL`, g.databaseUrl]),
+            ),
+            ...Object.fromEntries(
+                [...generations.values()].map((g) => [
+                    `generation ${g.generation}'s password`,
+                    g.roles[g.active].password,
+                ]),
+            ),
+        })) {
             assert.ok(!printed.includes(secret), `the provider host printed ${what}`);
         }
     });

@@ -172,12 +172,30 @@ describe("running the checks against a local app", function () {
         );
         assert.match(results[2], /^direct media blocked: GET \/media\/probe\.jpg answered 403 in \d+ ms/);
         assert.match(results[3], /^watch: GET \/healthz for 1 s: \d+ requests, 0 errors \(0\.0%\), slowest \d+ ms$/);
+        // Said before the watch ends: the engineer knows the switches took effect without waiting out the window.
         assert.ok(
             lines.some((l) =>
-                l.startsWith("watch: GET /healthz for 1 s (errors at most 5.0%, responses within 2000 ms)"),
+                /^DISABLE_SIGNUP and BLOCK_DIRECT_MEDIA are live and verified at \+\d+ s; watching \/healthz until \+\d+ s \(errors at most 5\.0%, responses within 2000 ms\)$/.test(
+                    l,
+                ),
             ),
+            lines.join("\n"),
         );
+        const live = lines.findIndex((l) => l.includes("live and verified"));
+        const watched = lines.findIndex((l) => l.startsWith("watch: GET /healthz for 1 s:"));
+        assert.ok(live >= 0 && live < watched, "the live line comes before the watch's verdict");
     });
+
+    it("a /healthz that answers 200 but slower than 2 s fails the check, like the watch would", async () => {
+        handler = (method, path, count) =>
+            path === "/healthz" ? { status: 200, delayMs: 2_200 } : mitigated(method, path, count);
+        const outcome = await runCheck(serviceUrl, inputs().checks[0], 3_000);
+        assert.equal(outcome.ok, false);
+        assert.match(
+            outcome.line,
+            /^healthz: GET http:\/\/127\.0\.0\.1:\d+\/healthz answered 200 but took \d+ ms, over the 2000 ms limit/,
+        );
+    }).timeout(10_000);
 
     it("waits for /healthz to come up within the timeout while instances switch over", async () => {
         handler = (method, path, count) =>

@@ -1,5 +1,5 @@
-// The app's database login, rotated by alternating two roles: the standby gets a new password and goes live,
-// and only after the deploy carrying it is live does the previous role lose LOGIN and its sessions.
+// The app's database login, rotated by alternating two roles: the standby gets a new password, proves it logs in, goes
+// live, and only once the deploy carrying it is live and verified does the previous role lose LOGIN and its sessions.
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -12,7 +12,9 @@ import {
     standbySlot,
     type Slot,
 } from "../../stacks/rotation";
-import { TerminateSessions } from "./terminateSessions";
+import { LoginProof } from "./loginProof";
+import { RetireLogin } from "./retireLogin";
+import { RotationGate } from "./rotationGate";
 
 export interface DatabaseCredentialsArgs {
     /** `databaseCredentialGeneration`: odd activates `<prefix>_blue`, even `<prefix>_green`. */
@@ -29,14 +31,26 @@ export interface DatabaseCredentialsArgs {
     readonly database: string;
     /** `databaseSslMode`: the `sslmode` in the app's DATABASE_URL. */
     readonly sslMode: string;
+    /** The `application_name` in the app's DATABASE_URL (the service's name): how its sessions are told apart. */
+    readonly applicationName: string;
+    /** The admin role (postgresql:username, else PGUSER): never acceptable as the owner role. */
+    readonly adminRole?: string;
 }
 
 /** What `retireStandby` declares. */
 export interface Retirement {
-    /** The standby role, declared with `login: false` after the deploy. */
+    /** Takes LOGIN from the previously active role and ends the old app's sessions, on proof. */
+    readonly retire: RetireLogin;
+    /** The standby role, declared with `login: false` once retired. */
     readonly role: postgresql.Role;
-    /** Ends the standby role's remaining sessions once it has lost LOGIN. */
-    readonly sessions: TerminateSessions;
+}
+
+/** What has to be true before the previous login is retired. */
+export interface RetirementProof {
+    /** The deploy that puts the new DATABASE_URL live; its `liveAt` dates the old app's sessions. */
+    readonly deploy: pulumi.Resource & { readonly liveAt: pulumi.Output<string> };
+    /** The runbook's checks of that deploy, when verification is on. */
+    readonly verification?: pulumi.Resource;
 }
 
 export class DatabaseCredentials extends pulumi.ComponentResource {
@@ -48,8 +62,12 @@ export class DatabaseCredentials extends pulumi.ComponentResource {
     public readonly active: postgresql.Role;
     /** Each slot's password, kept by the last generation that activated the slot. */
     public readonly passwords: Readonly<Record<Slot, random.RandomPassword>>;
-    /** The app's DATABASE_URL (secret), available only once the active role holds its password. */
+    /** The app's DATABASE_URL (secret), available only once the active role holds its password and logged in with it. */
     public readonly databaseUrl: pulumi.Output<string>;
+    /** Refuses a generation while the previous one has not gone live. */
+    public readonly gate: RotationGate;
+    /** The login with the new credentials that DATABASE_URL is written only after. */
+    public readonly proof: LoginProof;
 
     private readonly baseName: string;
     private readonly args: DatabaseCredentialsArgs;
@@ -62,9 +80,20 @@ export class DatabaseCredentials extends pulumi.ComponentResource {
         const active = activeSlot(args.generation);
         this.activeRole = roleName(args.rolePrefix, active);
         this.standbyRole = roleName(args.rolePrefix, standbySlot(args.generation));
-        const ownerProblem = ownerRoleProblem(args.rolePrefix, args.ownerRole);
+        const ownerProblem = ownerRoleProblem(args.rolePrefix, args.ownerRole, args.adminRole);
         if (ownerProblem) throw new RangeError(`databaseOwnerRole: ${ownerProblem}`);
 
+        // Before any password changes: the role about to get one must not be the login the app may still run on.
+        this.gate = new RotationGate(
+            `${name}-gate`,
+            {
+                database: args.database,
+                generation: args.generation,
+                activeRole: this.activeRole,
+                standbyRole: this.standbyRole,
+            },
+            { parent: this },
+        );
         this.passwords = {
             blue: this.password("blue"),
             green: this.password("green"),
@@ -72,32 +101,47 @@ export class DatabaseCredentials extends pulumi.ComponentResource {
         this.active = this.role(active, true, []);
 
         // Built from the role's own outputs: the URL exists only after the database holds this password.
-        const { host, port, database, sslMode } = args;
-        this.databaseUrl = pulumi.secret(
+        const { host, port, database, sslMode, applicationName } = args;
+        const url = pulumi.secret(
             pulumi.all([this.active.name, this.active.password]).apply(([user, password]) => {
                 if (!password)
                     throw new Error(`role ${user} has no password in the state; expected the slot's RandomPassword`);
-                return databaseUrl({ user, password, host, port, database, sslMode });
+                return databaseUrl({ user, password, host, port, database, sslMode, applicationName });
             }),
         );
+        // The runbook's "test connection with new credentials", before DATABASE_URL is written with them.
+        this.proof = new LoginProof(`${name}-login-proof`, { databaseUrl: url }, { parent: this });
+        // The URL as an output of the proof too, so whatever takes it (the DATABASE_URL write) waits for the proof.
+        this.databaseUrl = pulumi.secret(pulumi.all([url, this.proof.provedAt]).apply(([value]) => value));
         this.registerOutputs({ databaseUrl: this.databaseUrl });
     }
 
     /**
-     * Declares the standby role without LOGIN, after `afterDeploy` (the deploy that puts the new DATABASE_URL live),
-     * then ends its remaining sessions. Call it exactly once: a slot that is not declared would be dropped.
+     * Retires the previously active role once `proof.deploy` (the deploy that puts the new DATABASE_URL live) is live,
+     * `proof.verification` passed and the new URL logs in once more: RetireLogin takes LOGIN away and ends the old
+     * app's sessions, or fails naming any other client on that login; the standby Role is declared without LOGIN
+     * after it. Call it exactly once: a slot that is not declared would be dropped.
      */
-    retireStandby(afterDeploy: pulumi.Resource): Retirement {
+    retireStandby(proof: RetirementProof): Retirement {
         if (this.retirement)
             throw new Error(`${this.baseName}: retireStandby was already called; the standby role is declared once`);
-        const standby = standbySlot(this.args.generation);
-        const role = this.role(standby, false, [afterDeploy]);
-        const sessions = new TerminateSessions(
-            `${this.baseName}-retired-sessions`,
-            { database: this.args.database, role: role.name, generation: this.args.generation },
-            { parent: this, dependsOn: [role] },
+        const retire = new RetireLogin(
+            `${this.baseName}-retire`,
+            {
+                database: this.args.database,
+                role: this.standbyRole,
+                databaseUrl: this.databaseUrl,
+                generation: this.args.generation,
+                applicationName: this.args.applicationName,
+                liveSince: proof.deploy.liveAt,
+            },
+            {
+                parent: this,
+                dependsOn: [proof.deploy, ...(proof.verification ? [proof.verification] : []), this.proof],
+            },
         );
-        this.retirement = { role, sessions };
+        const role = this.role(standbySlot(this.args.generation), false, [retire]);
+        this.retirement = { retire, role };
         return this.retirement;
     }
 
@@ -112,7 +156,8 @@ export class DatabaseCredentials extends pulumi.ComponentResource {
                 minSpecial: 2,
                 keepers: { generation: String(slotKeeper(this.args.generation, slot)) },
             },
-            { parent: this },
+            // A new password only once the gate has found the slot unused by the app.
+            { parent: this, dependsOn: [this.gate] },
         );
     }
 

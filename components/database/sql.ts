@@ -146,3 +146,54 @@ export function sqlState(err: unknown): string | undefined {
         ? err.code
         : undefined;
 }
+
+/** The login a DATABASE_URL carries, as the admin connection would make it (never its password in a message). */
+export interface UrlLogin {
+    readonly user: string;
+    readonly password: string;
+    readonly database: string;
+}
+
+/** The user, password and database of a `postgresql://` URL, decoded; throws naming the part that is missing. */
+export function loginOf(databaseUrl: string): UrlLogin {
+    let url: URL;
+    try {
+        url = new URL(databaseUrl);
+    } catch {
+        throw new Error("DATABASE_URL is not a URL; expected postgresql://user:password@host:port/database");
+    }
+    const user = decodeURIComponent(url.username);
+    const password = decodeURIComponent(url.password);
+    const database = decodeURIComponent(url.pathname.replace(/^\//, ""));
+    if (!user || !password || !database) {
+        throw new Error(
+            "DATABASE_URL lacks a user, password or database; expected postgresql://user:password@host:port/database",
+        );
+    }
+    return { user, password, database };
+}
+
+/**
+ * Logs in with the exact user and password of `databaseUrl`, to its database, through the admin connection's host,
+ * port and TLS settings (the app's host may be reachable only inside Render's network), and answers who the server
+ * says logged in. This is the runbook's "Test connection with new credentials". Fails naming the login, never the
+ * password.
+ */
+export async function proveLogin(databaseUrl: string): Promise<string> {
+    const login = loginOf(databaseUrl);
+    const settings: AdminSettings = { ...adminSettings(login.database), user: login.user, password: login.password };
+    const pg: typeof import("pg") = require("pg");
+    const client = new pg.Client(clientConfig(settings));
+    try {
+        await client.connect();
+        const who = await client.query<{ login: string }>("SELECT session_user::text AS login");
+        return who.rows[0].login;
+    } catch (err) {
+        const said = (err as Error).message.split(login.password).join("[redacted]");
+        throw new Error(`the login ${describeAdmin(settings)} (the new DATABASE_URL's) failed: ${said}`, {
+            cause: err,
+        });
+    } finally {
+        await client.end().catch(() => undefined);
+    }
+}

@@ -3,7 +3,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { ModuleResource, moduleProvider } from "../dynamicProvider";
 
 export type { DeployInputs, DeployOutputs } from "./deployProvider";
-export { variablesDigest } from "./digest";
 
 /** The provider every resource of this type carries in the state: it requires the implementation in the provider host. */
 export const deployProvider = moduleProvider("render", "Deploy");
@@ -14,8 +13,8 @@ export interface DeployArgs {
     readonly service: pulumi.Input<string>;
     /** Render API base URL, e.g. https://api.render.com/v1 */
     readonly apiUrl: pulumi.Input<string>;
-    /** Digest of the managed variables' keys and values (sha256 hex, secret-safe); a change triggers one deploy. */
-    readonly trigger: pulumi.Input<string>;
+    /** Each managed variable's revision (its EnvVar's `revision`): a new one, from a write, triggers one deploy. */
+    readonly revisions: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** Deploy id (dep-...), commit SHA or git tag the service is pinned to; unset: no pin (removing one restores autodeploy). */
     readonly releasePin?: pulumi.Input<string>;
     /** The git repository a tag pin is looked up in; unset: the repository Render builds the service from. */
@@ -23,8 +22,8 @@ export interface DeployArgs {
 }
 
 /**
- * One deploy, triggered when the managed variables or the release pin change, awaited until live: the live commit, or
- * while pinned the pinned build (a rollback, or the pinned commit) with autodeploy off.
+ * One deploy, triggered when a managed variable is written or the release pin changes, awaited until live: the live
+ * commit, or while pinned the pinned build (a rollback, or the pinned commit) with autodeploy off.
  */
 export class Deploy extends ModuleResource {
     // `declare`: with ES2022 class fields a plain field would reset the output the base constructor assigned.
@@ -34,12 +33,14 @@ export class Deploy extends ModuleResource {
     declare public readonly status: pulumi.Output<string>;
     /** The commit the release pin resolves to; undefined without a pin. */
     declare public readonly releaseCommit: pulumi.Output<string | undefined>;
+    /** When the deploy went live (RFC 3339). */
+    declare public readonly liveAt: pulumi.Output<string>;
 
     constructor(name: string, args: DeployArgs, opts?: pulumi.CustomResourceOptions) {
         const props = {
             service: args.service,
             apiUrl: args.apiUrl,
-            trigger: args.trigger,
+            revisions: args.revisions,
             releasePin: args.releasePin,
             repository: args.repository,
             releaseCommit: undefined,
@@ -50,6 +51,7 @@ export class Deploy extends ModuleResource {
             status: undefined,
             autoDeployBeforePin: undefined,
             variablesSince: undefined,
+            liveAt: undefined,
         };
         super(deployProvider, name, props, opts);
     }

@@ -1,6 +1,12 @@
 // The Deploy provider's implementation, loaded in the dynamic-provider host at run time (see ../dynamicProvider.ts).
 import * as pulumi from "@pulumi/pulumi";
-import { Deploy as RenderDeploy, DeployFailedError, RenderApiError, RenderClient } from "../../lib/render/client";
+import {
+    Deploy as RenderDeploy,
+    DeployFailedError,
+    describeDeploy,
+    RenderApiError,
+    RenderClient,
+} from "../../lib/render/client";
 import { AutoDeploy, DeployAction, decideDeploy, PinTarget, rollbackUnavailableMessage } from "./deployDecision";
 import { parseReleasePin, releasePinProblem } from "../../lib/releasePin";
 import { isCommitSha, resolveGitRef } from "../../lib/gitRef";
@@ -19,7 +25,11 @@ import {
 export interface DeployInputs {
     service: string;
     apiUrl: string;
-    trigger: string;
+    /**
+     * Each managed variable's revision (new on every write to Render): one that differs from the recorded set is a
+     * write this `up` made, which only a deploy created after it carries to the app.
+     */
+    revisions: Record<string, string>;
     /** The release pin as configured (deploy id, commit SHA or git tag); absent when none is set. */
     releasePin?: string;
     /** The git repository a tag pin is looked up in; absent: the one Render builds the service from. */
@@ -41,6 +51,9 @@ export interface DeployOutputs extends DeployInputs {
     /** When the first deploy running the current managed variables was created (RFC 3339): a rollback to an older
      * deploy would run older variables. */
     variablesSince?: string;
+    /** When the deploy went live (RFC 3339, Render's clock): a session of a retired login opened after it is not the
+     * old app's. */
+    liveAt: string;
 }
 
 // How many recent deploys a short commit SHA is looked up in, to find the full SHA Render's deploy call needs.
@@ -53,8 +66,14 @@ function defined<T extends object>(props: T): T {
 
 /** The input properties, as the engine compares them; the rest of the outputs are Render's answer and the pin's record. */
 function inputsOf(props: DeployInputs): DeployInputs {
-    const { service, apiUrl, trigger, releasePin, repository, releaseCommit, autoDeploy } = props;
-    return defined({ service, apiUrl, trigger, releasePin, repository, releaseCommit, autoDeploy });
+    const { service, apiUrl, revisions, releasePin, repository, releaseCommit, autoDeploy } = props;
+    return defined({ service, apiUrl, revisions, releasePin, repository, releaseCommit, autoDeploy });
+}
+
+/** The same writes: every key with the same revision. */
+function sameRevisions(a: Record<string, string> | undefined, b: Record<string, string> | undefined): boolean {
+    const keys = new Set([...Object.keys(a ?? {}), ...Object.keys(b ?? {})]);
+    return [...keys].every((key) => (a ?? {})[key] === (b ?? {})[key]);
 }
 
 /**
@@ -140,11 +159,16 @@ async function pinTarget(
 }
 
 /** Starts the decided deploy; a rollback Render refuses (its build artifact gone) fails suggesting the commit instead. */
-async function startDeploy(client: RenderClient, serviceId: string, action: DeployAction): Promise<RenderDeploy> {
-    if (action.kind === "branchHead") return client.triggerDeploy(serviceId);
-    if (action.kind === "commit") return client.triggerDeploy(serviceId, { commitId: action.commitId });
+async function startDeploy(
+    client: RenderClient,
+    serviceId: string,
+    action: DeployAction,
+    before: RenderDeploy[],
+): Promise<RenderDeploy> {
+    if (action.kind === "branchHead") return client.triggerDeploy(serviceId, {}, { before });
+    if (action.kind === "commit") return client.triggerDeploy(serviceId, { commitId: action.commitId }, { before });
     try {
-        return await client.rollback(serviceId, action.deployId);
+        return await client.rollback(serviceId, action.deployId, { before, expectCommit: action.commitId });
     } catch (err) {
         // 400/409/410/422: Render understood and refused, which for an existing deploy means its artifact is not kept.
         if (err instanceof RenderApiError && [400, 409, 410, 422].includes(err.status)) {
@@ -158,6 +182,125 @@ function describeAction(action: DeployAction, pinned: boolean): string {
     if (action.kind === "branchHead") return "of the branch head";
     if (action.kind === "rollback") return `(a rollback to ${action.deployId}, reusing its build)`;
     return `of the ${pinned ? "pinned" : "live"} commit ${action.commitId.slice(0, 7)}`;
+}
+
+// How many of the service's newest deploys are read before deciding: the live one is nearly always among them.
+const RECENT_DEPLOYS = 20;
+const IN_FLIGHT: readonly string[] = [
+    "created",
+    "queued",
+    "build_in_progress",
+    "pre_deploy_in_progress",
+    "update_in_progress",
+];
+// Waiting for someone else's deploy to finish before ours gets as long as a deploy of ours may take.
+const DEPLOY_TIMEOUT_MS = 30 * 60_000;
+
+/** What Render runs and has in flight now: the newest deploys (the snapshot ours is told apart by) and the live one. */
+async function renderNow(
+    client: RenderClient,
+    serviceId: string,
+): Promise<{ recent: RenderDeploy[]; live?: RenderDeploy; inFlight: RenderDeploy[] }> {
+    const recent = await client.listDeploys(serviceId, { limit: RECENT_DEPLOYS });
+    const live = recent.find((d) => d.status === "live") ?? (await client.liveDeploy(serviceId));
+    return { recent, live, inFlight: recent.filter((d) => IN_FLIGHT.includes(d.status)) };
+}
+
+/**
+ * Waits until deploys someone else started (a push's autodeploy, a dashboard deploy) have ended, so that a deploy of
+ * "the live commit" is decided on what is live after them: queued behind a push, it would roll that push back.
+ */
+async function settle(
+    client: RenderClient,
+    serviceId: string,
+    service: string,
+    inFlight: RenderDeploy[],
+): Promise<void> {
+    for (const other of inFlight) {
+        void pulumi.log.info(
+            `${service}: ${describeDeploy(other)} is in flight; waiting for it to end before deciding what to deploy, ` +
+                `so this deploy cannot undo it`,
+        );
+        try {
+            await client.waitForDeploy(serviceId, other.id, { timeoutMs: DEPLOY_TIMEOUT_MS });
+        } catch (err) {
+            // Its failure is its own: what matters here is only that it is no longer in flight.
+            if (!(err instanceof DeployFailedError) || err.timedOut) throw err;
+        }
+    }
+}
+
+/**
+ * Waits while our deploy is queued behind another. When that one goes live and runs a different commit than ours
+ * (a push landed while we waited), deploying ours would silently roll it back: ours is canceled and the `up` fails
+ * naming both commits. Only for an unpinned deploy of "the live commit"; a pinned deploy is meant to win. Polls
+ * quickly: the moment to cancel is while ours builds, before it replaces the push.
+ */
+async function waitOurTurn(
+    client: RenderClient,
+    serviceId: string,
+    ours: RenderDeploy,
+    liveBefore: RenderDeploy | undefined,
+): Promise<void> {
+    let status = ours.status;
+    let pollMs = 100;
+    // `queued` is waiting for another deploy to end; once ours leaves it, the one ahead has ended (live or not).
+    while (status === "queued") {
+        await sleep(pollMs);
+        pollMs = Math.min(1_000, pollMs * 2);
+        try {
+            status = (await client.getDeploy(serviceId, ours.id)).status;
+        } catch (err) {
+            if (err instanceof RenderApiError && (err.status === 0 || err.status === 429 || err.status >= 500))
+                continue;
+            throw err;
+        }
+    }
+    const live = await client.liveDeploy(serviceId);
+    const ourCommit = ours.commit?.id;
+    if (!live || live.id === ours.id || live.id === liveBefore?.id || live.commit?.id === ourCommit) return;
+    let canceled = `canceled ${ours.id}`;
+    try {
+        await client.cancelDeploy(serviceId, ours.id);
+    } catch (err) {
+        canceled = `tried to cancel ${ours.id} but Render said ${(err as Error).message}; cancel it in the dashboard`;
+    }
+    throw new Error(
+        `while deploy ${ours.id} of the live commit ${short(ourCommit)} waited its turn, ${describeDeploy(live)} went ` +
+            `live with commit ${short(live.commit?.id)}; deploying ${short(ourCommit)} now would roll ${short(live.commit?.id)} ` +
+            `back, so this up ${canceled}. The variables are written but not running: run pulumi up again to deploy ` +
+            `${short(live.commit?.id)} with them`,
+    );
+}
+
+/**
+ * After ours went live: whether another deploy of a different commit went live between our trigger and ours (too fast
+ * for `waitOurTurn` to cancel ours), so that ours replaced it. Then the `up` fails saying so: the variables run, on
+ * the older commit, and the newer one must be deployed again.
+ */
+async function checkNotOvertaken(
+    client: RenderClient,
+    serviceId: string,
+    ours: RenderDeploy,
+    liveBefore: RenderDeploy | undefined,
+): Promise<void> {
+    const since = Date.parse(ours.createdAt);
+    const replaced = (await client.listDeploys(serviceId, { limit: RECENT_DEPLOYS })).find(
+        (d) =>
+            d.id !== ours.id &&
+            d.id !== liveBefore?.id &&
+            (d.status === "deactivated" || d.status === "live") &&
+            d.commit?.id !== ours.commit?.id &&
+            d.finishedAt != null &&
+            Date.parse(d.finishedAt) >= since,
+    );
+    if (!replaced) return;
+    throw new Error(
+        `${describeDeploy(replaced)} went live with commit ${short(replaced.commit?.id)} while deploy ${ours.id} of ` +
+            `${short(ours.commit?.id)} waited, and ${ours.id} has replaced it: the variables are live, but on the older ` +
+            `commit ${short(ours.commit?.id)}. Deploy ${short(replaced.commit?.id)} again (the dashboard's "Deploy latest ` +
+            `commit", or releasePin ${replaced.commit?.id ?? "<its commit>"} then unpin)`,
+    );
 }
 
 /**
@@ -180,12 +323,16 @@ async function deploy(
             ? { pin: olds.releasePin, autoDeployBeforePin: olds.autoDeployBeforePin }
             : undefined;
     // The service's settings are read only when a pin is in play: a plain flag flip costs no extra request.
-    const [live, settings, pin] = await Promise.all([
-        client.liveDeploy(serviceId),
+    const [settings, pin] = await Promise.all([
         inputs.releasePin || recorded ? client.getService(serviceId) : undefined,
         pinTarget(client, serviceId, inputs),
     ]);
-    const variablesChanged = !olds || olds.trigger !== inputs.trigger;
+    let now = await renderNow(client, serviceId);
+    if (!pin && now.inFlight.length > 0) {
+        await settle(client, serviceId, service, now.inFlight);
+        now = await renderNow(client, serviceId);
+    }
+    const variablesChanged = !olds || !sameRevisions(olds.revisions, inputs.revisions);
     let decision;
     try {
         decision = decideDeploy({
@@ -193,7 +340,7 @@ async function deploy(
             recorded,
             variablesChanged,
             variablesSince: olds?.variablesSince,
-            liveCommitId: live?.commit?.id ?? undefined,
+            liveCommitId: now.live?.commit?.id ?? undefined,
             autoDeploy: settings?.autoDeploy,
         });
     } catch (err) {
@@ -206,7 +353,14 @@ async function deploy(
         void pulumi.log.info(`${service}: autodeploy set to "${decision.setAutoDeploy}"`);
     }
     try {
-        const { triggered, done } = await deployAndWait(client, serviceId, decision.action, service, !!pin);
+        const triggered = await startDeploy(client, serviceId, decision.action, now.recent);
+        void pulumi.log.info(
+            `${service}: deploy ${triggered.id} ${describeAction(decision.action, !!pin)} triggered (${triggered.status})`,
+        );
+        const guarded = !pin && decision.action.kind === "commit";
+        if (guarded) await waitOurTurn(client, serviceId, triggered, now.live);
+        const done = await waitLive(client, serviceId, triggered, service);
+        if (guarded) await checkNotOvertaken(client, serviceId, triggered, now.live);
         return defined({
             ...inputsOf(inputs),
             serviceId,
@@ -216,6 +370,7 @@ async function deploy(
             autoDeployBeforePin: decision.record?.autoDeployBeforePin,
             // A rollback runs its target's variables, chosen only when they are the current ones: the time stays.
             variablesSince: variablesChanged ? triggered.createdAt : olds?.variablesSince,
+            liveAt: done.finishedAt ?? done.updatedAt ?? new Date().toISOString(),
         });
     } catch (err) {
         const found = settings?.autoDeploy;
@@ -235,21 +390,17 @@ async function deploy(
     }
 }
 
-/** Starts the deploy and waits until it is live, reporting each status change; a failure names status and request id. */
-async function deployAndWait(
+/** Waits until the deploy is live, reporting each status change; a failure names the status and the request id. */
+async function waitLive(
     client: RenderClient,
     serviceId: string,
-    action: DeployAction,
+    triggered: RenderDeploy,
     service: string,
-    pinned: boolean,
-): Promise<{ triggered: RenderDeploy; done: RenderDeploy }> {
-    const triggered = await startDeploy(client, serviceId, action);
-    void pulumi.log.info(
-        `${service}: deploy ${triggered.id} ${describeAction(action, pinned)} triggered (${triggered.status})`,
-    );
+): Promise<RenderDeploy> {
     let reported = triggered.status;
     try {
-        const done = await client.waitForDeploy(serviceId, triggered.id, {
+        return await client.waitForDeploy(serviceId, triggered.id, {
+            timeoutMs: DEPLOY_TIMEOUT_MS,
             onStatus: (status) => {
                 // The first poll usually repeats the status the trigger answered with; report changes only.
                 if (status.status !== reported) {
@@ -258,10 +409,9 @@ async function deployAndWait(
                 }
             },
         });
-        return { triggered, done };
     } catch (err) {
         if (err instanceof DeployFailedError) {
-            const commit = triggered.commit?.id ? ` of commit ${triggered.commit.id.slice(0, 7)}` : "";
+            const commit = triggered.commit?.id ? ` of commit ${short(triggered.commit.id)}` : "";
             const outcome = err.timedOut ? `was still ${err.status} when the wait ran out` : `ended ${err.status}`;
             throw new Error(
                 `Render deploy ${err.deployId}${commit} ${outcome} (request id ${err.requestId ?? "not given"}), not live; ` +
@@ -273,20 +423,31 @@ async function deployAndWait(
     }
 }
 
+function short(commitId: string | undefined): string {
+    return commitId ? commitId.slice(0, 7) : "(no commit)";
+}
+
+function sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /**
- * The Deploy provider: a changed trigger (the digest of the managed variables) or release pin deploys once.
+ * The Deploy provider: a changed set of variable revisions (a write) or release pin deploys once.
  * `check` resolves the pin to its commit and marks autodeploy off, so `pulumi preview --diff` shows both.
  */
 export const deployProvider: RenderProvider<DeployInputs, DeployOutputs> = {
     configure: configureRenderProvider,
 
     async check(_olds, news) {
-        const { service, apiUrl, trigger, releasePin, repository } = revealed(news);
+        const { service, apiUrl, revisions, releasePin, repository } = revealed(news);
         const failures = serviceFailures(service, apiUrl);
-        if (!isUnknown(trigger) && (typeof trigger !== "string" || trigger === "")) {
+        if (
+            !isUnknown(revisions) &&
+            (typeof revisions !== "object" || revisions === null || Array.isArray(revisions))
+        ) {
             failures.push({
-                property: "trigger",
-                reason: `trigger must be a non-empty string (a variables digest), got ${typeof trigger}`,
+                property: "revisions",
+                reason: `revisions must map each managed variable to the revision of its last write, got ${typeof revisions}`,
             });
         }
         const pinned = typeof releasePin === "string" && releasePin !== "";
@@ -320,13 +481,14 @@ export const deployProvider: RenderProvider<DeployInputs, DeployOutputs> = {
     async diff(_id, olds, news) {
         const old = revealed(olds);
         const next = revealed(news);
-        // apiUrl alone is where Render is reached, not what runs there: it deploys nothing. Nor does the repository a tag
-        // is looked up in, unless the tag now resolves elsewhere (releaseCommit).
+        // The repository a tag is looked up in deploys nothing unless the tag now resolves elsewhere (releaseCommit).
+        // apiUrl deploys nothing either, but it is an update: the outputs, where refresh reads it, must follow.
         const moved = serviceChanged(old, next.service);
         const changed =
-            next.trigger !== old.trigger ||
+            !sameRevisions(old.revisions, next.revisions) ||
             (next.releasePin ?? "") !== (old.releasePin ?? "") ||
-            (next.releaseCommit ?? "") !== (old.releaseCommit ?? "");
+            (next.releaseCommit ?? "") !== (old.releaseCommit ?? "") ||
+            next.apiUrl !== old.apiUrl;
         return { changes: moved || changed, replaces: moved ? ["service"] : [] };
     },
 
@@ -337,7 +499,15 @@ export const deployProvider: RenderProvider<DeployInputs, DeployOutputs> = {
     },
 
     async update(_id, olds, news) {
-        return { outs: await deploy(this, revealed(news), revealed(olds)) };
+        const old = revealed(olds);
+        const next = revealed(news);
+        const deployDue =
+            !sameRevisions(old.revisions, next.revisions) ||
+            (next.releasePin ?? "") !== (old.releasePin ?? "") ||
+            (next.releaseCommit ?? "") !== (old.releaseCommit ?? "");
+        // Only where Render is reached changed: nothing was written, so nothing is deployed.
+        if (!deployDue) return { outs: { ...old, ...inputsOf(next) } };
+        return { outs: await deploy(this, next, old) };
     },
 
     async read(id, props) {

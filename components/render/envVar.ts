@@ -14,28 +14,33 @@ export interface EnvVarArgs {
     readonly service: pulumi.Input<string>;
     /** The variable's name, e.g. DISABLE_SIGNUP. */
     readonly key: pulumi.Input<string>;
-    /** The variable's value. */
-    readonly value: pulumi.Input<string>;
+    /** The variable's value; undefined: the variable must be absent (deleted if present), which is an update the
+     * deploy can follow in the same `up`, unlike removing the resource (the engine deletes those after everything). */
+    readonly value?: pulumi.Input<string>;
     /** Render API base URL, e.g. https://api.render.com/v1 */
     readonly apiUrl: pulumi.Input<string>;
     /** The value is a secret: it is stored and shown as a Pulumi secret (additionalSecretOutputs ["value"]). */
     readonly secret?: boolean;
 }
 
-/** One Render environment variable, written and deleted key by key (never PUT /env-vars, which replaces them all). */
+/** One Render environment variable, present or absent, written and deleted key by key (never PUT /env-vars, which
+ * replaces them all). */
 export class EnvVar extends ModuleResource {
     // `declare`: with ES2022 class fields a plain field would reset the output the base constructor assigned.
     declare public readonly serviceId: pulumi.Output<string>;
     declare public readonly key: pulumi.Output<string>;
-    declare public readonly value: pulumi.Output<string>;
+    declare public readonly value: pulumi.Output<string | undefined>;
+    /** New on every write to Render; the deploy's trigger takes it, so a write is always followed by a deploy. */
+    declare public readonly revision: pulumi.Output<string>;
 
     constructor(name: string, args: EnvVarArgs, opts?: pulumi.CustomResourceOptions) {
         const props = {
             service: args.service,
             key: args.key,
-            value: args.secret ? pulumi.secret(args.value) : args.value,
+            value: args.secret && args.value !== undefined ? pulumi.secret(args.value) : args.value,
             apiUrl: args.apiUrl,
             serviceId: undefined,
+            revision: undefined,
         };
         const options = args.secret ? pulumi.mergeOptions(opts, { additionalSecretOutputs: ["value"] }) : opts;
         super(envVarProvider, name, props, options);

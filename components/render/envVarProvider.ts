@@ -1,9 +1,11 @@
 // The EnvVar provider's implementation, loaded in the dynamic-provider host at run time (see ../dynamicProvider.ts).
+import { randomBytes } from "node:crypto";
 import {
     configureRenderProvider,
     isUnknown,
     openRenderClient,
     RenderProvider,
+    RenderProviderState,
     revealed,
     serviceChanged,
     serviceFailures,
@@ -13,13 +15,20 @@ import {
 export interface EnvVarInputs {
     service: string;
     key: string;
-    value: string;
+    /** The value to store; absent: the variable must not exist on the service (it is deleted). */
+    value?: string;
     apiUrl: string;
 }
 
-/** The EnvVar provider's outputs: the inputs plus the service's resolved srv- id. */
+/** The EnvVar provider's outputs: the inputs plus the service's resolved srv- id and the revision of the last write. */
 export interface EnvVarOutputs extends EnvVarInputs {
     serviceId: string;
+    /**
+     * New on every write to Render (a PUT, or a DELETE of an absent variable), and only then: the deploy's trigger
+     * takes every variable's revision, so every write in an `up` is followed by a deploy in that `up`, even one that
+     * sets a value back to what the state last recorded.
+     */
+    revision: string;
 }
 
 /** A name Render accepts for an environment variable (its dashboard's rule, from the Kubernetes one it runs on). */
@@ -38,8 +47,26 @@ function envVarId(serviceId: string, key: string): string {
     return `${serviceId}/${key}`;
 }
 
-function envVarOutputs(inputs: EnvVarInputs, serviceId: string): EnvVarOutputs {
-    return { service: inputs.service, key: inputs.key, value: inputs.value, apiUrl: inputs.apiUrl, serviceId };
+/** A revision no other write has: when it was made, and enough randomness that two writes in one millisecond differ. */
+function newRevision(): string {
+    return `${new Date().toISOString()}-${randomBytes(4).toString("hex")}`;
+}
+
+function inputsOf(props: EnvVarInputs): EnvVarInputs {
+    const { service, key, value, apiUrl } = props;
+    return value === undefined ? { service, key, apiUrl } : { service, key, value, apiUrl };
+}
+
+/** Makes Render's stored variable what the inputs say: written with PUT /env-vars/{key}, or deleted when absent. */
+async function write(provider: RenderProviderState, inputs: EnvVarInputs, serviceId: string): Promise<EnvVarOutputs> {
+    const client = openRenderClient(provider, inputs.apiUrl);
+    if (inputs.value === undefined) {
+        // A 404 (already gone) is as good as deleted; the deploy still follows, since the live one may predate that.
+        await client.deleteEnvVar(serviceId, inputs.key);
+    } else {
+        await client.setEnvVar(serviceId, inputs.key, inputs.value);
+    }
+    return { ...inputsOf(inputs), serviceId, revision: newRevision() };
 }
 
 /** The EnvVar provider: one key written with PUT /env-vars/{key}, so variables set by hand are never touched. */
@@ -53,11 +80,11 @@ export const envVarProvider: RenderProvider<EnvVarInputs, EnvVarOutputs> = {
         if (keyProblem) {
             failures.push({ property: "key", reason: keyProblem });
         }
-        if (!isUnknown(value) && typeof value !== "string") {
+        if (!isUnknown(value) && value !== undefined && typeof value !== "string") {
             // The type only: the value itself may be a secret.
             failures.push({
                 property: "value",
-                reason: `value of ${String(key)} must be a string, got ${typeof value}`,
+                reason: `value of ${String(key)} must be a string or absent, got ${typeof value}`,
             });
         }
         // The inputs go back as they came, so a secret stays wrapped for the engine.
@@ -72,7 +99,9 @@ export const envVarProvider: RenderProvider<EnvVarInputs, EnvVarOutputs> = {
             ...(serviceChanged(old, next.service) ? ["service"] : []),
         ];
         return {
-            changes: replaces.length > 0 || next.value !== old.value,
+            // An apiUrl change alone writes nothing, but it is an update: a "no change" would keep the old URL in the
+            // outputs, where refresh and delete read it.
+            changes: replaces.length > 0 || next.value !== old.value || next.apiUrl !== old.apiUrl,
             replaces,
             // A variable change only takes effect at the next deploy, so removing the old key before writing the new one
             // costs nothing, and it is the only safe order when two service names turn out to be the same service.
@@ -82,18 +111,19 @@ export const envVarProvider: RenderProvider<EnvVarInputs, EnvVarOutputs> = {
 
     async create(inputs) {
         const news = revealed(inputs);
-        const client = openRenderClient(this, news.apiUrl);
-        const serviceId = await client.resolveServiceId(news.service);
-        await client.setEnvVar(serviceId, news.key, news.value);
-        return { id: envVarId(serviceId, news.key), outs: envVarOutputs(news, serviceId) };
+        const serviceId = await openRenderClient(this, news.apiUrl).resolveServiceId(news.service);
+        return { id: envVarId(serviceId, news.key), outs: await write(this, news, serviceId) };
     },
 
     async update(_id, olds, news) {
         const next = revealed(news);
         // diff replaces the resource when the service changes, so it is still the one recorded: no lookup needed.
-        const { serviceId } = revealed(olds);
-        await openRenderClient(this, next.apiUrl).setEnvVar(serviceId, next.key, next.value);
-        return { outs: envVarOutputs(next, serviceId) };
+        const old = revealed(olds);
+        if (next.value === old.value) {
+            // Only where Render is reached changed: nothing is written, so no deploy is owed.
+            return { outs: { ...inputsOf(next), serviceId: old.serviceId, revision: old.revision } };
+        }
+        return { outs: await write(this, next, old.serviceId) };
     },
 
     async read(id, props) {
@@ -102,19 +132,20 @@ export const envVarProvider: RenderProvider<EnvVarInputs, EnvVarOutputs> = {
         }
         const recorded = revealed(props);
         const value = await openRenderClient(this, recorded.apiUrl).getEnvVar(recorded.serviceId, recorded.key);
-        if (value === undefined) {
-            // Deleted at Render: the refresh drops it from the state and the next `pulumi up` writes it again.
-            return {};
-        }
-        // Returning the inputs too makes a value changed by hand show as a diff against the program afterwards.
-        const current = { ...envVarOutputs(recorded, recorded.serviceId), value };
-        const inputs: EnvVarInputs = { service: current.service, key: current.key, value, apiUrl: current.apiUrl };
+        // What Render stores now, present or absent: a value changed or deleted by hand (or one set by hand where the
+        // program wants none) shows as a diff against the program, and the next `pulumi up` puts it back.
+        const current = inputsOf({ ...recorded, value });
         // The SDK types `inputs` as the outputs' shape; what the engine wants there is the inputs.
-        return { id, props: current, inputs: inputs as EnvVarOutputs };
+        return {
+            id,
+            props: { ...current, serviceId: recorded.serviceId, revision: recorded.revision },
+            inputs: current as EnvVarOutputs,
+        };
     },
 
     async delete(_id, props) {
         const recorded = revealed(props);
+        if (recorded.value === undefined) return;
         // A 404 (already gone) is as good as deleted.
         await openRenderClient(this, recorded.apiUrl).deleteEnvVar(recorded.serviceId, recorded.key);
     },

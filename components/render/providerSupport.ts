@@ -59,7 +59,34 @@ export function openRenderClient(provider: RenderProviderState, apiUrl: string):
         );
     }
     const { RenderClient } = require("../../lib/render/client") as typeof import("../../lib/render/client");
-    return new RenderClient({ apiKey, baseUrl: apiUrl, log: (message) => void pulumi.log.info(message) });
+    return new RenderClient({
+        apiKey,
+        baseUrl: apiUrl,
+        log: (message) => void pulumi.log.info(message),
+        ...clientTuning(process.env),
+    });
+}
+
+/**
+ * Drill settings for the Render client, from the provider host's environment: how long one request may take
+ * (AHOY_RENDER_REQUEST_TIMEOUT_MS, default 30000) and the retry backoff's base (AHOY_RENDER_RETRY_BASE_MS, default
+ * 500). Rehearsals and fault drills shorten them; production leaves them unset.
+ */
+export function clientTuning(env: NodeJS.ProcessEnv): { requestTimeoutMs?: number; retryBaseMs?: number } {
+    const read = (name: string): number | undefined => {
+        const raw = env[name];
+        if (raw === undefined || raw === "") return undefined;
+        if (!/^\d+$/.test(raw) || Number(raw) < 1) {
+            throw new Error(
+                `${name}: got ${JSON.stringify(raw)}; expected a whole number of milliseconds >= 1, or unset`,
+            );
+        }
+        return Number(raw);
+    };
+    return {
+        requestTimeoutMs: read("AHOY_RENDER_REQUEST_TIMEOUT_MS"),
+        retryBaseMs: read("AHOY_RENDER_RETRY_BASE_MS"),
+    };
 }
 
 /** The `configure` both Render providers share: remember the API key from the stack config, if it is set there. */

@@ -66,6 +66,25 @@ export interface EnvVar {
     value: string;
 }
 
+/** The body of `POST /services/{id}/deploys`. `deployMode` may not be combined with the others (Render refuses it). */
+export interface DeployRequest {
+    commitId?: string;
+    clearCache?: "clear" | "do_not_clear";
+    /** `deploy_only`: deploy the last successful build again with the variables stored now, no build. */
+    deployMode?: "build_and_deploy" | "deploy_only";
+}
+
+/** What a deploy-creating call needs besides its body, to tell its own deploy from anyone else's. */
+export interface CreateDeployOptions {
+    /**
+     * The service's newest deploys, newest first, listed before the request: a deploy among them (or created before the
+     * newest of them, by Render's clock) was not created by this request. Listed by the call when not given.
+     */
+    before?: Deploy[];
+    /** The commit the new deploy must run (the one asked for, or the build `deploy_only` reuses); any when undefined. */
+    expectCommit?: string;
+}
+
 export interface ListDeploysFilter {
     status?: DeployStatus[];
     /** How many deploys to return at most, following cursors as needed. Default 20 (one page). */
@@ -107,19 +126,10 @@ const FAILED_STATUSES: readonly string[] = [
     "canceled",
     "deactivated",
 ];
-const WAITING_STATUSES: readonly string[] = ["created", "queued"];
-// Triggers that mark a deploy as started by something other than a deploy-trigger call (a push, a
-// rollback, Render itself), so the 202 and reconcile flows never mistake it for ours.
-const FOREIGN_TRIGGERS: readonly string[] = [
-    "new_commit",
-    "rollback",
-    "blueprint_sync",
-    "deployed_by_render",
-    "service_resumed",
-    "deploy_hook",
-];
-// Render's clock and ours may differ by this much; deploy lookups by creation time allow for it.
-const CLOCK_SKEW_MS = 5_000;
+// How many of the service's newest deploys a lookup reads: more than can be created in the seconds one request takes.
+const RECENT_DEPLOYS = 20;
+// After an answer that leaves open whether Render created the deploy, how many looks (a backoff apart) before resending.
+const AMBIGUOUS_LOOKUPS = 2;
 // After a 202, how many times to look for the queued deploy before giving up.
 const QUEUED_LOOKUPS = 6;
 const ERROR_DETAIL_MAX = 300;
@@ -199,7 +209,7 @@ export class RenderNetworkError extends RenderApiError {
     }
 }
 
-/** A deploy that ended in a failure status, or was still in flight when the wait ran out. */
+/** A deploy that ended in a failure status, or was still in flight (or never seen) when the wait ran out. */
 export class DeployFailedError extends Error {
     readonly status: string;
     readonly deployId: string;
@@ -207,12 +217,20 @@ export class DeployFailedError extends Error {
     readonly requestId?: string;
     readonly timedOut: boolean;
 
-    constructor(serviceId: string, deploy: Deploy, requestId: string | undefined, timedOutAfterMs?: number) {
+    constructor(
+        serviceId: string,
+        deploy: { id: string; status: string },
+        requestId: string | undefined,
+        timedOutAfterMs?: number,
+        /** Why the last polls got no status, when they failed. */
+        pollTrouble?: string,
+    ) {
         const rid = requestId ? ` (request id ${requestId})` : "";
+        const trouble = pollTrouble ? `; ${pollTrouble}` : "";
         super(
             timedOutAfterMs === undefined
                 ? `deploy ${deploy.id} of ${serviceId} ended ${deploy.status}, not live${rid}`
-                : `deploy ${deploy.id} of ${serviceId} was still ${deploy.status} after ${formatDuration(timedOutAfterMs)}${rid}`,
+                : `deploy ${deploy.id} of ${serviceId} was still ${deploy.status} after ${formatDuration(timedOutAfterMs)}${rid}${trouble}`,
         );
         this.name = "DeployFailedError";
         this.status = deploy.status;
@@ -221,6 +239,27 @@ export class DeployFailedError extends Error {
         this.requestId = requestId;
         this.timedOut = timedOutAfterMs !== undefined;
     }
+}
+
+/** More than one deploy could be the one a request created: the client will not guess which. */
+export class AmbiguousDeployError extends Error {
+    readonly candidates: Deploy[];
+
+    constructor(method: string, path: string, why: string, candidates: Deploy[]) {
+        super(
+            `${method} ${path}: ${why}, and ${candidates.length} deploys created since could be the one it made: ` +
+                candidates.map(describeDeploy).join("; ") +
+                `. Check the service's deploys in Render (cancel the extra one) before running pulumi up again`,
+        );
+        this.name = "AmbiguousDeployError";
+        this.candidates = candidates;
+    }
+}
+
+/** "dep-... (api, queued, created 2026-...)": a deploy as a failure message lists it. */
+export function describeDeploy(d: Deploy): string {
+    const commit = d.commit?.id ? ` of ${d.commit.id.slice(0, 7)}` : "";
+    return `${d.id}${commit} (trigger ${d.trigger ?? "not given"}, ${d.status}, created ${d.createdAt})`;
 }
 
 /** True once a deploy will not change status again by itself. */
@@ -368,34 +407,34 @@ export class RenderClient {
     }
 
     /**
-     * Starts a deploy. Render answers 201 with it, or 202 with an empty body when another deploy is
-     * running; then the deploy is found by listing those created since just before the request
-     * (matching `commitId` when given).
+     * Starts a deploy. Render answers 201 with it, or 202 with an empty body when another deploy is running; then the
+     * deploy is found by listing.
      *
-     * Retries: a 429 or 5xx means Render did not act, so the POST is sent again. A network failure
-     * after the request left (connection reset, timeout) is ambiguous: resending blindly could start
-     * a second deploy, breaking "one up, one deploy". So the client first looks for a deploy created
-     * since the request that matches it and returns that; only when there is none does it resend.
+     * Which deploy is this request's: one created through the API (`trigger: "api"`), of the commit asked for, and not
+     * among the deploys listed before the request (`opts.before`) nor created before the newest of them by Render's
+     * clock. Never a teammate's dashboard deploy, an autodeploy, or one that was already there.
+     *
+     * Retries: a 429 means Render did not act, so the POST is sent again. A 5xx or a lost connection after the request
+     * left is ambiguous: Render may have created the deploy (a gateway 502 after it did, a reset before its answer).
+     * The client then looks for this request's deploy: one found is used; none, the POST is sent again; more than
+     * one, it fails listing them rather than guess. So one call never starts two deploys by resending.
      */
-    async triggerDeploy(
-        serviceId: string,
-        body: { commitId?: string; clearCache?: "clear" | "do_not_clear" } = {},
-    ): Promise<Deploy> {
-        const commitId = body.commitId;
-        return this.createDeploy(serviceId, `/services/${enc(serviceId)}/deploys`, body, (d) => {
-            if (d.trigger !== undefined && FOREIGN_TRIGGERS.includes(d.trigger)) return false;
-            return commitId === undefined || (d.commit?.id ?? "").startsWith(commitId);
+    async triggerDeploy(serviceId: string, body: DeployRequest = {}, opts: CreateDeployOptions = {}): Promise<Deploy> {
+        const expectCommit = opts.expectCommit ?? body.commitId;
+        const path = `/services/${enc(serviceId)}/deploys`;
+        return this.createDeploy(serviceId, path, body, opts.before, (d) => {
+            if (d.trigger !== "api") return false;
+            return expectCommit === undefined || (d.commit?.id ?? "").startsWith(expectCommit);
         });
     }
 
-    /** Rolls back to `deployId`'s build (a new deploy, trigger "rollback"); retried like triggerDeploy. */
-    async rollback(serviceId: string, deployId: string): Promise<Deploy> {
-        return this.createDeploy(
-            serviceId,
-            `/services/${enc(serviceId)}/rollback`,
-            { deployId },
-            (d) => d.trigger === "rollback",
-        );
+    /** Rolls back to `deployId`'s build (a new deploy, trigger "rollback", of its commit); retried like triggerDeploy. */
+    async rollback(serviceId: string, deployId: string, opts: CreateDeployOptions = {}): Promise<Deploy> {
+        const path = `/services/${enc(serviceId)}/rollback`;
+        return this.createDeploy(serviceId, path, { deployId }, opts.before, (d) => {
+            if (d.trigger !== "rollback") return false;
+            return opts.expectCommit === undefined || (d.commit?.id ?? "").startsWith(opts.expectCommit);
+        });
     }
 
     async cancelDeploy(serviceId: string, deployId: string): Promise<Deploy> {
@@ -404,27 +443,52 @@ export class RenderClient {
     }
 
     /**
-     * Polls until the deploy is live (resolves) or fails (DeployFailedError naming the status, the
-     * deploy and the request id of the last poll). Polls quickly at first and backs off, so a fast
-     * rollback is seen within a second or two while a long build costs few requests.
+     * Polls until the deploy is live (resolves) or fails (DeployFailedError naming the status, the deploy and the
+     * request id of the last poll). Polls quickly at first and backs off, so a fast rollback is seen within a second or
+     * two while a long build costs few requests. A poll that fails (5xx, 429, no answer) says nothing about the
+     * deploy: it is reported and polling goes on for as long as the deploy's own timeout, so a flaky minute never fails
+     * a deploy that went live.
      */
     async waitForDeploy(serviceId: string, deployId: string, opts: WaitForDeployOptions = {}): Promise<Deploy> {
         const timeoutMs = opts.timeoutMs ?? 30 * 60_000;
         const maxPollMs = opts.maxPollMs ?? 15_000;
         let pollMs = opts.firstPollMs ?? 1_000;
         const startedAt = Date.now();
-        let lastStatus: DeployStatus | undefined;
+        let last: { deploy: Deploy; requestId?: string } | undefined;
+        let trouble: string | undefined;
+        let failedPolls = 0;
         for (;;) {
-            const { deploy, requestId } = await this.fetchDeploy(serviceId, deployId);
-            if (deploy.status !== lastStatus) {
-                lastStatus = deploy.status;
-                this.log(`deploy ${deploy.id} of ${serviceId}: ${deploy.status}`);
-                opts.onStatus?.(deploy);
+            try {
+                const seen = await this.fetchDeploy(serviceId, deployId);
+                if (seen.deploy.status !== last?.deploy.status) {
+                    this.log(`deploy ${seen.deploy.id} of ${serviceId}: ${seen.deploy.status}`);
+                    opts.onStatus?.(seen.deploy);
+                }
+                last = seen;
+                trouble = undefined;
+                if (seen.deploy.status === "live") return seen.deploy;
+                if (FAILED_STATUSES.includes(seen.deploy.status)) {
+                    throw new DeployFailedError(serviceId, seen.deploy, seen.requestId);
+                }
+            } catch (err) {
+                if (!isTransient(err)) throw err;
+                failedPolls++;
+                trouble = `the last poll failed (${(err as Error).message})`;
+                this.log(
+                    `deploy ${deployId} of ${serviceId}: poll ${failedPolls} failed (${(err as Error).message}); ` +
+                        `still waiting, last status seen ${last?.deploy.status ?? "none yet"}`,
+                );
             }
-            if (deploy.status === "live") return deploy;
-            if (FAILED_STATUSES.includes(deploy.status)) throw new DeployFailedError(serviceId, deploy, requestId);
             const remaining = startedAt + timeoutMs - Date.now();
-            if (remaining <= 0) throw new DeployFailedError(serviceId, deploy, requestId, Date.now() - startedAt);
+            if (remaining <= 0) {
+                throw new DeployFailedError(
+                    serviceId,
+                    last?.deploy ?? { id: deployId, status: "unknown (never answered)" },
+                    last?.requestId,
+                    Date.now() - startedAt,
+                    trouble,
+                );
+            }
             await sleep(Math.min(pollMs, remaining));
             pollMs = Math.min(maxPollMs, pollMs * 2);
         }
@@ -436,73 +500,62 @@ export class RenderClient {
         return { deploy: this.parse(deploySchema, res, "GET", path, "a deploy"), requestId: res.requestId };
     }
 
-    /** The POST that creates a deploy (trigger or rollback), with the 202 and ambiguous-failure lookups. */
+    /** The POST that creates a deploy (trigger or rollback), with the 202 and ambiguous-answer lookups. */
     private async createDeploy(
         serviceId: string,
         path: string,
         body: object,
-        isOurs: (d: Deploy) => boolean,
+        listedBefore: Deploy[] | undefined,
+        matches: (d: Deploy) => boolean,
     ): Promise<Deploy> {
-        const since = Date.now();
-        // Each round is one full retrying call; a new round starts only after a lookup found no deploy.
+        const before = listedBefore ?? (await this.listDeploys(serviceId, { limit: RECENT_DEPLOYS }));
+        const known = new Set(before.map((d) => d.id));
+        const newest = before.reduce((max, d) => Math.max(max, Date.parse(d.createdAt)), -Infinity);
+        const mine = (d: Deploy) => !known.has(d.id) && Date.parse(d.createdAt) >= newest && matches(d);
+        const created = async () =>
+            (await this.listDeploys(serviceId, { limit: RECENT_DEPLOYS })).filter(mine).reverse();
+        // Each round is one POST; a new round starts only after the lookups found no deploy of this request.
         for (let round = 0; ; round++) {
             let res: CallResult;
             try {
                 res = await this.call({ method: "POST", path, body, idempotent: false });
             } catch (err) {
-                if (!(err instanceof RenderNetworkError) || !err.maybeDelivered || round >= this.maxRetries) throw err;
-                const found = (await this.deploysSince(serviceId, since, isOurs))[0];
-                if (found) {
-                    this.log(
-                        `POST ${path}: no response (${err.code}), but Render created deploy ${found.id}; using it`,
-                    );
-                    return found;
+                const why = ambiguity(err);
+                if (why === undefined || round >= this.maxRetries) throw err;
+                for (let look = 0; look < AMBIGUOUS_LOOKUPS; look++) {
+                    const found = await created();
+                    if (found.length > 1) throw new AmbiguousDeployError("POST", path, why, found);
+                    if (found.length === 1) {
+                        this.log(`POST ${path}: ${why}, but Render created deploy ${found[0].id}; using it`);
+                        return found[0];
+                    }
+                    await sleep(retryDelayMs(look, undefined, this.retryBaseMs, this.maxRetryWaitMs));
                 }
                 const wait = retryDelayMs(round, undefined, this.retryBaseMs, this.maxRetryWaitMs);
-                this.log(`POST ${path}: no response (${err.code}) and no new deploy found; resending in ${wait} ms`);
+                this.log(`POST ${path}: ${why}, and Render created no deploy for it; sending it again in ${wait} ms`);
                 await sleep(wait);
                 continue;
             }
             if (res.status !== 202) return this.parse(deploySchema, res, "POST", path, "a deploy");
-            return this.findQueuedDeploy(serviceId, path, since, isOurs, res.requestId);
-        }
-    }
-
-    /** After a 202 (no body): ours is the deploy created since the request that is still waiting its turn. */
-    private async findQueuedDeploy(
-        serviceId: string,
-        path: string,
-        since: number,
-        isOurs: (d: Deploy) => boolean,
-        requestId: string | undefined,
-    ): Promise<Deploy> {
-        for (let look = 0; look < QUEUED_LOOKUPS; look++) {
-            const candidates = await this.deploysSince(serviceId, since, isOurs);
-            // A waiting deploy is ours even if clocks disagree a little; one that already started must
-            // have been created after the request by our clock.
-            const mine =
-                candidates.find((d) => WAITING_STATUSES.includes(d.status)) ??
-                candidates.find((d) => Date.parse(d.createdAt) >= since);
-            if (mine) {
-                this.log(`POST ${path}: 202, queued behind a running deploy as ${mine.id}`);
-                return mine;
+            // 202: queued behind a running deploy, with no body; ours is the one deploy of this request in the list.
+            for (let look = 0; look < QUEUED_LOOKUPS; look++) {
+                const found = await created();
+                if (found.length > 1) throw new AmbiguousDeployError("POST", path, "202 (queued)", found);
+                if (found.length === 1) {
+                    this.log(`POST ${path}: 202, queued behind a running deploy as ${found[0].id}`);
+                    return found[0];
+                }
+                await sleep(retryDelayMs(look, undefined, this.retryBaseMs, this.maxRetryWaitMs));
             }
-            await sleep(retryDelayMs(look, undefined, this.retryBaseMs, this.maxRetryWaitMs));
+            throw new RenderApiError(
+                "POST",
+                path,
+                202,
+                `Render queued the deploy but none created through the API since the ${before.length} listed before ` +
+                    `the request appeared after ${QUEUED_LOOKUPS} lookups; check the service's deploys before triggering again`,
+                res.requestId,
+            );
         }
-        throw new RenderApiError(
-            "POST",
-            path,
-            202,
-            `Render queued the deploy but no matching deploy created since ${new Date(since).toISOString()} ` +
-                `appeared after ${QUEUED_LOOKUPS} lookups; check the service's deploys before triggering again`,
-            requestId,
-        );
-    }
-
-    /** Deploys created since `since` (less the clock-skew allowance) that `isOurs` accepts, newest first. */
-    private async deploysSince(serviceId: string, since: number, isOurs: (d: Deploy) => boolean): Promise<Deploy[]> {
-        const createdAfter = new Date(since - CLOCK_SKEW_MS).toISOString();
-        return (await this.listDeploys(serviceId, { createdAfter, limit: 20 })).filter(isOurs);
     }
 
     /** GETs pages of a cursor-paged list until `want` items are collected or Render answers `[]`. */
@@ -605,7 +658,9 @@ export class RenderClient {
             const status = response.status;
             const requestId = response.headers.get("render-request-id") ?? undefined;
             if (response.ok || spec.accept?.includes(status)) return { status, text, requestId };
-            if (isRetryableStatus(status) && attempt < this.maxRetries) {
+            // A 5xx to a POST that creates something may come after Render acted: resending is the caller's decision.
+            const mayHaveActed = status >= 500 && spec.idempotent === false;
+            if (isRetryableStatus(status) && !mayHaveActed && attempt < this.maxRetries) {
                 const asked = serverRequestedWaitMs(status, response.headers);
                 const wait = retryDelayMs(attempt, asked, this.retryBaseMs, this.maxRetryWaitMs);
                 const why = asked === undefined ? "" : `, server asked for ${asked} ms`;
@@ -635,14 +690,52 @@ export class RenderClient {
         return detail.length > ERROR_DETAIL_MAX ? `${detail.slice(0, ERROR_DETAIL_MAX)}...` : detail;
     }
 
-    /** Removes the API key and the given secrets from text bound for an error or a log. */
+    /** Removes the API key and the given secrets, and any part of them, from text bound for an error or a log. */
     private redact(text: string, secrets: string[]): string {
-        let out = text;
-        for (const secret of [this.apiKey, ...secrets]) {
-            if (secret) out = out.split(secret).join("[redacted]");
-        }
-        return out;
+        return redactSecrets(text, [this.apiKey, ...secrets]);
     }
+}
+
+/** Overlaps shorter than this are not taken for a quoted secret: 4 characters of a random secret are not English. */
+const MIN_SECRET_OVERLAP = 4;
+
+/**
+ * `text` with every run of characters that also occurs in one of `secrets` (4 or more in a row, or a whole secret
+ * shorter than that) replaced by "[redacted]": Render's messages may quote part of a value (`invalid value: pw4w…`),
+ * so removing only whole values is not enough. Pure; it errs towards hiding too much.
+ */
+export function redactSecrets(text: string, secrets: readonly string[]): string {
+    const hidden = new Array<boolean>(text.length).fill(false);
+    for (const secret of secrets) {
+        if (!secret) continue;
+        const width = Math.min(MIN_SECRET_OVERLAP, secret.length);
+        const windows = new Set<string>();
+        for (let i = 0; i + width <= secret.length; i++) windows.add(secret.slice(i, i + width));
+        // A common run of length L >= width is made of windows of that width that all occur in the secret.
+        for (let i = 0; i + width <= text.length; i++) {
+            if (windows.has(text.slice(i, i + width))) hidden.fill(true, i, i + width);
+        }
+    }
+    let out = "";
+    for (let i = 0; i < text.length; i++) {
+        if (!hidden[i]) out += text[i];
+        else if (i === 0 || !hidden[i - 1]) out += "[redacted]";
+    }
+    return out;
+}
+
+/** Why a failed request leaves open whether Render acted on it, or undefined when it did not act. */
+function ambiguity(err: unknown): string | undefined {
+    if (err instanceof RenderNetworkError) return err.maybeDelivered ? `no response (${err.code})` : undefined;
+    if (err instanceof RenderApiError && err.status >= 500) {
+        return `${err.status}${err.requestId ? ` (request id ${err.requestId})` : ""}`;
+    }
+    return undefined;
+}
+
+/** A failure that says nothing about the thing asked for: Render busy, erring or out of reach. */
+function isTransient(err: unknown): boolean {
+    return err instanceof RenderApiError && (err.status === 0 || err.status === 429 || err.status >= 500);
 }
 
 function enc(segment: string): string {

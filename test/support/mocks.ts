@@ -66,11 +66,15 @@ export function observeRegistrations(observe: (req: RegisterRequest) => void): v
 /** The value an output resolves to. */
 export const valueOf = <T>(output: pulumi.Output<T>) => new Promise<T>((resolve) => output.apply(resolve));
 
-/** Stands in for the Render deploy the program declares: what waits for the deploy only needs a resource to wait for. */
+/**
+ * Stands in for the Render deploy the program declares: what waits for the deploy only needs a resource to wait for,
+ * and the time it went live (`liveAt`, an input here, so the mocks hand it back).
+ */
 export class StandInDeploy extends pulumi.CustomResource {
     static readonly TYPE = "ahoy:test:Deploy";
+    declare public readonly liveAt: pulumi.Output<string>;
 
     constructor(name: string, props: pulumi.Inputs = {}) {
-        super(StandInDeploy.TYPE, name, props);
+        super(StandInDeploy.TYPE, name, { liveAt: "2026-12-01T03:00:00.000Z", ...props });
     }
 }

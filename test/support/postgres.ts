@@ -178,8 +178,8 @@ export interface AdminLogin {
 
 /**
  * Sets up what production has before the program runs, and the program never creates: the owner role `ahoy` (no
- * login) owning the database `ahoy_prod` and its public schema, and `admin`, no superuser, who may create roles and
- * end sessions. Returns a client connected as `admin`; the caller ends it.
+ * login) owning the database `ahoy_prod` and its public schema, and `admin`, no superuser, who may create roles, see
+ * who holds a session (pg_read_all_stats) and end sessions (pg_signal_backend). Returns a client connected as `admin`; the caller ends it.
  */
 export async function createAppDatabase(server: PostgresServer, superuser: Client, admin: AdminLogin): Promise<Client> {
     await superuser.query("CREATE ROLE ahoy NOLOGIN");
@@ -187,7 +187,7 @@ export async function createAppDatabase(server: PostgresServer, superuser: Clien
     await superuser.query(
         `CREATE ROLE ${admin.user} LOGIN CREATEROLE PASSWORD ${superuser.escapeLiteral(admin.password)}`,
     );
-    await superuser.query(`GRANT pg_signal_backend TO ${admin.user}`);
+    await superuser.query(`GRANT pg_signal_backend, pg_read_all_stats TO ${admin.user}`);
     const inApp = await server.connect("ahoy_prod");
     await inApp.query("ALTER SCHEMA public OWNER TO ahoy");
     await inApp.end();

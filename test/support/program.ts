@@ -37,6 +37,8 @@ function mockOutputs(type: string, name: string, inputs: Record<string, unknown>
         .update(`${name}:${JSON.stringify(inputs.keepers ?? {})}`)
         .digest();
     switch (type) {
+        case "pulumi-nodejs:dynamic/render:EnvVar":
+            return { revision: `revision-of-${name}`, serviceId: "srv-mock" };
         case "pulumi-nodejs:dynamic/render:Deploy":
             return { deployId: "dep-mock", commitId: "c0ffee", status: "live" };
         case "random:index/randomBytes:RandomBytes":
