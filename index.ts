@@ -1,13 +1,19 @@
 // ahoy-ops: validate the stack's config, then declare the runbook's actions against the Render service.
+import * as pulumi from "@pulumi/pulumi";
+import { IncidentComms } from "./components/comms/incidentComms";
 import { FeatureFlags } from "./components/featureFlags";
 import { Release } from "./components/release";
 import { SecretRotation } from "./components/secretRotation";
 import { verificationFromConfig } from "./components/verification";
-import { loadStackConfig, stackAdminRole } from "./stacks/load";
+import { loadStackConfig, stackAdminRole, stackRawValues } from "./stacks/load";
+import { formatReadiness, readiness, readinessWarnings } from "./stacks/readiness";
 
 // Parsed whole before any resource is declared: a bad value fails the preview with every problem listed.
 const config = loadStackConfig();
 const target = { service: config.service, apiUrl: config.renderApiUrl };
+// Peacetime readiness, on every preview: what each runbook action still lacks, and the command that supplies it.
+const ready = readiness(config, stackRawValues(), process.env, pulumi.getStack());
+for (const warning of readinessWarnings(ready)) void pulumi.log.warn(warning);
 
 const flags = new FeatureFlags("ahoy", {
     ...target,
@@ -23,6 +29,24 @@ const release = new Release("ahoy", {
     verification: verificationFromConfig(config),
 });
 secrets.afterDeploy({ deploy: release.deploy, verification: release.verification });
+// Beside the mitigation, never before it: comms run alongside the deploy, and a failed channel fails the up after it.
+const comms = new IncidentComms("ahoy", {
+    settings: config,
+    facts: { switches: flags.values, lastVerification: lastVerification() },
+    mitigation: release.verification ?? release.deploy,
+});
+
+/**
+ * The previous `up`'s verification, for an incident update's Progress line, read from this stack's own last outputs:
+ * this `up`'s would make every message wait for the deploy and its watch. Read only while an incident is open.
+ */
+function lastVerification() {
+    if (!config.incidentSeverity) return undefined;
+    const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+    return self
+        .getOutput("verification")
+        .apply((results: unknown) => (Array.isArray(results) ? { results: results.map(String) } : undefined));
+}
 
 export const service = config.service;
 export const managedVariables = flags.values;
@@ -33,3 +57,8 @@ export const deployedCommit = release.deploy.commitId;
 export const deployStatus = release.deploy.status;
 export const releaseCommit = release.deploy.releaseCommit.apply((commit) => commit ?? "none (no releasePin)");
 export const verification = release.verification?.results ?? "off (verify: false)";
+export const incident = comms.incident;
+export const incidentMessages = comms.messages;
+export const incidentChannels = comms.channels;
+export const incidentDeadlines = comms.deadlines;
+export const runbookReadiness = formatReadiness(ready);

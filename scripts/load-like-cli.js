@@ -1,8 +1,16 @@
 #!/usr/bin/env node
-// Loads index.ts the way the Pulumi CLI's nodejs host does (ts-node registered from tsconfig.json, `noCheck`
-// deciding transpile-only, the stack config in PULUMI_CONFIG), evaluates it under mocks, and prints what it declared
-// as JSON.
-// Used by the load test and the start-up benchmark; plain JavaScript so that no other TypeScript loader is present.
+// Loads index.ts the way the Pulumi CLI and its nodejs language host do, evaluates it under mocks, and prints what it
+// declared as JSON. Used by the load test and the start-up benchmark; plain JavaScript so that no other TypeScript
+// loader is present.
+//
+// The stack config is built as the CLI builds it (pulumi/pulumi sdk/go/common/workspace/config.go): the stack file's
+// values under full keys (`ahoy-ops:KEY`, `postgresql:host`, `pulumi:...`), the project's `config:` defaults from
+// Pulumi.yaml for the keys the stack does not set, and each typed key checked against its type, with the CLI's own
+// error, before the program runs. Secure values cannot be decrypted here and are left out unless overridden.
+//   AHOY_STACK=prod (default)                  which Pulumi.<stack>.yaml to read
+//   AHOY_CONFIG_OVERRIDES='{"ahoy-ops:K":"v"}' full keys to set (null removes one); a bare key or an unknown
+//                                             namespace is refused, as the CLI would never send one
+// A failure prints as run.js prints it: a RunError's message alone, anything else with its stack.
 "use strict";
 const started = process.hrtime.bigint();
 const path = require("node:path");
@@ -11,7 +19,76 @@ const fs = require("node:fs");
 const root = path.join(__dirname, "..");
 process.chdir(root);
 
+// The namespaces a stack of this project holds keys in: its own, the engine's, and the providers the program uses.
+const NAMESPACES = ["pulumi", "postgresql", "random", "command"];
+
+/** The stack config as the CLI hands it to the language host, or the CLI's error for it. */
+function cliConfig() {
+    const yaml = require("yaml");
+    const project = yaml.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
+    const stack = process.env.AHOY_STACK || "prod";
+    const stackFile = yaml.parse(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) ?? {};
+    const config = {};
+    for (const [key, value] of Object.entries(stackFile.config ?? {})) {
+        if (value !== null && typeof value === "object" && "secure" in value) continue;
+        config[key] = typeof value === "object" ? JSON.stringify(value) : String(value);
+    }
+    for (const [key, value] of Object.entries(JSON.parse(process.env.AHOY_CONFIG_OVERRIDES || "{}"))) {
+        const namespace = key.includes(":") ? key.slice(0, key.indexOf(":")) : undefined;
+        if (namespace !== project.name && !NAMESPACES.includes(namespace)) {
+            throw new Error(
+                `AHOY_CONFIG_OVERRIDES: ${JSON.stringify(key)} is not a key the CLI would send; expected a full key such as ` +
+                    `${project.name}:${key.includes(":") ? key.slice(key.indexOf(":") + 1) : key} (or ${NAMESPACES.join(":, ")}:)`,
+            );
+        }
+        if (value === null) delete config[key];
+        else config[key] = typeof value === "object" ? JSON.stringify(value) : String(value);
+    }
+    for (const [name, declared] of Object.entries(project.config ?? {})) {
+        const key = name.includes(":") ? name : `${project.name}:${name}`;
+        if (!(key in config) && declared.default !== undefined) {
+            config[key] =
+                typeof declared.default === "object" ? JSON.stringify(declared.default) : String(declared.default);
+        }
+        if (key in config && declared.type && !fitsType(declared.type, config[key])) {
+            throw new Error(`Stack '${stack}' with configuration key '${name}' must be of type '${declared.type}'`);
+        }
+    }
+    return config;
+}
+
+/** The CLI's ValidateConfigValue for a plain (string) stack value. */
+function fitsType(type, text) {
+    switch (type) {
+        case "boolean":
+            return text === "true" || text === "false";
+        case "integer":
+            return /^[+-]?\d+$/.test(text);
+        case "object":
+            try {
+                const parsed = JSON.parse(text);
+                return parsed !== null && typeof parsed === "object" && !Array.isArray(parsed);
+            } catch {
+                return false;
+            }
+        default:
+            return true;
+    }
+}
+
 async function main() {
+    let config;
+    try {
+        config = cliConfig();
+    } catch (err) {
+        // The CLI refuses such a stack before it starts the program.
+        process.stderr.write(`error: ${err.message}\n`);
+        process.exit(1);
+    }
+    // As the language host passes them: the program's SDK reads these when it loads.
+    process.env.PULUMI_CONFIG = JSON.stringify(config);
+    process.env.PULUMI_CONFIG_SECRET_KEYS = "[]";
+
     const pulumi = require("@pulumi/pulumi");
     const tsutils = require("@pulumi/pulumi/tsutils");
     const compilerOptions = tsutils.loadTypeScriptCompilerOptions("tsconfig.json");
@@ -19,19 +96,13 @@ async function main() {
         ? process.env.PULUMI_NODEJS_TRANSPILE_ONLY === "true"
         : compilerOptions.noCheck;
     const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
-    // The same options cmd/run/run.js passes for a CommonJS project on TypeScript >= 4.7.
+    // The same options cmd/run/run.js passes for a CommonJS project.
     require(tsnodeRequire).register({
         compiler: typescriptRequire,
         transpileOnly,
         project: "tsconfig.json",
         skipProject: false,
-        compilerOptions: {
-            target: "ES2020",
-            module: "nodenext",
-            moduleResolution: "nodenext",
-            sourceMap: "true",
-            ...compilerOptions,
-        },
+        compilerOptions: {},
     });
 
     const declared = [];
@@ -44,20 +115,9 @@ async function main() {
             call: (args) => args.inputs,
         },
         "ahoy-ops",
-        "prod",
+        process.env.AHOY_STACK || "prod",
         true,
     );
-    // The CLI hands the program its stack config in PULUMI_CONFIG (JSON, full keys), as the test and the benchmark
-    // do; run by hand without it, the script reads Pulumi.prod.yaml (plain values only) plus AHOY_CONFIG_OVERRIDES.
-    if (!process.env.PULUMI_CONFIG) {
-        const stack = require("yaml").parse(fs.readFileSync(path.join(root, "Pulumi.prod.yaml"), "utf8"));
-        const config = {};
-        for (const [key, value] of Object.entries(stack.config ?? {})) {
-            if (typeof value !== "object" || value === null) config[key] = String(value);
-        }
-        Object.assign(config, JSON.parse(process.env.AHOY_CONFIG_OVERRIDES ?? "{}"));
-        pulumi.runtime.setAllConfig(config, []);
-    }
 
     let exported = [];
     await pulumi.runtime.runInPulumiStack(async () => {
@@ -72,6 +132,8 @@ async function main() {
 }
 
 main().catch((err) => {
-    process.stderr.write(`${err && err.message ? err.message : err}\n`);
+    const { RunError } = require("@pulumi/pulumi");
+    // cmd/run/run.js: "Always hide the stack for RunErrors"; anything else is printed with its stack.
+    process.stderr.write(`${RunError.isInstance(err) ? err.message : (err && err.stack) || err}\n`);
     process.exit(1);
 });

@@ -101,7 +101,9 @@ function crossCheck(
     if (config.sessionStore === "redis" && !config.redisUrl) {
         problems.push({
             key: "redisUrl",
-            message: `got nothing, but sessionStore is redis; expected ${redisUrlMeta.expected}`,
+            message:
+                `got nothing, but sessionStore is redis; expected ${redisUrlMeta.expected}: ` +
+                "`pulumi config set --secret redisUrl rediss://<user>:<password>@<host>:<port>`",
         });
     }
     if (config.sessionKeyPattern && config.sessionStore !== "redis") {
@@ -117,7 +119,9 @@ function crossCheck(
         if (config.databaseCredentialGeneration !== 1) {
             problems.push({
                 key: "databaseCredentialGeneration",
-                message: `got ${config.databaseCredentialGeneration}, but the database is not managed; set databaseAppHost (and the postgresql: admin connection) first`,
+                message:
+                    `got ${config.databaseCredentialGeneration}, but the database is not managed; set databaseAppHost ` +
+                    "(`pulumi config set databaseAppHost <the host the app connects to>`) and the postgresql: admin connection first",
             });
         }
         return problems;

@@ -1,6 +1,6 @@
 // Reads the running stack's config from the Pulumi runtime and parses it before anything is declared.
 import * as pulumi from "@pulumi/pulumi";
-import { adminRoleOf, PROJECT, parseStackConfig, type StackConfig } from "./config";
+import { adminRoleOf, PROJECT, parseStackConfig, StackConfigError, type StackConfig } from "./config";
 
 /** The runtime's record of which keys were stored encrypted (internal to the SDK, stable since 3.x). */
 function isSecretKey(fullKey: string): boolean {
@@ -26,13 +26,27 @@ function stackConfigValues(): {
     return { values, providerConfig, secretKeys };
 }
 
-/** The stack's settings, validated whole; throws a StackConfigError listing every problem. */
+/**
+ * The stack's settings, validated whole. A bad config throws a `pulumi.RunError` listing every problem: the CLI prints
+ * a RunError as its message alone, where any other error becomes a stack trace and an object dump.
+ */
 export function loadStackConfig(): StackConfig {
     const { values, providerConfig, secretKeys } = stackConfigValues();
-    return parseStackConfig(values, secretKeys, providerConfig, { PGUSER: process.env.PGUSER });
+    try {
+        return parseStackConfig(values, secretKeys, providerConfig, { PGUSER: process.env.PGUSER });
+    } catch (err) {
+        if (err instanceof StackConfigError) throw new pulumi.RunError(err.message);
+        throw err;
+    }
 }
 
 /** The role the database admin connection logs in as, as the postgresql provider will pick it. */
 export function stackAdminRole(): string {
     return adminRoleOf(stackConfigValues().providerConfig, { PGUSER: process.env.PGUSER });
+}
+
+/** The stack's values as stored, this project's keys bare and other namespaces' keys full, for the readiness check. */
+export function stackRawValues(): Record<string, string> {
+    const { values, providerConfig } = stackConfigValues();
+    return { ...providerConfig, ...values };
 }

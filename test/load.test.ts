@@ -1,12 +1,13 @@
-// The program loads the way the Pulumi CLI loads it: ts-node with the project's tsconfig, in a fresh node process.
+// The program loads the way the Pulumi CLI loads it: the stack config as the CLI builds it, ts-node with the project's
+// tsconfig, in a fresh node process; and fails the way the CLI shows a failure.
 import { strict as assert } from "node:assert";
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { prodConfig } from "./support/program";
 
 const run = promisify(execFile);
-const script = path.join(__dirname, "..", "scripts", "load-like-cli.js");
+const root = path.join(__dirname, "..");
+const script = path.join(root, "scripts", "load-like-cli.js");
 
 interface Loaded {
     transpileOnly: boolean;
@@ -15,18 +16,26 @@ interface Loaded {
     exported: string[];
 }
 
-async function loadLikeCli(overrides: Record<string, string> = {}): Promise<Loaded> {
+async function loadLikeCli(
+    overrides: Record<string, string | null> = {},
+    env: NodeJS.ProcessEnv = {},
+): Promise<Loaded> {
     // No tsx here: the child must load TypeScript only through ts-node, as the CLI's language host does.
-    // The stack config as the CLI's language host passes it: Pulumi.prod.yaml's values in PULUMI_CONFIG.
-    const config = { ...prodConfig().values, ...overrides };
-    const env = {
-        ...process.env,
-        PULUMI_CONFIG: JSON.stringify(config),
-        PULUMI_CONFIG_SECRET_KEYS: "[]",
-        NODE_OPTIONS: "",
-    };
-    const { stdout } = await run(process.execPath, [script], { env, cwd: path.dirname(script) });
+    const { stdout } = await run(process.execPath, [script], {
+        env: { ...process.env, AHOY_CONFIG_OVERRIDES: JSON.stringify(overrides), NODE_OPTIONS: "", ...env },
+        cwd: root,
+    });
     return JSON.parse(stdout.trim().split("\n").pop() ?? "") as Loaded;
+}
+
+/** The loader's stderr when it fails (it must). */
+async function failure(overrides: Record<string, string | null>, env: NodeJS.ProcessEnv = {}): Promise<string> {
+    try {
+        await loadLikeCli(overrides, env);
+    } catch (err) {
+        return (err as { stderr?: string }).stderr ?? "";
+    }
+    assert.fail(`expected ${JSON.stringify(overrides)} to fail the load`);
 }
 
 describe("loading the program as the Pulumi CLI does", function () {
@@ -41,10 +50,58 @@ describe("loading the program as the Pulumi CLI does", function () {
         assert.ok(loaded.exported.includes("deployId"), `exported: ${loaded.exported.join(", ")}`);
     });
 
-    it("a bad config value fails the load with the key named", async () => {
-        await assert.rejects(loadLikeCli({ "ahoy-ops:DISABLE_SIGNUP": "yes" }), (err: Error & { stderr?: string }) => {
-            assert.match(err.stderr ?? "", /DISABLE_SIGNUP: got "yes": expected true or false/);
-            return true;
+    it("with PULUMI_NODEJS_TRANSPILE_ONLY=false (type-check at load) it loads, without swc", async () => {
+        const loaded = await loadLikeCli({}, { PULUMI_NODEJS_TRANSPILE_ONLY: "false" });
+        assert.equal(loaded.transpileOnly, false);
+        assert.ok(loaded.declared.length > 5, "the program declared its resources");
+    });
+
+    it("a key the stack leaves out takes Pulumi.yaml's default, as the CLI merges it in", async () => {
+        // Removing SIGNED_URL_EXPIRY from the stack: the project default (3600) must reach the program, which runs.
+        const loaded = await loadLikeCli({ "ahoy-ops:SIGNED_URL_EXPIRY": null, "ahoy-ops:MAINTENANCE_MODE": null });
+        assert.ok(loaded.declared.some((d) => d.name === "ahoy-SIGNED_URL_EXPIRY"));
+    });
+
+    it("a value of the wrong type for its key is refused with the CLI's own error, before the program runs", async () => {
+        const stderr = await failure({ "ahoy-ops:DISABLE_SIGNUP": "yes" });
+        assert.match(stderr, /Stack 'prod' with configuration key 'DISABLE_SIGNUP' must be of type 'boolean'/);
+        assert.doesNotMatch(stderr, /StackConfigError|The stack's configuration has/, "the program never ran");
+    });
+
+    it("a bad value the CLI lets through fails the load with the program's problem list, as a message, not a stack trace", async () => {
+        const stderr = await failure({ "ahoy-ops:BLOCKED_IPS": "10.0.0.300", "ahoy-ops:SIGNED_URL_EXPIRY": "10" });
+        assert.match(stderr, /The stack's configuration has 2 problems; nothing was changed:/);
+        assert.match(stderr, /- BLOCKED_IPS: got "10\.0\.0\.300"/);
+        assert.match(stderr, /- SIGNED_URL_EXPIRY: got "10"/);
+        assert.doesNotMatch(stderr, /^\s+at /m, "a config error must not print a stack trace");
+    });
+
+    it("refuses an override key the CLI would never send: bare, or in a namespace the stack has no use for", async () => {
+        assert.match(
+            await failure({ DISABLE_SIGNUP: "true" }),
+            /AHOY_CONFIG_OVERRIDES: "DISABLE_SIGNUP" is not a key the CLI would send; expected a full key such as ahoy-ops:DISABLE_SIGNUP/,
+        );
+        assert.match(
+            await failure({ "ahoy:DISABLE_SIGNUP": "true" }),
+            /"ahoy:DISABLE_SIGNUP" is not a key the CLI would send/,
+        );
+    });
+
+    it("provider keys reach the program beside its own: a plain-text postgresql:password is refused", async () => {
+        const stderr = await failure({
+            "ahoy-ops:databaseAppHost": "db.internal",
+            "postgresql:password": "plain-text-password",
         });
+        assert.match(stderr, /postgresql:password: is stored in plain text/);
+        assert.ok(!stderr.includes("plain-text-password"), "the value is not printed");
+    });
+});
+
+describe("what the CLI and the provider host need at run time is installed without dev dependencies", () => {
+    it("ts-node and typescript (the CLI's loader; else it falls back to its bundled ts-node 7 and TypeScript 3.8) and tsx (the provider host's) are dependencies", () => {
+        const pkg = require(path.join(root, "package.json")) as { dependencies: Record<string, string> };
+        for (const name of ["ts-node", "typescript", "tsx", "@swc/core", "@pulumi/pulumi"]) {
+            assert.ok(pkg.dependencies[name], `${name} must be a dependency, not a devDependency`);
+        }
     });
 });

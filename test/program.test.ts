@@ -1,6 +1,6 @@
 // The program under pulumi.runtime.setMocks, driven by the real Pulumi.prod.yaml: what it declares, with which inputs.
 import { strict as assert } from "node:assert";
-import { StackConfigError } from "../stacks/config";
+import * as pulumi from "@pulumi/pulumi";
 import { prodConfig, runProgram, type ProgramRun } from "./support/program";
 
 const ENV_VAR = "pulumi-nodejs:dynamic/render:EnvVar";
@@ -23,7 +23,9 @@ async function expectConfigError(overrides: Record<string, string>): Promise<{ m
         run = await runProgram(overrides);
     } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        assert.ok(err instanceof StackConfigError, `expected a StackConfigError, got ${message}`);
+        // A RunError: the CLI prints its message alone, not a stack trace and an object dump.
+        assert.ok(pulumi.RunError.isInstance(err), `expected a RunError listing the problems, got ${message}`);
+        assert.match(message, /^The stack's configuration has \d+ problems?; nothing was changed:/);
         const registrations = (err as { registrations?: Array<{ type: string }> }).registrations ?? [];
         return { message, declared: registrations.map((r) => r.type).filter((t) => t !== "pulumi:pulumi:Stack") };
     }
@@ -249,5 +251,25 @@ describe("release pin and verification, declared", () => {
         const { message, declared } = await expectConfigError({ releasePin: "dep-nope" });
         assert.match(message, /- releasePin: got "dep-nope": "dep-nope" starts like a deploy id but is not one/);
         assert.deepEqual(declared, []);
+    });
+});
+
+describe("runbook readiness on every preview", () => {
+    it("warns, for the committed Pulumi.prod.yaml, that BLOCK_DIRECT_MEDIA needs mediaProbePath, with the command", async () => {
+        const run = await runProgram();
+        assert.ok(
+            run.warnings.some((w) =>
+                /Restrict Direct Access \(BLOCK_DIRECT_MEDIA\)" is not ready: lacks mediaProbePath.*pulumi config set mediaProbePath .* --stack prod/.test(
+                    w,
+                ),
+            ),
+            run.warnings.join("\n"),
+        );
+        assert.match(String(run.outputs.runbookReadiness), /not ready/);
+    });
+
+    it("says nothing about an action once its prerequisite is set", async () => {
+        const run = await runProgram({ mediaProbePath: "/media/uploads/probe.jpg" });
+        assert.ok(!run.warnings.some((w) => w.includes("BLOCK_DIRECT_MEDIA")), run.warnings.join("\n"));
     });
 });

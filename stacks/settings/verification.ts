@@ -62,14 +62,18 @@ export function verificationProblems(values: Record<string, string | undefined>)
     if (!values.serviceUrl) {
         problems.push({
             key: "serviceUrl",
-            message: `got nothing, but verify is on; expected ${serviceUrlMeta.expected}, or \`pulumi config set verify false\` to deploy without the runbook's checks`,
+            message:
+                `got nothing, but verify is on; expected ${serviceUrlMeta.expected}: ` +
+                "`pulumi config set serviceUrl https://ahoy-indie-media.onrender.com`, or " +
+                "`pulumi config set verify false` to deploy without the runbook's checks",
         });
     }
     if (values.BLOCK_DIRECT_MEDIA === "true" && !values.mediaProbePath) {
         problems.push({
             key: "mediaProbePath",
             message:
-                "got nothing, but BLOCK_DIRECT_MEDIA is true and verify is on; expected a direct media path that must answer 403, such as /media/uploads/probe.jpg",
+                "got nothing, but BLOCK_DIRECT_MEDIA is true and verify is on; expected a direct media path that must answer 403: " +
+                "`pulumi config set mediaProbePath /media/<an existing upload>` (e.g. /media/uploads/probe.jpg)",
         });
     }
     return problems;

@@ -21,6 +21,8 @@ export interface Registration {
 
 export interface ProgramRun {
     readonly registrations: Registration[];
+    /** What the program logged as warnings (the preview shows them under the stack). */
+    readonly warnings: string[];
     readonly outputs: Record<string, unknown>;
     /** The registrations of one resource type, e.g. `pulumi-nodejs:dynamic/render:EnvVar`. */
     ofType(type: string): Registration[];
@@ -39,6 +41,12 @@ function mockOutputs(type: string, name: string, inputs: Record<string, unknown>
     switch (type) {
         case "pulumi-nodejs:dynamic/render:EnvVar":
             return { revision: `revision-of-${name}`, serviceId: "srv-mock" };
+        case "pulumi-nodejs:dynamic/comms:Incident":
+            // What the provider answers in peacetime: never undefined, which the engine would warn about.
+            return { summary: "none", texts: { updates: [] }, channels: {}, deadlines: {}, failures: [] };
+        case "pulumi-nodejs:dynamic/verify:Verification":
+            // What the provider always answers after its checks: never undefined, which the engine would warn about.
+            return { results: ["healthz: GET /healthz answered 200 (mock)"], verifiedAt: "2026-12-01T03:00:00.000Z" };
         case "pulumi-nodejs:dynamic/render:Deploy":
             return { deployId: "dep-mock", commitId: "c0ffee", status: "live" };
         case "random:index/randomBytes:RandomBytes":
@@ -108,6 +116,10 @@ export async function runProgram(
     const entry = require.resolve(path.join(repoRoot, "index.ts"));
     delete require.cache[entry];
     let outputs: Record<string, unknown>;
+    // Without an engine the SDK logs to the console: kept here, where a test can read them, instead of the test output.
+    const warnings: string[] = [];
+    const consoleWarn = console.warn;
+    console.warn = (message: unknown) => void warnings.push(String(message).replace(/^warning: \[runtime\] /, ""));
     try {
         outputs = (await pulumi.runtime.runInPulumiStack(async () => require(entry))) ?? {};
         // Resources declared late (after a deploy, inside applies) register asynchronously: wait as the CLI does.
@@ -115,9 +127,12 @@ export async function runProgram(
     } catch (err) {
         // What was declared before the failure, so a test can prove nothing was.
         throw Object.assign(err as Error, { registrations });
+    } finally {
+        console.warn = consoleWarn;
     }
     return {
         registrations,
+        warnings,
         outputs,
         ofType: (type) => registrations.filter((r) => r.type === type),
         named(name) {

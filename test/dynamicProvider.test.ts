@@ -1,0 +1,43 @@
+// The `__provider` text the state carries: it finds its implementation through the registry and loads TypeScript with
+// tsx whatever handler node itself has for `.ts` files.
+import { strict as assert } from "node:assert";
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { envVarProvider } from "../components/render/envVar";
+
+const run = promisify(execFile);
+const root = path.join(__dirname, "..");
+
+describe("the dynamic providers' text, as the provider host loads it", function () {
+    this.timeout(30_000);
+
+    it("registers tsx even where node already has a .ts handler (Node 23.6 to 24.3 define one that cannot load these files)", async () => {
+        // A fresh plain node (no tsx), whose own .ts handler fails as node's type stripping fails on this project.
+        const script = `
+            require.extensions[".ts"] = () => { throw new Error("node's own .ts handler cannot load this file"); };
+            const provider = require("require-from-string")(${JSON.stringify(envVarProvider.source)}).handler();
+            provider.check({}, { service: "ahoy-indie-media", key: "DISABLE_SIGNUP", value: "true", apiUrl: "https://api.render.com/v1" })
+                .then((result) => console.log(JSON.stringify(result)), (err) => { console.error(err.message); process.exit(1); });
+        `;
+        const { stdout } = await run(process.execPath, ["-e", script], {
+            cwd: root,
+            env: { ...process.env, NODE_OPTIONS: "" },
+        });
+        const result = JSON.parse(stdout) as { failures: unknown[] };
+        assert.deepEqual(result.failures, [], "the provider loaded through tsx and checked the inputs");
+    });
+
+    it("names the known types when the state asks for one the registry does not have", async () => {
+        const text = envVarProvider.source.replace('"render:EnvVar"', '"render:Nothing"');
+        const script = `require("require-from-string")(${JSON.stringify(text)}).handler().create({}).catch((err) => { console.log(err.message); });`;
+        const { stdout } = await run(process.execPath, ["-e", script], {
+            cwd: root,
+            env: { ...process.env, NODE_OPTIONS: "" },
+        });
+        assert.match(
+            stdout,
+            /no dynamic provider implementation for render:Nothing; known: render:EnvVar, render:Deploy/,
+        );
+    });
+});
