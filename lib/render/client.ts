@@ -93,6 +93,45 @@ export interface ListDeploysFilter {
     createdAfter?: string;
 }
 
+/** One label of a metrics time series, e.g. `{field: "statusCode", value: "503"}` or `{field: "instance", ...}`. */
+export interface MetricLabel {
+    field: string;
+    value: string;
+}
+
+/** One data point of a metrics time series: the bucket's start (RFC 3339) and its value in the series' unit. */
+export interface MetricPoint {
+    timestamp: string;
+    value: number;
+}
+
+/** A metrics time series as Render's `/metrics/*` endpoints answer it: what it is of, its points, their unit. */
+export interface MetricSeries {
+    labels: MetricLabel[];
+    values: MetricPoint[];
+    unit: string;
+}
+
+/** The query parameters every metrics endpoint used here takes (the spec's; the deprecated `service` is never sent). */
+export interface MetricsQuery {
+    /** The resource to query: a service id (srv-...); for active connections a Postgres (dpg-...) or Redis (red-...) id. */
+    resource: string;
+    /** RFC 3339; Render's default is an hour before now. */
+    startTime?: string;
+    /** RFC 3339; Render's default is now. */
+    endTime?: string;
+    /** Seconds per data point, at least 30 (the spec's minimum); Render's default 60. */
+    resolutionSeconds?: number;
+}
+
+/** The HTTP metrics' filters besides the query every metrics endpoint takes. */
+export interface HttpMetricsQuery extends MetricsQuery {
+    /** Only requests to this host. */
+    host?: string;
+    /** Only requests to this path. */
+    path?: string;
+}
+
 export interface WaitForDeployOptions {
     /** Give up (DeployFailedError with timedOut) after this long. Default 30 minutes. */
     timeoutMs?: number;
@@ -169,6 +208,21 @@ const deployPageSchema = z.array(z.object({ deploy: deploySchema, cursor: z.stri
 const servicePageSchema = z.array(z.object({ service: serviceSchema, cursor: z.string() }));
 const envVarPageSchema = z.array(z.object({ envVar: envVarSchema, cursor: z.string() }));
 const errorBodySchema = z.object({ id: z.string().optional(), message: z.string().optional() });
+// The spec's metrics time series. Its points also list `unit` as required, a property it never declares; the series
+// carries the unit, so a point's own is not read (nor required, should Render leave it out).
+const metricSeriesSchema: z.ZodType<MetricSeries> = z.object({
+    labels: z.array(z.object({ field: z.string(), value: z.string() })),
+    values: z.array(
+        z.object({
+            timestamp: z.string().refine((t) => !Number.isNaN(Date.parse(t)), { error: "not a date-time" }),
+            value: z.number(),
+        }),
+    ),
+    unit: z.string(),
+});
+const metricSeriesListSchema = z.array(metricSeriesSchema);
+/** Render's smallest `resolutionSeconds` for metrics. */
+export const MIN_METRICS_RESOLUTION_SECONDS = 30;
 
 /** A request Render answered with an error, or answered with a body that is not what its spec says. */
 export class RenderApiError extends Error {
@@ -442,6 +496,54 @@ export class RenderClient {
         return this.parse(deploySchema, await this.call({ method: "POST", path }), "POST", path, "a deploy");
     }
 
+    /** GET /metrics/http-requests: request counts per bucket; `aggregateBy: "statusCode"` gives one series per status. */
+    async getHttpRequests(query: HttpMetricsQuery & { aggregateBy?: "statusCode" | "host" }): Promise<MetricSeries[]> {
+        return this.metrics("/metrics/http-requests", query, [
+            ["host", query.host],
+            ["path", query.path],
+            ["aggregateBy", query.aggregateBy],
+        ]);
+    }
+
+    /** GET /metrics/http-latency: the latency at `quantile` (e.g. 0.95) per bucket. */
+    async getHttpLatency(query: HttpMetricsQuery & { quantile?: number }): Promise<MetricSeries[]> {
+        if (query.quantile !== undefined && !(query.quantile > 0 && query.quantile <= 1)) {
+            throw new Error(
+                `getHttpLatency: quantile must be above 0 and at most 1 (0.95 for p95), got ${query.quantile}`,
+            );
+        }
+        return this.metrics("/metrics/http-latency", query, [
+            ["host", query.host],
+            ["path", query.path],
+            ["quantile", query.quantile === undefined ? undefined : String(query.quantile)],
+        ]);
+    }
+
+    /** GET /metrics/memory: memory in use, per instance. */
+    async getMemory(query: MetricsQuery & { instance?: string }): Promise<MetricSeries[]> {
+        return this.metrics("/metrics/memory", query, [["instance", query.instance]]);
+    }
+
+    /** GET /metrics/memory-limit: the memory each instance may use. */
+    async getMemoryLimit(query: MetricsQuery & { instance?: string }): Promise<MetricSeries[]> {
+        return this.metrics("/metrics/memory-limit", query, [["instance", query.instance]]);
+    }
+
+    /** GET /metrics/disk-usage: the persistent disk's use; no series for a service without a disk. */
+    async getDiskUsage(query: MetricsQuery): Promise<MetricSeries[]> {
+        return this.metrics("/metrics/disk-usage", query, []);
+    }
+
+    /** GET /metrics/disk-capacity: the persistent disk's size; no series for a service without a disk. */
+    async getDiskCapacity(query: MetricsQuery): Promise<MetricSeries[]> {
+        return this.metrics("/metrics/disk-capacity", query, []);
+    }
+
+    /** GET /metrics/active-connections: open connections of a Postgres (dpg-...) or Redis (red-...) instance. */
+    async getActiveConnections(query: MetricsQuery): Promise<MetricSeries[]> {
+        return this.metrics("/metrics/active-connections", query, []);
+    }
+
     /**
      * Polls until the deploy is live (resolves) or fails (DeployFailedError naming the status, the deploy and the
      * request id of the last poll). Polls quickly at first and backs off, so a fast rollback is seen within a second or
@@ -556,6 +658,33 @@ export class RenderClient {
                 res.requestId,
             );
         }
+    }
+
+    /** One metrics GET: the shared query (the spec's parameter names) plus the endpoint's own, answered as time series. */
+    private async metrics(
+        path: string,
+        query: MetricsQuery,
+        extra: Array<[string, string | undefined]>,
+    ): Promise<MetricSeries[]> {
+        const { resource, startTime, endTime, resolutionSeconds } = query;
+        if (typeof resource !== "string" || resource === "") {
+            throw new Error(`GET ${path}: a resource id (srv-..., dpg-...) is required`);
+        }
+        if (resolutionSeconds !== undefined && !(resolutionSeconds >= MIN_METRICS_RESOLUTION_SECONDS)) {
+            throw new Error(
+                `GET ${path}: resolutionSeconds must be at least ${MIN_METRICS_RESOLUTION_SECONDS}, got ${resolutionSeconds}`,
+            );
+        }
+        const pairs: Array<[string, string | undefined]> = [
+            ["resource", resource],
+            ["startTime", startTime],
+            ["endTime", endTime],
+            ["resolutionSeconds", resolutionSeconds === undefined ? undefined : String(resolutionSeconds)],
+            ...extra,
+        ];
+        const sent = pairs.filter((pair): pair is [string, string] => pair[1] !== undefined);
+        const res = await this.call({ method: "GET", path, query: sent });
+        return this.parse(metricSeriesListSchema, res, "GET", path, "a list of metrics time series");
     }
 
     /** GETs pages of a cursor-paged list until `want` items are collected or Render answers `[]`. */
