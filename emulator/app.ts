@@ -1,6 +1,7 @@
 // A stand-in for the Ahoy app on its own port: it answers as the LIVE deploy's commit and variables say it would.
 import { IncomingMessage, Server, ServerResponse } from "node:http";
 import { closeServer, createLocalServer, listenLocal, readBody } from "./http";
+import { metricsOf } from "./metrics";
 import { RenderState } from "./state";
 
 /** Where direct media lives in the stand-in app: any path below it is a media file. */
@@ -26,6 +27,18 @@ export function ipMatches(ip: string, entry: string): boolean {
     return (toNumber(ip) & mask) === (toNumber(base) & mask);
 }
 
+/** An app in trouble, for drills: a share of the requests under a path answered with an error, or late, or both. */
+export interface Misbehaviour {
+    /** The requests whose path starts with this. */
+    readonly pathPrefix: string;
+    /** The share of them affected, every n-th one so the share is exact; default 1 (all). */
+    readonly share?: number;
+    /** Answer them with this status (e.g. 500) instead of what the app would say. */
+    readonly status?: number;
+    /** Answer them this many milliseconds late. */
+    readonly delayMs?: number;
+}
+
 /**
  * The endpoints the runbook's checks ask, and the switches the runbook sets:
  * - BLOCKED_IPS: 403 for a client whose address (X-Forwarded-For's first, as behind Render's proxy) is listed;
@@ -34,12 +47,14 @@ export function ipMatches(ip: string, entry: string): boolean {
  * - GET /healthz: 200, or 500 when the live commit was pushed as bad (503 before anything is live);
  * - POST /api/auth/register: 503 while DISABLE_SIGNUP is "true"; otherwise 400 without an email, 201 with one;
  * - GET /media/...: 403 while BLOCK_DIRECT_MEDIA is "true", otherwise 200.
- * A variable only counts once a deploy carrying it is live, as on Render.
+ * A variable only counts once a deploy carrying it is live, as on Render. Every answer is counted in the account's
+ * metrics (./metrics.ts) with its status and duration, as Render's proxy counts the real app's.
  */
 export class AhoyApp {
     private readonly server: Server;
     /** Requests counted per limit, per window. */
     private readonly counts = new Map<string, { windowStart: number; count: number }>();
+    private trouble?: { rule: Misbehaviour; seen: number };
 
     constructor(
         private readonly state: RenderState,
@@ -58,7 +73,16 @@ export class AhoyApp {
         return closeServer(this.server);
     }
 
+    /** From now on, misbehaves as `rule` says; undefined: behaves again. */
+    misbehave(rule: Misbehaviour | undefined): void {
+        if (rule && !(rule.share === undefined || (rule.share > 0 && rule.share <= 1))) {
+            throw new Error(`misbehave: share must be above 0 and at most 1, got ${rule.share}`);
+        }
+        this.trouble = rule && { rule, seen: 0 };
+    }
+
     private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+        const arrived = performance.now();
         const method = (req.method ?? "GET").toUpperCase();
         const path = new URL(req.url ?? "/", "http://127.0.0.1").pathname;
         const body = await readBody(req);
@@ -71,9 +95,19 @@ export class AhoyApp {
                 "Content-Length": String(Buffer.byteLength(text)),
             });
             res.end(text);
+            metricsOf(this.state).recordRequest(this.serviceId, {
+                at: Date.now(),
+                status,
+                ms: performance.now() - arrived,
+                host: String(req.headers.host ?? ""),
+                path,
+            });
         };
 
         if (!live) return send(503, { error: "no deploy is live" });
+        const trouble = this.troubleFor(path);
+        if (trouble?.delayMs) await new Promise((resolve) => setTimeout(resolve, trouble.delayMs));
+        if (trouble?.status !== undefined) return send(trouble.status, { error: "the stand-in app is misbehaving" });
         const forwarded = String(req.headers["x-forwarded-for"] ?? "")
             .split(",")[0]
             .trim();
@@ -118,6 +152,16 @@ export class AhoyApp {
                 : send(200, { media: path });
         }
         return send(404, { error: `no route ${method} ${path}` });
+    }
+
+    /** The misbehaviour that applies to this request, if any: every n-th request under the path, for an exact share. */
+    private troubleFor(path: string): Misbehaviour | undefined {
+        const trouble = this.trouble;
+        if (!trouble || !path.startsWith(trouble.rule.pathPrefix)) return undefined;
+        const share = trouble.rule.share ?? 1;
+        const before = Math.floor(trouble.seen * share);
+        trouble.seen += 1;
+        return Math.floor(trouble.seen * share) > before ? trouble.rule : undefined;
     }
 
     /** Counts one request against `limit` in its current window; true once the window's count is spent. */

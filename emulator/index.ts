@@ -1,5 +1,6 @@
 // A local Render API for tests and rehearsals: Render's /v1 routes over an in-memory account seeded with Ahoy's service.
-import { AhoyApp } from "./app";
+import { AhoyApp, type Misbehaviour } from "./app";
+import { metricsOf, type MetricsSettings } from "./metrics";
 import { seedAhoy } from "./seed";
 import { ApiServer, Fault, RecordedRequest } from "./server";
 import { Deploy, RenderState, Service } from "./state";
@@ -9,6 +10,8 @@ export type { Commit, Deploy, DeployStatus, DeployTrigger, Service } from "./sta
 export { DEPLOY_STATUSES, RETAINED_BUILDS } from "./state";
 export { SEEDED_SERVICE_NAME } from "./seed";
 export { MEDIA_PREFIX } from "./app";
+export type { Misbehaviour } from "./app";
+export type { MetricsSettings } from "./metrics";
 
 export const DEFAULT_API_KEY = "rnd_emulator_key";
 
@@ -27,6 +30,19 @@ export interface EmulatorOptions {
     rateLimitWindowMs?: number;
 }
 
+/** Render's metrics of the seeded service and database, as the /metrics endpoints answer them. */
+export interface EmulatorMetrics {
+    /**
+     * Sets gauges from now on: the service's memory (used and limit), its persistent disk (null: none, the default)
+     * and the seeded database's active connections. HTTP counts and latencies come from the stand-in app's traffic.
+     */
+    set(settings: {
+        memory?: MetricsSettings["memory"];
+        disk?: MetricsSettings["disk"];
+        activeConnections?: number;
+    }): void;
+}
+
 export interface Emulator {
     /** "http://127.0.0.1:N/v1" */
     readonly baseUrl: string;
@@ -35,6 +51,11 @@ export interface Emulator {
     readonly apiKey: string;
     /** The seeded service named "ahoy-indie-media". */
     readonly serviceId: string;
+    /** The seeded Postgres instance (dpg-...), known to the metrics endpoints (the emulator serves no /postgres routes). */
+    readonly databaseId: string;
+    readonly metrics: EmulatorMetrics;
+    /** The stand-in app misbehaves as `rule` says (a share of requests under a path failing or slow); undefined: stops. */
+    misbehave(rule?: Misbehaviour): void;
     /**
      * Pushes a commit to the service's branch; with autoDeploy "yes" this triggers a deploy (trigger "new_commit").
      * `bad`: it builds and goes live, but the app's /healthz answers 500. `sha`: a chosen 40-hex id (e.g. a commit in a
@@ -72,6 +93,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     const apiKey = opts.apiKey ?? DEFAULT_API_KEY;
     const state = new RenderState(opts.stepMs ?? 1000);
     const serviceId = seedAhoy(state);
+    const metrics = metricsOf(state);
+    const databaseId = metrics.addDatabase();
     const api = new ApiServer(state, {
         apiKey,
         rateLimits: opts.rateLimits ?? true,
@@ -93,6 +116,16 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         appUrl: `http://127.0.0.1:${appPort}`,
         apiKey,
         serviceId,
+        databaseId,
+        metrics: {
+            set: ({ memory, disk, activeConnections }) =>
+                metrics.set(serviceId, {
+                    memory,
+                    disk,
+                    connections: activeConnections === undefined ? undefined : { [databaseId]: activeConnections },
+                }),
+        },
+        misbehave: (rule) => app.misbehave(rule),
         pushCommit: ({ message, failBuild, bad, sha } = {}) =>
             state.pushCommit(serviceId, message, failBuild ?? false, bad ?? false, sha),
         dashboardDeploy: (commitId) => state.dashboardDeploy(serviceId, commitId),

@@ -1,6 +1,7 @@
 // Render's /v1 routes the emulator serves: request validation and the answers, over RenderState.
 import { badRequest } from "./errors";
 import { decodeCursor, encodeCursor } from "./ids";
+import { METRIC_ROUTES, metricsOf } from "./metrics";
 import { DEPLOY_STATUSES, Listed, RenderState, Service, ServicePatch } from "./state";
 
 export interface RouteContext {
@@ -66,6 +67,12 @@ export const ROUTES: readonly Route[] = [
         handle: ({ state, params }) => (state.restart(params.serviceId), { status: 200 }),
     },
     { method: "POST", route: "/services/{serviceId}/scale", body: true, handle: scale },
+    // Render's metrics: traffic the stand-in app served, and the gauges tests set (see ./metrics.ts).
+    ...Object.entries(METRIC_ROUTES).map(([route, answer]): Route => ({
+        method: "GET",
+        route,
+        handle: ({ state, query }) => ok(answer(metricsOf(state), query)),
+    })),
 ];
 
 function ok(body: unknown): Answer {

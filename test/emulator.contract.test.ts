@@ -1,10 +1,13 @@
 // Every answer the Render emulator can give, checked against the schema Render's spec declares for its path, method and status.
 import { strict as assert } from "node:assert";
 import { Emulator, startEmulator } from "../emulator";
+import { METRIC_ROUTES } from "../emulator/metrics";
 import { ROUTES } from "../emulator/routes";
 import { api, expectStatus, type CallOptions, type Reply } from "./support/emulatorApi";
 import { RenderSpec } from "./support/openapi";
 import { waitFor } from "./support/wait";
+
+const METRIC_PATHS = Object.keys(METRIC_ROUTES);
 
 // Statuses the emulator sends that the spec does not declare for the operation: list endpoints answer an invalid
 // `limit`, `cursor` or filter with 400 (the spec bounds `limit` to 1-100 but lists no 400 for them). Their bodies are
@@ -13,6 +16,9 @@ const UNDECLARED_BUT_SENT = new Set([
     "GET /services 400",
     "GET /services/{serviceId}/deploys 400",
     "GET /services/{serviceId}/env-vars 400",
+    // The metrics operations declare only 200, 400 and 500; without a key, over a limit or in an outage they answer as
+    // every other endpoint does.
+    ...METRIC_PATHS.flatMap((route) => [401, 429, 503].map((status) => `GET ${route} ${status}`)),
 ]);
 
 // What each route can answer besides 401, 429, 500 and 503 (which every route can): the whole repertoire.
@@ -32,6 +38,7 @@ const REPERTOIRE: Record<string, number[]> = {
     "POST /services/{serviceId}/rollback": [201, 400, 404],
     "POST /services/{serviceId}/restart": [200, 404],
     "POST /services/{serviceId}/scale": [202, 400, 404],
+    ...Object.fromEntries(METRIC_PATHS.map((route) => [`GET ${route}`, [200, 400]])),
 };
 const EVERY_ROUTE_CAN_ANSWER = [401, 429, 500, 503];
 
@@ -122,6 +129,32 @@ describe("the Render emulator against Render's OpenAPI spec", function () {
             "202 must have no body",
         );
         assert.notDeepEqual(spec.checkResponse("GET", "/services/{serviceId}", 418, "{}"), [], "418 is not declared");
+        // The metrics operations' answers are declared by reference to /metrics/cpu's: the check follows it.
+        const point = { timestamp: "2025-06-01T00:00:00Z", value: 1, unit: "count" };
+        assert.deepEqual(
+            spec.checkResponse(
+                "GET",
+                "/metrics/http-requests",
+                200,
+                JSON.stringify([{ labels: [], values: [point], unit: "count" }]),
+            ),
+            [],
+        );
+        assert.notDeepEqual(
+            spec.checkResponse("GET", "/metrics/memory", 200, JSON.stringify([{ labels: [], values: [point] }])),
+            [],
+            "a series needs its unit",
+        );
+        assert.notDeepEqual(
+            spec.checkResponse(
+                "GET",
+                "/metrics/memory",
+                200,
+                JSON.stringify([{ labels: [], values: [{ ...point, timestamp: "now" }], unit: "bytes" }]),
+            ),
+            [],
+            "a point's timestamp is a date-time",
+        );
     });
 
     it("answers the service endpoints as the spec declares", async () => {
@@ -402,6 +435,93 @@ describe("the Render emulator against Render's OpenAPI spec", function () {
             400,
             "rollback to a failed build",
         );
+    });
+
+    it("answers the metrics endpoints as the spec declares, fed by the stand-in app's traffic and the gauges set", async () => {
+        const id = emu.serviceId;
+        const startTime = new Date(Date.now() - 1_000).toISOString();
+        // Real traffic: healthy /healthz answers, a 404, and the app misbehaving (500s, some slow) under /media/.
+        emu.misbehave({ pathPrefix: "/media/", share: 0.5, status: 500, delayMs: 20 });
+        for (const path of ["/healthz", "/healthz", "/nowhere", "/media/a.jpg", "/media/b.jpg"]) {
+            await (await fetch(`${emu.appUrl}${path}`)).arrayBuffer();
+        }
+        emu.misbehave(undefined);
+        emu.metrics.set({
+            memory: { usedBytes: 300 * 2 ** 20, limitBytes: 512 * 2 ** 20 },
+            disk: { usedBytes: 4 * 2 ** 30, capacityBytes: 10 * 2 ** 30 },
+            activeConnections: 42,
+        });
+        const range = `startTime=${startTime}&endTime=${new Date(Date.now() + 1_000).toISOString()}&resolutionSeconds=30`;
+        const metric = async (route: string, query: string, what: string) => {
+            const reply = await call(emu, "GET", route, `${route}?${query}`);
+            expectStatus(reply, 200, what);
+            return reply.json as { labels: { field: string; value: string }[]; values: { value: number }[] }[];
+        };
+        const total = (series: { values: { value: number }[] }[]) =>
+            series.flatMap((s) => s.values).reduce((n, p) => n + p.value, 0);
+
+        const byStatus = await metric(
+            "/metrics/http-requests",
+            `resource=${id}&${range}&aggregateBy=statusCode`,
+            "requests by status",
+        );
+        const statuses = byStatus.map((s) => s.labels.find((l) => l.field === "statusCode")?.value).sort();
+        assert.deepEqual(statuses, ["200", "404", "500"], "one series per status the app answered");
+        assert.equal(total(byStatus), 5, "every request the app answered is counted once");
+        expectStatus(
+            await call(
+                emu,
+                "GET",
+                "/metrics/http-requests",
+                `/metrics/http-requests?resource=${id}&${range}&aggregateBy=host`,
+            ),
+            200,
+            "requests by host",
+        );
+        const latency = await metric(
+            "/metrics/http-latency",
+            `resource=${id}&${range}&quantile=0.95&quantile=0.5`,
+            "latency at two quantiles",
+        );
+        assert.deepEqual(
+            latency.map((s) => s.labels.find((l) => l.field === "quantile")?.value),
+            ["0.95", "0.5"],
+            "one series per quantile asked",
+        );
+        const memory = await metric("/metrics/memory", `resource=${id}&${range}`, "memory");
+        assert.equal(memory[0].values.at(-1)?.value, 300 * 2 ** 20);
+        await metric("/metrics/memory-limit", `resource=${id}&${range}`, "memory limit");
+        assert.equal(total(await metric("/metrics/disk-usage", `resource=${id}&${range}`, "disk usage")) > 0, true);
+        await metric("/metrics/disk-capacity", `resource=${id}&${range}`, "disk capacity");
+        const connections = await metric(
+            "/metrics/active-connections",
+            `resource=${emu.databaseId}&${range}`,
+            "active connections",
+        );
+        assert.equal(connections[0].values.at(-1)?.value, 42);
+
+        emu.metrics.set({ disk: null });
+        const soon = Date.now() + 1;
+        const later = `startTime=${new Date(soon).toISOString()}&endTime=${new Date(soon + 1_000).toISOString()}&resolutionSeconds=30`;
+        assert.deepEqual(await metric("/metrics/disk-usage", `resource=${id}&${later}`, "no disk"), []);
+        assert.deepEqual(await metric("/metrics/disk-capacity", `resource=${id}&${later}`, "no disk"), []);
+
+        for (const route of METRIC_PATHS) {
+            expectStatus(
+                await call(emu, "GET", route, `${route}?resource=${id}&resolutionSeconds=10`),
+                400,
+                `${route} at 10 s`,
+            );
+        }
+        const bad: [string, string][] = [
+            ["/metrics/http-requests", "aggregateBy=path"],
+            ["/metrics/http-latency", "quantile=1.5"],
+            ["/metrics/memory", "startTime=yesterday"],
+            ["/metrics/memory", `startTime=${new Date().toISOString()}&endTime=${startTime}`],
+        ];
+        for (const [route, query] of bad) {
+            expectStatus(await call(emu, "GET", route, `${route}?resource=${id}&${query}`), 400, `${route}?${query}`);
+        }
     });
 
     it("answers 401 with Render's error body on every route without the right bearer token", async () => {

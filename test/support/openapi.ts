@@ -103,9 +103,7 @@ export class RenderSpec {
                 `${where}: the spec does not declare status ${status}; it declares ${Object.keys(operation.responses).join(", ")}`,
             ];
         const base = declared.$ref ?? pointer("paths", route, method.toLowerCase(), "responses", String(status));
-        const response = declared.$ref
-            ? this.spec.components.responses[declared.$ref.split("/").pop() as string]
-            : declared;
+        const response = declared.$ref ? this.resolve(declared.$ref) : declared;
         if (!response.content?.["application/json"]?.schema) {
             return text === ""
                 ? []
@@ -137,6 +135,18 @@ export class RenderSpec {
         return (validate.errors ?? []).map(
             (e) => `${where}: ${e.instancePath || "(body)"} ${e.message ?? "is invalid"} ${JSON.stringify(e.params)}`,
         );
+    }
+
+    /** What a local `$ref` points at: `#/components/responses/...`, or another operation's (the metrics endpoints'). */
+    private resolve(ref: string): Operation["responses"][string] {
+        const segments = ref
+            .replace(/^#\//, "")
+            .split("/")
+            .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+        let node: unknown = this.spec;
+        for (const segment of segments) node = (node as Record<string, unknown> | undefined)?.[segment];
+        if (node === undefined) throw new Error(`the spec's $ref ${ref} points at nothing`);
+        return node as Operation["responses"][string];
     }
 
     private operation(method: string, route: string): Operation | undefined {
