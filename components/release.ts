@@ -51,6 +51,9 @@ export class Release extends pulumi.ComponentResource {
                     serviceUrl: args.verification.serviceUrl,
                     deployId: this.deploy.deployId,
                     plan: args.verification.plan,
+                    // The watch reads the service's metrics from Render too.
+                    service: args.service,
+                    apiUrl: args.apiUrl,
                 },
                 { parent: this, dependsOn: [this.deploy] },
             );

@@ -1,13 +1,15 @@
-// The runbook's checks after a deploy, as a resource: /healthz, each kill switch's effect, then the five-minute watch.
+// The runbook's checks after a deploy, as a resource: /healthz, each kill switch's effect, then the five-minute watch
+// (of /healthz, and of Render's metrics for that window against the runbook's thresholds).
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../stacks/config";
 import { ModuleResource, moduleProvider } from "./dynamicProvider";
+import { type Expected5xx, type MetricThresholds, RUNBOOK_THRESHOLDS } from "./metricsVerdict";
 
 export type { VerificationInputs, VerificationOutputs } from "./verificationProvider";
 
 /** The runbook's alert thresholds ("Error rate > 5%", "Response time > 2 seconds"). */
-export const MAX_ERROR_RATE = 0.05;
-export const MAX_RESPONSE_MS = 2_000;
+export const MAX_ERROR_RATE = RUNBOOK_THRESHOLDS.maxErrorRate;
+export const MAX_RESPONSE_MS = RUNBOOK_THRESHOLDS.maxP95Ms;
 /** How long a check may take to see the expected answer after the deploy is live (instances switch over meanwhile). */
 export const DEFAULT_CHECK_TIMEOUT_SECONDS = 120;
 
@@ -18,6 +20,10 @@ export interface VerificationSettings {
     /** A direct media path that must answer 403 while BLOCK_DIRECT_MEDIA is on, e.g. /media/probe.jpg */
     readonly mediaProbePath?: string;
     readonly stabilityWindowSeconds: number;
+    /** The app's Render Postgres (dpg-...), whose connections the watch judges; undefined: not applicable. */
+    readonly databaseId?: string;
+    /** The stack manages the database (databaseAppHost set), so max_connections can be asked of it. */
+    readonly databaseManaged?: boolean;
 }
 
 /** One request that must see one status within the check timeout. */
@@ -44,10 +50,25 @@ export interface Watch {
     readonly maxResponseMs: number;
 }
 
-/** What runs after a deploy: the checks in order, then the watch. */
+/** What the watch reads from Render's metrics for its window beside /healthz, and the thresholds they are held to. */
+export interface RenderMetricsPlan {
+    /** The app's Render Postgres (dpg-...), whose active connections are judged; undefined: not applicable. */
+    readonly databaseId?: string;
+    /**
+     * Whether max_connections is asked of the database (`SHOW max_connections` through the admin connection, which only
+     * a stack that manages the database has); Render's API does not give it.
+     */
+    readonly askMaxConnections: boolean;
+    /** 5xx answers the action gives on purpose (register's 503 while signups are off): left out of the error rate. */
+    readonly expected5xx: Expected5xx[];
+    readonly thresholds: MetricThresholds;
+}
+
+/** What runs after a deploy: the checks in order, then the watch (of /healthz, then Render's metrics for its window). */
 export interface VerificationPlan {
     readonly checks: HttpCheck[];
     readonly watch: Watch;
+    readonly renderMetrics: RenderMetricsPlan;
 }
 
 /** The checks the settings call for: /healthz always, register 503 with DISABLE_SIGNUP, media 403 with BLOCK_DIRECT_MEDIA. */
@@ -96,13 +117,28 @@ export function verificationPlan(settings: VerificationSettings): VerificationPl
             maxErrorRate: MAX_ERROR_RATE,
             maxResponseMs: MAX_RESPONSE_MS,
         },
+        renderMetrics: {
+            ...(settings.databaseId ? { databaseId: settings.databaseId } : {}),
+            askMaxConnections: !!settings.databaseId && !!settings.databaseManaged,
+            expected5xx: settings.disableSignup
+                ? [{ path: "/api/auth/register", status: 503, because: "DISABLE_SIGNUP=true refuses signups with 503" }]
+                : [],
+            thresholds: RUNBOOK_THRESHOLDS,
+        },
     };
 }
 
 /** The stack settings verification reads. */
 export type VerificationConfig = Pick<
     StackConfig,
-    "verify" | "serviceUrl" | "DISABLE_SIGNUP" | "BLOCK_DIRECT_MEDIA" | "mediaProbePath" | "stabilityWindowSeconds"
+    | "verify"
+    | "serviceUrl"
+    | "DISABLE_SIGNUP"
+    | "BLOCK_DIRECT_MEDIA"
+    | "mediaProbePath"
+    | "stabilityWindowSeconds"
+    | "databaseId"
+    | "databaseAppHost"
 >;
 
 /** Where and what to verify after a deploy, from the stack's settings; undefined when `verify` is false. */
@@ -121,6 +157,8 @@ export function verificationFromConfig(
             blockDirectMedia: config.BLOCK_DIRECT_MEDIA,
             mediaProbePath: config.mediaProbePath,
             stabilityWindowSeconds: config.stabilityWindowSeconds,
+            databaseId: config.databaseId,
+            databaseManaged: !!config.databaseAppHost,
         }),
     };
 }
@@ -211,6 +249,10 @@ export interface VerificationArgs {
     readonly plan: VerificationPlan;
     /** How long each check may take to see its expected answer; default 120 s. */
     readonly checkTimeoutSeconds?: number;
+    /** The Render service (name or srv- id) whose metrics the watch reads; with `apiUrl`, else no metrics are read. */
+    readonly service?: pulumi.Input<string>;
+    /** Render's API base URL, for the metrics (the API key is read in the provider host, as for the other Render resources). */
+    readonly apiUrl?: pulumi.Input<string>;
 }
 
 /** The runbook's verification of one deploy: `pulumi up` fails, naming the check, if the action did not take effect. */
@@ -218,6 +260,8 @@ export class Verification extends ModuleResource {
     // `declare`: with ES2022 class fields a plain field would reset the output the base constructor assigned.
     declare public readonly results: pulumi.Output<string[]>;
     declare public readonly verifiedAt: pulumi.Output<string>;
+    /** One line per metric the watch read from Render, e.g. "memory: 39.1% of the 512 MB limit, within 90%". */
+    declare public readonly metrics: pulumi.Output<string[]>;
 
     constructor(name: string, args: VerificationArgs, opts?: pulumi.CustomResourceOptions) {
         const props = {
@@ -226,8 +270,12 @@ export class Verification extends ModuleResource {
             checks: args.plan.checks,
             watch: args.plan.watch,
             checkTimeoutSeconds: args.checkTimeoutSeconds ?? DEFAULT_CHECK_TIMEOUT_SECONDS,
+            service: args.service,
+            apiUrl: args.apiUrl,
+            renderMetrics: args.plan.renderMetrics,
             results: undefined,
             verifiedAt: undefined,
+            metrics: undefined,
         };
         super(verificationProvider, name, props, opts);
     }

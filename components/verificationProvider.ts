@@ -1,8 +1,30 @@
 // The Verification provider's implementation, loaded in the dynamic-provider host at run time (see ./dynamicProvider.ts):
-// the requests behind each check and the watch, judged by the pure rules in ./verification.ts.
+// the requests behind each check and the watch, judged by the pure rules in ./verification.ts, then Render's metrics for
+// the watch's window, judged by ./metricsVerdict.ts.
 import * as pulumi from "@pulumi/pulumi";
-import { isHttpUrl, isUnknown } from "./render/providerSupport";
-import { formatRate, HttpCheck, judgeWindow, Sample, Watch, WindowVerdict, windowLost } from "./verification";
+import { rememberAdminConfig } from "./database/sql";
+import { judgeMetrics, type MetricsReadings, metricsSummary } from "./metricsVerdict";
+import { readMetrics, type MetricsWindow } from "./metricsWatch";
+import {
+    configureRenderProvider,
+    isHttpUrl,
+    isUnknown,
+    openRenderClient,
+    RENDER_API_KEY_CONFIG,
+    type RenderProvider,
+    type RenderProviderState,
+    serviceFailures,
+} from "./render/providerSupport";
+import {
+    formatRate,
+    HttpCheck,
+    judgeWindow,
+    type RenderMetricsPlan,
+    Sample,
+    Watch,
+    WindowVerdict,
+    windowLost,
+} from "./verification";
 
 /** A request with no answer after this long counts as no answer. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -123,9 +145,32 @@ export function verificationFailure(serviceUrl: string, deployId: string, failur
 /**
  * Runs the checks in order, then the watch. Returns one line per check and one for the watch; throws with every
  * failed check when any fails (the switch checks run only once /healthz answers, and the watch only if all passed).
+ * Reads no metrics: see verifyDeploy.
  */
 export async function runVerification(inputs: VerificationInputs, log: (line: string) => void): Promise<string[]> {
+    return (await verifyDeploy(inputs, log)).results;
+}
+
+/** Reads Render's metrics (and max_connections) for the watch's window. */
+export type MetricsReader = (window: MetricsWindow) => Promise<MetricsReadings>;
+
+/** What a verification saw: one line per check and the watch (and the metrics' summary), and one line per metric. */
+export interface VerificationRun {
+    readonly results: string[];
+    readonly metrics: string[];
+}
+
+/**
+ * runVerification, and after the /healthz watch Render's metrics for the same window when `readMetricsFor` is given:
+ * a threshold crossed (or a figure that cannot be judged) fails the verification naming the metric and the figure.
+ */
+export async function verifyDeploy(
+    inputs: VerificationInputs,
+    log: (line: string) => void,
+    readMetricsFor?: MetricsReader,
+): Promise<VerificationRun> {
     const { serviceUrl, deployId, checks, watch } = inputs;
+    const metrics: string[] = [];
     const timeoutMs = inputs.checkTimeoutSeconds * 1000;
     const startedAt = performance.now();
     const since = () => Math.round((performance.now() - startedAt) / 1000);
@@ -151,16 +196,51 @@ export async function runVerification(inputs: VerificationInputs, log: (line: st
                 : "deploy " + deployId + " is";
         log(
             `${what} live and verified at +${since()} s; watching ${watch.path} until +${since() + watch.seconds} s ` +
-                `(errors at most ${formatRate(watch.maxErrorRate)}, responses within ${watch.maxResponseMs} ms)`,
+                `(errors at most ${formatRate(watch.maxErrorRate)}, responses within ${watch.maxResponseMs} ms)` +
+                (readMetricsFor ? ", then Render's metrics for that window" : ""),
         );
+        const watchedFrom = new Date();
         const verdict = await runWatch(serviceUrl, watch);
         const line = `watch: GET ${watch.path} for ${watch.seconds} s: ${verdict.summary}`;
         log(line);
         if (verdict.ok) results.push(line);
         else failed.push(...verdict.failures.map((f) => `watch (${watch.seconds} s): ${f}; ${verdict.summary}`));
+        if (readMetricsFor) {
+            // Read even when the watch failed (it may have stopped early): the figures say what else was wrong.
+            const seen = await watchMetrics(readMetricsFor, { start: watchedFrom, end: new Date() }, inputs, log);
+            metrics.push(...seen.lines);
+            if (seen.failures.length === 0) results.push(seen.summary);
+            else failed.push(...seen.failures.map((f) => `metrics (${watch.seconds} s): ${f}`));
+        }
     }
     if (failed.length > 0) throw new Error(verificationFailure(serviceUrl, deployId, failed));
-    return results;
+    return { results, metrics };
+}
+
+/** Render's metrics for the window, judged: one line per metric, a summary line, and the lines that fail. */
+async function watchMetrics(
+    readMetricsFor: MetricsReader,
+    window: MetricsWindow,
+    inputs: VerificationInputs,
+    log: (line: string) => void,
+): Promise<{ lines: string[]; summary: string; failures: string[] }> {
+    let readings: MetricsReadings;
+    try {
+        readings = await readMetricsFor(window);
+    } catch (err) {
+        const line = `could not read Render's metrics for the window: ${(err as Error).message}`;
+        log(`metrics: ${line}`);
+        return { lines: [line], summary: line, failures: [line] };
+    }
+    const verdict = judgeMetrics(readings, inputs.renderMetrics?.thresholds);
+    const lines = verdict.figures.map((f) => f.line);
+    for (const line of lines) log(`metrics: ${line}`);
+    const seconds = ((window.end.getTime() - window.start.getTime()) / 1000).toFixed(1);
+    return {
+        lines,
+        summary: `metrics: Render's figures for ${readings.serviceId} over the ${seconds} s watched: ${metricsSummary(verdict.figures)}`,
+        failures: verdict.failures,
+    };
 }
 
 /** The inputs the Verification provider receives. */
@@ -172,13 +252,24 @@ export interface VerificationInputs {
     checks: HttpCheck[];
     watch: Watch;
     checkTimeoutSeconds: number;
+    /** The Render service (name or srv- id) whose metrics the watch reads, with `apiUrl`; absent: none are read. */
+    service?: string;
+    /** Render's API base URL. */
+    apiUrl?: string;
+    /** What the metrics are judged by, and which database's connections. */
+    renderMetrics?: RenderMetricsPlan;
 }
 
-/** The provider's outputs: the inputs plus what each check saw and when. */
+/** The provider's outputs: the inputs plus what each check saw and when, and the metrics' figures. */
 export interface VerificationOutputs extends VerificationInputs {
     results: string[];
     verifiedAt: string;
+    /** One line per metric read from Render (not applicable ones said so); empty when no metrics were read. */
+    metrics: string[];
 }
+
+/** A Render Postgres id, as `databaseId` must be. */
+const POSTGRES_ID = /^dpg-[0-9a-v]{20}(?:-[a-z])?$/;
 
 function checkProblems(inputs: Partial<VerificationInputs>): pulumi.dynamic.CheckFailure[] {
     const failures: pulumi.dynamic.CheckFailure[] = [];
@@ -234,25 +325,119 @@ function checkProblems(inputs: Partial<VerificationInputs>): pulumi.dynamic.Chec
             reason: `checkTimeoutSeconds must be a number of seconds above 0, got ${JSON.stringify(checkTimeoutSeconds)}`,
         });
     }
+    return [...failures, ...metricsProblems(inputs)];
+}
+
+/** The metrics inputs: the service and API URL together or not at all, and a plan the judgement can use. */
+function metricsProblems(inputs: Partial<VerificationInputs>): pulumi.dynamic.CheckFailure[] {
+    const { service, apiUrl, renderMetrics } = inputs;
+    if ((service === undefined) !== (apiUrl === undefined)) {
+        return [
+            {
+                property: service === undefined ? "service" : "apiUrl",
+                reason: "service and apiUrl go together: both, for the watch to read Render's metrics, or neither",
+            },
+        ];
+    }
+    const failures = service === undefined ? [] : serviceFailures(service, apiUrl);
+    if (renderMetrics === undefined || isUnknown(renderMetrics)) return failures;
+    const { databaseId, thresholds, expected5xx } = renderMetrics;
+    if (databaseId !== undefined && !isUnknown(databaseId) && !POSTGRES_ID.test(String(databaseId))) {
+        failures.push({
+            property: "renderMetrics",
+            reason: `databaseId must be a Render Postgres id such as dpg-cr9q1q3v2p9s73b0ug4g-a, got ${JSON.stringify(databaseId)}`,
+        });
+    }
+    const limits = Object.values(thresholds ?? {});
+    if (limits.length !== 5 || !limits.every((t) => typeof t === "number" && t > 0)) {
+        failures.push({
+            property: "renderMetrics",
+            reason: `thresholds must be the runbook's five limits, each a number above 0, got ${JSON.stringify(thresholds)}`,
+        });
+    }
+    if (
+        !Array.isArray(expected5xx) ||
+        !expected5xx.every((e) => typeof e?.path === "string" && Number.isInteger(e?.status))
+    ) {
+        failures.push({
+            property: "renderMetrics",
+            reason: `expected5xx must list {path, status, because}, got ${JSON.stringify(expected5xx)}`,
+        });
+    }
     return failures;
 }
 
+/** The inputs that, changed, run the checks again. */
+const RERUN_ON: Array<keyof VerificationInputs> = ["serviceUrl", "deployId", "checks", "watch", "checkTimeoutSeconds"];
+/**
+ * Inputs added with the metrics: changed, they run the checks again, but not when the recorded state predates them
+ * (a deploy verified before the watch read metrics is not watched again for five minutes by a no-op `up`).
+ */
+const RERUN_ON_IF_RECORDED: Array<keyof VerificationInputs> = ["service", "apiUrl", "renderMetrics"];
+
 function changedInputs(a: VerificationInputs, b: VerificationInputs): Array<keyof VerificationInputs> {
-    const keys: Array<keyof VerificationInputs> = ["serviceUrl", "deployId", "checks", "watch", "checkTimeoutSeconds"];
-    return keys.filter((key) => JSON.stringify(a[key]) !== JSON.stringify(b[key]));
+    const differs = (key: keyof VerificationInputs) => JSON.stringify(a[key]) !== JSON.stringify(b[key]);
+    return [...RERUN_ON.filter(differs), ...RERUN_ON_IF_RECORDED.filter((key) => key in a && differs(key))];
 }
 
-async function verify(inputs: VerificationInputs): Promise<VerificationOutputs> {
-    const results = await runVerification(
+/** The inputs as recorded in the outputs: the optional ones only when given. */
+function inputsOf(inputs: VerificationInputs): VerificationInputs {
+    const { serviceUrl, deployId, checks, watch, checkTimeoutSeconds, service, apiUrl, renderMetrics } = inputs;
+    return {
+        serviceUrl,
+        deployId,
+        checks,
+        watch,
+        checkTimeoutSeconds,
+        ...(service !== undefined && { service }),
+        ...(apiUrl !== undefined && { apiUrl }),
+        ...(renderMetrics !== undefined && { renderMetrics }),
+    };
+}
+
+async function verify(provider: RenderProviderState, inputs: VerificationInputs): Promise<VerificationOutputs> {
+    const { service, apiUrl } = inputs;
+    const plan = inputs.renderMetrics;
+    const reader: MetricsReader | undefined =
+        service === undefined || apiUrl === undefined
+            ? undefined
+            : async (window) => {
+                  const client = openRenderClient(provider, apiUrl);
+                  const serviceId = await client.resolveServiceId(service);
+                  return readMetrics(
+                      client,
+                      {
+                          serviceId,
+                          databaseId: plan?.databaseId,
+                          askMaxConnections: plan?.askMaxConnections ?? false,
+                          expected5xx: plan?.expected5xx ?? [],
+                      },
+                      window,
+                  );
+              };
+    const { results, metrics } = await verifyDeploy(
         inputs,
         (line) => void pulumi.log.info(`verify ${inputs.serviceUrl}: ${line}`),
+        reader,
     );
-    const { serviceUrl, deployId, checks, watch, checkTimeoutSeconds } = inputs;
-    return { serviceUrl, deployId, checks, watch, checkTimeoutSeconds, results, verifiedAt: new Date().toISOString() };
+    return { ...inputsOf(inputs), results, metrics, verifiedAt: new Date().toISOString() };
 }
 
 /** The Verification provider: runs the checks on create and whenever an input (above all the deploy) changes. */
-export const verificationProvider: pulumi.dynamic.ResourceProvider<VerificationInputs, VerificationOutputs> = {
+export const verificationProvider: RenderProvider<VerificationInputs, VerificationOutputs> = {
+    async configure(req) {
+        // The engine configures the host before anything else; a host never configured (as some tests drive it) has no
+        // config to read, and the environment's RENDER_API_KEY and PG* variables are used.
+        try {
+            req.config.get(RENDER_API_KEY_CONFIG);
+        } catch {
+            return;
+        }
+        // The Render API key for the metrics, and the admin connection for max_connections, both read at run time.
+        await configureRenderProvider.call(this, req);
+        rememberAdminConfig(req.config);
+    },
+
     async check(_olds, news) {
         return { inputs: news, failures: checkProblems(news) };
     },
@@ -263,12 +448,12 @@ export const verificationProvider: pulumi.dynamic.ResourceProvider<VerificationI
     },
 
     async create(inputs) {
-        const outs = await verify(inputs);
+        const outs = await verify(this, inputs);
         return { id: `verification-${inputs.deployId}`, outs };
     },
 
     async update(_id, _olds, news) {
-        return { outs: await verify(news) };
+        return { outs: await verify(this, news) };
     },
 
     async read(id, props) {

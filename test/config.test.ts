@@ -42,6 +42,7 @@ describe("parseStackConfig", () => {
             serviceUrl: SERVICE_URL,
             verify: true,
             mediaProbePath: undefined,
+            databaseId: undefined,
             stabilityWindowSeconds: 300,
             secretKeyGeneration: 1,
             sessionStore: "none",

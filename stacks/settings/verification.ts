@@ -40,11 +40,20 @@ export const verificationSettings = {
         },
         /^\/\S*$/,
     ),
+    databaseId: optionalText(
+        {
+            expected:
+                "a Render Postgres id: dpg- and 20 characters of 0-9 and a-v, as Render shows it (often ending -a), such as dpg-cr9q1q3v2p9s73b0ug4g-a",
+            description:
+                "The app's Render Postgres (dpg-...): the watch fails above 80% of max_connections (read from the database when databaseAppHost is set); unset: not applicable.",
+        },
+        /^dpg-[0-9a-v]{20}(?:-[a-z])?$/,
+    ),
     stabilityWindowSeconds: wholeNumber(
         {
             default: "300",
             description:
-                "How long to watch /healthz after a deploy (error rate at most 5%, responses within 2 s), 10 to 3600 s.",
+                "How long to watch after a deploy: /healthz (errors at most 5%, within 2 s), then Render's metrics for that window at the runbook's thresholds; 10 to 3600 s.",
         },
         10,
         3600,
