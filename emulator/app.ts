@@ -7,6 +7,11 @@ import { RenderState } from "./state";
 /** Where direct media lives in the stand-in app: any path below it is a media file. */
 export const MEDIA_PREFIX = "/media/";
 
+/** The emulator's stand-in for Render's default maintenance page (whose content Render does not document). */
+export const DEFAULT_MAINTENANCE_PAGE =
+    "<!doctype html><title>Service unavailable</title><h1>This service is undergoing maintenance</h1>" +
+    "<p>(the Render emulator's stand-in for Render's default maintenance page)</p>";
+
 /** A request limit as the app reads RATE_LIMIT_*: `N per second|minute|hour|day`. */
 const WINDOWS_MS: Record<string, number> = { second: 1_000, minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 
@@ -104,6 +109,9 @@ export class AhoyApp {
             });
         };
 
+        // Render's edge, in front of the app: in maintenance mode every request gets the maintenance page and a 503.
+        const maintenance = this.state.maintenanceMode(this.serviceId);
+        if (maintenance.enabled) return this.maintenancePage(maintenance.uri, res);
         if (!live) return send(503, { error: "no deploy is live" });
         const trouble = this.troubleFor(path);
         if (trouble?.delayMs) await new Promise((resolve) => setTimeout(resolve, trouble.delayMs));
@@ -162,6 +170,31 @@ export class AhoyApp {
         const before = Math.floor(trouble.seen * share);
         trouble.seen += 1;
         return Math.floor(trouble.seen * share) > before ? trouble.rule : undefined;
+    }
+
+    /**
+     * What Render's documentation says its edge answers in maintenance mode (docs.render.com/maintenance-mode): "503
+     * Service Unavailable" with the maintenance page, Render's default one, or the page at `uri`; "if your custom URL
+     * returns an error, Render responds with that error (not the default maintenance page)". The default page's content
+     * is not documented: this one is the emulator's own.
+     */
+    private async maintenancePage(uri: string, res: ServerResponse): Promise<void> {
+        let status = 503;
+        let type = "text/html; charset=utf-8";
+        let page = DEFAULT_MAINTENANCE_PAGE;
+        if (uri !== "") {
+            try {
+                const custom = await fetch(uri, { signal: AbortSignal.timeout(10_000) });
+                page = await custom.text();
+                type = custom.headers.get("content-type") ?? type;
+                if (!custom.ok) status = custom.status;
+            } catch {
+                status = 502;
+                page = "the custom maintenance page could not be fetched";
+            }
+        }
+        res.writeHead(status, { "Content-Type": type, "Content-Length": String(Buffer.byteLength(page)) });
+        res.end(page);
     }
 
     /** Counts one request against `limit` in its current window; true once the window's count is spent. */

@@ -3,11 +3,12 @@ import { AhoyApp, type Misbehaviour } from "./app";
 import { metricsOf, type MetricsSettings } from "./metrics";
 import { seedAhoy } from "./seed";
 import { ApiServer, Fault, RecordedRequest } from "./server";
-import { Deploy, RenderState, Service } from "./state";
+import { Deploy, type DeployClock, type MaintenanceMode, RenderState, Service, SMALL_NODE_APP } from "./state";
 
 export type { Fault, RecordedRequest } from "./server";
 export type { Commit, Deploy, DeployStatus, DeployTrigger, Service } from "./state";
-export { DEPLOY_STATUSES, RETAINED_BUILDS } from "./state";
+export { DEPLOY_STATUSES, RETAINED_BUILDS, SECONDS_PER_STEP, SMALL_NODE_APP } from "./state";
+export type { DeployClock, MaintenanceMode } from "./state";
 export { SEEDED_SERVICE_NAME } from "./seed";
 export { MEDIA_PREFIX } from "./app";
 export type { Misbehaviour } from "./app";
@@ -22,8 +23,10 @@ export interface EmulatorOptions {
     appPort?: number;
     /** The bearer token accepted; default "rnd_emulator_key". */
     apiKey?: string;
-    /** How long each in-flight deploy status lasts; default 1000 (tests pass ~20-50). */
+    /** Wall milliseconds for 30 emulated seconds of a deploy; default 1000 (tests pass ~20-50). */
     stepMs?: number;
+    /** Each deploy phase's emulated length; default SMALL_NODE_APP (build 3 min, update 30 s, no pre-deploy). */
+    clock?: Partial<DeployClock>;
     /** Enforce Render's rate-limit buckets; default true. The Ratelimit-* headers are sent either way. */
     rateLimits?: boolean;
     /** Length of a rate-limit window; default 60000, as Render's buckets are per minute. */
@@ -61,11 +64,21 @@ export interface Emulator {
      * `bad`: it builds and goes live, but the app's /healthz answers 500. `sha`: a chosen 40-hex id (e.g. a commit in a
      * real git repository that a tag points at). Returns the SHA.
      */
-    pushCommit(opts?: { message?: string; failBuild?: boolean; bad?: boolean; sha?: string }): string;
+    pushCommit(opts?: {
+        message?: string;
+        failBuild?: boolean;
+        failUpdate?: boolean;
+        bad?: boolean;
+        sha?: string;
+    }): string;
     /** A teammate's deploy from the dashboard (trigger `manual`) of the branch head or `commitId`; not an API request. */
     dashboardDeploy(commitId?: string): Deploy;
     /** Makes builds of this commit fail (status build_failed). */
     failBuild(commitId: string): void;
+    /** Makes deploys of this commit build (the build is kept) and then fail their update (status update_failed). */
+    failUpdate(commitId: string): void;
+    /** The service's maintenance mode, as Render's edge (here: in front of the stand-in app) applies it. */
+    maintenanceMode(serviceId?: string): MaintenanceMode;
     /** The next `count` (default 1) matching requests get `status` with Render's error body and/or are delayed by `delayMs`. */
     inject(fault: Fault): void;
     /** Every API request, in order; paths are recorded WITHOUT the /v1 prefix. */
@@ -91,7 +104,7 @@ export interface Emulator {
 
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
     const apiKey = opts.apiKey ?? DEFAULT_API_KEY;
-    const state = new RenderState(opts.stepMs ?? 1000);
+    const state = new RenderState(opts.stepMs ?? 1000, { ...SMALL_NODE_APP, ...opts.clock });
     const serviceId = seedAhoy(state);
     const metrics = metricsOf(state);
     const databaseId = metrics.addDatabase();
@@ -126,10 +139,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
                 }),
         },
         misbehave: (rule) => app.misbehave(rule),
-        pushCommit: ({ message, failBuild, bad, sha } = {}) =>
-            state.pushCommit(serviceId, message, failBuild ?? false, bad ?? false, sha),
+        pushCommit: ({ message, failBuild, failUpdate, bad, sha } = {}) =>
+            state.pushCommit(serviceId, message, failBuild ?? false, bad ?? false, sha, failUpdate ?? false),
         dashboardDeploy: (commitId) => state.dashboardDeploy(serviceId, commitId),
         failBuild: (commitId) => state.failBuild(commitId),
+        failUpdate: (commitId) => state.failUpdate(commitId),
+        maintenanceMode: (id = serviceId) => state.maintenanceMode(id),
         inject: (fault) => api.inject(fault),
         requests: () => api.requests(),
         clearRequests: () => api.clearRequests(),

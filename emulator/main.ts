@@ -9,7 +9,7 @@ Prints, one per line on stdout: the API base URL (first, alone), RENDER_API_KEY=
 
   --port N          the API's port on 127.0.0.1 (default 0: a free port)
   --app-port N      the stand-in app's port on 127.0.0.1 (default 0: a free port)
-  --step-ms MS      how long each in-flight deploy status lasts (default 1000)
+  --step-ms MS      wall milliseconds for 30 s of a deploy (default 1000; a build is 3 min, an update 30 s)
   --no-rate-limits  do not enforce Render's rate-limit buckets (the headers are sent either way)
   --log             one line per API request on stderr: time, method, path, status, request id (never a body)
   --help            this text

@@ -101,7 +101,12 @@ const AUTO_DEPLOY = ["yes", "no"] as const;
 const AUTO_DEPLOY_TRIGGER = ["commit", "off", "checksPass"] as const;
 
 function updateService({ state, params, body }: RouteContext): Answer {
-    const input = objectBody(body, "PATCH /services/{serviceId}", ["name", "autoDeploy", "autoDeployTrigger"]);
+    const input = objectBody(body, "PATCH /services/{serviceId}", [
+        "name",
+        "autoDeploy",
+        "autoDeployTrigger",
+        "serviceDetails",
+    ]);
     if (input.autoDeploy !== undefined && input.autoDeployTrigger !== undefined) {
         throw badRequest(`send autoDeploy or autoDeployTrigger, not both (autoDeploy "no" is autoDeployTrigger "off")`);
     }
@@ -114,6 +119,19 @@ function updateService({ state, params, body }: RouteContext): Answer {
     if (input.autoDeploy !== undefined) patch.autoDeploy = oneOf("autoDeploy", input.autoDeploy, AUTO_DEPLOY);
     if (input.autoDeployTrigger !== undefined) {
         patch.autoDeployTrigger = oneOf("autoDeployTrigger", input.autoDeployTrigger, AUTO_DEPLOY_TRIGGER);
+    }
+    if (input.serviceDetails !== undefined) {
+        // Only the maintenance mode of a web service's details is modelled; the spec requires both of its fields.
+        const details = objectBody(input.serviceDetails, "serviceDetails", ["maintenanceMode"]);
+        if (details.maintenanceMode !== undefined) {
+            const mode = objectBody(details.maintenanceMode, "serviceDetails.maintenanceMode", ["enabled", "uri"]);
+            if (typeof mode.enabled !== "boolean")
+                throw badRequest(`serviceDetails.maintenanceMode.enabled must be a boolean`);
+            if (typeof mode.uri !== "string") {
+                throw badRequest(`serviceDetails.maintenanceMode.uri must be a string ("" for the default page)`);
+            }
+            patch.maintenanceMode = { enabled: mode.enabled, uri: mode.uri };
+        }
     }
     return ok(state.updateService(params.serviceId, patch));
 }

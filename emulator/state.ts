@@ -29,6 +29,29 @@ const IN_FLIGHT: ReadonlySet<DeployStatus> = new Set<DeployStatus>([
 /** The triggers this emulator produces (a subset of the spec's enum): `manual` is a deploy from the dashboard. */
 export type DeployTrigger = "api" | "new_commit" | "rollback" | "manual";
 
+/**
+ * How long each phase of a deploy takes, in emulated seconds. The default is shaped like a small Node app on Render:
+ * a few seconds before the build starts, three minutes of `npm ci && npm run build`, no pre-deploy command, and half a
+ * minute for the new instance to start and pass its health check.
+ */
+export interface DeployClock {
+    readonly createdSeconds: number;
+    readonly buildSeconds: number;
+    /** 0: the service has no pre-deploy command, and the phase is skipped. */
+    readonly preDeploySeconds: number;
+    readonly updateSeconds: number;
+}
+
+export const SMALL_NODE_APP: DeployClock = {
+    createdSeconds: 5,
+    buildSeconds: 180,
+    preDeploySeconds: 0,
+    updateSeconds: 30,
+};
+
+/** The emulated seconds that `stepMs` wall milliseconds stand for: one step is half a minute of a real deploy. */
+export const SECONDS_PER_STEP = 30;
+
 /** How many of a service's most recent successful builds keep their artifact, and so can be rolled back to. */
 export const RETAINED_BUILDS = 5;
 
@@ -51,6 +74,13 @@ export interface Deploy {
     updatedAt: string;
 }
 
+/** Render's maintenance mode: while enabled, its edge answers every request with 503 and the page at `uri`. */
+export interface MaintenanceMode {
+    enabled: boolean;
+    /** The page to serve; "" for Render's default page. */
+    uri: string;
+}
+
 export interface WebServiceDetails {
     env: "node";
     runtime: "node";
@@ -66,6 +96,8 @@ export interface WebServiceDetails {
     maxShutdownDelaySeconds: number;
     renderSubdomainPolicy: "enabled";
     url: string;
+    /** Present once it has been set, as on Render. */
+    maintenanceMode?: MaintenanceMode;
 }
 
 /** A web service as Render's API returns it. */
@@ -94,6 +126,7 @@ export interface ServicePatch {
     name?: string;
     autoDeploy?: "yes" | "no";
     autoDeployTrigger?: "commit" | "off" | "checksPass";
+    maintenanceMode?: MaintenanceMode;
 }
 
 export interface DeployRequest {
@@ -160,13 +193,19 @@ export interface Listed<T> {
 export class RenderState {
     private readonly services = new Map<string, ServiceRecord>();
     private readonly failingCommits = new Set<string>();
+    /** Commits whose build succeeds (and is kept, as Render's "last successful build") but whose update fails. */
+    private readonly failingUpdates = new Set<string>();
     /** Commits that build and go live but whose app fails its health check (the stand-in app's /healthz answers 500). */
     private readonly badCommits = new Set<string>();
     private seq = 0;
     private buildSeq = 0;
     private closed = false;
 
-    constructor(private readonly stepMs: number) {}
+    /** `stepMs`: the wall milliseconds of one step, 30 emulated seconds; `clock`: each phase's emulated length. */
+    constructor(
+        private readonly stepMs: number,
+        private readonly clock: DeployClock = SMALL_NODE_APP,
+    ) {}
 
     addService(input: NewService): string {
         const now = Date.now();
@@ -249,6 +288,8 @@ export class RenderState {
             service.autoDeployTrigger = patch.autoDeployTrigger;
             service.autoDeploy = patch.autoDeployTrigger === "off" ? "no" : "yes";
         }
+        // Takes effect at once at Render's edge: no deploy, no restart.
+        if (patch.maintenanceMode !== undefined) service.serviceDetails.maintenanceMode = { ...patch.maintenanceMode };
         service.updatedAt = iso(Date.now());
         return structuredClone(service);
     }
@@ -311,7 +352,14 @@ export class RenderState {
     // ---- commits ----
 
     /** `sha` gives the commit a chosen id (one that exists in a real git repository, for a tag to point at). */
-    pushCommit(serviceId: string, message: string | undefined, failBuild: boolean, bad = false, sha?: string): string {
+    pushCommit(
+        serviceId: string,
+        message: string | undefined,
+        failBuild: boolean,
+        bad = false,
+        sha?: string,
+        failUpdate = false,
+    ): string {
         const record = this.record(serviceId);
         if (sha !== undefined && !/^[0-9a-f]{40}$/.test(sha))
             throw new Error(`pushCommit: sha must be 40 lower-case hex digits, got ${JSON.stringify(sha)}`);
@@ -324,6 +372,7 @@ export class RenderState {
         };
         record.commits.push(commit);
         if (failBuild) this.failingCommits.add(commit.id);
+        if (failUpdate) this.failingUpdates.add(commit.id);
         if (bad) this.badCommits.add(commit.id);
         if (record.service.autoDeploy === "yes") this.enqueue(record, this.newDeploy(record, commit, "new_commit"));
         return commit.id;
@@ -331,6 +380,16 @@ export class RenderState {
 
     failBuild(commitId: string): void {
         this.failingCommits.add(commitId);
+    }
+
+    /** Makes deploys of this commit build (keeping the build) and then fail their update (status update_failed). */
+    failUpdate(commitId: string): void {
+        this.failingUpdates.add(commitId);
+    }
+
+    /** The service's maintenance mode as its edge applies it. */
+    maintenanceMode(serviceId: string): MaintenanceMode {
+        return { enabled: false, uri: "", ...this.record(serviceId).service.serviceDetails.maintenanceMode };
     }
 
     /** Whether the commit was pushed as one whose app is broken (it builds and deploys, then fails /healthz). */
@@ -503,24 +562,34 @@ export class RenderState {
         if (!deploy) return;
         record.active = deploy;
         deploy.startedAt = Date.now();
-        if (deploy.build) {
-            // A reused artifact skips the build.
-            this.setStatus(deploy, "update_in_progress");
-            this.after(deploy, () => this.goLive(record, deploy));
-            return;
-        }
+        // A reused artifact (a rollback, deploy_only) skips the build.
+        if (deploy.build) return this.afterBuild(record, deploy);
         this.setStatus(deploy, "created");
-        this.after(deploy, () => {
+        this.after(deploy, this.clock.createdSeconds, () => {
             this.setStatus(deploy, "build_in_progress");
-            this.after(deploy, () => {
+            this.after(deploy, this.clock.buildSeconds, () => {
                 if (this.failingCommits.has(deploy.commit.id)) return this.finish(record, deploy, "build_failed");
                 deploy.build = { id: ++this.buildSeq, commit: deploy.commit };
                 record.builds.push(deploy.build);
                 if (record.builds.length > RETAINED_BUILDS) record.builds.shift();
-                this.setStatus(deploy, "update_in_progress");
-                this.after(deploy, () => this.goLive(record, deploy));
+                this.afterBuild(record, deploy);
             });
         });
+    }
+
+    /** The pre-deploy command (when the clock has one), then the update: the new instance starting. */
+    private afterBuild(record: ServiceRecord, deploy: DeployRecord): void {
+        const update = () => {
+            this.setStatus(deploy, "update_in_progress");
+            this.after(deploy, this.clock.updateSeconds, () =>
+                this.failingUpdates.has(deploy.commit.id)
+                    ? this.finish(record, deploy, "update_failed")
+                    : this.goLive(record, deploy),
+            );
+        };
+        if (this.clock.preDeploySeconds <= 0) return update();
+        this.setStatus(deploy, "pre_deploy_in_progress");
+        this.after(deploy, this.clock.preDeploySeconds, update);
     }
 
     private goLive(record: ServiceRecord, deploy: DeployRecord): void {
@@ -537,8 +606,9 @@ export class RenderState {
         this.startNext(record);
     }
 
-    private after(deploy: DeployRecord, step: () => void): void {
-        deploy.timer = setTimeout(step, this.stepMs);
+    /** Runs `step` once `seconds` of emulated time have passed (`stepMs` per 30 s). */
+    private after(deploy: DeployRecord, seconds: number, step: () => void): void {
+        deploy.timer = setTimeout(step, (seconds / SECONDS_PER_STEP) * this.stepMs);
     }
 
     private setStatus(deploy: DeployRecord, status: DeployStatus): void {

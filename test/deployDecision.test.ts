@@ -5,6 +5,8 @@ import {
     DeployDecisionInput,
     PinTarget,
     decideDeploy,
+    type DeployFacts,
+    reuseProblem,
     rollbackUnavailableMessage,
 } from "../components/render/deployDecision";
 import { parseReleasePin, releasePinProblem } from "../lib/releasePin";
@@ -274,5 +276,139 @@ describe("rollbackUnavailableMessage", () => {
             /releasePin dep-d000000000000000good: Render cannot roll back to it \(400 its build artifact/,
         );
         assert.match(message, new RegExp(`pin its commit instead \\(pulumi config set releasePin ${GOOD}\\)`));
+    });
+});
+
+describe("deploying without a build (deployMode deploy_only)", () => {
+    const liveDeploy = { id: "dep-live", status: "live", trigger: "api", commitId: LIVE };
+    const older = { id: "dep-older", status: "deactivated", trigger: "new_commit", commitId: GOOD };
+    const flip = (recent: DeployFacts[]) => decideDeploy(input({ variablesChanged: true, recent }));
+
+    it("a flag flip reuses the live build when the live deploy is the newest that got past its build", () => {
+        const decision = flip([liveDeploy, older]);
+        assert.deepEqual(decision.action, { kind: "deployOnly", commitId: LIVE, buildDeployId: "dep-live" });
+        assert.match(decision.reason, /no build: reuses the live build of 1111111 \(dep-live\)/);
+    });
+
+    it("a newer deploy whose build failed leaves no newer build: still no build", () => {
+        const decision = flip([{ id: "dep-nobuild", status: "build_failed", commitId: TAGGED }, liveDeploy]);
+        assert.equal(decision.action.kind, "deployOnly");
+    });
+
+    const unsafe: Array<[string, DeployFacts[], RegExp]> = [
+        [
+            "a newer commit built but failed its update (deploy_only would ship that build)",
+            [{ id: "dep-broken", status: "update_failed", trigger: "new_commit", commitId: TAGGED }, liveDeploy],
+            /builds commit 1111111 again, because deploy dep-broken of commit 3333333 \(update_failed\) is newer than the live one/,
+        ],
+        [
+            "a newer deploy was canceled (perhaps after its build)",
+            [{ id: "dep-canceled", status: "canceled", commitId: TAGGED }, liveDeploy],
+            /deploy dep-canceled of commit 3333333 \(canceled\) is newer/,
+        ],
+        [
+            "the live deploy is a rollback (Render's last successful build is then another deploy's)",
+            [{ ...liveDeploy, trigger: "rollback" }, older],
+            /the live deploy dep-live is a rollback, whose build is not the one Render would reuse/,
+        ],
+        [
+            "the live deploy runs an image, not a build of a commit",
+            [{ id: "dep-image", status: "live", trigger: "api" }],
+            /the live deploy runs an image, not 1111111/,
+        ],
+        [
+            "the live deploy is not among the newest listed",
+            [{ id: "dep-x", status: "build_failed", commitId: TAGGED }],
+            /the live deploy is not among the service's 1 newest deploys/,
+        ],
+    ];
+    for (const [why, recent, message] of unsafe) {
+        it(`builds the live commit again when ${why}, and says why`, () => {
+            const decision = flip(recent);
+            assert.deepEqual(decision.action, { kind: "commit", commitId: LIVE });
+            assert.match(decision.reason, message);
+        });
+    }
+
+    it("reuseProblem names the first deploy newer than the live one that may have left a build", () => {
+        assert.equal(reuseProblem([liveDeploy]), undefined);
+        assert.match(String(reuseProblem(undefined)), /not known/);
+        assert.match(String(reuseProblem([{ id: "dep-q", status: "queued" }, liveDeploy])), /dep-q \(queued\)/);
+    });
+
+    it("a switch flipped while pinned to a commit that is live reuses its build; pinned to another, it builds", () => {
+        const pinned = { kind: "commit", pin: "v0.1.0", commitId: LIVE } as const;
+        const reuse = decideDeploy(
+            input({
+                pin: pinned,
+                recorded: { pin: "v0.1.0", autoDeployBeforePin: "yes" },
+                variablesChanged: true,
+                recent: [liveDeploy],
+                autoDeploy: "no",
+            }),
+        );
+        assert.deepEqual(reuse.action, { kind: "deployOnly", commitId: LIVE, buildDeployId: "dep-live" });
+        const other = decideDeploy(
+            input({
+                pin: { ...pinned, commitId: TAGGED },
+                variablesChanged: true,
+                recent: [liveDeploy],
+                autoDeploy: "yes",
+            }),
+        );
+        assert.deepEqual(other.action, { kind: "commit", commitId: TAGGED });
+        assert.match(other.reason, /builds commit 3333333 again, because the live deploy runs 1111111, not 3333333/);
+    });
+
+    it("after a pin to a deploy, a flip while pinned builds its commit: the live deploy is that rollback", () => {
+        const decision = decideDeploy(
+            input({
+                pin: goodDeploy(),
+                recorded: { pin: GOOD_DEPLOY, autoDeployBeforePin: "yes" },
+                variablesChanged: true,
+                recent: [{ id: "dep-rb", status: "live", trigger: "rollback", commitId: GOOD }],
+                autoDeploy: "no",
+            }),
+        );
+        assert.deepEqual(decision.action, { kind: "commit", commitId: GOOD });
+        assert.match(decision.reason, /the live deploy dep-rb is a rollback/);
+    });
+
+    it("never reuses a build for an unpin (new code) or a first pin to an older commit", () => {
+        const unpin = decideDeploy(
+            input({ recorded: { pin: "v0.1.0", autoDeployBeforePin: "yes" }, recent: [liveDeploy], autoDeploy: "no" }),
+        );
+        assert.deepEqual(unpin.action, { kind: "branchHead" });
+    });
+
+    it("property: deploy_only is chosen only when nothing newer than the live deploy but failed builds, and the live one is no rollback", () => {
+        const facts = fc.record({
+            status: fc.constantFrom(
+                "live",
+                "deactivated",
+                "build_failed",
+                "update_failed",
+                "canceled",
+                "queued",
+                "build_in_progress",
+            ),
+            trigger: fc.constantFrom("api", "new_commit", "rollback", "manual"),
+            commitId: fc.constantFrom(LIVE, GOOD, TAGGED),
+        });
+        fc.assert(
+            fc.property(fc.array(facts, { maxLength: 6 }), (list) => {
+                const recent = list.map((d, i) => ({ ...d, id: `dep-${i}` }));
+                const decision = decideDeploy(input({ variablesChanged: true, recent }));
+                if (decision.action.kind !== "deployOnly") return true;
+                const liveIndex = recent.findIndex((d) => d.status === "live");
+                const live = recent[liveIndex];
+                return (
+                    liveIndex >= 0 &&
+                    live.trigger !== "rollback" &&
+                    live.commitId === LIVE &&
+                    recent.slice(0, liveIndex).every((d) => d.status === "build_failed")
+                );
+            }),
+        );
     });
 });

@@ -308,7 +308,7 @@ describe("Render providers through the dynamic-provider host", function () {
             liveCommit = String(deploy.outputs.commitId);
         });
 
-        it("a flag flip makes one variable write and one deploy trigger, and ships the live commit though the branch moved", async () => {
+        it("a flag flip makes one variable write and one deploy trigger, without a build, and ships the live commit though the branch moved", async () => {
             const head = emulator.pushCommit({ message: "unreleased work" });
             assert.notEqual(head, liveCommit);
             emulator.clearRequests();
@@ -322,7 +322,10 @@ describe("Render providers through the dynamic-provider host", function () {
                 "a flip must cost one variable write and one deploy trigger",
             );
             const trigger = writes().find((r) => r.method === "POST");
-            assert.deepEqual(trigger?.body, { commitId: liveCommit });
+            assert.deepEqual(trigger?.body, { deployMode: "deploy_only" }, "the live build is reused: no build");
+            assert.ok(
+                !emulator.deploys().some((d) => d.id === deploy.outputs.deployId && d.status === "build_in_progress"),
+            );
             assert.equal(emulator.liveDeploy()?.commit.id, liveCommit, "the live commit must not change");
             assert.equal(emulator.liveDeploy()?.id, deploy.outputs.deployId);
             assert.equal(emulator.liveEnv().DISABLE_SIGNUP, "true", "the live deploy must run the new value");
@@ -339,7 +342,7 @@ describe("Render providers through the dynamic-provider host", function () {
             const ours = lines.filter((line) => line.includes("ahoy-indie-media: deploy"));
             assert.match(
                 ours[0] ?? "",
-                /deploy dep-\S+ of the live commit [0-9a-f]{7} triggered \((created|queued|build_in_progress)\)/,
+                /deploy dep-\S+ of the live commit [0-9a-f]{7} \(no build: dep-\S+'s build reused\) triggered \((created|queued|update_in_progress)\)/,
                 lines.join("\n"),
             );
             assert.match(ours[ours.length - 1] ?? "", /deploy dep-\S+ live$/, lines.join("\n"));
@@ -387,17 +390,43 @@ describe("Render providers through the dynamic-provider host", function () {
             assert.equal((await refreshResource(host, older))?.outputs.status, "deactivated");
         });
 
+        it("after a newer commit built but failed its update, a flip builds the live commit: a reuse would ship that build", async () => {
+            // A push whose build succeeds (Render keeps it as the last successful build) and whose update fails.
+            const broken = emulator.pushCommit({ message: "builds, then fails to start", failUpdate: true });
+            const render = new RenderClient({ apiKey: emulator.apiKey, baseUrl: emulator.baseUrl });
+            const attempt = await render.triggerDeploy(emulator.serviceId, { commitId: broken });
+            await render.waitForDeploy(emulator.serviceId, attempt.id, { firstPollMs: 20 }).catch(() => undefined);
+            assert.equal(emulator.deploys().find((d) => d.id === attempt.id)?.status, "update_failed");
+            emulator.clearRequests();
+
+            await up({ DISABLE_SIGNUP: "false", MAINTENANCE_MODE: "true" });
+            const trigger = writes().find((r) => r.method === "POST");
+            assert.deepEqual(trigger?.body, { commitId: liveCommit }, "the live commit is built again");
+            assert.equal(emulator.liveDeploy()?.commit.id, liveCommit, "the broken commit's build was not shipped");
+            assert.match(
+                host.output(),
+                new RegExp(
+                    `builds commit ${liveCommit.slice(0, 7)} again, because deploy ${attempt.id} of commit ${broken.slice(0, 7)} \\(update_failed\\) is newer than the live one`,
+                ),
+            );
+        });
+
         it("a failing build fails the Deploy with a message naming build_failed, the deploy id and the request id", async () => {
+            // Another push built and failed to start, so this flip must build the live commit; and that build fails.
+            const broken = emulator.pushCommit({ message: "builds, then fails to start, again", failUpdate: true });
+            const render = new RenderClient({ apiKey: emulator.apiKey, baseUrl: emulator.baseUrl });
+            const attempt = await render.triggerDeploy(emulator.serviceId, { commitId: broken });
+            await render.waitForDeploy(emulator.serviceId, attempt.id, { firstPollMs: 20 }).catch(() => undefined);
             emulator.failBuild(liveCommit);
             emulator.clearRequests();
-            const failed = await rejection(up({ DISABLE_SIGNUP: "false", MAINTENANCE_MODE: "true" }));
+            const failed = await rejection(up({ DISABLE_SIGNUP: "true", MAINTENANCE_MODE: "true" }));
             assert.match(
                 failed.message,
                 /Render deploy dep-[0-9a-z]+ of commit [0-9a-f]{7} ended build_failed \(request id [^)]+\)/,
             );
-            assert.equal(emulator.envVars().DISABLE_SIGNUP, "false", "the variable write happens before the deploy");
+            assert.equal(emulator.envVars().DISABLE_SIGNUP, "true", "the variable write happens before the deploy");
             assert.equal(emulator.liveDeploy()?.commit.id, liveCommit, "Render keeps the previous deploy live");
-            assert.equal(emulator.liveEnv().DISABLE_SIGNUP, "true", "the failed deploy's values are not running");
+            assert.equal(emulator.liveEnv().DISABLE_SIGNUP, "false", "the failed deploy's values are not running");
         });
 
         it("deleting a Deploy makes no request to Render: a deploy cannot be undone", async () => {

@@ -102,7 +102,13 @@ describe("a truthful `pulumi up`: faults, foreign deploys and the engine's step 
 
     before(async () => {
         // Render's buckets, over a 2 s window: a file of drills deploys more than 10 times a minute.
-        emulator = await startEmulator({ port: 0, stepMs: 40, rateLimitWindowMs: 2_000 });
+        // Updates that take no time at all: a deploy that reuses a build goes live before any poll can see it queued.
+        emulator = await startEmulator({
+            port: 0,
+            stepMs: 40,
+            clock: { updateSeconds: 0.1 },
+            rateLimitWindowMs: 2_000,
+        });
         proxy = await startFaultProxy(emulator.baseUrl);
         host = await startProviderHost({
             AHOY_RENDER_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
@@ -330,7 +336,14 @@ describe("a truthful `pulumi up`: faults, foreign deploys and the engine's step 
             const saved: { emulator?: Emulator; proxy?: FaultProxy; stack?: EngineStack } = {};
             before(async () => {
                 Object.assign(saved, { emulator, proxy, stack });
-                emulator = await startEmulator({ port: 0, stepMs: 400, rateLimitWindowMs: 2_000 });
+                // A short build, and an update (the new instance starting, which a deploy without a build takes too)
+                // longer than the provider's poll while queued: 1.5 s, where real ones take tens of seconds.
+                emulator = await startEmulator({
+                    port: 0,
+                    stepMs: 1_500,
+                    clock: { createdSeconds: 1, buildSeconds: 30 },
+                    rateLimitWindowMs: 2_000,
+                });
                 proxy = await startFaultProxy(emulator.baseUrl);
                 await host.configure({ [RENDER_API_KEY_CONFIG]: secretWire(emulator.apiKey) });
                 stack = new EngineStack(host);
@@ -370,52 +383,52 @@ describe("a truthful `pulumi up`: faults, foreign deploys and the engine's step 
                 );
                 assertTruthful(config);
             });
-        });
 
-        it("a canceled deploy fails the up naming the status; the re-run deploys again", async () => {
-            const config = flip();
-            const before = ids();
-            const [failed] = await Promise.all([
-                stack.up(program(config)).catch((err: unknown) => err),
-                cancelOurs(before),
-            ]);
-            assert.ok(failed instanceof UpFailed);
-            assert.match(
-                failed.message,
-                /Render deploy dep-\w+ of commit [0-9a-f]{7} ended canceled .*, not live; the variables are written but not running/,
-            );
-            assert.equal(emulator.envVars().DISABLE_SIGNUP, String(on), "the write happened");
-            assert.notEqual(emulator.liveEnv().DISABLE_SIGNUP, String(on), "but it is not running");
-            await stack.up(program(config));
-            assertTruthful(config);
-        });
-
-        it("a failed stand-down, an outside deploy, then the switch set back: the write is deployed, not skipped", async () => {
-            const mitigated = settings({ DISABLE_SIGNUP: "true" });
-            await stack.up(program(mitigated));
-            assert.equal((await app()).register, 503);
-
-            // Stand down, and the deploy is canceled: stored false, live still true.
-            const before = ids();
-            const standDown = settings({ DISABLE_SIGNUP: "false" });
-            const [failed] = await Promise.all([
-                stack.up(program(standDown)).catch((err: unknown) => err),
-                cancelOurs(before),
-            ]);
-            assert.ok(failed instanceof UpFailed);
-            // A teammate deploys from the dashboard: the stored false goes live.
-            const outside = emulator.dashboardDeploy();
-            await waitFor("the outside deploy to go live", () => emulator.liveDeploy()?.id === outside.id, {
-                timeoutMs: 10_000,
+            it("a canceled deploy fails the up naming the status; the re-run deploys again", async () => {
+                const config = flip();
+                const before = ids();
+                const [failed] = await Promise.all([
+                    stack.up(program(config)).catch((err: unknown) => err),
+                    cancelOurs(before),
+                ]);
+                assert.ok(failed instanceof UpFailed);
+                assert.match(
+                    failed.message,
+                    /Render deploy dep-\w+ of commit [0-9a-f]{7} ended canceled .*, not live; the variables are written but not running/,
+                );
+                assert.equal(emulator.envVars().DISABLE_SIGNUP, String(on), "the write happened");
+                assert.notEqual(emulator.liveEnv().DISABLE_SIGNUP, String(on), "but it is not running");
+                await stack.up(program(config));
+                assertTruthful(config);
             });
-            assert.equal((await app()).register, 400, "signups are open again");
 
-            // Set back to what the state last recorded for the deploy: it must write AND deploy.
-            const result = await stack.up(program(mitigated));
-            assert.equal(result.ops["ahoy-DISABLE_SIGNUP"], "update");
-            assert.equal(result.ops["ahoy-deploy"], "update", "a write is always followed by a deploy");
-            assert.equal((await app()).register, 503, "signups are refused again");
-            assertTruthful(mitigated);
+            it("a failed stand-down, an outside deploy, then the switch set back: the write is deployed, not skipped", async () => {
+                const mitigated = settings({ DISABLE_SIGNUP: "true" });
+                await stack.up(program(mitigated));
+                assert.equal((await app()).register, 503);
+
+                // Stand down, and the deploy is canceled: stored false, live still true.
+                const before = ids();
+                const standDown = settings({ DISABLE_SIGNUP: "false" });
+                const [failed] = await Promise.all([
+                    stack.up(program(standDown)).catch((err: unknown) => err),
+                    cancelOurs(before),
+                ]);
+                assert.ok(failed instanceof UpFailed);
+                // A teammate deploys from the dashboard: the stored false goes live.
+                const outside = emulator.dashboardDeploy();
+                await waitFor("the outside deploy to go live", () => emulator.liveDeploy()?.id === outside.id, {
+                    timeoutMs: 10_000,
+                });
+                assert.equal((await app()).register, 400, "signups are open again");
+
+                // Set back to what the state last recorded for the deploy: it must write AND deploy.
+                const result = await stack.up(program(mitigated));
+                assert.equal(result.ops["ahoy-DISABLE_SIGNUP"], "update");
+                assert.equal(result.ops["ahoy-deploy"], "update", "a write is always followed by a deploy");
+                assert.equal((await app()).register, 503, "signups are refused again");
+                assertTruthful(mitigated);
+            });
         });
     });
 });

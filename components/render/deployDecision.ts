@@ -46,18 +46,80 @@ export interface DeployDecisionInput {
     readonly variablesSince?: string;
     /** The commit the live deploy runs, if any. */
     readonly liveCommitId?: string;
+    /**
+     * The service's newest deploys, newest first, as Render lists them: whether `deploy_only` would reuse the build
+     * that runs now. Undefined: not known, so every deploy builds.
+     */
+    readonly recent?: readonly DeployFacts[];
     /** The service's autodeploy setting now; needed (and looked up) only when a pin is set or was recorded. */
     readonly autoDeploy?: AutoDeploy;
 }
 
+/** What the decision needs of a deploy in Render's list. */
+export interface DeployFacts {
+    readonly id: string;
+    readonly status: string;
+    readonly trigger?: string;
+    /** Undefined for an image deploy. */
+    readonly commitId?: string;
+}
+
 /** The one deploy to trigger. */
 export type DeployAction =
+    /** POST /deploys with deployMode deploy_only: the last successful build again, with the variables stored now. */
+    | { readonly kind: "deployOnly"; readonly commitId: string; readonly buildDeployId: string }
     /** POST /rollback: reuses the target's build artifact, and runs the target's variables. */
     | { readonly kind: "rollback"; readonly deployId: string; readonly commitId?: string }
     /** POST /deploys with commitId: builds that commit with the variables stored now. */
     | { readonly kind: "commit"; readonly commitId: string }
     /** POST /deploys without commitId: the branch's latest commit. */
     | { readonly kind: "branchHead" };
+
+/**
+ * Why `deploy_only` (Render's last successful build, deployed again) might not run what runs now, or undefined when it
+ * certainly does: the live deploy is the newest deploy of the service that got past its build, and not a rollback
+ * (which runs an older deploy's build, while Render's "last successful build" is then someone else's). Any newer
+ * deploy but one whose build failed may have left a newer build behind: a commit's build that succeeded before its
+ * update failed, say, which `deploy_only` would ship.
+ */
+export function reuseProblem(recent: readonly DeployFacts[] | undefined): string | undefined {
+    if (!recent) return "the service's deploys are not known";
+    const liveIndex = recent.findIndex((d) => d.status === "live");
+    if (liveIndex < 0) return `the live deploy is not among the service's ${recent.length} newest deploys`;
+    const live = recent[liveIndex];
+    if (!live.commitId) return `the live deploy ${live.id} runs an image, not a build of a commit`;
+    if (live.trigger === "rollback") {
+        return `the live deploy ${live.id} is a rollback, whose build is not the one Render would reuse`;
+    }
+    const newer = recent.slice(0, liveIndex).find((d) => d.status !== "build_failed");
+    if (newer) {
+        const what = newer.commitId ? ` of commit ${short(newer.commitId)}` : "";
+        return `deploy ${newer.id}${what} (${newer.status}) is newer than the live one and may have left a newer build, which a deploy without a build would ship`;
+    }
+    return undefined;
+}
+
+/**
+ * The fastest deploy that runs `commitId` with the variables stored now: no build when the live deploy runs that
+ * commit and `deploy_only` would reuse its build; otherwise a build of the commit, saying why.
+ */
+export function deployOf(
+    commitId: string,
+    input: Pick<DeployDecisionInput, "recent">,
+): { action: DeployAction; how: string } {
+    const live = input.recent?.find((d) => d.status === "live");
+    const problem =
+        live && live.commitId !== commitId
+            ? `the live deploy runs ${live.commitId ? short(live.commitId) : "an image"}, not ${short(commitId)}`
+            : reuseProblem(input.recent);
+    if (!problem && live) {
+        return {
+            action: { kind: "deployOnly", commitId, buildDeployId: live.id },
+            how: `no build: reuses the live build of ${short(commitId)} (${live.id})`,
+        };
+    }
+    return { action: { kind: "commit", commitId }, how: `builds commit ${short(commitId)} again, because ${problem}` };
+}
 
 export interface DeployDecision {
     readonly action: DeployAction;
@@ -104,9 +166,10 @@ export function decideDeploy(input: DeployDecisionInput): DeployDecision {
                     `to a commit, then run pulumi up again`,
             );
         }
+        const { action, how } = deployOf(input.liveCommitId, input);
         return {
-            action: { kind: "commit", commitId: input.liveCommitId },
-            reason: `variables changed: redeploying the live commit ${short(input.liveCommitId)} so they take effect`,
+            action,
+            reason: `variables changed: redeploying the live commit ${short(input.liveCommitId)} so they take effect; ${how}`,
         };
     }
 
@@ -117,11 +180,12 @@ export function decideDeploy(input: DeployDecisionInput): DeployDecision {
 
     if (pin.kind === "commit") {
         const named = pin.pin === pin.commitId ? "" : ` (${pin.pin})`;
+        const { action, how } = deployOf(pin.commitId, input);
         return {
-            action: { kind: "commit", commitId: pin.commitId },
+            action,
             setAutoDeploy,
             record,
-            reason: `release pin: deploying commit ${short(pin.commitId)}${named} with the current variables${autoDeployNote}`,
+            reason: `release pin: deploying commit ${short(pin.commitId)}${named} with the current variables; ${how}${autoDeployNote}`,
         };
     }
 
@@ -150,13 +214,14 @@ export function decideDeploy(input: DeployDecisionInput): DeployDecision {
         : pin.trigger === "rollback"
           ? `${pin.deployId} was itself a rollback, running an older deploy's variables`
           : `the variables changed after ${pin.deployId} was created`;
+    const { action, how } = deployOf(pin.commitId, input);
     return {
-        action: { kind: "commit", commitId: pin.commitId },
+        action,
         setAutoDeploy,
         record,
         reason:
             `release pin: deploying ${pin.deployId}'s commit ${short(pin.commitId)} with the current variables, not a ` +
-            `rollback, because ${why} and a rollback would run its old ones${autoDeployNote}`,
+            `rollback, because ${why} and a rollback would run its old ones; ${how}${autoDeployNote}`,
     };
 }
 

@@ -7,7 +7,14 @@ import {
     RenderApiError,
     RenderClient,
 } from "../../lib/render/client";
-import { AutoDeploy, DeployAction, decideDeploy, PinTarget, rollbackUnavailableMessage } from "./deployDecision";
+import {
+    AutoDeploy,
+    DeployAction,
+    decideDeploy,
+    deployOf,
+    PinTarget,
+    rollbackUnavailableMessage,
+} from "./deployDecision";
 import { parseReleasePin, releasePinProblem } from "../../lib/releasePin";
 import { isCommitSha, resolveGitRef } from "../../lib/gitRef";
 import {
@@ -38,6 +45,8 @@ export interface DeployInputs {
     releaseCommit?: string;
     /** Filled in by `check` while a pin is set: "no", so the preview shows autodeploy will be off. */
     autoDeploy?: "no";
+    /** Filled in by `check` when a deploy is due: which kind will run, as the preview shows it ("no build: ..."). */
+    plan?: string;
 }
 
 /** The Deploy provider's outputs: the inputs plus the service's srv- id, the deploy last triggered, and the pin's record. */
@@ -66,8 +75,39 @@ function defined<T extends object>(props: T): T {
 
 /** The input properties, as the engine compares them; the rest of the outputs are Render's answer and the pin's record. */
 function inputsOf(props: DeployInputs): DeployInputs {
-    const { service, apiUrl, revisions, releasePin, repository, releaseCommit, autoDeploy } = props;
-    return defined({ service, apiUrl, revisions, releasePin, repository, releaseCommit, autoDeploy });
+    const { service, apiUrl, revisions, releasePin, repository, releaseCommit, autoDeploy, plan } = props;
+    return defined({ service, apiUrl, revisions, releasePin, repository, releaseCommit, autoDeploy, plan });
+}
+
+/** Whether a deploy is due: a write since the recorded one (or one not known until apply), or another pin. */
+function deployDue(olds: Partial<DeployInputs>, news: DeployInputs): boolean {
+    return (
+        isUnknown(news.revisions) ||
+        Object.values(news.revisions ?? {}).some(isUnknown) ||
+        !sameRevisions(olds.revisions, news.revisions) ||
+        (news.releasePin ?? "") !== (olds.releasePin ?? "") ||
+        (news.releaseCommit ?? "") !== (olds.releaseCommit ?? "")
+    );
+}
+
+/**
+ * What the preview says of the deploy to come: no build, or a build and why. Decided again, on what Render shows then,
+ * when the deploy runs; a deploy id pin's rollback depends on what the state records, so it is said as a condition.
+ */
+async function previewPlan(client: RenderClient, serviceId: string, inputs: DeployInputs): Promise<string> {
+    const recent = (await client.listDeploys(serviceId, { limit: RECENT_DEPLOYS })).map((d) => ({
+        id: d.id,
+        status: d.status,
+        trigger: d.trigger,
+        commitId: d.commit?.id,
+    }));
+    const pinnedCommit = inputs.releaseCommit;
+    if (inputs.releasePin?.startsWith("dep-")) {
+        const built = pinnedCommit ? `; otherwise ${deployOf(pinnedCommit, { recent }).how}` : "";
+        return `a rollback to ${inputs.releasePin} (no build) if it ran the current variables${built}`;
+    }
+    const commit = pinnedCommit ?? recent.find((d) => d.status === "live")?.commitId;
+    return commit ? deployOf(commit, { recent }).how : "no live deploy of a commit to deploy again";
 }
 
 /** The same writes: every key with the same revision. */
@@ -167,6 +207,10 @@ async function startDeploy(
 ): Promise<RenderDeploy> {
     if (action.kind === "branchHead") return client.triggerDeploy(serviceId, {}, { before });
     if (action.kind === "commit") return client.triggerDeploy(serviceId, { commitId: action.commitId }, { before });
+    if (action.kind === "deployOnly") {
+        // No commit may go with deploy_only: the deploy found afterwards is told apart by the commit its build is of.
+        return client.triggerDeploy(serviceId, { deployMode: "deploy_only" }, { before, expectCommit: action.commitId });
+    }
     try {
         return await client.rollback(serviceId, action.deployId, { before, expectCommit: action.commitId });
     } catch (err) {
@@ -181,6 +225,9 @@ async function startDeploy(
 function describeAction(action: DeployAction, pinned: boolean): string {
     if (action.kind === "branchHead") return "of the branch head";
     if (action.kind === "rollback") return `(a rollback to ${action.deployId}, reusing its build)`;
+    if (action.kind === "deployOnly") {
+        return `of the ${pinned ? "pinned" : "live"} commit ${action.commitId.slice(0, 7)} (no build: ${action.buildDeployId}'s build reused)`;
+    }
     return `of the ${pinned ? "pinned" : "live"} commit ${action.commitId.slice(0, 7)}`;
 }
 
@@ -263,6 +310,8 @@ async function waitOurTurn(
     try {
         await client.cancelDeploy(serviceId, ours.id);
     } catch (err) {
+        // Too late when ours has already gone live over the newer one: that is checkNotOvertaken's failure to report.
+        if ((await client.getDeploy(serviceId, ours.id)).status === "live") return;
         canceled = `tried to cancel ${ours.id} but Render said ${(err as Error).message}; cancel it in the dashboard`;
     }
     throw new Error(
@@ -341,6 +390,7 @@ async function deploy(
             variablesChanged,
             variablesSince: olds?.variablesSince,
             liveCommitId: now.live?.commit?.id ?? undefined,
+            recent: now.recent.map((d) => ({ id: d.id, status: d.status, trigger: d.trigger, commitId: d.commit?.id })),
             autoDeploy: settings?.autoDeploy,
         });
     } catch (err) {
@@ -357,10 +407,19 @@ async function deploy(
         void pulumi.log.info(
             `${service}: deploy ${triggered.id} ${describeAction(decision.action, !!pin)} triggered (${triggered.status})`,
         );
-        const guarded = !pin && decision.action.kind === "commit";
+        const action = decision.action;
+        const guarded = !pin && (action.kind === "commit" || action.kind === "deployOnly");
         if (guarded) await waitOurTurn(client, serviceId, triggered, now.live);
         const done = await waitLive(client, serviceId, triggered, service);
         if (guarded) await checkNotOvertaken(client, serviceId, triggered, now.live);
+        if (action.kind === "deployOnly" && done.commit?.id !== action.commitId) {
+            // Render reused another build than the one the decision saw running: say so, never report success.
+            throw new Error(
+                `deploy ${done.id} (no build) went live running commit ${short(done.commit?.id)}, not ` +
+                    `${short(action.commitId)} as ${action.buildDeployId}'s build would: Render reused another build. ` +
+                    `Pin ${action.commitId} (pulumi config set releasePin ${action.commitId}) to run the intended code`,
+            );
+        }
         return defined({
             ...inputsOf(inputs),
             serviceId,
@@ -438,7 +497,7 @@ function sleep(ms: number): Promise<void> {
 export const deployProvider: RenderProvider<DeployInputs, DeployOutputs> = {
     configure: configureRenderProvider,
 
-    async check(_olds, news) {
+    async check(olds, news) {
         const { service, apiUrl, revisions, releasePin, repository } = revealed(news);
         const failures = serviceFailures(service, apiUrl);
         if (
@@ -451,10 +510,20 @@ export const deployProvider: RenderProvider<DeployInputs, DeployOutputs> = {
             });
         }
         const pinned = typeof releasePin === "string" && releasePin !== "";
-        if (!pinned || isUnknown(releasePin) || isUnknown(service) || isUnknown(repository) || failures.length > 0) {
-            // Without a pin, nothing is looked up: a preview of a flag flip asks Render nothing.
-            return { inputs: news, failures };
+        if (failures.length > 0 || isUnknown(service)) return { inputs: news, failures };
+        if (!pinned) {
+            // Only when a deploy follows does the preview ask Render which kind it will be: a no-op asks nothing.
+            if (!deployDue(revealed(olds), revealed(news)) || isUnknown(apiUrl)) return { inputs: news, failures };
+            try {
+                const client = openRenderClient(this, apiUrl);
+                const plan = await previewPlan(client, await client.resolveServiceId(service), revealed(news));
+                return { inputs: { ...news, plan }, failures };
+            } catch (err) {
+                // The plan only informs the preview; the deploy decides again, and fails there if Render is unreachable.
+                return { inputs: { ...news, plan: `not known (${(err as Error).message})` }, failures };
+            }
         }
+        if (isUnknown(releasePin) || isUnknown(repository)) return { inputs: news, failures };
         const problem = releasePinProblem(releasePin);
         if (problem)
             return {
@@ -463,13 +532,13 @@ export const deployProvider: RenderProvider<DeployInputs, DeployOutputs> = {
             };
         try {
             const client = openRenderClient(this, apiUrl);
-            const releaseCommit = await resolvePinCommit(
-                client,
-                await client.resolveServiceId(service),
-                releasePin,
-                repository,
-            );
-            return { inputs: { ...news, releaseCommit, autoDeploy: "no" }, failures };
+            const serviceId = await client.resolveServiceId(service);
+            const releaseCommit = await resolvePinCommit(client, serviceId, releasePin, repository);
+            const pinnedNews = { ...revealed(news), releaseCommit };
+            const plan = deployDue(revealed(olds), pinnedNews)
+                ? await previewPlan(client, serviceId, pinnedNews)
+                : undefined;
+            return { inputs: defined({ ...news, releaseCommit, autoDeploy: "no" as const, plan }), failures };
         } catch (err) {
             return {
                 inputs: news,
