@@ -209,7 +209,11 @@ async function startDeploy(
     if (action.kind === "commit") return client.triggerDeploy(serviceId, { commitId: action.commitId }, { before });
     if (action.kind === "deployOnly") {
         // No commit may go with deploy_only: the deploy found afterwards is told apart by the commit its build is of.
-        return client.triggerDeploy(serviceId, { deployMode: "deploy_only" }, { before, expectCommit: action.commitId });
+        return client.triggerDeploy(
+            serviceId,
+            { deployMode: "deploy_only" },
+            { before, expectCommit: action.commitId },
+        );
     }
     try {
         return await client.rollback(serviceId, action.deployId, { before, expectCommit: action.commitId });
