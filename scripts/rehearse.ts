@@ -87,7 +87,7 @@ function scorecard(actions: readonly ActionRecord[]): string {
 
 async function main(): Promise<number> {
     const { stepMs, keepGoing } = parseArgs(process.argv.slice(2));
-    const toolchain = loadToolchain();
+    const toolchain = loadToolchain({ build: true });
     if (toolchain.problem) {
         console.error(`rehearse: the Pulumi toolchain cannot run the program here: ${toolchain.problem}`);
         return 1;
@@ -117,7 +117,14 @@ async function main(): Promise<number> {
     };
     process.on("SIGINT", onSignal);
     process.on("SIGTERM", onSignal);
-    const rehearsal = await Rehearsal.open({ stack: "rehearsal", verify: true, stepMs, postgres: true, redis: true });
+    const rehearsal = await Rehearsal.open({
+        stack: "rehearsal",
+        verify: true,
+        stepMs,
+        postgres: true,
+        redis: true,
+        toolchain,
+    });
     running.rehearsal = rehearsal;
     if (stopping) {
         stopNow(rehearsal);

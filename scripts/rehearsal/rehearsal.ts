@@ -16,6 +16,8 @@ export interface RehearsalOptions extends ServiceOptions {
     readonly verify: boolean;
     /** Where the temp directory (state, log) goes; default the system's. */
     readonly tmpRoot?: string;
+    /** The toolchain to run; default: checked only (loadToolchain without building). */
+    readonly toolchain?: Toolchain;
 }
 
 export interface Check {
@@ -123,7 +125,7 @@ export class Rehearsal {
 
     /** Starts the services and a CLI for a new stack (not created yet: the `configure` drill types `stack init`). */
     static async open(options: RehearsalOptions): Promise<Rehearsal> {
-        const toolchain = loadToolchain();
+        const toolchain = options.toolchain ?? loadToolchain({ build: false });
         if (toolchain.problem)
             throw new Error(`the Pulumi toolchain cannot run the program here: ${toolchain.problem}`);
         const stackFile = path.join(repoRoot, `Pulumi.${options.stack}.yaml`);

@@ -49,17 +49,26 @@ function defaultStatusFile(env: NodeJS.ProcessEnv): string {
     return path.join(root, "pulumi-3.248.0", "status");
 }
 
-let cached: Toolchain | undefined;
+const cached = new Map<boolean, Toolchain>();
 
 /**
- * Runs scripts/pulumi-toolchain (warm: about a second; cold: it builds the CLI, minutes) once per process and reads
- * its KEY=value lines and status file. Never throws: a toolchain that cannot run the program says why in `problem`.
+ * Runs scripts/pulumi-toolchain once per process and reads its KEY=value lines and status file. With `build` it builds
+ * what is missing (warm: about a second; cold: several minutes, its progress on stderr), as the rehearsal does;
+ * without, it only checks (AHOY_TOOLCHAIN_NO_BUILD=1, a fraction of a second), as test suites do, so a suite on a
+ * machine without the toolchain skips at once. Never throws: a toolchain that cannot run the program says why in
+ * `problem`.
  */
-export function loadToolchain(): Toolchain {
-    if (cached) return cached;
+export function loadToolchain({ build }: { build: boolean }): Toolchain {
+    const known = cached.get(build);
+    if (known) return known;
     const started = Date.now();
     const script = path.join(repoRoot, "scripts", "pulumi-toolchain");
-    const result = spawnSync(script, [], { cwd: repoRoot, encoding: "utf8", env: process.env });
+    const result = spawnSync(script, [], {
+        cwd: repoRoot,
+        encoding: "utf8",
+        env: build ? process.env : { ...process.env, AHOY_TOOLCHAIN_NO_BUILD: "1" },
+        stdio: ["ignore", "pipe", build ? "inherit" : "pipe"],
+    });
     const env: Record<string, string> = {};
     for (const line of (result.stdout ?? "").split("\n")) {
         const match = /^([A-Z_]+)=(.*)$/.exec(line);
@@ -73,12 +82,14 @@ export function loadToolchain(): Toolchain {
     let problem: string | undefined;
     if (result.error) problem = `scripts/pulumi-toolchain could not run: ${result.error.message}`;
     else if (missing.length > 0) {
-        problem = missing.map((p) => `${p} missing: ${status[p].detail}`).join("; ");
+        // "no CLI" follows from the CLI's own line: say the cause once.
+        const causes = missing.filter((p) => status[p].detail !== "no CLI");
+        problem = (causes.length > 0 ? causes : missing).map((p) => `${p} missing: ${status[p].detail}`).join("; ");
     } else if (result.status !== 0 || !env.PATH || !env.PULUMI_HOME) {
         const tail = (result.stderr ?? "").trim().split("\n").slice(-3).join(" ");
         problem = `scripts/pulumi-toolchain exited ${result.status}: ${tail}`;
     }
-    cached = {
+    const toolchain: Toolchain = {
         env,
         statusFile,
         status,
@@ -86,7 +97,8 @@ export function loadToolchain(): Toolchain {
         standIns: PLUGINS.filter((p) => status[p].state === "stand-in"),
         ms: Date.now() - started,
     };
-    return cached;
+    cached.set(build, toolchain);
+    return toolchain;
 }
 
 /** One line saying which plugins are stand-ins, for a report. */
