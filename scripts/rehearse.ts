@@ -32,6 +32,9 @@ function parseArgs(argv: string[]): { stepMs: number; keepGoing: boolean } {
     return { stepMs, keepGoing };
 }
 
+/** Set by SIGINT/SIGTERM: whatever fails after it failed because of it. */
+let stopping = false;
+
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
 function scorecard(actions: readonly ActionRecord[]): string {
@@ -95,7 +98,6 @@ async function main(): Promise<number> {
     console.log(`rehearse: toolchain ready in ${seconds(toolchain.ms)}; ${standInLine(toolchain)}`);
     // Handled from the start: a Ctrl-C while PostgreSQL starts must still stop it.
     const running: { rehearsal?: Rehearsal } = {};
-    let stopping = false;
     const stopNow = (r: Rehearsal) => {
         console.error(`rehearse: stopping the CLI and the services, removing ${r.stackFile}`);
         r.close().then(
@@ -168,6 +170,11 @@ async function main(): Promise<number> {
 main().then(
     (code) => process.exit(code),
     (error: unknown) => {
+        // Interrupted while the services started: what started was stopped again on the way out.
+        if (stopping) {
+            console.error("rehearse: interrupted while starting; everything it had started is stopped");
+            process.exit(130);
+        }
         console.error(`rehearse: ${error instanceof Error ? error.message : String(error)}`);
         process.exit(1);
     },

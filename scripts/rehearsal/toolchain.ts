@@ -44,9 +44,10 @@ export function parseStatus(text: string): Record<Piece, PieceStatus> {
     ) as Record<Piece, PieceStatus>;
 }
 
-function defaultStatusFile(env: NodeJS.ProcessEnv): string {
+/** The toolchain's cache directory, as scripts/pulumi-toolchain picks it. */
+function cacheDir(env: NodeJS.ProcessEnv): string {
     const root = env.AHOY_TOOLCHAIN_CACHE ?? path.join(env.HOME ?? os.homedir(), ".cache", "ahoy-ops");
-    return path.join(root, "pulumi-3.248.0", "status");
+    return path.join(root, "pulumi-3.248.0");
 }
 
 const cached = new Map<boolean, Toolchain>();
@@ -63,11 +64,13 @@ export function loadToolchain({ build }: { build: boolean }): Toolchain {
     if (known) return known;
     const started = Date.now();
     const script = path.join(repoRoot, "scripts", "pulumi-toolchain");
+    // A build's progress is shown (a cold one takes minutes); a warm run's piece-by-piece report is not.
+    const cold = !fs.existsSync(path.join(cacheDir(process.env), "stamps", "cli"));
     const result = spawnSync(script, [], {
         cwd: repoRoot,
         encoding: "utf8",
         env: build ? process.env : { ...process.env, AHOY_TOOLCHAIN_NO_BUILD: "1" },
-        stdio: ["ignore", "pipe", build ? "inherit" : "pipe"],
+        stdio: ["ignore", "pipe", build && cold ? "inherit" : "pipe"],
     });
     const env: Record<string, string> = {};
     for (const line of (result.stdout ?? "").split("\n")) {
@@ -75,7 +78,7 @@ export function loadToolchain({ build }: { build: boolean }): Toolchain {
         if (match) env[match[1]] = match[2];
     }
     delete env.PULUMI_BIN_DIR;
-    const statusFile = env.PULUMI_TOOLCHAIN_STATUS ?? defaultStatusFile(process.env);
+    const statusFile = env.PULUMI_TOOLCHAIN_STATUS ?? path.join(cacheDir(process.env), "status");
     const text = fs.existsSync(statusFile) ? fs.readFileSync(statusFile, "utf8") : "";
     const status = parseStatus(text);
     const missing = PIECES.filter((p) => status[p].state === "missing");
