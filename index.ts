@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { IncidentComms } from "./components/comms/incidentComms";
 import { FeatureFlags } from "./components/featureFlags";
 import { Release } from "./components/release";
+import { MaintenanceMode } from "./components/render/maintenanceMode";
 import { SecretRotation } from "./components/secretRotation";
 import { verificationFromConfig } from "./components/verification";
 import { loadStackConfig, stackAdminRole, stackRawValues } from "./stacks/load";
@@ -15,6 +16,13 @@ const target = { service: config.service, apiUrl: config.renderApiUrl };
 const ready = readiness(config, stackRawValues(), process.env, pulumi.getStack());
 for (const warning of readinessWarnings(ready)) void pulumi.log.warn(warning);
 
+// The fastest lever for a complete outage, declared first and waiting on nothing: Render's edge serves it at once.
+const maintenancePage = new MaintenanceMode("ahoy-maintenance-page", {
+    ...target,
+    enabled: config.MAINTENANCE_PAGE,
+    uri: config.maintenancePageUri,
+    serviceUrl: config.verify ? config.serviceUrl : undefined,
+});
 const flags = new FeatureFlags("ahoy", {
     ...target,
     settings: config,
@@ -27,6 +35,7 @@ const release = new Release("ahoy", {
     releasePin: config.releasePin,
     repository: config.repository,
     verification: verificationFromConfig(config),
+    checksAfter: [maintenancePage],
 });
 secrets.afterDeploy({ deploy: release.deploy, verification: release.verification });
 // Beside the mitigation, never before it: comms run alongside the deploy, and a failed channel fails the up after it.
@@ -49,6 +58,7 @@ function lastVerification() {
 }
 
 export const service = config.service;
+export const maintenancePageServed = maintenancePage.seen;
 export const managedVariables = flags.values;
 // Stack outputs: what a reviewer reads after `pulumi up` (none left undefined, which Pulumi would only warn about).
 export const activeDatabaseRole = secrets.database?.activeRole ?? "not managed (databaseAppHost unset)";
@@ -56,7 +66,9 @@ export const deployId = release.deploy.deployId;
 export const deployedCommit = release.deploy.commitId;
 export const deployStatus = release.deploy.status;
 export const releaseCommit = release.deploy.releaseCommit.apply((commit) => commit ?? "none (no releasePin)");
-export const verification = release.verification?.results ?? "off (verify: false)";
+export const verification = release.verification?.results ?? "off (verify: false, or the maintenance page is up)";
+export const verificationMetrics =
+    release.verification?.metrics ?? "off (verify: false, or the maintenance page is up)";
 export const incident = comms.incident;
 export const incidentMessages = comms.messages;
 export const incidentChannels = comms.channels;

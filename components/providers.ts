@@ -7,6 +7,7 @@ type Implementation = pulumi.dynamic.ResourceProvider<never, never> & Record<str
 const IMPLEMENTATIONS: Record<string, () => Implementation> = {
     "render:EnvVar": () => require("./render/envVarProvider").envVarProvider,
     "render:Deploy": () => require("./render/deployProvider").deployProvider,
+    "render:MaintenanceMode": () => require("./render/maintenanceModeProvider").maintenanceModeProvider,
     "verify:Verification": () => require("./verificationProvider").verificationProvider,
     "postgres:AppSetting": () => require("./database/appSettingProvider").appSettingProvider,
     "comms:Incident": () => require("./comms/incidentProvider").incidentProvider,

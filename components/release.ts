@@ -18,6 +18,8 @@ export interface ReleaseArgs {
     readonly repository?: pulumi.Input<string>;
     /** Where the app answers and what to check after the deploy; undefined when verification is off. */
     readonly verification?: { readonly serviceUrl: pulumi.Input<string>; readonly plan: VerificationPlan };
+    /** What the checks must wait for besides the deploy: the maintenance page, which hides the app while it is up. */
+    readonly checksAfter?: readonly pulumi.Resource[];
 }
 
 /** The deploy that carries this `up`'s variable changes (or release pin) to the running service, and its verification. */
@@ -55,7 +57,7 @@ export class Release extends pulumi.ComponentResource {
                     service: args.service,
                     apiUrl: args.apiUrl,
                 },
-                { parent: this, dependsOn: [this.deploy] },
+                { parent: this, dependsOn: [this.deploy, ...(args.checksAfter ?? [])] },
             );
         }
         this.registerOutputs({ deploy: this.deploy, verification: this.verification });

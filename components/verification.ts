@@ -132,6 +132,7 @@ export function verificationPlan(settings: VerificationSettings): VerificationPl
 export type VerificationConfig = Pick<
     StackConfig,
     | "verify"
+    | "MAINTENANCE_PAGE"
     | "serviceUrl"
     | "DISABLE_SIGNUP"
     | "BLOCK_DIRECT_MEDIA"
@@ -145,7 +146,9 @@ export type VerificationConfig = Pick<
 export function verificationFromConfig(
     config: VerificationConfig,
 ): { serviceUrl: string; plan: VerificationPlan } | undefined {
-    if (!config.verify) return undefined;
+    // With Render's maintenance page up, its edge answers every request with 503: the app's checks cannot be seen
+    // through it (the page checks itself, see render/maintenanceMode.ts), and they run again once it is off.
+    if (!config.verify || config.MAINTENANCE_PAGE) return undefined;
     if (!config.serviceUrl) {
         // The config's own check names this first; here only as a guard for a caller that skipped it.
         throw new Error("serviceUrl: verification is on but no serviceUrl is set; set it, or set verify to false");

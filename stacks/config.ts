@@ -106,6 +106,15 @@ function crossCheck(
                 "`pulumi config set --secret redisUrl rediss://<user>:<password>@<host>:<port>`",
         });
     }
+    // Render: "This must not be a URL of the service in maintenance mode" (its edge would answer it with itself).
+    if (config.maintenancePageUri && config.serviceUrl) {
+        if (new URL(config.maintenancePageUri).host === new URL(config.serviceUrl).host) {
+            problems.push({
+                key: "maintenancePageUri",
+                message: `got ${JSON.stringify(config.maintenancePageUri)}, a page of the service itself (serviceUrl), which maintenance mode takes offline; expected a page elsewhere, such as a static site`,
+            });
+        }
+    }
     if (config.sessionKeyPattern && config.sessionStore !== "redis") {
         problems.push({
             key: "sessionKeyPattern",

@@ -176,6 +176,8 @@ export function readiness(
               ];
 
     return [
+        // Render's own page needs nothing in the stack (Render offers it on paid web services).
+        row("maintenancePage", "Complete outage (Severity 1): Render's maintenance page", []),
         row("renderRollback", "Render.com Rollback", []),
         row(
             "gitTagRollback",

@@ -26,6 +26,8 @@ describe("parseStackConfig", () => {
     it("gives every key its documented default when the stack sets only the required serviceUrl", () => {
         const config = parseStackConfig(REQUIRED);
         assert.deepEqual(config, {
+            MAINTENANCE_PAGE: false,
+            maintenancePageUri: undefined,
             DISABLE_SIGNUP: false,
             MAINTENANCE_MODE: false,
             ENABLE_SIGNED_URLS: false,
@@ -95,6 +97,25 @@ describe("parseStackConfig", () => {
             assert.deepEqual(parseStackConfig(values)[key as keyof ReturnType<typeof parseStackConfig>], want);
         });
     }
+
+    it("refuses a maintenance page on the service itself (Render's edge would answer it with the page)", () => {
+        assert.match(
+            problemsOf({ MAINTENANCE_PAGE: "true", maintenancePageUri: `${SERVICE_URL}/maintenance.html` }),
+            /maintenancePageUri: got ".*", a page of the service itself \(serviceUrl\), which maintenance mode takes offline/,
+        );
+        assert.equal(
+            parseStackConfig({
+                ...REQUIRED,
+                MAINTENANCE_PAGE: "true",
+                maintenancePageUri: "https://status.ahoy.example/",
+            }).maintenancePageUri,
+            "https://status.ahoy.example/",
+        );
+        assert.match(
+            problemsOf({ maintenancePageUri: "ftp://x" }),
+            /maintenancePageUri: got "ftp:\/\/x": expected an https:\/\/ URL/,
+        );
+    });
 
     const bad: Array<[string, string, RegExp]> = [
         ["DISABLE_SIGNUP", "yes", /DISABLE_SIGNUP: got "yes": expected true or false/],

@@ -58,6 +58,7 @@ describe("runbook readiness", () => {
             assert.deepEqual(
                 rows.map((r) => r.action),
                 [
+                    "Complete outage (Severity 1): Render's maintenance page",
                     "Render.com Rollback",
                     "Git Tag Rollback",
                     "Verify and Monitor (5 minutes)",
@@ -82,6 +83,7 @@ describe("runbook readiness", () => {
 
         it("says what prod says today: no media probe, no database, no Redis, no incident channel", () => {
             assert.deepEqual(statuses(rows), {
+                maintenancePage: "ready",
                 renderRollback: "ready",
                 gitTagRollback: "ready",
                 verify: "ready",
@@ -278,7 +280,7 @@ describe("runbook readiness", () => {
                 commands: [],
             });
             assert.deepEqual(readinessWarnings(rows), []);
-            assert.match(formatReadiness(rows), /All 13 runbook actions are ready\.\n$/);
+            assert.match(formatReadiness(rows), /All 14 runbook actions are ready\.\n$/);
         });
 
         it("names the stack in every command; --secret exactly for the secret keys", () => {
@@ -319,7 +321,7 @@ describe("runbook readiness", () => {
                 lines.includes("           $ pulumi config set mediaProbePath /media/<a real upload> --stack prod"),
                 text,
             );
-            assert.match(text, /\n6 of 13 runbook actions not ready\.\n$/);
+            assert.match(text, /\n6 of 14 runbook actions not ready\.\n$/);
         });
 
         it("gives one warning line per action that is not ready, with its commands", () => {
@@ -410,7 +412,7 @@ describe("npm run readiness", () => {
         assert.equal(code, 1, `exit code; stderr: ${stderr}`);
         assert.match(stdout, /^not ready {2}Restrict Direct Access \(BLOCK_DIRECT_MEDIA\)$/m);
         assert.match(stdout, /^ {11}\$ pulumi config set mediaProbePath \/media\/<a real upload> --stack prod$/m);
-        assert.match(stdout, /5 of 13 runbook actions not ready\./);
+        assert.match(stdout, /5 of 14 runbook actions not ready\./);
     });
 
     it("exits 1 for a stack lacking only an incident channel, secure values counting as set", async function () {
@@ -420,14 +422,14 @@ describe("npm run readiness", () => {
         assert.match(stdout, /^not ready {2}Communication Templates \(Alert Channels\)$/m);
         assert.match(stdout, /^ready {6}Invalidate Sessions$/m, "a secure redisUrl counts as set");
         assert.match(stdout, /^ready {6}Rotate Database Credentials$/m, "a secure postgresql:password counts as set");
-        assert.match(stdout, /1 of 13 runbook actions not ready\./);
+        assert.match(stdout, /1 of 14 runbook actions not ready\./);
     });
 
     it("exits 0 when every action is ready, a secure channel counting as set", async function () {
         this.timeout(30_000);
         const { code, stdout, stderr } = await script(["ready"]);
         assert.equal(code, 0, `exit code; stdout: ${stdout}; stderr: ${stderr}`);
-        assert.match(stdout, /All 13 runbook actions are ready\./);
+        assert.match(stdout, /All 14 runbook actions are ready\./);
     });
 
     it("exits 2 naming the missing stack file and the stacks there are", async function () {

@@ -58,12 +58,19 @@ export interface Service {
     repo?: string;
     branch?: string;
     suspended?: string;
-    serviceDetails?: { url?: string; [detail: string]: unknown };
+    serviceDetails?: { url?: string; maintenanceMode?: MaintenanceMode; [detail: string]: unknown };
 }
 
 export interface EnvVar {
     key: string;
     value: string;
+}
+
+/** A web service's maintenance mode: while enabled, Render's edge answers every request with 503 and the page. */
+export interface MaintenanceMode {
+    enabled: boolean;
+    /** The page Render serves; "" for its default page. */
+    uri: string;
 }
 
 /** The body of `POST /services/{id}/deploys`. `deployMode` may not be combined with the others (Render refuses it). */
@@ -201,7 +208,12 @@ const serviceSchema: z.ZodType<Service> = z.object({
     repo: z.string().optional(),
     branch: z.string().optional(),
     suspended: z.string().optional(),
-    serviceDetails: z.looseObject({ url: z.string().optional() }).optional(),
+    serviceDetails: z
+        .looseObject({
+            url: z.string().optional(),
+            maintenanceMode: z.object({ enabled: z.boolean(), uri: z.string() }).optional(),
+        })
+        .optional(),
 });
 const envVarSchema: z.ZodType<EnvVar> = z.object({ key: z.string().min(1), value: z.string() });
 const deployPageSchema = z.array(z.object({ deploy: deploySchema, cursor: z.string() }));
@@ -399,6 +411,16 @@ export class RenderClient {
         const path = `/services/${enc(serviceId)}`;
         const res = await this.call({ method: "PATCH", path, body: { autoDeploy } });
         return this.parse(serviceSchema, res, "PATCH", path, "a service");
+    }
+
+    /**
+     * PATCH /services/{id} with the maintenance mode only: Render's edge serves the page (or stops) at once, with no
+     * deploy. Answers the service as it now is.
+     */
+    async updateMaintenanceMode(serviceId: string, mode: MaintenanceMode): Promise<Service> {
+        const path = `/services/${enc(serviceId)}`;
+        const body = { serviceDetails: { maintenanceMode: { enabled: mode.enabled, uri: mode.uri } } };
+        return this.parse(serviceSchema, await this.call({ method: "PATCH", path, body }), "PATCH", path, "a service");
     }
 
     /** Every variable set on the service itself, following cursors to the end. Values are plain text. */

@@ -1,6 +1,6 @@
 // The runbook's feature-flag controls: kill switches, media lockdown, rate limits and blocked IPs.
 import { z } from "zod";
-import { flag, setting, type SettingMeta, wholeNumber } from "./kit";
+import { checkedText, flag, setting, type SettingMeta, wholeNumber } from "./kit";
 
 const RATE_LIMIT = /^(\d+)\s*(?:per\s+|\/\s*)(second|minute|hour|day)s?$/i;
 
@@ -68,8 +68,38 @@ function blockedIps(description: string) {
     );
 }
 
-/** The switches, each a Render variable named as the app reads it. */
+const maintenancePageUriMeta: SettingMeta = {
+    pulumiType: "string",
+    default: "",
+    expected: "an https:// URL of a page outside the service (a static site, say), or unset for Render's default page",
+    description:
+        "The page Render serves while MAINTENANCE_PAGE is true; unset: Render's default maintenance page. Not a URL of the service itself.",
+};
+
+/** Why `raw` cannot be the maintenance page's address, or undefined when it can (the service check is cross-key). */
+function maintenancePageUriProblem(raw: string): string | undefined {
+    try {
+        const url = new URL(raw);
+        if (
+            url.protocol === "https:" ||
+            (url.protocol === "http:" && ["127.0.0.1", "localhost"].includes(url.hostname))
+        ) {
+            return url.username || url.password
+                ? "carries credentials; expected a public page without them"
+                : undefined;
+        }
+    } catch {
+        // not a URL: the message below
+    }
+    return `expected ${maintenancePageUriMeta.expected}`;
+}
+
+/** The switches: each a Render variable named as the app reads it, but MAINTENANCE_PAGE, which is Render's own. */
 export const switchSettings = {
+    MAINTENANCE_PAGE: flag(
+        "Complete outage: Render's own maintenance page (503 and the page for every request, at once, no deploy).",
+    ),
+    maintenancePageUri: checkedText(maintenancePageUriMeta, maintenancePageUriProblem),
     DISABLE_SIGNUP: flag("Kill switch: refuse new user signups (the app answers /api/auth/register with 503)."),
     MAINTENANCE_MODE: flag("Maintenance mode: the MAINTENANCE_MODE variable on the Render service."),
     ENABLE_SIGNED_URLS: flag("Media lockdown: serve media only through signed URLs."),

@@ -46,7 +46,13 @@ function mockOutputs(type: string, name: string, inputs: Record<string, unknown>
             return { summary: "none", texts: { updates: [] }, channels: {}, deadlines: {}, failures: [] };
         case "pulumi-nodejs:dynamic/verify:Verification":
             // What the provider always answers after its checks: never undefined, which the engine would warn about.
-            return { results: ["healthz: GET /healthz answered 200 (mock)"], verifiedAt: "2026-12-01T03:00:00.000Z" };
+            return {
+                results: ["healthz: GET /healthz answered 200 (mock)"],
+                metrics: ["memory: 40.0% of the 512 MB limit (mock)"],
+                verifiedAt: "2026-12-01T03:00:00.000Z",
+            };
+        case "pulumi-nodejs:dynamic/render:MaintenanceMode":
+            return { serviceId: "srv-mock", seen: "off: nothing changed" };
         case "pulumi-nodejs:dynamic/render:Deploy":
             return { deployId: "dep-mock", commitId: "c0ffee", status: "live" };
         case "random:index/randomBytes:RandomBytes":
