@@ -77,6 +77,8 @@ export interface Emulator {
     failBuild(commitId: string): void;
     /** Makes deploys of this commit build (the build is kept) and then fail their update (status update_failed). */
     failUpdate(commitId: string): void;
+    /** How many builds have started since the emulator did (a deploy that reuses a build starts none). */
+    buildsStarted(): number;
     /** The service's maintenance mode, as Render's edge (here: in front of the stand-in app) applies it. */
     maintenanceMode(serviceId?: string): MaintenanceMode;
     /** The next `count` (default 1) matching requests get `status` with Render's error body and/or are delayed by `delayMs`. */
@@ -144,6 +146,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         dashboardDeploy: (commitId) => state.dashboardDeploy(serviceId, commitId),
         failBuild: (commitId) => state.failBuild(commitId),
         failUpdate: (commitId) => state.failUpdate(commitId),
+        buildsStarted: () => state.buildsStarted,
         maintenanceMode: (id = serviceId) => state.maintenanceMode(id),
         inject: (fault) => api.inject(fault),
         requests: () => api.requests(),

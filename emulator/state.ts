@@ -199,6 +199,8 @@ export class RenderState {
     private readonly badCommits = new Set<string>();
     private seq = 0;
     private buildSeq = 0;
+    /** How many builds have started, ever: what a benchmark counts to tell a reused build from a new one. */
+    buildsStarted = 0;
     private closed = false;
 
     /** `stepMs`: the wall milliseconds of one step, 30 emulated seconds; `clock`: each phase's emulated length. */
@@ -567,6 +569,7 @@ export class RenderState {
         this.setStatus(deploy, "created");
         this.after(deploy, this.clock.createdSeconds, () => {
             this.setStatus(deploy, "build_in_progress");
+            this.buildsStarted += 1;
             this.after(deploy, this.clock.buildSeconds, () => {
                 if (this.failingCommits.has(deploy.commit.id)) return this.finish(record, deploy, "build_failed");
                 deploy.build = { id: ++this.buildSeq, commit: deploy.commit };

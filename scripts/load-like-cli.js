@@ -7,6 +7,8 @@
 // values under full keys (`ahoy-ops:KEY`, `postgresql:host`, `pulumi:...`), the project's `config:` defaults from
 // Pulumi.yaml for the keys the stack does not set, and each typed key checked against its type, with the CLI's own
 // error, before the program runs. Secure values cannot be decrypted here and are left out unless overridden.
+//   --print-config                            print that config as JSON and stop
+//   PULUMI_CONFIG=<json>                       take the config as given instead (as the language host hands it)
 //   AHOY_STACK=prod (default)                  which Pulumi.<stack>.yaml to read
 //   AHOY_CONFIG_OVERRIDES='{"ahoy-ops:K":"v"}' full keys to set (null removes one); a bare key or an unknown
 //                                             namespace is refused, as the CLI would never send one
@@ -77,19 +79,29 @@ function fitsType(type, text) {
 }
 
 async function main() {
-    let config;
-    try {
-        config = cliConfig();
-    } catch (err) {
-        // The CLI refuses such a stack before it starts the program.
-        process.stderr.write(`error: ${err.message}\n`);
-        process.exit(1);
+    // Given PULUMI_CONFIG (the start-up bench builds it once with --print-config), the config is taken as the
+    // language host hands it over: the CLI builds it in Go, before node starts, so its cost is not the program's.
+    if (process.env.PULUMI_CONFIG === undefined || process.argv.includes("--print-config")) {
+        let config;
+        try {
+            config = cliConfig();
+        } catch (err) {
+            // The CLI refuses such a stack before it starts the program.
+            process.stderr.write(`error: ${err.message}\n`);
+            process.exit(1);
+        }
+        if (process.argv.includes("--print-config")) {
+            process.stdout.write(JSON.stringify(config) + "\n");
+            return;
+        }
+        // As the language host passes them: the program's SDK reads these when it loads.
+        process.env.PULUMI_CONFIG = JSON.stringify(config);
+        process.env.PULUMI_CONFIG_SECRET_KEYS = "[]";
     }
-    // As the language host passes them: the program's SDK reads these when it loads.
-    process.env.PULUMI_CONFIG = JSON.stringify(config);
-    process.env.PULUMI_CONFIG_SECRET_KEYS = "[]";
 
+    const phase = phases();
     const pulumi = require("@pulumi/pulumi");
+    phase("sdk");
     const tsutils = require("@pulumi/pulumi/tsutils");
     const compilerOptions = tsutils.loadTypeScriptCompilerOptions("tsconfig.json");
     const transpileOnly = process.env.PULUMI_NODEJS_TRANSPILE_ONLY
@@ -105,6 +117,8 @@ async function main() {
         compilerOptions: {},
     });
 
+    phase("loader");
+    const breakdown = process.env.AHOY_STARTUP_BREAKDOWN ? instrument(pulumi) : undefined;
     const declared = [];
     await pulumi.runtime.setMocks(
         {
@@ -125,10 +139,86 @@ async function main() {
         exported = Object.keys(program);
         return program;
     });
+    phase("program");
     const elapsedMs = Number(process.hrtime.bigint() - started) / 1e6;
+    const timings = breakdown ? { ...phase.marks, ...breakdown() } : undefined;
     process.stdout.write(
-        JSON.stringify({ transpileOnly: Boolean(transpileOnly), elapsedMs, declared, exported }) + "\n",
+        JSON.stringify({ transpileOnly: Boolean(transpileOnly), elapsedMs, declared, exported, timings }) + "\n",
     );
+}
+
+/** Milliseconds since the previous mark, by name: `phase("sdk")` after the SDK's import, and so on. */
+function phases() {
+    let last = started;
+    const mark = (name) => {
+        const now = process.hrtime.bigint();
+        mark.marks[name] = Number(now - last) / 1e6;
+        last = now;
+    };
+    mark.marks = {};
+    return mark;
+}
+
+/**
+ * Where the program's own time goes (AHOY_STARTUP_BREAKDOWN=1), measured by wrapping what the program calls: ts-node's
+ * transpiling of each file, the stack the SDK takes (and source-maps) for every resource, the resource registrations,
+ * and the requires of the project's modules and of zod (module loading, less the transpiling inside it).
+ */
+function instrument(pulumi) {
+    const totals = {
+        transpileMs: 0,
+        moduleLoadMs: 0,
+        zodImportMs: 0,
+        configParseMs: 0,
+        stackTraceMs: 0,
+        registerMs: 0,
+    };
+    const time = (key, fn) =>
+        function (...args) {
+            const t = process.hrtime.bigint();
+            try {
+                return fn.apply(this, args);
+            } finally {
+                totals[key] += Number(process.hrtime.bigint() - t) / 1e6;
+            }
+        };
+    const service = process[Symbol.for("ts-node.register.instance")];
+    service.compile = time("transpileMs", service.compile);
+    const Module = require("node:module");
+    const load = Module._load;
+    let depth = 0;
+    let zodLoaded = false;
+    Module._load = function (request, parent, isMain) {
+        const zod = request === "zod" && !zodLoaded;
+        if (!request.startsWith(".") && !zod) return load.call(this, request, parent, isMain);
+        const outermost = depth === 0;
+        depth++;
+        const t = process.hrtime.bigint();
+        try {
+            return load.call(this, request, parent, isMain);
+        } finally {
+            depth--;
+            const ms = Number(process.hrtime.bigint() - t) / 1e6;
+            if (zod) {
+                zodLoaded = true;
+                totals.zodImportMs += ms;
+            }
+            if (outermost) totals.moduleLoadMs += ms;
+        }
+    };
+    pulumi.Resource.stackTrace = time("stackTraceMs", pulumi.Resource.stackTrace);
+    const runtimeResource = require("@pulumi/pulumi/runtime/resource");
+    runtimeResource.registerResource = time("registerMs", runtimeResource.registerResource);
+    return () => {
+        Module._load = load;
+        const config = require(path.join(root, "stacks", "config.ts"));
+        const t = process.hrtime.bigint();
+        config.parseStackConfig({ serviceUrl: "https://ahoy-indie-media.onrender.com" });
+        totals.configParseMs = Number(process.hrtime.bigint() - t) / 1e6;
+        // Module loading includes the transpiling done inside it.
+        totals.moduleLoadMs -= totals.transpileMs;
+        return totals;
+    };
 }
 
 main().catch((err) => {

@@ -105,3 +105,40 @@ describe("what the CLI and the provider host need at run time is installed witho
         }
     });
 });
+
+describe("stack traces under the CLI's loader (scripts/ts-swc.js)", function () {
+    this.timeout(30_000);
+
+    it("still point at the program's TypeScript lines, and at the SDK's JavaScript ones", async () => {
+        const fs = await import("node:fs");
+        const dir = path.join(root, ".tmp");
+        fs.mkdirSync(dir, { recursive: true });
+        const file = path.join(dir, "throws.ts");
+        // Line 4 throws; the type annotations make swc's output lines differ from the source's.
+        fs.writeFileSync(
+            file,
+            "interface Shape {\n    readonly size: number;\n}\nexport function fail(shape: Shape): never {\n    throw new Error(`no ${shape.size}`);\n}\n",
+        );
+        const script = `
+            require("ts-node").register({ transpileOnly: true, project: "tsconfig.json" });
+            const pulumi = require("@pulumi/pulumi");
+            try { require(${JSON.stringify(file)}).fail({ size: 1 }); } catch (err) { console.log(err.stack); }
+            try { new pulumi.Config("ahoy-ops").require("nothing-by-this-name"); } catch (err) { console.log(err.stack); }
+        `;
+        const { stdout } = await run(process.execPath, ["-e", script], {
+            cwd: root,
+            env: { ...process.env, NODE_OPTIONS: "" },
+        });
+        assert.match(
+            stdout,
+            /at (Object\.)?fail \(.*throws\.ts:5:11\)/,
+            `the program's frame maps to its TypeScript line:\n${stdout}`,
+        );
+        assert.match(
+            stdout,
+            /node_modules\/@pulumi\/pulumi\/config\.js:\d+:\d+/,
+            "the SDK's frame keeps its JavaScript position",
+        );
+        fs.rmSync(file);
+    });
+});
