@@ -15,9 +15,6 @@ const SECRETS = [
     "PULUMI_ACCESS_TOKEN",
     "RENDER_API_KEY",
     "PGPASSWORD",
-    "AHOY_SLACK_WEBHOOK_URL",
-    "AHOY_PAGERDUTY_ROUTING_KEY",
-    "AHOY_SMTP_URL",
 ];
 
 interface Step {
