@@ -32,13 +32,22 @@ exports.handler = function () {
         }
         return require(registry).providerFor(typeToken);
     }
+    // The host writes results as protobuf Structs, which refuse an undefined value anywhere ("Unexpected struct type"):
+    // an absent property is left out instead, as the engine would never send one.
+    function defined(value) {
+        if (Array.isArray(value)) return value.map((item) => (item === undefined ? null : defined(item)));
+        if (value === null || typeof value !== "object") return value;
+        const out = {};
+        for (const [key, item] of Object.entries(value)) if (item !== undefined) out[key] = defined(item);
+        return out;
+    }
     return {
         async configure(req) { const p = impl(); if (p.configure) await p.configure(req); },
-        async check(olds, news) { const p = impl(); return p.check ? p.check(olds, news) : { inputs: news }; },
+        async check(olds, news) { const p = impl(); return defined(p.check ? await p.check(olds, news) : { inputs: news }); },
         async diff(id, olds, news) { const p = impl(); return p.diff ? p.diff(id, olds, news) : {}; },
-        async create(inputs) { return impl().create(inputs); },
-        async read(id, props) { const p = impl(); return p.read ? p.read(id, props) : { id, props }; },
-        async update(id, olds, news) { const p = impl(); return p.update ? p.update(id, olds, news) : {}; },
+        async create(inputs) { return defined(await impl().create(inputs)); },
+        async read(id, props) { const p = impl(); return defined(p.read ? await p.read(id, props) : { id, props }); },
+        async update(id, olds, news) { const p = impl(); return defined(p.update ? await p.update(id, olds, news) : {}); },
         async delete(id, props) { const p = impl(); if (p.delete) await p.delete(id, props); },
     };
 };

@@ -5,6 +5,8 @@ import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { envVarProvider } from "../components/render/envVar";
+import { incidentProvider } from "../components/comms/incident";
+import { startProviderHost } from "./support/providerHost";
 
 const run = promisify(execFile);
 const root = path.join(__dirname, "..");
@@ -39,5 +41,32 @@ describe("the dynamic providers' text, as the provider host loads it", function 
             stdout,
             /no dynamic provider implementation for render:Nothing; known: render:EnvVar, render:Deploy/,
         );
+    });
+});
+
+describe("what the providers answer, as the provider host writes it", function () {
+    this.timeout(30_000);
+
+    it("an undefined property in a read result is left out, not refused by the host (pulumi refresh of an idle incident)", async () => {
+        const host = await startProviderHost();
+        await host.configure({});
+        try {
+            // An incident resource recorded with no incident open: its state has no `incident` property.
+            const props = {
+                __provider: incidentProvider.source,
+                progress: "no switch is on",
+                source: "ahoy-indie-media",
+            };
+            const read = await host.read(
+                "idle",
+                "urn:pulumi:test::ahoy-ops::pulumi-nodejs:dynamic/comms:Incident::ahoy-incident",
+                props,
+                props,
+            );
+            assert.equal(read.id, "idle");
+            assert.ok(!("incident" in (read.inputs ?? {})), "the absent incident stays absent");
+        } finally {
+            await host.close();
+        }
     });
 });
