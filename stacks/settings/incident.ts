@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { unconfigured } from "../../lib/comms/delivery";
 import { INCIDENT_STATUSES, type Severity } from "../../lib/comms/templates";
-import { type ConfigProblem, oneOf, setting, type SettingMeta } from "./kit";
+import { checkedText, type ConfigProblem, oneOf, setting, type SettingMeta } from "./kit";
 
 /** One person who can be on call, as the runbook's Emergency Contacts list them. */
 export interface Contact {
@@ -108,21 +108,6 @@ function secretUrlProblem(raw: string, protocols: readonly string[], expected: s
     return undefined;
 }
 
-function secretText(meta: SettingMeta, problem: (raw: string) => string | undefined) {
-    return setting(
-        meta,
-        z
-            .string()
-            .transform((raw, ctx) => {
-                const value = raw.trim();
-                const found = problem(value);
-                if (found) ctx.addIssue({ code: "custom", message: found });
-                return found ? z.NEVER : value;
-            })
-            .optional(),
-    );
-}
-
 const slackWebhookMeta: SettingMeta = {
     pulumiType: "string",
     default: "",
@@ -199,10 +184,10 @@ export const incidentSettings = {
             .optional(),
     ),
     contacts: setting(contactsMeta, z.string().transform(parseContacts)),
-    slackWebhookUrl: secretText(slackWebhookMeta, (raw) =>
+    slackWebhookUrl: checkedText(slackWebhookMeta, (raw) =>
         secretUrlProblem(raw, ["https:"], slackWebhookMeta.expected),
     ),
-    pagerDutyRoutingKey: secretText(routingKeyMeta, (raw) =>
+    pagerDutyRoutingKey: checkedText(routingKeyMeta, (raw) =>
         /^[A-Za-z0-9]{32}$/.test(raw) ? undefined : `expected ${routingKeyMeta.expected}`,
     ),
     alertEmail: setting(
@@ -213,7 +198,7 @@ export const incidentSettings = {
             .regex(EMAIL, { error: `expected ${alertEmailMeta.expected}` })
             .optional(),
     ),
-    smtpUrl: secretText(smtpUrlMeta, (raw) => secretUrlProblem(raw, ["smtp:", "smtps:"], smtpUrlMeta.expected)),
+    smtpUrl: checkedText(smtpUrlMeta, (raw) => secretUrlProblem(raw, ["smtp:", "smtps:"], smtpUrlMeta.expected)),
 };
 
 /** The incident settings, parsed. */

@@ -1,7 +1,7 @@
 // Secret rotation: SECRET_KEY and the sessions after it, the app's database login and the URL it is given.
 import { z } from "zod";
 import { DATABASE_NAME_PATTERN, HOST_PATTERN, MAX_ROLE_PREFIX_LENGTH, ROLE_PATTERN, SSL_MODES } from "../rotation";
-import { digits, oneOf, optionalText, setting, type SettingMeta, text, wholeNumber } from "./kit";
+import { checkedText, digits, oneOf, optionalText, setting, type SettingMeta, text, wholeNumber } from "./kit";
 
 /** A rotation generation: bumping it in a reviewed PR is what rotates the secret. */
 function generation(description: string) {
@@ -62,17 +62,7 @@ export const rotationSettings = {
             })
             .optional(),
     ),
-    redisUrl: setting(
-        redisUrlMeta,
-        z
-            .string()
-            .transform((raw, ctx) => {
-                const problem = redisUrlProblem(raw);
-                if (problem) ctx.addIssue({ code: "custom", message: problem });
-                return problem ? z.NEVER : raw;
-            })
-            .optional(),
-    ),
+    redisUrl: checkedText(redisUrlMeta, redisUrlProblem),
     databaseCredentialGeneration: generation(
         "Database credential rotation: bump it in a reviewed PR; the standby login role takes over with a new password.",
     ),
