@@ -11,11 +11,7 @@ const root = path.join(__dirname, "..");
 const workflowsDir = path.join(root, ".github", "workflows");
 
 /** The secrets the workflows need, as the issue names them. */
-const SECRETS = [
-    "PULUMI_ACCESS_TOKEN",
-    "RENDER_API_KEY",
-    "PGPASSWORD",
-];
+const SECRETS = ["PULUMI_ACCESS_TOKEN", "RENDER_API_KEY", "PGPASSWORD"];
 
 interface Step {
     name?: string;

@@ -1,0 +1,101 @@
+// The pull-request check of .github/workflows/preview.yml, its steps run here against a rehearsal stack through the
+// real CLI: the readiness report (`npm run readiness -- <stack>`, with the exit code the workflow tolerates) and the
+// pulumi/actions step's `pulumi preview --diff` of the stack; a config error fails the check.
+import * as assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { parse as parseYaml } from "yaml";
+import { configure, converge } from "../../scripts/rehearsal/drills";
+import { Rehearsal } from "../../scripts/rehearsal/rehearsal";
+import { loadToolchain } from "../../scripts/rehearsal/toolchain";
+
+const run = promisify(execFile);
+const root = path.join(__dirname, "..", "..");
+
+interface Step {
+    run?: string;
+    uses?: string;
+    with?: Record<string, unknown>;
+}
+
+const workflow = parseYaml(fs.readFileSync(path.join(root, ".github", "workflows", "preview.yml"), "utf8")) as {
+    jobs: Record<string, { steps: Step[] }>;
+};
+const steps = Object.values(workflow.jobs).flatMap((job) => job.steps);
+
+describe("e2e: the pull-request check's steps, against a rehearsal stack", function () {
+    this.timeout(120_000);
+    let rehearsal: Rehearsal | undefined;
+    let stack = "";
+
+    before(async function () {
+        this.timeout(180_000);
+        const toolchain = loadToolchain({ build: false });
+        if (toolchain.problem) {
+            console.log(`    skipped "${this.test?.parent?.title}": ${toolchain.problem}`);
+            this.skip();
+        }
+        stack = `e2e-workflow-${process.pid}`;
+        rehearsal = await Rehearsal.open({ stack, verify: false, stepMs: 100, postgres: false, redis: false });
+        for (const drill of [configure, converge]) {
+            const record = await rehearsal.action(drill.name, (a) => drill.run(a));
+            assert.ok(!Rehearsal.failed(record), `${drill.name}: ${JSON.stringify(record)}`);
+        }
+    });
+
+    after(async () => {
+        await rehearsal?.close();
+    });
+
+    it("the readiness step: the report of the stack, exit 1 when an action is not ready, which the step tolerates", async () => {
+        const readinessStep = steps.find((s) => s.run?.includes("npm run readiness"));
+        assert.ok(readinessStep?.run, "the workflow runs the readiness report");
+        assert.match(readinessStep.run, /npm run readiness -- prod \|\| test \$\? -eq 1/);
+        const result = await run("npm", ["run", "--silent", "readiness", "--", stack], { cwd: root }).catch(
+            (err: { code: number; stdout: string }) => err,
+        );
+        const code = "code" in result ? result.code : 0;
+        assert.ok(code === 0 || code === 1, `readiness exited ${code}, which fails the workflow's step`);
+        assert.match(result.stdout, /runbook actions/);
+    });
+
+    it("the pulumi/actions step: `pulumi preview --diff` of the stack, as its inputs ask, shows the flip", async () => {
+        const action = steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
+        assert.equal(action?.with?.command, "preview");
+        assert.equal(action?.with?.diff, true);
+        const record = await rehearsal!.action("the PR's preview of a flag flip", async (a) => {
+            await a.configSet("DISABLE_SIGNUP", "true");
+            const preview = await a.pulumi(["preview", "--diff"]);
+            a.check(
+                "the preview shows the variable",
+                /~ value\s+: "false" => "true"/.test(preview.output),
+                preview.output,
+            );
+            a.check("and the deploy after it", /render:Deploy: \(update\)/.test(preview.output), preview.output);
+            a.check(
+                "nothing is written by a preview",
+                a.writes()["PUT env-vars/{key}"] === undefined,
+                JSON.stringify(a.writes()),
+            );
+        });
+        assert.ok(!Rehearsal.failed(record), JSON.stringify(record));
+    });
+
+    it("a config error fails the preview step, with the problem list", async () => {
+        const record = await rehearsal!.action("the PR's preview of a typo", async (a) => {
+            await a.pulumi(["config", "set", "SIGNED_URL_EXPIRY", "10"]);
+            const preview = await a.pulumi(["preview", "--diff"], { allowFailure: true });
+            a.check("the preview fails", preview.code !== 0, `exit ${preview.code}`);
+            a.check(
+                "naming the key and what it expects",
+                /SIGNED_URL_EXPIRY: got "10": expected whole seconds from 60 to 604800/.test(preview.output),
+                preview.output,
+            );
+            a.check("with no stack trace", !/^\s+at .*\.(ts|js):\d+/m.test(preview.output), preview.output);
+            await a.pulumi(["config", "set", "SIGNED_URL_EXPIRY", "3600"]);
+        });
+        assert.ok(!Rehearsal.failed(record), JSON.stringify(record));
+    });
+});
