@@ -2,10 +2,14 @@
 // steps that must wait for the deploy (retiring the old role, clearing sessions).
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../stacks/config";
-import { DatabaseCredentials, type RetirementProof } from "./database/credentials";
+import type { DatabaseCredentials, RetirementProof } from "./database/credentials";
 import { EnvVar } from "./render/envVar";
 import { SecretKey } from "./secretKey";
-import { SessionFlush } from "./sessions";
+
+// The database roles and the session flush (and with them the postgresql and command SDKs) are loaded only by a stack
+// that uses them: start-up is on the critical path of every preview.
+const credentialsModule = () => require("./database/credentials") as typeof import("./database/credentials");
+const sessionsModule = () => require("./sessions") as typeof import("./sessions");
 
 /** The settings rotation reads. */
 export type RotationSettings = Pick<
@@ -68,7 +72,7 @@ export class SecretRotation extends pulumi.ComponentResource {
 
         const s = args.settings;
         if (s.databaseAppHost) {
-            this.database = new DatabaseCredentials(
+            this.database = new (credentialsModule().DatabaseCredentials)(
                 `${name}-db`,
                 {
                     generation: s.databaseCredentialGeneration,
@@ -97,7 +101,7 @@ export class SecretRotation extends pulumi.ComponentResource {
         this.database?.retireStandby(proof);
         const s = this.settings;
         if (s.sessionStore === "redis" && s.redisUrl) {
-            new SessionFlush(
+            new (sessionsModule().SessionFlush)(
                 `${this.name}-sessions`,
                 {
                     generation: s.secretKeyGeneration,

@@ -1,5 +1,8 @@
 // Required by ts-node once it has registered (tsconfig.json's "ts-node": {"require"}), when the Pulumi CLI loads the
-// program. Two things on the critical path of every preview:
+// program. Three things on the critical path of every preview:
+// - V8's compiled code for every module loaded from here on (zod's 95 files, the program's transpiled ones) is kept on
+//   disk between runs (v8-compile-cache; Node 22's module.enableCompileCache, on the Node 20 this project runs), and so
+//   is swc's output for each TypeScript file, by a hash of its source: a file changed since is transpiled again.
 // - If ts-node only transpiles (tsconfig's noCheck, or PULUMI_NODEJS_TRANSPILE_ONLY=true), it is registered again
 //   with ts-node's own swc transpiler, several times faster than TypeScript's; if it must type check
 //   (PULUMI_NODEJS_TRANSPILE_ONLY=false), it is left as it is. `"swc": true` in tsconfig.json would instead make
@@ -9,13 +12,56 @@
 //   and .js.map from disk, to point at TypeScript sources npm does not ship. Only the program's own frames are mapped
 //   (to their TypeScript lines); every other frame keeps its JavaScript position.
 "use strict";
+require("v8-compile-cache");
 const path = require("node:path");
 
-const service = process[Symbol.for("ts-node.register.instance")];
+const REGISTER_INSTANCE = Symbol.for("ts-node.register.instance");
+const service = process[REGISTER_INSTANCE];
 if (service && service.options.transpileOnly && !service.options.swc) {
     // The first instance stays registered beneath the new one: disabled, its handler passes every file through.
     service.enabled(false);
-    require("ts-node").register({ ...service.options, swc: true, require: [] });
+    cacheTranspiled(require("ts-node").register({ ...service.options, swc: true, require: [] }));
+}
+
+/**
+ * swc's output for a file, kept in the system's temp directory under a hash of everything it depends on (the source,
+ * the file's path, swc's and ts-node's versions, the compiler options). The output carries its source map inline;
+ * source-map-support reads it from `transpiled`, as it reads ts-node's own cache.
+ */
+function cacheTranspiled(swcService) {
+    const crypto = require("node:crypto");
+    const fs = require("node:fs");
+    const os = require("node:os");
+    const dir = path.join(os.tmpdir(), `ahoy-ops-transpiled-${process.getuid?.() ?? "user"}`);
+    const salt = JSON.stringify([
+        require("@swc/core/package.json").version,
+        require("ts-node/package.json").version,
+        swcService.config.options,
+    ]);
+    const transpiled = new Map();
+    const compile = swcService.compile;
+    swcService.compile = (code, fileName, lineOffset) => {
+        const key = crypto.createHash("sha256").update(salt).update(fileName).update("\0").update(code).digest("hex");
+        const file = path.join(dir, `${key}.js`);
+        let output;
+        try {
+            output = fs.readFileSync(file, "utf8");
+        } catch {
+            output = compile(code, fileName, lineOffset);
+            try {
+                fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+                // Written aside, then renamed: a reader never sees half a file.
+                const partial = `${file}.${process.pid}`;
+                fs.writeFileSync(partial, output, { mode: 0o600 });
+                fs.renameSync(partial, file);
+            } catch {
+                // A cache that cannot be written only costs the next run the transpiling.
+            }
+        }
+        transpiled.set(fileName, output);
+        return output;
+    };
+    require("@cspotcode/source-map-support").install({ retrieveFile: (file) => transpiled.get(file) ?? null });
 }
 
 const sourceMapSupport = require("@cspotcode/source-map-support");

@@ -142,3 +142,28 @@ describe("stack traces under the CLI's loader (scripts/ts-swc.js)", function () 
         fs.rmSync(file);
     });
 });
+
+describe("the transpiled-file cache of the CLI's loader (scripts/ts-swc.js)", function () {
+    this.timeout(30_000);
+
+    it("runs a file changed since it was cached as it is now, not as it was", async () => {
+        const fs = await import("node:fs");
+        const dir = path.join(root, ".tmp");
+        fs.mkdirSync(dir, { recursive: true });
+        const file = path.join(dir, "answer.ts");
+        const answer = async () => {
+            const script = `require("ts-node").register({ transpileOnly: true, project: "tsconfig.json" }); console.log(require(${JSON.stringify(file)}).answer);`;
+            const { stdout } = await run(process.execPath, ["-e", script], {
+                cwd: root,
+                env: { ...process.env, NODE_OPTIONS: "" },
+            });
+            return stdout.trim();
+        };
+        fs.writeFileSync(file, "export const answer: number = 41;\n");
+        assert.equal(await answer(), "41");
+        assert.equal(await answer(), "41", "the cached output runs the same");
+        fs.writeFileSync(file, "export const answer: number = 42;\n");
+        assert.equal(await answer(), "42", "a changed source is transpiled again");
+        fs.rmSync(file);
+    });
+});
