@@ -1,0 +1,81 @@
+// An incident opened and updated through the real Pulumi CLI: the alert and the update posted once each to a Slack
+// stand-in (the update reads the stack's own last outputs, a StackReference to itself, while the incident is open), nothing
+// posted by a no-op `up`.
+import * as assert from "node:assert/strict";
+import { configure, converge } from "../../scripts/rehearsal/drills";
+import { Rehearsal } from "../../scripts/rehearsal/rehearsal";
+import { loadToolchain } from "../../scripts/rehearsal/toolchain";
+import { startSlackStandIn, type SlackStandIn } from "../support/slackStandIn";
+
+describe("e2e: an incident through the Pulumi CLI (stack e2e-incident)", function () {
+    this.timeout(120_000);
+    let rehearsal: Rehearsal | undefined;
+    let slack: SlackStandIn | undefined;
+
+    before(async function () {
+        this.timeout(180_000);
+        const toolchain = loadToolchain({ build: false });
+        if (toolchain.problem) {
+            console.log(`    skipped "${this.test?.parent?.title}": ${toolchain.problem}`);
+            this.skip();
+        }
+        slack = await startSlackStandIn();
+        rehearsal = await Rehearsal.open({ stack: `e2e-incident-${process.pid}`, verify: false, stepMs: 100 });
+        for (const drill of [configure, converge]) {
+            const record = await rehearsal.action(drill.name, (a) => drill.run(a));
+            assert.ok(!Rehearsal.failed(record), `${drill.name}: ${JSON.stringify(record)}`);
+        }
+    });
+
+    after(async () => {
+        await rehearsal?.close();
+        await slack?.close();
+    });
+
+    const act = async (name: string, body: Parameters<Rehearsal["action"]>[1]) => {
+        const record = await rehearsal!.action(name, body);
+        assert.ok(!Rehearsal.failed(record), `${name}: ${JSON.stringify(record.checks)}`);
+    };
+
+    it("opening an incident posts the runbook's alert once", async () => {
+        await act("open the incident", async (a) => {
+            await a.configSet("slackWebhookUrl", slack!.webhookUrl, { secret: true });
+            await a.pulumi(["config", "set", "--path", "contacts.primary.email", "primary@ahoy.example"]);
+            await a.pulumi(["config", "set", "--path", "contacts.primary.phone", "+1-555-0100"]);
+            await a.configSet("incidentSeverity", "1");
+            await a.configSet("incidentTitle", "Signup abuse");
+            await a.configSet("incidentImpact", "bots are creating accounts");
+            await a.configSet("incidentOnCall", "primary");
+            await a.pulumi(["up", "--yes"]);
+            a.check("one post", slack!.posts.length === 1, `${slack!.posts.length} posts`);
+            a.check(
+                "the alert",
+                /^🚨 INCIDENT ALERT - SEV-1 \(Critical\) - Signup abuse/.test(slack!.posts[0]?.text ?? ""),
+                slack!.posts[0]?.text,
+            );
+        });
+    });
+
+    it("a status change posts one update naming the switch on, the stack reading its own last outputs on the way", async () => {
+        await act("update the incident", async (a) => {
+            await a.configSet("DISABLE_SIGNUP", "true");
+            await a.pulumi(["up", "--yes"]);
+            await a.configSet("incidentStatus", "mitigating");
+            await a.pulumi(["up", "--yes"]);
+            const update = slack!.posts[1]?.text ?? "";
+            a.check("one more post", slack!.posts.length === 2, `${slack!.posts.length} posts`);
+            a.check("the update", /^📊 INCIDENT UPDATE - Signup abuse\n/.test(update), update);
+            a.check("its Progress names the switch that is on", /Progress: .*DISABLE_SIGNUP/.test(update), update);
+        });
+    });
+
+    it("a no-op up posts nothing, and the webhook URL is in no output", async () => {
+        await act("no-op with an incident open", async (a) => {
+            const up = await a.pulumi(["up", "--yes"]);
+            a.check("nothing posted", slack!.posts.length === 2, `${slack!.posts.length} posts`);
+            a.check("the webhook's token is not printed", !up.output.includes(slack!.token), "printed");
+            const exported = await a.pulumi(["stack", "export"]);
+            a.check("nor in the state in plain text", !exported.stdout.includes(slack!.token), "in the state");
+        });
+    });
+});
