@@ -4,6 +4,7 @@ import {
     Deploy as RenderDeploy,
     DeployFailedError,
     describeDeploy,
+    isTransient,
     RenderApiError,
     RenderClient,
 } from "../../lib/render/client";
@@ -302,8 +303,7 @@ async function waitOurTurn(
         try {
             status = (await client.getDeploy(serviceId, ours.id)).status;
         } catch (err) {
-            if (err instanceof RenderApiError && (err.status === 0 || err.status === 429 || err.status >= 500))
-                continue;
+            if (isTransient(err)) continue;
             throw err;
         }
     }
@@ -557,11 +557,7 @@ export const deployProvider: RenderProvider<DeployInputs, DeployOutputs> = {
         // The repository a tag is looked up in deploys nothing unless the tag now resolves elsewhere (releaseCommit).
         // apiUrl deploys nothing either, but it is an update: the outputs, where refresh reads it, must follow.
         const moved = serviceChanged(old, next.service);
-        const changed =
-            !sameRevisions(old.revisions, next.revisions) ||
-            (next.releasePin ?? "") !== (old.releasePin ?? "") ||
-            (next.releaseCommit ?? "") !== (old.releaseCommit ?? "") ||
-            next.apiUrl !== old.apiUrl;
+        const changed = deployDue(old, next) || next.apiUrl !== old.apiUrl;
         return { changes: moved || changed, replaces: moved ? ["service"] : [] };
     },
 
@@ -574,12 +570,8 @@ export const deployProvider: RenderProvider<DeployInputs, DeployOutputs> = {
     async update(_id, olds, news) {
         const old = revealed(olds);
         const next = revealed(news);
-        const deployDue =
-            !sameRevisions(old.revisions, next.revisions) ||
-            (next.releasePin ?? "") !== (old.releasePin ?? "") ||
-            (next.releaseCommit ?? "") !== (old.releaseCommit ?? "");
         // Only where Render is reached changed: nothing was written, so nothing is deployed.
-        if (!deployDue) return { outs: { ...old, ...inputsOf(next) } };
+        if (!deployDue(old, next)) return { outs: { ...old, ...inputsOf(next) } };
         return { outs: await deploy(this, next, old) };
     },
 

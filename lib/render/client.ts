@@ -885,7 +885,7 @@ function ambiguity(err: unknown): string | undefined {
 }
 
 /** A failure that says nothing about the thing asked for: Render busy, erring or out of reach. */
-function isTransient(err: unknown): boolean {
+export function isTransient(err: unknown): boolean {
     return err instanceof RenderApiError && (err.status === 0 || err.status === 429 || err.status >= 500);
 }
 

@@ -2,9 +2,8 @@
 // stand-in (the update reads the stack's own last outputs, a StackReference to itself, while the incident is open), nothing
 // posted by a no-op `up`.
 import * as assert from "node:assert/strict";
-import { configure, converge } from "../../scripts/rehearsal/drills";
 import { Rehearsal } from "../../scripts/rehearsal/rehearsal";
-import { loadToolchain } from "../../scripts/rehearsal/toolchain";
+import { convergedRehearsal, toolchainOrSkip } from "./support";
 import { startSlackStandIn, type SlackStandIn } from "../support/slackStandIn";
 
 describe("e2e: an incident through the Pulumi CLI (stack e2e-incident)", function () {
@@ -14,17 +13,9 @@ describe("e2e: an incident through the Pulumi CLI (stack e2e-incident)", functio
 
     before(async function () {
         this.timeout(180_000);
-        const toolchain = loadToolchain({ build: false });
-        if (toolchain.problem) {
-            console.log(`    skipped "${this.test?.parent?.title}": ${toolchain.problem}`);
-            this.skip();
-        }
+        toolchainOrSkip(this);
         slack = await startSlackStandIn();
-        rehearsal = await Rehearsal.open({ stack: `e2e-incident-${process.pid}`, verify: false, stepMs: 100 });
-        for (const drill of [configure, converge]) {
-            const record = await rehearsal.action(drill.name, (a) => drill.run(a));
-            assert.ok(!Rehearsal.failed(record), `${drill.name}: ${JSON.stringify(record)}`);
-        }
+        rehearsal = await convergedRehearsal({ stack: `e2e-incident-${process.pid}`, verify: false, stepMs: 100 });
     });
 
     after(async () => {

@@ -3,7 +3,8 @@
 import * as assert from "node:assert/strict";
 import { converge, noOp, RUNBOOK, type Drill } from "../../scripts/rehearsal/drills";
 import { Rehearsal, type ActionRecord } from "../../scripts/rehearsal/rehearsal";
-import { loadToolchain, standInLine } from "../../scripts/rehearsal/toolchain";
+import { standInLine } from "../../scripts/rehearsal/toolchain";
+import { toolchainOrSkip } from "./support";
 
 /** What went wrong in an action, in words: its error and each failed check with what was seen. */
 function failures(record: ActionRecord): string {
@@ -23,11 +24,7 @@ describe("e2e: the runbook through the Pulumi CLI (stack e2e-runbook)", function
 
     before(async function () {
         this.timeout(180_000);
-        const toolchain = loadToolchain({ build: false });
-        if (toolchain.problem) {
-            console.log(`    skipped "${this.test?.parent?.title}": ${toolchain.problem}`);
-            this.skip();
-        }
+        const toolchain = toolchainOrSkip(this);
         console.log(`    ${standInLine(toolchain)}`);
         rehearsal = await Rehearsal.open({
             stack: `e2e-runbook-${process.pid}`,

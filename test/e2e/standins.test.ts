@@ -6,7 +6,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Client } from "pg";
 import { PulumiCli } from "../../scripts/rehearsal/cli";
-import { loadToolchain, repoRoot, type Toolchain } from "../../scripts/rehearsal/toolchain";
+import { repoRoot, type Toolchain } from "../../scripts/rehearsal/toolchain";
+import { toolchainOrSkip } from "./support";
 import { canConnect, createAppDatabase, startPostgres, type PostgresServer } from "../support/postgres";
 
 const PROGRAM = `"use strict";
@@ -78,11 +79,7 @@ describe("e2e: the stand-in plugins (random, postgresql, command) through the Pu
         `postgresql://standin_probe:${encodeURIComponent(password)}@127.0.0.1:${pg.port}/ahoy_prod?sslmode=disable`;
 
     before(async function () {
-        toolchain = loadToolchain({ build: false });
-        if (toolchain.problem) {
-            console.log(`    skipped "${this.test?.parent?.title}": ${toolchain.problem}`);
-            this.skip();
-        }
+        toolchain = toolchainOrSkip(this);
         if (toolchain.standIns.length === 0) {
             console.log(
                 `    skipped "${this.test?.parent?.title}": the real plugins are installed, no stand-in to test`,

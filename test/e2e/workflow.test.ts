@@ -7,9 +7,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { parse as parseYaml } from "yaml";
-import { configure, converge } from "../../scripts/rehearsal/drills";
 import { Rehearsal } from "../../scripts/rehearsal/rehearsal";
-import { loadToolchain } from "../../scripts/rehearsal/toolchain";
+import { convergedRehearsal, toolchainOrSkip } from "./support";
 
 const run = promisify(execFile);
 const root = path.join(__dirname, "..", "..");
@@ -32,17 +31,9 @@ describe("e2e: the pull-request check's steps, against a rehearsal stack", funct
 
     before(async function () {
         this.timeout(180_000);
-        const toolchain = loadToolchain({ build: false });
-        if (toolchain.problem) {
-            console.log(`    skipped "${this.test?.parent?.title}": ${toolchain.problem}`);
-            this.skip();
-        }
+        toolchainOrSkip(this);
         stack = `e2e-workflow-${process.pid}`;
-        rehearsal = await Rehearsal.open({ stack, verify: false, stepMs: 100, postgres: false, redis: false });
-        for (const drill of [configure, converge]) {
-            const record = await rehearsal.action(drill.name, (a) => drill.run(a));
-            assert.ok(!Rehearsal.failed(record), `${drill.name}: ${JSON.stringify(record)}`);
-        }
+        rehearsal = await convergedRehearsal({ stack, verify: false, stepMs: 100, postgres: false, redis: false });
     });
 
     after(async () => {
