@@ -8,7 +8,7 @@ const IMPLEMENTATIONS: Record<string, () => Implementation> = {
     "render:EnvVar": () => require("./render/envVarProvider").envVarProvider,
     "render:Deploy": () => require("./render/deployProvider").deployProvider,
     "render:MaintenanceMode": () => require("./render/maintenanceModeProvider").maintenanceModeProvider,
-    "verify:Verification": () => require("./verificationProvider").verificationProvider,
+    "verify:Verification": () => require("./verification/provider").verificationProvider,
     "postgres:AppSetting": () => require("./database/appSettingProvider").appSettingProvider,
     "comms:Incident": () => require("./comms/incidentProvider").incidentProvider,
     "comms:Receipt": () => require("./comms/receiptProvider").receiptProvider,

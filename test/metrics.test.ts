@@ -7,7 +7,7 @@ import { closeServer, listenLocal } from "../emulator/http";
 import { RenderClient } from "../lib/render/client";
 import { RENDER_API_KEY_CONFIG } from "../components/render/providerSupport";
 import { verificationFromConfig, verificationPlan, verificationProvider } from "../components/verification";
-import { RUNBOOK_THRESHOLDS } from "../components/metricsVerdict";
+import { RUNBOOK_THRESHOLDS } from "../components/verification/metricsVerdict";
 import { parseStackConfig, StackConfigError } from "../stacks/config";
 import { startPostgres, type PostgresServer } from "./support/postgres";
 import {

@@ -8,7 +8,7 @@ import {
     type MetricsReadings,
     metricsSummary,
     RUNBOOK_THRESHOLDS,
-} from "../components/metricsVerdict";
+} from "../components/verification/metricsVerdict";
 import type { MetricSeries } from "../lib/render/client";
 
 const SERVICE = "srv-d0abcdefghijklmnopqr";

@@ -13,7 +13,7 @@ import {
     verificationProvider,
     windowLost,
 } from "../components/verification";
-import { runCheck, runVerification } from "../components/verificationProvider";
+import { runCheck, runVerification } from "../components/verification/provider";
 import { closeServer, listenLocal } from "../emulator/http";
 import { dynamicUrn, PROVIDER_KEY, type ProviderHost, startProviderHost } from "./support/providerHost";
 

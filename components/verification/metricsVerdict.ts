@@ -1,5 +1,5 @@
 // Pure: Render's metrics over a watch window, judged against the runbook's alert thresholds, one figure per metric.
-import type { MetricSeries } from "../lib/render/client";
+import type { MetricSeries } from "../../lib/render/client";
 
 /** The runbook's "Key Metrics to Watch", as limits a figure must not cross. */
 export interface MetricThresholds {

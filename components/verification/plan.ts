@@ -1,11 +1,7 @@
-// The runbook's checks after a deploy, as a resource: /healthz, each kill switch's effect, then the five-minute watch
-// (of /healthz, and of Render's metrics for that window against the runbook's thresholds).
-import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../stacks/config";
-import { ModuleResource, moduleProvider } from "./dynamicProvider";
+// What the runbook checks after a deploy, decided from the stack's settings (pure): /healthz, each kill switch's
+// effect, then the five-minute watch of /healthz and Render's metrics against the runbook's thresholds.
+import type { StackConfig } from "../../stacks/config";
 import { type Expected5xx, type MetricThresholds, RUNBOOK_THRESHOLDS } from "./metricsVerdict";
-
-export type { VerificationInputs, VerificationOutputs } from "./verificationProvider";
 
 /** The runbook's alert thresholds ("Error rate > 5%", "Response time > 2 seconds"). */
 export const MAX_ERROR_RATE = RUNBOOK_THRESHOLDS.maxErrorRate;
@@ -166,120 +162,27 @@ export function verificationFromConfig(
     };
 }
 
-/** One request's outcome. */
-export interface Sample {
-    /** Milliseconds since the watch (or check) began. */
-    readonly at: number;
-    /** The HTTP status; undefined when there was no answer. */
-    readonly status?: number;
-    /** Time to the answer (or to giving up), in milliseconds. */
-    readonly ms: number;
-    /** Why there was no answer, e.g. "ECONNREFUSED". */
-    readonly error?: string;
+/** The inputs the Verification provider receives. */
+export interface VerificationInputs {
+    /** The service's public URL. */
+    serviceUrl: string;
+    /** The deploy verified: a new deploy id runs the checks again. */
+    deployId: string;
+    checks: HttpCheck[];
+    watch: Watch;
+    checkTimeoutSeconds: number;
+    /** The Render service (name or srv- id) whose metrics the watch reads, with `apiUrl`; absent: none are read. */
+    service?: string;
+    /** Render's API base URL. */
+    apiUrl?: string;
+    /** What the metrics are judged by, and which database's connections. */
+    renderMetrics?: RenderMetricsPlan;
 }
 
-/** The judgement of a watch: passed or not, what was seen, and each threshold crossed. */
-export interface WindowVerdict {
-    readonly ok: boolean;
-    /** What the window saw, e.g. "60 requests, 0 errors (0.0%), slowest 41 ms". */
-    readonly summary: string;
-    /** One line per threshold crossed, naming what was seen. */
-    readonly failures: string[];
-}
-
-/**
- * Pure: the samples of a watch against its thresholds. An answer other than 200, or none, is an error, and more
- * than `maxErrorRate` of them fails; any answer slower than `maxResponseMs` fails (the runbook alerts on both).
- */
-export function judgeWindow(samples: readonly Sample[], watch: Watch): WindowVerdict {
-    const errors = samples.filter((s) => s.status !== 200);
-    const slow = samples.filter((s) => s.ms > watch.maxResponseMs);
-    const slowest = samples.reduce((max, s) => Math.max(max, s.ms), 0);
-    const rate = samples.length === 0 ? 1 : errors.length / samples.length;
-    const summary =
-        `${samples.length} request${samples.length === 1 ? "" : "s"}, ${errors.length} error${errors.length === 1 ? "" : "s"} ` +
-        `(${formatRate(rate)}), slowest ${Math.round(slowest)} ms`;
-    const failures: string[] = [];
-    if (samples.length === 0) {
-        failures.push(`GET ${watch.path} was never answered in the window`);
-    } else if (rate > watch.maxErrorRate) {
-        failures.push(
-            `error rate ${formatRate(rate)} is over the ${formatRate(watch.maxErrorRate)} limit: ${errors.length} of ${samples.length} ` +
-                `answers to GET ${watch.path} were not 200 (${tally(errors)})`,
-        );
-    }
-    if (slow.length > 0) {
-        failures.push(
-            `${slow.length} response${slow.length === 1 ? "" : "s"} took longer than ${watch.maxResponseMs} ms ` +
-                `(slowest ${Math.round(slowest)} ms, first at ${(slow[0].at / 1000).toFixed(1)} s into the window)`,
-        );
-    }
-    return { ok: failures.length === 0, summary, failures };
-}
-
-/** Before the window ends: whether it can no longer pass, whatever the remaining samples are. */
-export function windowLost(samples: readonly Sample[], watch: Watch, plannedSamples: number): boolean {
-    const errors = samples.filter((s) => s.status !== 200).length;
-    // A window has at most `plannedSamples` samples, so past this many errors its rate stays above the limit.
-    return errors > watch.maxErrorRate * plannedSamples || samples.some((s) => s.ms > watch.maxResponseMs);
-}
-
-/** 0.05 as "5.0%". */
-export function formatRate(rate: number): string {
-    return `${(rate * 100).toFixed(1)}%`;
-}
-
-/** "3 x 500, 1 x no answer (ECONNREFUSED)" */
-function tally(samples: readonly Sample[]): string {
-    const counts = new Map<string, number>();
-    for (const s of samples) {
-        const key = s.status === undefined ? `no answer (${s.error ?? "unknown"})` : String(s.status);
-        counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    return [...counts].map(([what, n]) => `${n} x ${what}`).join(", ");
-}
-
-/** The provider every resource of this type carries in the state: it requires the implementation in the provider host. */
-export const verificationProvider = moduleProvider("verify", "Verification");
-
-/** The arguments of the checks that follow a deploy. */
-export interface VerificationArgs {
-    /** The service's public URL, e.g. https://ahoy-indie-media.onrender.com */
-    readonly serviceUrl: pulumi.Input<string>;
-    /** The deploy to verify; a new one runs the checks again. */
-    readonly deployId: pulumi.Input<string>;
-    /** What to check, from `verificationPlan`. */
-    readonly plan: VerificationPlan;
-    /** How long each check may take to see its expected answer; default 120 s. */
-    readonly checkTimeoutSeconds?: number;
-    /** The Render service (name or srv- id) whose metrics the watch reads; with `apiUrl`, else no metrics are read. */
-    readonly service?: pulumi.Input<string>;
-    /** Render's API base URL, for the metrics (the API key is read in the provider host, as for the other Render resources). */
-    readonly apiUrl?: pulumi.Input<string>;
-}
-
-/** The runbook's verification of one deploy: `pulumi up` fails, naming the check, if the action did not take effect. */
-export class Verification extends ModuleResource {
-    // `declare`: with ES2022 class fields a plain field would reset the output the base constructor assigned.
-    declare public readonly results: pulumi.Output<string[]>;
-    declare public readonly verifiedAt: pulumi.Output<string>;
-    /** One line per metric the watch read from Render, e.g. "memory: 39.1% of the 512 MB limit, within 90%". */
-    declare public readonly metrics: pulumi.Output<string[]>;
-
-    constructor(name: string, args: VerificationArgs, opts?: pulumi.CustomResourceOptions) {
-        const props = {
-            serviceUrl: args.serviceUrl,
-            deployId: args.deployId,
-            checks: args.plan.checks,
-            watch: args.plan.watch,
-            checkTimeoutSeconds: args.checkTimeoutSeconds ?? DEFAULT_CHECK_TIMEOUT_SECONDS,
-            service: args.service,
-            apiUrl: args.apiUrl,
-            renderMetrics: args.plan.renderMetrics,
-            results: undefined,
-            verifiedAt: undefined,
-            metrics: undefined,
-        };
-        super(verificationProvider, name, props, opts);
-    }
+/** The provider's outputs: the inputs plus what each check saw and when, and the metrics' figures. */
+export interface VerificationOutputs extends VerificationInputs {
+    results: string[];
+    verifiedAt: string;
+    /** One line per metric read from Render (not applicable ones said so); empty when no metrics were read. */
+    metrics: string[];
 }

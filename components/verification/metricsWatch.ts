@@ -1,6 +1,6 @@
 // The watch's reads, in the dynamic-provider host: Render's metrics for the watch window and the database's
 // max_connections, handed to the pure judgement in ./metricsVerdict.ts.
-import { MIN_METRICS_RESOLUTION_SECONDS, type MetricsQuery, type RenderClient } from "../lib/render/client";
+import { MIN_METRICS_RESOLUTION_SECONDS, type MetricsQuery, type RenderClient } from "../../lib/render/client";
 import { type Expected5xx, LATENCY_QUANTILE, type MaxConnections, type MetricsReadings } from "./metricsVerdict";
 
 /** What to read: the service, the database if any, and the 5xx answers the action gives on purpose. */
@@ -87,9 +87,9 @@ async function maxConnectionsOf(target: MetricsTarget, ask: () => Promise<number
     }
 }
 
-/** `SHOW max_connections` through the admin connection the database providers use (./database/sql.ts). */
+/** `SHOW max_connections` through the admin connection the database providers use (../database/sql.ts). */
 export async function showMaxConnections(): Promise<number> {
-    const { connectAdmin } = require("./database/sql") as typeof import("./database/sql");
+    const { connectAdmin } = require("../database/sql") as typeof import("../database/sql");
     const client = await connectAdmin();
     try {
         const { rows } = await client.query<{ max_connections: string }>("SHOW max_connections");

@@ -1,8 +1,8 @@
-// The Verification provider's implementation, loaded in the dynamic-provider host at run time (see ./dynamicProvider.ts):
-// the requests behind each check and the watch, judged by the pure rules in ./verification.ts, then Render's metrics for
-// the watch's window, judged by ./metricsVerdict.ts.
+// The Verification provider's implementation, loaded in the dynamic-provider host at run time (see ../dynamicProvider.ts):
+// the requests behind each check and the watch, judged by the pure rules in ./healthVerdict.ts, then Render's metrics
+// for the watch's window, judged by ./metricsVerdict.ts.
 import * as pulumi from "@pulumi/pulumi";
-import { rememberAdminConfig } from "./database/sql";
+import { rememberAdminConfig } from "../database/sql";
 import { judgeMetrics, type MetricsReadings, metricsSummary } from "./metricsVerdict";
 import { readMetrics, type MetricsWindow } from "./metricsWatch";
 import {
@@ -14,17 +14,9 @@ import {
     type RenderProvider,
     type RenderProviderState,
     serviceFailures,
-} from "./render/providerSupport";
-import {
-    formatRate,
-    HttpCheck,
-    judgeWindow,
-    type RenderMetricsPlan,
-    Sample,
-    Watch,
-    WindowVerdict,
-    windowLost,
-} from "./verification";
+} from "../render/providerSupport";
+import { formatRate, judgeWindow, type Sample, type WindowVerdict, windowLost } from "./healthVerdict";
+import type { HttpCheck, VerificationInputs, VerificationOutputs, Watch } from "./plan";
 
 /** A request with no answer after this long counts as no answer. */
 const REQUEST_TIMEOUT_MS = 10_000;
@@ -241,31 +233,6 @@ async function watchMetrics(
         summary: `metrics: Render's figures for ${readings.serviceId} over the ${seconds} s watched: ${metricsSummary(verdict.figures)}`,
         failures: verdict.failures,
     };
-}
-
-/** The inputs the Verification provider receives. */
-export interface VerificationInputs {
-    /** The service's public URL. */
-    serviceUrl: string;
-    /** The deploy verified: a new deploy id runs the checks again. */
-    deployId: string;
-    checks: HttpCheck[];
-    watch: Watch;
-    checkTimeoutSeconds: number;
-    /** The Render service (name or srv- id) whose metrics the watch reads, with `apiUrl`; absent: none are read. */
-    service?: string;
-    /** Render's API base URL. */
-    apiUrl?: string;
-    /** What the metrics are judged by, and which database's connections. */
-    renderMetrics?: RenderMetricsPlan;
-}
-
-/** The provider's outputs: the inputs plus what each check saw and when, and the metrics' figures. */
-export interface VerificationOutputs extends VerificationInputs {
-    results: string[];
-    verifiedAt: string;
-    /** One line per metric read from Render (not applicable ones said so); empty when no metrics were read. */
-    metrics: string[];
 }
 
 /** A Render Postgres id, as `databaseId` must be. */
