@@ -106,18 +106,19 @@ export class EventsModel {
                     trigger: deployTrigger(change.deploy),
                 });
                 return;
-            case "build_ended": {
-                const status = change.succeeded ? "succeeded" : "failed";
+            case "build_ended":
                 this.emit(serviceId, "build_ended", {
                     buildId: change.buildId,
-                    buildStatus: status,
-                    reason: change.succeeded
-                        ? { newBuild: { id: change.buildId } }
-                        : { buildFailed: { id: change.buildId } },
-                    status: NUMERIC_STATUS[status],
+                    buildStatus: change.outcome,
+                    reason:
+                        change.outcome === "succeeded"
+                            ? { newBuild: { id: change.buildId } }
+                            : change.outcome === "failed"
+                              ? { buildFailed: { id: change.buildId } }
+                              : {},
+                    status: NUMERIC_STATUS[change.outcome],
                 });
                 return;
-            }
             case "pre_deploy_started":
                 this.emit(serviceId, "pre_deploy_started", {
                     deployCommandExecutionId: change.executionId,

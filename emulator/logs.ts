@@ -71,6 +71,13 @@ interface LogRecord {
     entry: LogEntry;
 }
 
+/** The build log's last line, by how the build ended. */
+const BUILD_ENDED = {
+    succeeded: "==> Build successful",
+    failed: "==> Build failed",
+    canceled: "==> Build canceled",
+} as const;
+
 /** Lines kept in all (the oldest go first): Render keeps logs for weeks, an emulator in a test for minutes. */
 const KEEP_LINES = 200_000;
 /** How far back a query may start: Render keeps logs for 30 days. */
@@ -195,7 +202,7 @@ export class LogsModel {
                 return;
             }
             case "build_ended":
-                this.build(serviceId, change.succeeded ? "==> Build successful" : "==> Build failed");
+                this.build(serviceId, BUILD_ENDED[change.outcome]);
                 return;
             case "instances_started":
             case "instance_restarted":

@@ -199,7 +199,13 @@ export interface FailureReason {
 export type StateChange =
     | { kind: "deploy_started"; serviceId: string; deploy: Deploy; rollbackOf?: string }
     | { kind: "build_started"; serviceId: string; deploy: Deploy; buildId: string }
-    | { kind: "build_ended"; serviceId: string; deploy: Deploy; buildId: string; succeeded: boolean }
+    | {
+          kind: "build_ended";
+          serviceId: string;
+          deploy: Deploy;
+          buildId: string;
+          outcome: "succeeded" | "failed" | "canceled";
+      }
     | { kind: "pre_deploy_started"; serviceId: string; deploy: Deploy; executionId: string }
     | { kind: "pre_deploy_ended"; serviceId: string; deploy: Deploy; executionId: string }
     | { kind: "deploy_ended"; serviceId: string; deploy: Deploy; outcome: "succeeded" | "failed" | "canceled" }
@@ -253,6 +259,8 @@ interface DeployRecord {
     rollbackOf?: string;
     /** Whether it has started (left the queue), so its end is an event. */
     started?: boolean;
+    /** The build in progress (bld-...), while there is one. */
+    building?: string;
     timer?: NodeJS.Timeout;
 }
 
@@ -642,6 +650,19 @@ export class RenderState {
             );
         }
         if (record.active === deploy) {
+            // A build in progress ends with it.
+            const buildId = deploy.building;
+            deploy.building = undefined;
+            if (buildId !== undefined) {
+                this.setStatus(deploy, "canceled");
+                this.notify({
+                    kind: "build_ended",
+                    serviceId,
+                    deploy: this.view(deploy),
+                    buildId,
+                    outcome: "canceled",
+                });
+            }
             this.finish(record, deploy, "canceled");
         } else {
             record.queue.splice(record.queue.indexOf(deploy), 1);
@@ -757,10 +778,13 @@ export class RenderState {
             this.setStatus(deploy, "build_in_progress");
             this.buildsStarted += 1;
             const buildId = newId("bld");
+            deploy.building = buildId;
             this.notify({ kind: "build_started", serviceId, deploy: this.view(deploy), buildId });
             this.after(deploy, this.clock.buildSeconds, () => {
+                deploy.building = undefined;
                 const succeeded = !this.failingCommits.has(deploy.commit.id);
-                this.notify({ kind: "build_ended", serviceId, deploy: this.view(deploy), buildId, succeeded });
+                const outcome = succeeded ? "succeeded" : "failed";
+                this.notify({ kind: "build_ended", serviceId, deploy: this.view(deploy), buildId, outcome });
                 if (!succeeded) return this.finish(record, deploy, "build_failed");
                 deploy.build = { id: ++this.buildSeq, renderId: buildId, commit: deploy.commit };
                 record.builds.push(deploy.build);

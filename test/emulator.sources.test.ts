@@ -202,6 +202,18 @@ describe("the emulator's logs and service events", function () {
         assert.equal(emu.deploys()[0].commit.id, sha);
     });
 
+    it("a deploy canceled during its build reports build_ended and deploy_ended canceled", async () => {
+        const reply = await api(emu, "POST", `/services/${emu.serviceId}/deploys`, {});
+        const deployId = (reply.json as { id: string }).id;
+        await waitFor("the build", () => emu.deploys()[0].status === "build_in_progress", { timeoutMs: 5_000 });
+        expectStatus(await api(emu, "POST", `/services/${emu.serviceId}/deploys/${deployId}/cancel`), 200, "cancel");
+        const [ended, build] = emu.events();
+        assert.deepEqual(
+            [build.type, build.details.buildStatus, ended.type, ended.details.deployStatus],
+            ["build_ended", "canceled", "deploy_ended", "canceled"],
+        );
+    });
+
     it("a crash: the app's last lines, server_failed with a non-zero exit, 502 while no instance is up, then the restart", async () => {
         const since = new Date().toISOString();
         const instance = emu.crash({
