@@ -1,6 +1,7 @@
 // A stand-in for the Ahoy app on its own port: it answers as the LIVE deploy's commit and variables say it would.
 import { IncomingMessage, Server, ServerResponse } from "node:http";
 import { closeServer, createLocalServer, listenLocal, readBody } from "./http";
+import { logsOf } from "./logs";
 import { metricsOf } from "./metrics";
 import { RenderState } from "./state";
 
@@ -42,6 +43,8 @@ export interface Misbehaviour {
     readonly status?: number;
     /** Answer them this many milliseconds late. */
     readonly delayMs?: number;
+    /** What the app logs (at level error) for each error answer; default "Error: the stand-in app is misbehaving". */
+    readonly errorLine?: string;
 }
 
 /**
@@ -53,13 +56,16 @@ export interface Misbehaviour {
  * - POST /api/auth/register: 503 while DISABLE_SIGNUP is "true"; otherwise 400 without an email, 201 with one;
  * - GET /media/...: 403 while BLOCK_DIRECT_MEDIA is "true", otherwise 200.
  * A variable only counts once a deploy carrying it is live, as on Render. Every answer is counted in the account's
- * metrics (./metrics.ts) with its status and duration, as Render's proxy counts the real app's.
+ * metrics (./metrics.ts) with its status and duration, and logged as a request line (./logs.ts), as Render's proxy
+ * counts and logs the real app's; the app's own lines (an error it answers, a crash) are logged as app lines.
  */
 export class AhoyApp {
     private readonly server: Server;
     /** Requests counted per limit, per window. */
     private readonly counts = new Map<string, { windowStart: number; count: number }>();
     private trouble?: { rule: Misbehaviour; seen: number };
+    /** Requests answered, to send each to the next instance in turn. */
+    private served = 0;
 
     constructor(
         private readonly state: RenderState,
@@ -93,6 +99,7 @@ export class AhoyApp {
         const body = await readBody(req);
         const live = this.state.liveDeploy(this.serviceId);
         const env = this.state.liveEnv(this.serviceId);
+        const instance = this.state.servingInstance(this.serviceId, this.served++);
         const send = (status: number, payload: Record<string, unknown>): void => {
             const text = JSON.stringify(payload);
             res.writeHead(status, {
@@ -100,12 +107,19 @@ export class AhoyApp {
                 "Content-Length": String(Buffer.byteLength(text)),
             });
             res.end(text);
-            metricsOf(this.state).recordRequest(this.serviceId, {
-                at: Date.now(),
-                status,
-                ms: performance.now() - arrived,
-                host: String(req.headers.host ?? ""),
+            const ms = performance.now() - arrived;
+            const host = String(req.headers.host ?? "");
+            metricsOf(this.state).recordRequest(this.serviceId, { at: Date.now(), status, ms, host, path });
+            logsOf(this.state).request(this.serviceId, {
+                instance: instance?.id,
+                host,
+                method,
                 path,
+                status,
+                ms,
+                bytes: Buffer.byteLength(text),
+                clientIp: clientAddress(req),
+                userAgent: String(req.headers["user-agent"] ?? ""),
             });
         };
 
@@ -113,9 +127,23 @@ export class AhoyApp {
         const maintenance = this.state.maintenanceMode(this.serviceId);
         if (maintenance.enabled) return this.maintenancePage(maintenance.uri, res);
         if (!live) return send(503, { error: "no deploy is live" });
+        // Every instance died and none is back yet: Render's edge has nowhere to send the request.
+        if (!instance) return send(502, { error: "no instance is up" });
         const trouble = this.troubleFor(path);
         if (trouble?.delayMs) await new Promise((resolve) => setTimeout(resolve, trouble.delayMs));
-        if (trouble?.status !== undefined) return send(trouble.status, { error: "the stand-in app is misbehaving" });
+        if (trouble?.status !== undefined) {
+            if (trouble.status >= 500) {
+                const line = trouble.errorLine ?? "Error: the stand-in app is misbehaving";
+                logsOf(this.state).app(this.serviceId, instance.id, "error", `${line} (${method} ${path})`);
+                logsOf(this.state).app(
+                    this.serviceId,
+                    instance.id,
+                    "error",
+                    "    at handleRequest (/opt/render/project/src/server.js:128:24)",
+                );
+            }
+            return send(trouble.status, { error: "the stand-in app is misbehaving" });
+        }
         const forwarded = String(req.headers["x-forwarded-for"] ?? "")
             .split(",")[0]
             .trim();
@@ -208,4 +236,12 @@ export class AhoyApp {
         seen.count += 1;
         return seen.count > limit.count;
     }
+}
+
+/** The client's address as the app sees it behind Render's proxy: X-Forwarded-For's first, else the peer's. */
+function clientAddress(req: IncomingMessage): string {
+    const forwarded = String(req.headers["x-forwarded-for"] ?? "")
+        .split(",")[0]
+        .trim();
+    return forwarded || (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
 }

@@ -1,9 +1,21 @@
 // A local Render API for tests and rehearsals: Render's /v1 routes over an in-memory account seeded with Ahoy's service.
+import { accountOf } from "./account";
 import { AhoyApp, type Misbehaviour } from "./app";
+import { type CrashDrill, crashInstance, injectEvent } from "./drills";
+import { eventsOf, type ServiceEvent } from "./events";
+import { logsOf } from "./logs";
 import { metricsOf, type MetricsSettings } from "./metrics";
 import { seedAhoy } from "./seed";
 import { ApiServer, Fault, RecordedRequest } from "./server";
-import { Deploy, type DeployClock, type MaintenanceMode, RenderState, Service, SMALL_NODE_APP } from "./state";
+import {
+    Deploy,
+    type DeployClock,
+    type Instance,
+    type MaintenanceMode,
+    RenderState,
+    Service,
+    SMALL_NODE_APP,
+} from "./state";
 
 export type { Fault, RecordedRequest } from "./server";
 export type { Commit, Deploy, DeployStatus, DeployTrigger, Service } from "./state";
@@ -13,6 +25,11 @@ export { SEEDED_SERVICE_NAME } from "./seed";
 export { MEDIA_PREFIX } from "./app";
 export type { Misbehaviour } from "./app";
 export type { MetricsSettings } from "./metrics";
+export type { CrashDrill } from "./drills";
+export type { ServiceEvent, ServiceEventType } from "./events";
+export { SERVICE_EVENT_TYPES } from "./events";
+export type { LogEntry } from "./logs";
+export type { Instance } from "./state";
 
 export const DEFAULT_API_KEY = "rnd_emulator_key";
 
@@ -54,11 +71,31 @@ export interface Emulator {
     readonly apiKey: string;
     /** The seeded service named "ahoy-indie-media". */
     readonly serviceId: string;
-    /** The seeded Postgres instance (dpg-...), known to the metrics endpoints (the emulator serves no /postgres routes). */
+    /** The seeded Postgres instance (dpg-...), listed by /postgres and known to the metrics and logs endpoints. */
     readonly databaseId: string;
+    /** The workspace (tea-...) that owns the seeded service and database: the `ownerId` GET /logs needs. */
+    readonly ownerId: string;
     readonly metrics: EmulatorMetrics;
-    /** The stand-in app misbehaves as `rule` says (a share of requests under a path failing or slow); undefined: stops. */
+    /**
+     * The stand-in app misbehaves as `rule` says (a share of requests under a path failing or slow; each error answer
+     * also logged as the app's error lines); undefined: stops.
+     */
     misbehave(rule?: Misbehaviour): void;
+    /** The stand-in app writes `message` to its log on an instance (default the first), at `level` (default info). */
+    appLog(message: string, opts?: { level?: string; instanceId?: string }): void;
+    /**
+     * An instance of the service dies (an uncaught exception, or out of memory): its last lines, then Render's
+     * server_failed with the reason, and after the restart server_restarted and server_available. Returns its id.
+     */
+    crash(drill?: CrashDrill): string;
+    /** An event Render emits for what the emulator does not do by itself (server_hardware_failure, image_pull_failed, ...). */
+    serviceEvent(type: string, details?: Record<string, unknown>): ServiceEvent;
+    /** The service's events, newest first, as GET /services/{id}/events lists them. */
+    events(serviceId?: string): ServiceEvent[];
+    /** How many log lines (requests, the app's, builds) the service has written. */
+    logLines(serviceId?: string): number;
+    /** The instances running the live deploy. */
+    instances(serviceId?: string): Instance[];
     /**
      * Pushes a commit to the service's branch; with autoDeploy "yes" this triggers a deploy (trigger "new_commit").
      * `bad`: it builds and goes live, but the app's /healthz answers 500. `sha`: a chosen 40-hex id (e.g. a commit in a
@@ -107,9 +144,15 @@ export interface Emulator {
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
     const apiKey = opts.apiKey ?? DEFAULT_API_KEY;
     const state = new RenderState(opts.stepMs ?? 1000, { ...SMALL_NODE_APP, ...opts.clock });
-    const serviceId = seedAhoy(state);
+    // The models beside the state observe it from the start, so they see every deploy.
     const metrics = metricsOf(state);
+    const events = eventsOf(state);
+    const logs = logsOf(state);
+    const account = accountOf(state);
+    const serviceId = seedAhoy(state);
+    const ownerId = state.service(serviceId).ownerId;
     const databaseId = metrics.addDatabase();
+    account.addPostgres({ id: databaseId, ownerId, name: "ahoy-db", databaseName: "ahoy", ageMs: 24 * 60 * 60 * 1000 });
     const api = new ApiServer(state, {
         apiKey,
         rateLimits: opts.rateLimits ?? true,
@@ -132,6 +175,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         apiKey,
         serviceId,
         databaseId,
+        ownerId,
         metrics: {
             set: ({ memory, disk, activeConnections }) =>
                 metrics.set(serviceId, {
@@ -141,6 +185,16 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
                 }),
         },
         misbehave: (rule) => app.misbehave(rule),
+        appLog: (message, { level = "info", instanceId } = {}) => {
+            const instance = instanceId ?? state.instances(serviceId)[0]?.id;
+            if (instance === undefined) throw new Error(`appLog: ${serviceId} runs no instance`);
+            logs.app(serviceId, instance, level, message);
+        },
+        crash: (drill) => crashInstance(state, serviceId, drill),
+        serviceEvent: (type, details) => injectEvent(state, serviceId, type, details),
+        events: (id = serviceId) => events.list(id).map(({ item }) => item),
+        logLines: (id = serviceId) => logs.count(id),
+        instances: (id = serviceId) => state.instances(id),
         pushCommit: ({ message, failBuild, failUpdate, bad, sha } = {}) =>
             state.pushCommit(serviceId, message, failBuild ?? false, bad ?? false, sha, failUpdate ?? false),
         dashboardDeploy: (commitId) => state.dashboardDeploy(serviceId, commitId),

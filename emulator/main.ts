@@ -5,7 +5,8 @@ import { startEmulator, type Emulator, type RecordedRequest } from "./index";
 
 const USAGE = `usage: npm run --silent emulator -- [options]
 Runs a local Render API (and a stand-in Ahoy app answering as the live deploy) until SIGINT/SIGTERM.
-Prints, one per line on stdout: the API base URL (first, alone), RENDER_API_KEY=, RENDER_SERVICE_ID=, AHOY_APP_URL=.
+Prints, one per line on stdout: the API base URL (first, alone), RENDER_API_KEY=, RENDER_SERVICE_ID=, AHOY_APP_URL=,
+RENDER_OWNER_ID= (the workspace GET /logs asks for).
 
   --port N          the API's port on 127.0.0.1 (default 0: a free port)
   --app-port N      the stand-in app's port on 127.0.0.1 (default 0: a free port)
@@ -102,6 +103,7 @@ async function main(): Promise<void> {
     process.stdout.write(`RENDER_API_KEY=${emulator.apiKey}\n`);
     process.stdout.write(`RENDER_SERVICE_ID=${emulator.serviceId}\n`);
     process.stdout.write(`AHOY_APP_URL=${emulator.appUrl}\n`);
+    process.stdout.write(`RENDER_OWNER_ID=${emulator.ownerId}\n`);
 }
 
 main().catch((error: unknown) => {

@@ -3,7 +3,7 @@
 import { randomBytes } from "node:crypto";
 import { badRequest } from "./errors";
 import { iso } from "./ids";
-import type { RenderState } from "./state";
+import type { Plan, RenderState } from "./state";
 
 /** One request the stand-in app answered, as Render's proxy would count it. */
 export interface TrafficRecord {
@@ -42,8 +42,17 @@ export interface SeriesQuery {
 }
 
 const MiB = 2 ** 20;
+/** Each instance type's memory, as Render's pricing page states it (binary units). */
+export const PLAN_MEMORY_BYTES: Readonly<Record<Plan, number>> = {
+    starter: 512 * MiB,
+    standard: 2048 * MiB,
+    pro: 4096 * MiB,
+    pro_plus: 8192 * MiB,
+    pro_max: 16384 * MiB,
+    pro_ultra: 32768 * MiB,
+};
 /** The seeded service on Render's starter plan: 512 MB, a fifth of it in use. */
-const DEFAULT_MEMORY = { usedBytes: 110 * MiB, limitBytes: 512 * MiB };
+const DEFAULT_MEMORY = { usedBytes: 110 * MiB, limitBytes: PLAN_MEMORY_BYTES.starter };
 const DEFAULT_CONNECTIONS = 12;
 /** Traffic older than this is dropped: Render's default range is the last hour. */
 const KEEP_TRAFFIC_MS = 2 * 60 * 60 * 1000;
@@ -85,7 +94,16 @@ export class MetricsModel {
     private readonly disks = new Map<string, Gauge<{ usedBytes: number; capacityBytes: number } | null>>();
     private readonly connections = new Map<string, Gauge<number>>();
 
-    constructor(private readonly state: RenderState) {}
+    constructor(private readonly state: RenderState) {
+        // A new instance type is a new memory limit, from the moment the PATCH is answered.
+        state.observe((change) => {
+            if (change.kind !== "service_updated") return;
+            const plan = change.after.serviceDetails.plan;
+            if (plan === change.before.serviceDetails.plan) return;
+            const gauge = this.memoryGauge(change.serviceId);
+            gauge.set({ ...gauge.at(Date.now()), limitBytes: PLAN_MEMORY_BYTES[plan] });
+        });
+    }
 
     /** Adds a database whose connections the model reports; returns its id. */
     addDatabase(id = newPostgresId(), activeConnections = DEFAULT_CONNECTIONS): string {
@@ -230,10 +248,9 @@ export class MetricsModel {
         return resources.length > 0 ? known.filter((id) => resources.includes(id)) : known;
     }
 
-    /** Render names instances `<service id>-<5 characters>`; here one per instance the service is scaled to. */
+    /** The service's instances now (`<service id>-<5 characters>`), as /services/{id}/instances lists them. */
     private instances(serviceId: string): string[] {
-        const count = this.state.service(serviceId).serviceDetails.numInstances ?? 1;
-        return Array.from({ length: count }, (_, i) => `${serviceId}-${String(i).padStart(5, "0")}`);
+        return this.state.instances(serviceId).map((i) => i.id);
     }
 
     private inRange(serviceId: string, query: SeriesQuery, filter: { hosts: string[]; paths: string[] }) {

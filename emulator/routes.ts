@@ -1,8 +1,11 @@
 // Render's /v1 routes the emulator serves: request validation and the answers, over RenderState.
-import { badRequest } from "./errors";
+import { accountOf } from "./account";
+import { ApiError, badRequest, notFound } from "./errors";
+import { eventsOf, eventTypesFilter } from "./events";
+import { logsOf, logsQuery, VALUE_LABELS } from "./logs";
 import { decodeCursor, encodeCursor } from "./ids";
 import { METRIC_ROUTES, metricsOf } from "./metrics";
-import { DEPLOY_STATUSES, Listed, RenderState, Service, ServicePatch } from "./state";
+import { DEPLOY_STATUSES, Listed, PATCH_PLANS, RenderState, RUNTIMES, Service, ServicePatch } from "./state";
 
 export interface RouteContext {
     state: RenderState;
@@ -64,9 +67,28 @@ export const ROUTES: readonly Route[] = [
     {
         method: "POST",
         route: "/services/{serviceId}/restart",
-        handle: ({ state, params }) => (state.restart(params.serviceId), { status: 200 }),
+        handle: ({ state, params }) => (
+            state.restart(params.serviceId, accountOf(state).userOwner.id),
+            { status: 200 }
+        ),
     },
     { method: "POST", route: "/services/{serviceId}/scale", body: true, handle: scale },
+    {
+        method: "GET",
+        route: "/services/{serviceId}/instances",
+        handle: ({ state, params }) => ok(state.instances(params.serviceId)),
+    },
+    // What happened to the service and what it logged (see ./events.ts and ./logs.ts).
+    { method: "GET", route: "/services/{serviceId}/events", handle: listEvents },
+    { method: "GET", route: "/logs", handle: listLogs },
+    { method: "GET", route: "/logs/values", handle: listLogValues },
+    // The account around the service (see ./account.ts): its user, workspaces and databases; no projects or Key Value.
+    { method: "GET", route: "/users", handle: ({ state }) => ok(accountOf(state).user) },
+    { method: "GET", route: "/owners", handle: listOwners },
+    { method: "GET", route: "/owners/{ownerId}", handle: getOwner },
+    { method: "GET", route: "/projects", handle: listProjects },
+    { method: "GET", route: "/postgres", handle: listPostgres },
+    { method: "GET", route: "/key-value", handle: listKeyValue },
     // Render's metrics: traffic the stand-in app served, and the gauges tests set (see ./metrics.ts).
     ...Object.entries(METRIC_ROUTES).map(([route, answer]): Route => ({
         method: "GET",
@@ -99,12 +121,26 @@ function listServices({ state, query }: RouteContext): Answer {
 
 const AUTO_DEPLOY = ["yes", "no"] as const;
 const AUTO_DEPLOY_TRIGGER = ["commit", "off", "checksPass"] as const;
+const YES_NO = ["yes", "no"] as const;
+const PREVIEW_GENERATIONS = ["off", "manual", "automatic"] as const;
+const SUBDOMAIN_POLICIES = ["enabled", "disabled"] as const;
 
+/**
+ * PATCH /services/{id}: every field of the spec's web-service PATCH, each checked as the spec types it (and
+ * autoDeployTrigger, which Render's newer API takes in place of autoDeploy). What the emulator models takes effect; the
+ * rest is kept, so a GET shows it.
+ */
 function updateService({ state, params, body }: RouteContext): Answer {
-    const input = objectBody(body, "PATCH /services/{serviceId}", [
+    const where = "PATCH /services/{serviceId}";
+    const input = objectBody(body, where, [
         "name",
         "autoDeploy",
         "autoDeployTrigger",
+        "repo",
+        "branch",
+        "image",
+        "buildFilter",
+        "rootDir",
         "serviceDetails",
     ]);
     if (input.autoDeploy !== undefined && input.autoDeployTrigger !== undefined) {
@@ -120,20 +156,138 @@ function updateService({ state, params, body }: RouteContext): Answer {
     if (input.autoDeployTrigger !== undefined) {
         patch.autoDeployTrigger = oneOf("autoDeployTrigger", input.autoDeployTrigger, AUTO_DEPLOY_TRIGGER);
     }
-    if (input.serviceDetails !== undefined) {
-        // Only the maintenance mode of a web service's details is modelled; the spec requires both of its fields.
-        const details = objectBody(input.serviceDetails, "serviceDetails", ["maintenanceMode"]);
-        if (details.maintenanceMode !== undefined) {
-            const mode = objectBody(details.maintenanceMode, "serviceDetails.maintenanceMode", ["enabled", "uri"]);
-            if (typeof mode.enabled !== "boolean")
-                throw badRequest(`serviceDetails.maintenanceMode.enabled must be a boolean`);
-            if (typeof mode.uri !== "string") {
-                throw badRequest(`serviceDetails.maintenanceMode.uri must be a string ("" for the default page)`);
-            }
-            patch.maintenanceMode = { enabled: mode.enabled, uri: mode.uri };
+    if (input.repo !== undefined) patch.repo = nonEmptyString("repo", input.repo);
+    if (input.branch !== undefined) patch.branch = nonEmptyString("branch", input.branch);
+    if (input.rootDir !== undefined) patch.rootDir = stringField("rootDir", input.rootDir);
+    if (input.buildFilter !== undefined) {
+        const filter = objectBody(input.buildFilter, "buildFilter", ["paths", "ignoredPaths"]);
+        patch.buildFilter = {
+            paths: stringList("buildFilter.paths", filter.paths),
+            ignoredPaths: stringList("buildFilter.ignoredPaths", filter.ignoredPaths),
+        };
+    }
+    if (input.image !== undefined) {
+        // Render's image field is for services deployed from a prebuilt image; this one builds from its repository.
+        objectBody(input.image, "image", ["ownerId", "registryCredentialId", "imagePath"]);
+        throw badRequest(
+            `image is for image-backed services; ${params.serviceId} builds from its Git repository (change repo or branch)`,
+        );
+    }
+    if (input.serviceDetails !== undefined) patch.details = webServiceDetails(input.serviceDetails);
+    return ok(state.updateService(params.serviceId, patch));
+}
+
+/** The spec's webServiceDetailsPATCH, checked field by field. */
+function webServiceDetails(body: unknown): NonNullable<ServicePatch["details"]> {
+    const details = objectBody(body, "serviceDetails", [
+        "envSpecificDetails",
+        "healthCheckPath",
+        "maintenanceMode",
+        "plan",
+        "preDeployCommand",
+        "pullRequestPreviewsEnabled",
+        "previews",
+        "runtime",
+        "maxShutdownDelaySeconds",
+        "renderSubdomainPolicy",
+        "cache",
+    ]);
+    const patch: NonNullable<ServicePatch["details"]> = {};
+    if (details.maintenanceMode !== undefined) {
+        // The spec requires both of its fields.
+        const mode = objectBody(details.maintenanceMode, "serviceDetails.maintenanceMode", ["enabled", "uri"]);
+        if (typeof mode.enabled !== "boolean")
+            throw badRequest(`serviceDetails.maintenanceMode.enabled must be a boolean`);
+        if (typeof mode.uri !== "string") {
+            throw badRequest(`serviceDetails.maintenanceMode.uri must be a string ("" for the default page)`);
+        }
+        patch.maintenanceMode = { enabled: mode.enabled, uri: mode.uri };
+    }
+    if (details.healthCheckPath !== undefined) {
+        const path = stringField("serviceDetails.healthCheckPath", details.healthCheckPath);
+        if (path !== "" && !path.startsWith("/")) {
+            throw badRequest(
+                `serviceDetails.healthCheckPath must be a path starting with "/" (or "" for none), got ${JSON.stringify(path)}`,
+            );
+        }
+        patch.healthCheckPath = path;
+    }
+    if (details.plan !== undefined) patch.plan = oneOf("serviceDetails.plan", details.plan, PATCH_PLANS);
+    if (details.runtime !== undefined) {
+        patch.runtime = oneOf("serviceDetails.runtime", details.runtime, RUNTIMES);
+        if (patch.runtime === "image") {
+            throw badRequest(
+                `serviceDetails.runtime "image" is for image-backed services; this one builds from its Git repository`,
+            );
         }
     }
-    return ok(state.updateService(params.serviceId, patch));
+    if (details.envSpecificDetails !== undefined) {
+        const fields = objectBody(details.envSpecificDetails, "serviceDetails.envSpecificDetails", [
+            "buildCommand",
+            "startCommand",
+            "dockerCommand",
+            "dockerContext",
+            "dockerfilePath",
+            "registryCredentialId",
+        ]);
+        const native = ["buildCommand", "startCommand"].filter((k) => fields[k] !== undefined);
+        const docker = ["dockerCommand", "dockerContext", "dockerfilePath", "registryCredentialId"].filter(
+            (k) => fields[k] !== undefined,
+        );
+        if (native.length > 0 && docker.length > 0) {
+            throw badRequest(
+                `serviceDetails.envSpecificDetails: send a native runtime's ${native.join(", ")} or Docker's ` +
+                    `${docker.join(", ")}, not both`,
+            );
+        }
+        if (fields.registryCredentialId !== undefined) {
+            stringField("serviceDetails.envSpecificDetails.registryCredentialId", fields.registryCredentialId);
+            throw new ApiError(404, `not found: registry credential ${String(fields.registryCredentialId)}`);
+        }
+        const checked: Record<string, string> = {};
+        for (const key of [...native, ...docker]) {
+            checked[key] = stringField(`serviceDetails.envSpecificDetails.${key}`, fields[key]);
+        }
+        patch.envSpecificDetails = checked;
+    }
+    if (details.preDeployCommand !== undefined) {
+        patch.preDeployCommand = stringField("serviceDetails.preDeployCommand", details.preDeployCommand);
+    }
+    if (details.pullRequestPreviewsEnabled !== undefined) {
+        patch.pullRequestPreviewsEnabled = oneOf(
+            "serviceDetails.pullRequestPreviewsEnabled",
+            details.pullRequestPreviewsEnabled,
+            YES_NO,
+        );
+    }
+    if (details.previews !== undefined) {
+        const previews = objectBody(details.previews, "serviceDetails.previews", ["generation"]);
+        patch.previews =
+            previews.generation === undefined
+                ? {}
+                : { generation: oneOf("serviceDetails.previews.generation", previews.generation, PREVIEW_GENERATIONS) };
+    }
+    if (details.maxShutdownDelaySeconds !== undefined) {
+        const seconds = details.maxShutdownDelaySeconds;
+        if (typeof seconds !== "number" || !Number.isInteger(seconds) || seconds < 1 || seconds > 300) {
+            throw badRequest(
+                `serviceDetails.maxShutdownDelaySeconds must be a whole number of seconds from 1 to 300, got ${JSON.stringify(seconds)}`,
+            );
+        }
+        patch.maxShutdownDelaySeconds = seconds;
+    }
+    if (details.renderSubdomainPolicy !== undefined) {
+        patch.renderSubdomainPolicy = oneOf(
+            "serviceDetails.renderSubdomainPolicy",
+            details.renderSubdomainPolicy,
+            SUBDOMAIN_POLICIES,
+        );
+    }
+    if (details.cache !== undefined) {
+        const cache = objectBody(details.cache, "serviceDetails.cache", ["profile"]);
+        patch.cache = { profile: nonEmptyString("serviceDetails.cache.profile", cache.profile) };
+    }
+    return patch;
 }
 
 function scale({ state, params, body }: RouteContext): Answer {
@@ -277,6 +431,143 @@ function rollback({ state, params, body }: RouteContext): Answer {
     return { status: 201, body: state.rollback(params.serviceId, deployId) };
 }
 
+// ---- events and logs ----
+
+function listEvents({ state, params, query }: RouteContext): Answer {
+    const types = eventTypesFilter(listParam(query, "type"));
+    const start = optionalTime(query, "startTime");
+    const end = optionalTime(query, "endTime");
+    if (start !== undefined && end !== undefined && start > end) {
+        throw badRequest(`startTime (${query.get("startTime")}) is after endTime (${query.get("endTime")})`);
+    }
+    // Without a range every event is listed; a cursor and a range apply together.
+    const events = eventsOf(state)
+        .list(params.serviceId)
+        .filter(({ at, item }) => {
+            if (types.length > 0 && !types.includes(item.type)) return false;
+            return (start === undefined || at >= start) && (end === undefined || at <= end);
+        });
+    return ok(page(events, query, "evt", (event, cursor) => ({ event, cursor })));
+}
+
+/** The owner and resources of a /logs request: the owner must exist and own every resource (a service or Postgres). */
+function logsScope(state: RenderState, query: URLSearchParams, resources: readonly string[]): void {
+    const ownerId = query.get("ownerId");
+    if (ownerId === null || ownerId === "") {
+        throw badRequest(`ownerId is required: the workspace (tea-... or usr-...) that owns the resources`);
+    }
+    if (resources.length === 0) {
+        throw badRequest(`resource is required: one or more service (srv-...) or Postgres (dpg-...) ids`);
+    }
+    const account = accountOf(state);
+    if (!account.owner(ownerId)) throw notFound(`owner ${ownerId}`);
+    for (const resource of resources) {
+        const owner = account.ownerOf(resource);
+        if (owner === undefined) throw notFound(`resource ${resource}`);
+        if (owner !== ownerId) {
+            throw badRequest(
+                `resource ${resource} belongs to ${owner}, not ${ownerId}: all resources must be the owner's`,
+            );
+        }
+    }
+}
+
+function listLogs({ state, query }: RouteContext): Answer {
+    const logs = logsQuery(query);
+    logsScope(state, query, logs.resources);
+    return ok(logsOf(state).query(logs));
+}
+
+function listLogValues({ state, query }: RouteContext): Answer {
+    const label = query.get("label");
+    if (label === null || label === "") throw badRequest(`label is required: one of ${VALUE_LABELS.join(", ")}`);
+    const logs = logsQuery(query);
+    logsScope(state, query, logs.resources);
+    return ok(logsOf(state).values(logs, oneOf("label", label, VALUE_LABELS)));
+}
+
+// ---- the account ----
+
+function listOwners({ state, query }: RouteContext): Answer {
+    const names = listParam(query, "name");
+    const emails = listParam(query, "email");
+    const owners = accountOf(state)
+        .owners()
+        .filter(({ item }) => names.length === 0 || names.includes(item.name))
+        .filter(({ item }) => emails.length === 0 || emails.includes(item.email));
+    return ok(page(owners, query, "own", (owner, cursor) => ({ owner, cursor })));
+}
+
+function getOwner({ state, params }: RouteContext): Answer {
+    const owner = accountOf(state).owner(params.ownerId);
+    if (!owner) throw notFound(`owner ${params.ownerId}`);
+    return ok(owner);
+}
+
+/** The account has no projects: the filters are checked, and the list is empty. */
+function listProjects({ query }: RouteContext): Answer {
+    checkTimes(query, ["createdBefore", "createdAfter", "updatedBefore", "updatedAfter"]);
+    return ok(page([], query, "prj", (project, cursor) => ({ project, cursor })));
+}
+
+const REGIONS = ["frankfurt", "oregon", "ohio", "singapore", "virginia"] as const;
+const SUSPENDED = ["suspended", "not_suspended"] as const;
+
+function listPostgres({ state, query }: RouteContext): Answer {
+    const times = checkTimes(query, ["createdBefore", "createdAfter", "updatedBefore", "updatedAfter"]);
+    const regions = listParam(query, "region").map((r) => oneOf("region", r, REGIONS));
+    const suspended = listParam(query, "suspended").map((v) => oneOf("suspended", v, SUSPENDED));
+    const includeReplicas = query.get("includeReplicas");
+    if (includeReplicas !== null) oneOf("includeReplicas", includeReplicas, ["true", "false"] as const);
+    const names = listParam(query, "name");
+    const owners = listParam(query, "ownerId");
+    // The account's databases are in no environment: an environment filter matches none of them.
+    const environments = listParam(query, "environmentId");
+    const databases = accountOf(state)
+        .listPostgres()
+        .filter(({ item }) => names.length === 0 || names.includes(item.name))
+        .filter(({ item }) => regions.length === 0 || regions.includes(item.region))
+        .filter(({ item }) => suspended.length === 0 || suspended.includes(item.suspended))
+        .filter(({ item }) => owners.length === 0 || owners.includes(item.owner.id))
+        .filter(() => environments.length === 0)
+        .filter(({ item }) => times(item.createdAt, item.updatedAt));
+    return ok(page(databases, query, "dpg", (postgres, cursor) => ({ postgres, cursor })));
+}
+
+/** The account has no Key Value instances (Ahoy's sessions live in its own Redis): the filters are checked. */
+function listKeyValue({ query }: RouteContext): Answer {
+    checkTimes(query, ["createdBefore", "createdAfter", "updatedBefore", "updatedAfter"]);
+    listParam(query, "region").forEach((r) => oneOf("region", r, REGIONS));
+    return ok(page([], query, "red", (keyValue, cursor) => ({ keyValue, cursor })));
+}
+
+/** An optional date-time parameter in ms, or 400 naming it and the form it takes. */
+function optionalTime(query: URLSearchParams, name: string): number | undefined {
+    const raw = query.get(name);
+    if (raw === null || raw === "") return undefined;
+    const at = Date.parse(raw);
+    if (Number.isNaN(at)) {
+        throw badRequest(
+            `${name} must be an ISO 8601 timestamp such as 2025-01-13T16:48:10Z, got ${JSON.stringify(raw)}`,
+        );
+    }
+    return at;
+}
+
+/** Checks the created/updated before/after filters; answers whether a resource's two times pass them. */
+function checkTimes(
+    query: URLSearchParams,
+    names: readonly string[],
+): (createdAt: string, updatedAt: string) => boolean {
+    const bounds = names.map((name) => ({ name, at: optionalTime(query, name) }));
+    return (createdAt, updatedAt) =>
+        bounds.every(({ name, at }) => {
+            if (at === undefined) return true;
+            const value = Date.parse(name.startsWith("created") ? createdAt : updatedAt);
+            return name.endsWith("Before") ? value < at : value > at;
+        });
+}
+
 // ---- shared helpers ----
 
 /** One page of a newest-first list: `limit` items (1-100, default 20) after the item `cursor` names. */
@@ -334,6 +625,24 @@ function oneOf<T extends string>(name: string, value: unknown, allowed: readonly
         );
     }
     return value as T;
+}
+
+function stringField(name: string, value: unknown): string {
+    if (typeof value !== "string") throw badRequest(`${name} must be a string, got ${typeName(value)}`);
+    return value;
+}
+
+function nonEmptyString(name: string, value: unknown): string {
+    const text = stringField(name, value);
+    if (text.trim() === "") throw badRequest(`${name} must not be empty`);
+    return text;
+}
+
+function stringList(name: string, value: unknown): string[] {
+    if (!Array.isArray(value) || !value.every((v) => typeof v === "string")) {
+        throw badRequest(`${name} must be a list of strings, got ${typeName(value)}`);
+    }
+    return [...value];
 }
 
 function typeName(value: unknown): string {

@@ -1,7 +1,7 @@
 // In-memory model of the Render account the emulator serves: services, stored variables, branch commits, timed deploys.
 import { randomBytes } from "node:crypto";
 import { ApiError, badRequest, notFound } from "./errors";
-import { iso, newId, newSha } from "./ids";
+import { iso, newId, newInstanceId, newSha } from "./ids";
 
 export const DEPLOY_STATUSES = [
     "created",
@@ -81,23 +81,47 @@ export interface MaintenanceMode {
     uri: string;
 }
 
+/** The runtimes of the spec's web-service PATCH; `docker` and `image` are not native runtimes. */
+export const RUNTIMES = ["docker", "elixir", "go", "node", "python", "ruby", "rust", "image"] as const;
+export type Runtime = (typeof RUNTIMES)[number];
+/** The instance types a web service's PATCH may choose (the spec's webServiceDetailsPATCH). */
+export const PATCH_PLANS = ["starter", "standard", "pro", "pro_plus", "pro_max", "pro_ultra"] as const;
+export type Plan = (typeof PATCH_PLANS)[number];
+
+/** How a native runtime builds and starts; `preDeployCommand` is shown once set. */
+export interface NativeDetails {
+    buildCommand: string;
+    startCommand: string;
+    preDeployCommand?: string;
+}
+
+/** How a Docker runtime builds and starts. */
+export interface DockerDetails {
+    dockerCommand: string;
+    dockerContext: string;
+    dockerfilePath: string;
+    preDeployCommand?: string;
+}
+
 export interface WebServiceDetails {
-    env: "node";
-    runtime: "node";
-    envSpecificDetails: { buildCommand: string; startCommand: string };
+    env: Runtime;
+    runtime: Runtime;
+    envSpecificDetails: NativeDetails | DockerDetails;
     healthCheckPath: string;
     numInstances: number;
     openPorts: { port: number; protocol: "TCP" }[];
-    plan: "starter";
+    plan: Plan;
     region: "oregon";
     buildPlan: "starter";
-    pullRequestPreviewsEnabled: "no";
-    previews: { generation: "off" };
+    pullRequestPreviewsEnabled: "yes" | "no";
+    previews: { generation: "off" | "manual" | "automatic" };
     maxShutdownDelaySeconds: number;
-    renderSubdomainPolicy: "enabled";
+    renderSubdomainPolicy: "enabled" | "disabled";
     url: string;
     /** Present once it has been set, as on Render. */
     maintenanceMode?: MaintenanceMode;
+    /** Present once it has been set. */
+    cache?: { profile: string };
 }
 
 /** A web service as Render's API returns it. */
@@ -118,16 +142,79 @@ export interface Service {
     notifyOnFail: "default";
     slug: string;
     rootDir: string;
+    /** Present once it has been set: the paths whose changes trigger an autodeploy (and those that never do). */
+    buildFilter?: { paths: string[]; ignoredPaths: string[] };
     serviceDetails: WebServiceDetails;
 }
 
-/** What a caller may change with `PATCH /services/{id}`; the HTTP layer has checked the values. */
+/**
+ * What a caller may change with `PATCH /services/{id}`: every field of the spec's web-service PATCH (and the
+ * autoDeployTrigger Render's newer answers carry); the HTTP layer has checked the values. What the emulator models
+ * takes effect (autodeploy, maintenance mode, the plan's memory in the metrics); the rest is kept and shown.
+ */
 export interface ServicePatch {
     name?: string;
     autoDeploy?: "yes" | "no";
     autoDeployTrigger?: "commit" | "off" | "checksPass";
-    maintenanceMode?: MaintenanceMode;
+    repo?: string;
+    branch?: string;
+    rootDir?: string;
+    buildFilter?: { paths: string[]; ignoredPaths: string[] };
+    details?: {
+        maintenanceMode?: MaintenanceMode;
+        healthCheckPath?: string;
+        plan?: Plan;
+        runtime?: Runtime;
+        /** Merged into what the service has: a native runtime's commands, or a Docker runtime's. */
+        envSpecificDetails?: Partial<NativeDetails & DockerDetails>;
+        preDeployCommand?: string;
+        pullRequestPreviewsEnabled?: "yes" | "no";
+        previews?: { generation?: "off" | "manual" | "automatic" };
+        maxShutdownDelaySeconds?: number;
+        renderSubdomainPolicy?: "enabled" | "disabled";
+        cache?: { profile: string };
+    };
 }
+
+/** A running instance of a service, as `GET /services/{id}/instances` lists it. */
+export interface Instance {
+    id: string;
+    createdAt: string;
+}
+
+/** Why an instance died, in the shape of the spec's `server_failed` reason. */
+export interface FailureReason {
+    evicted: boolean;
+    nonZeroExit?: number;
+    oomKilled?: { memoryLimit: string };
+    unhealthy?: string;
+    timedOutSeconds?: number;
+    timedOutReason?: string;
+}
+
+/**
+ * What happens in the account, told to whoever observes the state (the service events and the logs beside it), in
+ * the order it happens. `deploy` is the deploy as the API shows it at that moment.
+ */
+export type StateChange =
+    | { kind: "deploy_started"; serviceId: string; deploy: Deploy; rollbackOf?: string }
+    | { kind: "build_started"; serviceId: string; deploy: Deploy; buildId: string }
+    | {
+          kind: "build_ended";
+          serviceId: string;
+          deploy: Deploy;
+          buildId: string;
+          outcome: "succeeded" | "failed" | "canceled";
+      }
+    | { kind: "pre_deploy_started"; serviceId: string; deploy: Deploy; executionId: string }
+    | { kind: "pre_deploy_ended"; serviceId: string; deploy: Deploy; executionId: string }
+    | { kind: "deploy_ended"; serviceId: string; deploy: Deploy; outcome: "succeeded" | "failed" | "canceled" }
+    | { kind: "instances_started"; serviceId: string; instances: Instance[]; deploy?: Deploy }
+    | { kind: "instances_stopped"; serviceId: string; instances: Instance[] }
+    | { kind: "instance_failed"; serviceId: string; instance: Instance; reason: FailureReason }
+    | { kind: "instance_restarted"; serviceId: string; instance: Instance; byUser: string | null }
+    | { kind: "scaled"; serviceId: string; from: number; to: number }
+    | { kind: "service_updated"; serviceId: string; before: Service; after: Service };
 
 export interface DeployRequest {
     commitId?: string;
@@ -149,6 +236,8 @@ export interface NewService {
 
 interface Build {
     id: number;
+    /** Render's id for it (bld-...), as build events name it. */
+    renderId: string;
     commit: Commit;
 }
 
@@ -166,6 +255,12 @@ interface DeployRecord {
     env: Record<string, string>;
     /** The build artifact it runs: set when its build succeeds, or at creation when it reuses one. */
     build?: Build;
+    /** For a rollback: the deploy whose build and variables it runs. */
+    rollbackOf?: string;
+    /** Whether it has started (left the queue), so its end is an event. */
+    started?: boolean;
+    /** The build in progress (bld-...), while there is one. */
+    building?: string;
     timer?: NodeJS.Timeout;
 }
 
@@ -183,6 +278,10 @@ interface ServiceRecord {
     /** Builds whose artifact is retained, oldest first. */
     builds: Build[];
     restarts: number;
+    /** The instances running the live deploy. */
+    instances: Instance[];
+    /** Instances that died and are being restarted, until when (ms since the epoch). */
+    down: Map<string, { until: number; timer: NodeJS.Timeout }>;
 }
 
 export interface Listed<T> {
@@ -199,6 +298,7 @@ export class RenderState {
     private readonly badCommits = new Set<string>();
     private seq = 0;
     private buildSeq = 0;
+    private readonly observers: Array<(change: StateChange) => void> = [];
     /** How many builds have started, ever: what a benchmark counts to tell a reused build from a new one. */
     buildsStarted = 0;
     private closed = false;
@@ -209,6 +309,15 @@ export class RenderState {
         private readonly clock: DeployClock = SMALL_NODE_APP,
     ) {}
 
+    /** Tells `observer` every change from now on, as it happens (see StateChange). */
+    observe(observer: (change: StateChange) => void): void {
+        this.observers.push(observer);
+    }
+
+    /** Wall milliseconds for `seconds` of emulated time. */
+    wallMs(seconds: number): number {
+        return (seconds / SECONDS_PER_STEP) * this.stepMs;
+    }
     addService(input: NewService): string {
         const now = Date.now();
         const createdAt = now - input.ageMs;
@@ -241,6 +350,8 @@ export class RenderState {
             queue: [],
             builds: [],
             restarts: 0,
+            instances: [],
+            down: new Map(),
         };
         for (const [key, value] of Object.entries(input.envVars)) record.vars.set(key, { value, seq: ++this.seq });
         this.services.set(id, record);
@@ -248,7 +359,7 @@ export class RenderState {
         // The first deploy was built from the first commit and has been live since.
         const commit: Commit = { id: newSha(), message: input.initialCommitMessage, createdAt: iso(createdAt) };
         record.commits.push(commit);
-        const build: Build = { id: ++this.buildSeq, commit };
+        const build: Build = { id: ++this.buildSeq, renderId: newId("bld"), commit };
         record.builds.push(build);
         const deploy: DeployRecord = {
             seq: ++this.seq,
@@ -265,6 +376,7 @@ export class RenderState {
         };
         record.deploys.push(deploy);
         record.live = deploy;
+        record.instances = this.newInstances(id, input.serviceDetails.numInstances, createdAt + 3 * 60_000);
         return id;
     }
 
@@ -280,7 +392,13 @@ export class RenderState {
 
     updateService(serviceId: string, patch: ServicePatch): Service {
         const { service } = this.record(serviceId);
+        if (patch.details) checkDetails(service.serviceDetails, patch.details);
+        const before = structuredClone(service);
         if (patch.name !== undefined) service.name = patch.name;
+        if (patch.repo !== undefined) service.repo = patch.repo;
+        if (patch.branch !== undefined) service.branch = patch.branch;
+        if (patch.rootDir !== undefined) service.rootDir = patch.rootDir;
+        if (patch.buildFilter !== undefined) service.buildFilter = structuredClone(patch.buildFilter);
         // autoDeploy and autoDeployTrigger are two views of one setting.
         if (patch.autoDeploy !== undefined) {
             service.autoDeploy = patch.autoDeploy;
@@ -290,21 +408,84 @@ export class RenderState {
             service.autoDeployTrigger = patch.autoDeployTrigger;
             service.autoDeploy = patch.autoDeployTrigger === "off" ? "no" : "yes";
         }
-        // Takes effect at once at Render's edge: no deploy, no restart.
-        if (patch.maintenanceMode !== undefined) service.serviceDetails.maintenanceMode = { ...patch.maintenanceMode };
+        if (patch.details) applyDetails(service.serviceDetails, patch.details);
         service.updatedAt = iso(Date.now());
+        this.notify({ kind: "service_updated", serviceId, before, after: structuredClone(service) });
         return structuredClone(service);
     }
 
     scale(serviceId: string, numInstances: number): void {
-        const { service } = this.record(serviceId);
+        const record = this.record(serviceId);
+        const { service } = record;
+        const from = service.serviceDetails.numInstances;
         service.serviceDetails.numInstances = numInstances;
         service.updatedAt = iso(Date.now());
+        if (from === numInstances) return;
+        this.notify({ kind: "scaled", serviceId, from, to: numInstances });
+        if (numInstances > record.instances.length) {
+            const added = this.newInstances(serviceId, numInstances - record.instances.length, Date.now());
+            record.instances.push(...added);
+            this.notify({ kind: "instances_started", serviceId, instances: structuredClone(added) });
+        } else if (numInstances < record.instances.length) {
+            const stopped = record.instances.splice(numInstances);
+            this.notify({ kind: "instances_stopped", serviceId, instances: stopped });
+        }
     }
 
-    /** A restart reuses the running deploy's configuration: it creates no deploy and picks up no changed variable. */
-    restart(serviceId: string): void {
-        this.record(serviceId).restarts += 1;
+    /**
+     * A restart reuses the running deploy's configuration: it creates no deploy and picks up no changed variable. Each
+     * instance restarts in place (Render's event names who asked: `byUser`, or null when Render did).
+     */
+    restart(serviceId: string, byUser: string | null = null): void {
+        const record = this.record(serviceId);
+        record.restarts += 1;
+        for (const instance of record.instances) {
+            this.notify({ kind: "instance_restarted", serviceId, instance: { ...instance }, byUser });
+        }
+    }
+
+    /** The instances running the live deploy, as `GET /services/{id}/instances` lists them. */
+    instances(serviceId: string): Instance[] {
+        return structuredClone(this.record(serviceId).instances);
+    }
+
+    /**
+     * An instance dies (a crash, an out-of-memory kill): Render reports it failed, restarts it in place after
+     * `restartSeconds` of emulated time, and reports it restarted; meanwhile it serves nothing (see instanceDown).
+     * Returns the instance. `instanceId` defaults to the first instance.
+     */
+    failInstance(serviceId: string, reason: FailureReason, restartSeconds: number, instanceId?: string): Instance {
+        const record = this.record(serviceId);
+        const instance = record.instances.find((i) => instanceId === undefined || i.id === instanceId);
+        if (!instance) {
+            throw new Error(
+                `failInstance: ${instanceId ?? "no instance"} is not an instance of ${serviceId}; ` +
+                    `it runs ${record.instances.map((i) => i.id).join(", ") || "none"}`,
+            );
+        }
+        clearTimeout(record.down.get(instance.id)?.timer);
+        this.notify({ kind: "instance_failed", serviceId, instance: { ...instance }, reason: structuredClone(reason) });
+        const wait = this.wallMs(restartSeconds);
+        const timer = setTimeout(() => {
+            record.down.delete(instance.id);
+            if (this.closed || !record.instances.includes(instance)) return;
+            this.notify({ kind: "instance_restarted", serviceId, instance: { ...instance }, byUser: null });
+        }, wait);
+        record.down.set(instance.id, { until: Date.now() + wait, timer });
+        return { ...instance };
+    }
+
+    /** Whether every instance of the service is down (dead and not yet restarted): Render's edge has none to send to. */
+    allInstancesDown(serviceId: string): boolean {
+        const record = this.record(serviceId);
+        return record.instances.length > 0 && record.instances.every((i) => record.down.has(i.id));
+    }
+
+    /** The instance that serves the `n`-th request: the live ones in turn, skipping those that are down. */
+    servingInstance(serviceId: string, n: number): Instance | undefined {
+        const record = this.record(serviceId);
+        const up = record.instances.filter((i) => !record.down.has(i.id));
+        return up.length === 0 ? undefined : { ...up[n % up.length] };
     }
 
     restarts(serviceId: string): number {
@@ -455,6 +636,7 @@ export class RenderState {
         const deploy = this.newDeploy(record, target.commit, "rollback");
         deploy.env = { ...target.env };
         deploy.build = target.build;
+        deploy.rollbackOf = target.id;
         this.enqueue(record, deploy);
         return this.view(deploy, true);
     }
@@ -468,6 +650,19 @@ export class RenderState {
             );
         }
         if (record.active === deploy) {
+            // A build in progress ends with it.
+            const buildId = deploy.building;
+            deploy.building = undefined;
+            if (buildId !== undefined) {
+                this.setStatus(deploy, "canceled");
+                this.notify({
+                    kind: "build_ended",
+                    serviceId,
+                    deploy: this.view(deploy),
+                    buildId,
+                    outcome: "canceled",
+                });
+            }
             this.finish(record, deploy, "canceled");
         } else {
             record.queue.splice(record.queue.indexOf(deploy), 1);
@@ -505,6 +700,7 @@ export class RenderState {
         this.closed = true;
         for (const record of this.services.values()) {
             for (const deploy of record.deploys) clearTimeout(deploy.timer);
+            for (const { timer } of record.down.values()) clearTimeout(timer);
         }
     }
 
@@ -564,15 +760,33 @@ export class RenderState {
         if (!deploy) return;
         record.active = deploy;
         deploy.startedAt = Date.now();
+        deploy.started = true;
+        const serviceId = record.service.id;
         // A reused artifact (a rollback, deploy_only) skips the build.
-        if (deploy.build) return this.afterBuild(record, deploy);
+        if (deploy.build) {
+            this.notify({
+                kind: "deploy_started",
+                serviceId,
+                deploy: this.view(deploy),
+                rollbackOf: deploy.rollbackOf,
+            });
+            return this.afterBuild(record, deploy);
+        }
         this.setStatus(deploy, "created");
+        this.notify({ kind: "deploy_started", serviceId, deploy: this.view(deploy) });
         this.after(deploy, this.clock.createdSeconds, () => {
             this.setStatus(deploy, "build_in_progress");
             this.buildsStarted += 1;
+            const buildId = newId("bld");
+            deploy.building = buildId;
+            this.notify({ kind: "build_started", serviceId, deploy: this.view(deploy), buildId });
             this.after(deploy, this.clock.buildSeconds, () => {
-                if (this.failingCommits.has(deploy.commit.id)) return this.finish(record, deploy, "build_failed");
-                deploy.build = { id: ++this.buildSeq, commit: deploy.commit };
+                deploy.building = undefined;
+                const succeeded = !this.failingCommits.has(deploy.commit.id);
+                const outcome = succeeded ? "succeeded" : "failed";
+                this.notify({ kind: "build_ended", serviceId, deploy: this.view(deploy), buildId, outcome });
+                if (!succeeded) return this.finish(record, deploy, "build_failed");
+                deploy.build = { id: ++this.buildSeq, renderId: buildId, commit: deploy.commit };
                 record.builds.push(deploy.build);
                 if (record.builds.length > RETAINED_BUILDS) record.builds.shift();
                 this.afterBuild(record, deploy);
@@ -592,12 +806,33 @@ export class RenderState {
         };
         if (this.clock.preDeploySeconds <= 0) return update();
         this.setStatus(deploy, "pre_deploy_in_progress");
-        this.after(deploy, this.clock.preDeploySeconds, update);
+        const serviceId = record.service.id;
+        const executionId = newId("dce");
+        this.notify({ kind: "pre_deploy_started", serviceId, deploy: this.view(deploy), executionId });
+        this.after(deploy, this.clock.preDeploySeconds, () => {
+            this.notify({ kind: "pre_deploy_ended", serviceId, deploy: this.view(deploy), executionId });
+            update();
+        });
     }
 
+    /** The new deploy's instances replace the old ones (a zero-downtime switch: the new ones pass their checks first). */
     private goLive(record: ServiceRecord, deploy: DeployRecord): void {
         if (record.live) this.setStatus(record.live, "deactivated");
         record.live = deploy;
+        const serviceId = record.service.id;
+        const old = record.instances;
+        for (const instance of old) {
+            clearTimeout(record.down.get(instance.id)?.timer);
+            record.down.delete(instance.id);
+        }
+        record.instances = this.newInstances(serviceId, record.service.serviceDetails.numInstances, Date.now());
+        this.notify({
+            kind: "instances_started",
+            serviceId,
+            instances: structuredClone(record.instances),
+            deploy: this.view(deploy),
+        });
+        if (old.length > 0) this.notify({ kind: "instances_stopped", serviceId, instances: old });
         this.finish(record, deploy, "live");
     }
 
@@ -606,12 +841,25 @@ export class RenderState {
         this.setStatus(deploy, status);
         deploy.finishedAt = deploy.updatedAt;
         record.active = undefined;
+        if (deploy.started) {
+            const outcome = status === "live" ? "succeeded" : status === "canceled" ? "canceled" : "failed";
+            this.notify({ kind: "deploy_ended", serviceId: record.service.id, deploy: this.view(deploy), outcome });
+        }
         this.startNext(record);
+    }
+
+    private newInstances(serviceId: string, count: number, createdAt: number): Instance[] {
+        return Array.from({ length: count }, () => ({ id: newInstanceId(serviceId), createdAt: iso(createdAt) }));
+    }
+
+    private notify(change: StateChange): void {
+        if (this.closed) return;
+        for (const observer of this.observers) observer(change);
     }
 
     /** Runs `step` once `seconds` of emulated time have passed (`stepMs` per 30 s). */
     private after(deploy: DeployRecord, seconds: number, step: () => void): void {
-        deploy.timer = setTimeout(step, (seconds / SECONDS_PER_STEP) * this.stepMs);
+        deploy.timer = setTimeout(step, this.wallMs(seconds));
     }
 
     private setStatus(deploy: DeployRecord, status: DeployStatus): void {
@@ -632,6 +880,60 @@ export class RenderState {
             updatedAt: iso(deploy.updatedAt),
         };
     }
+}
+
+const NATIVE_FIELDS = ["buildCommand", "startCommand"];
+const DOCKER_FIELDS = ["dockerCommand", "dockerContext", "dockerfilePath"];
+
+/** Refuses commands of one kind of runtime for a service that runs (or is switched to) the other kind. */
+function checkDetails(details: WebServiceDetails, patch: NonNullable<ServicePatch["details"]>): void {
+    const runtime = patch.runtime ?? details.runtime;
+    const fits = runtime === "docker" ? DOCKER_FIELDS : NATIVE_FIELDS;
+    const misfits = Object.keys(patch.envSpecificDetails ?? {}).filter((field) => !fits.includes(field));
+    if (misfits.length > 0) {
+        throw badRequest(
+            `serviceDetails.envSpecificDetails: ${misfits.join(", ")} ${misfits.length > 1 ? "are" : "is"} not for the ` +
+                `${runtime} runtime; it takes ${fits.join(", ")}`,
+        );
+    }
+}
+
+/** A PATCH's service details applied to what the service has; each field only when sent. */
+function applyDetails(details: WebServiceDetails, patch: NonNullable<ServicePatch["details"]>): void {
+    // Takes effect at once at Render's edge: no deploy, no restart.
+    if (patch.maintenanceMode !== undefined) details.maintenanceMode = { ...patch.maintenanceMode };
+    if (patch.healthCheckPath !== undefined) details.healthCheckPath = patch.healthCheckPath;
+    if (patch.plan !== undefined) details.plan = patch.plan;
+    if (patch.pullRequestPreviewsEnabled !== undefined) {
+        details.pullRequestPreviewsEnabled = patch.pullRequestPreviewsEnabled;
+    }
+    if (patch.previews?.generation !== undefined) details.previews = { generation: patch.previews.generation };
+    if (patch.maxShutdownDelaySeconds !== undefined) details.maxShutdownDelaySeconds = patch.maxShutdownDelaySeconds;
+    if (patch.renderSubdomainPolicy !== undefined) details.renderSubdomainPolicy = patch.renderSubdomainPolicy;
+    if (patch.cache !== undefined) details.cache = { ...patch.cache };
+    const wasDocker = "dockerfilePath" in details.envSpecificDetails;
+    if (patch.runtime !== undefined) {
+        details.runtime = patch.runtime;
+        details.env = patch.runtime;
+    }
+    const docker = details.runtime === "docker";
+    const { preDeployCommand } = details.envSpecificDetails;
+    // A switch between Docker and a native runtime starts from Render's defaults for the other kind.
+    const base: NativeDetails | DockerDetails =
+        docker === wasDocker
+            ? details.envSpecificDetails
+            : docker
+              ? { dockerCommand: "", dockerContext: ".", dockerfilePath: "./Dockerfile" }
+              : { buildCommand: "", startCommand: "" };
+    const sent = patch.envSpecificDetails ?? {};
+    const next: Record<string, string | undefined> = { ...base };
+    const fields = docker
+        ? (["dockerCommand", "dockerContext", "dockerfilePath"] as const)
+        : (["buildCommand", "startCommand"] as const);
+    for (const field of fields) if (sent[field] !== undefined) next[field] = sent[field];
+    const pre = patch.preDeployCommand ?? preDeployCommand;
+    if (pre !== undefined) next.preDeployCommand = pre;
+    details.envSpecificDetails = next as unknown as NativeDetails | DockerDetails;
 }
 
 /** What `generateValue: true` stores: 256 random bits, base64 encoded, as Render does. */

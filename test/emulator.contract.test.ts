@@ -16,6 +16,7 @@ const UNDECLARED_BUT_SENT = new Set([
     "GET /services 400",
     "GET /services/{serviceId}/deploys 400",
     "GET /services/{serviceId}/env-vars 400",
+    "GET /owners 400",
     // The metrics operations declare only 200, 400 and 500; without a key, over a limit or in an outage they answer as
     // every other endpoint does.
     ...METRIC_PATHS.flatMap((route) => [401, 429, 503].map((status) => `GET ${route} ${status}`)),
@@ -38,7 +39,17 @@ const REPERTOIRE: Record<string, number[]> = {
     "POST /services/{serviceId}/rollback": [201, 400, 404],
     "POST /services/{serviceId}/restart": [200, 404],
     "POST /services/{serviceId}/scale": [202, 400, 404],
+    "GET /services/{serviceId}/instances": [200, 404],
+    "GET /services/{serviceId}/events": [200, 400, 404],
     ...Object.fromEntries(METRIC_PATHS.map((route) => [`GET ${route}`, [200, 400]])),
+    "GET /logs": [200, 400, 404],
+    "GET /logs/values": [200, 400, 404],
+    "GET /users": [200],
+    "GET /owners": [200, 400],
+    "GET /owners/{ownerId}": [200, 404],
+    "GET /projects": [200, 400],
+    "GET /postgres": [200, 400],
+    "GET /key-value": [200, 400],
 };
 const EVERY_ROUTE_CAN_ANSWER = [401, 429, 500, 503];
 
@@ -84,7 +95,8 @@ describe("the Render emulator against Render's OpenAPI spec", function () {
         return route
             .replace("{serviceId}", ids.serviceId ?? emu.serviceId)
             .replace("{deployId}", ids.deployId ?? emu.deploys()[0].id)
-            .replace("{envVarKey}", ids.key ?? "SOME_HAND_SET_VAR");
+            .replace("{envVarKey}", ids.key ?? "SOME_HAND_SET_VAR")
+            .replace("{ownerId}", emu.ownerId);
     }
 
     // The tests share one emulator and run in order: each continues from the service the previous ones left (the deploy
@@ -155,6 +167,48 @@ describe("the Render emulator against Render's OpenAPI spec", function () {
             [],
             "a point's timestamp is a date-time",
         );
+        // A service event is checked against the details its type has (the spec's oneOf of them cannot be used as is).
+        const event = (type: string, details: unknown) =>
+            JSON.stringify([
+                {
+                    event: {
+                        id: "evt-cph1rs3idesc73a2b2mg",
+                        timestamp: "2025-06-01T00:00:00Z",
+                        serviceId: "srv-cph1rs3idesc73a2b2m0",
+                        type,
+                        details,
+                    },
+                    cursor: "c",
+                },
+            ]);
+        const events = (type: string, details: unknown) =>
+            spec.checkResponse("GET", "/services/{serviceId}/events", 200, event(type, details));
+        const instanceID = "srv-cph1rs3idesc73a2b2m0-abcde";
+        assert.deepEqual(events("server_failed", { instanceID, reason: { evicted: false, nonZeroExit: 1 } }), []);
+        assert.notDeepEqual(events("server_failed", { instanceID, reason: "oom" }), [], "a reason is an object");
+        assert.notDeepEqual(
+            events("server_failed", { instanceID: "i-1", reason: { evicted: false } }),
+            [],
+            "instance id",
+        );
+        assert.notDeepEqual(events("deploy_ended", { deployId: "dep-x" }), [], "deploy_ended needs its status");
+        assert.notDeepEqual(events("server_on_fire", {}), [], "an unknown type");
+        const log = (entry: unknown) =>
+            spec.checkResponse(
+                "GET",
+                "/logs",
+                200,
+                JSON.stringify({
+                    logs: [entry],
+                    hasMore: false,
+                    nextStartTime: point.timestamp,
+                    nextEndTime: point.timestamp,
+                }),
+            );
+        const line = { id: "l", message: "m", timestamp: point.timestamp, labels: [{ name: "type", value: "app" }] };
+        assert.deepEqual(log(line), []);
+        assert.notDeepEqual(log({ ...line, labels: undefined }), [], "a line has labels");
+        assert.notDeepEqual(log({ ...line, labels: [{ name: "colour", value: "red" }] }), [], "label names are listed");
     });
 
     it("answers the service endpoints as the spec declares", async () => {
@@ -522,6 +576,270 @@ describe("the Render emulator against Render's OpenAPI spec", function () {
         for (const [route, query] of bad) {
             expectStatus(await call(emu, "GET", route, `${route}?resource=${id}&${query}`), 400, `${route}?${query}`);
         }
+    });
+
+    it("accepts every field of the spec's web-service PATCH, applies what it models and shows the rest", async () => {
+        const id = emu.serviceId;
+        const route = "/services/{serviceId}";
+        const details = {
+            envSpecificDetails: { buildCommand: "npm ci && npm run build:prod", startCommand: "node dist/server.js" },
+            healthCheckPath: "/readyz",
+            maintenanceMode: { enabled: false, uri: "" },
+            plan: "standard",
+            preDeployCommand: "npm run migrate",
+            pullRequestPreviewsEnabled: "no",
+            previews: { generation: "manual" },
+            runtime: "node",
+            maxShutdownDelaySeconds: 60,
+            renderSubdomainPolicy: "enabled",
+            cache: { profile: "no-cache" },
+        };
+        const body = {
+            autoDeploy: "yes",
+            repo: "https://github.com/ahoy/ahoy-indie-media",
+            branch: "main",
+            name: "ahoy-indie-media",
+            buildFilter: { paths: ["src/**"], ignoredPaths: ["docs/**"] },
+            rootDir: "",
+            serviceDetails: details,
+        };
+        // The body is the spec's own: every web-service detail it names, and every service field but image (below).
+        assert.deepEqual(Object.keys(details).sort(), spec.propertiesOf("webServiceDetailsPATCH").sort());
+        assert.deepEqual(
+            [...Object.keys(body), "image"].sort(),
+            spec.requestBodyProperties("PATCH", route).sort(),
+            "the PATCH sent names every field of the spec's body",
+        );
+        assert.deepEqual(spec.checkRequestBody("PATCH", route, body, "webServiceDetailsPATCH"), []);
+        const patched = await call(emu, "PATCH", route, `/services/${id}`, { body });
+        expectStatus(patched, 200, "every field");
+        const shown = (await call(emu, "GET", route, `/services/${id}`)).json as {
+            buildFilter: unknown;
+            serviceDetails: Record<string, unknown>;
+        };
+        assert.deepEqual(shown.buildFilter, body.buildFilter);
+        assert.equal(shown.serviceDetails.healthCheckPath, "/readyz");
+        assert.equal(shown.serviceDetails.plan, "standard");
+        assert.equal(shown.serviceDetails.maxShutdownDelaySeconds, 60);
+        assert.deepEqual(shown.serviceDetails.previews, { generation: "manual" });
+        assert.deepEqual(shown.serviceDetails.cache, { profile: "no-cache" });
+        assert.deepEqual(shown.serviceDetails.envSpecificDetails, {
+            ...details.envSpecificDetails,
+            preDeployCommand: "npm run migrate",
+        });
+        // The plan is a memory limit the metrics report from now on.
+        const limit = await call(emu, "GET", "/metrics/memory-limit", `/metrics/memory-limit?resource=${id}`);
+        const points = (limit.json as { values: { value: number }[] }[])[0].values;
+        assert.equal(points.at(-1)?.value, 2048 * 2 ** 20, "standard's 2 GB limit");
+
+        const docker = {
+            serviceDetails: {
+                runtime: "docker",
+                envSpecificDetails: { dockerCommand: "", dockerContext: ".", dockerfilePath: "./Dockerfile" },
+            },
+        };
+        assert.deepEqual(spec.checkRequestBody("PATCH", route, docker, "webServiceDetailsPATCH"), []);
+        expectStatus(await call(emu, "PATCH", route, `/services/${id}`, { body: docker }), 200, "to Docker");
+        const back = {
+            serviceDetails: { runtime: "node", envSpecificDetails: details.envSpecificDetails, plan: "starter" },
+        };
+        expectStatus(await call(emu, "PATCH", route, `/services/${id}`, { body: back }), 200, "back to node");
+
+        const refused: [string, unknown][] = [
+            ["a Git service given an image", { image: { ownerId: emu.ownerId, imagePath: "docker.io/ahoy/app:1" } }],
+            ["a plan the PATCH does not offer", { serviceDetails: { plan: "free" } }],
+            ["a shutdown delay over 300 s", { serviceDetails: { maxShutdownDelaySeconds: 301 } }],
+            ["Docker commands for a node service", { serviceDetails: { envSpecificDetails: { dockerCommand: "x" } } }],
+            ["a health check path without /", { serviceDetails: { healthCheckPath: "healthz" } }],
+            ["a build filter without its lists", { buildFilter: { paths: ["src/**"] } }],
+            ["a field the spec does not name", { serviceDetails: { numInstances: 3 } }],
+        ];
+        for (const [what, bad] of refused) {
+            expectStatus(await call(emu, "PATCH", route, `/services/${id}`, { body: bad }), 400, what);
+        }
+        expectStatus(
+            await call(emu, "PATCH", route, `/services/${id}`, {
+                body: { serviceDetails: { envSpecificDetails: { registryCredentialId: "rgc-00000000000000000000" } } },
+            }),
+            404,
+            "an unknown registry credential",
+        );
+        // Left as the other tests expect it: a starter node service with autodeploy on.
+        assert.equal(emu.service().serviceDetails.plan, "starter");
+    });
+
+    it("answers the service's instances and events as the spec declares, with cursors, types and a time range", async () => {
+        const id = emu.serviceId;
+        const instances = await call(emu, "GET", "/services/{serviceId}/instances", `/services/${id}/instances`);
+        expectStatus(instances, 200, "instances");
+        assert.deepEqual(
+            (instances.json as { id: string }[]).map((i) => i.id),
+            emu.instances().map((i) => i.id),
+        );
+        expectStatus(
+            await call(emu, "GET", "/services/{serviceId}/instances", "/services/srv-00000000000000000000/instances"),
+            404,
+            "unknown service",
+        );
+
+        // One of each kind the emulator emits: a crash's, a restart's, a scaling's, a drill's, and the deploys' above.
+        emu.crash({ reason: "oom", restartSeconds: 1 });
+        await waitFor("the restart after the crash", () => emu.events().some((e) => e.type === "server_available"));
+        emu.serviceEvent("server_hardware_failure");
+        emu.serviceEvent("image_pull_failed", { message: "manifest unknown", imageURL: "docker.io/ahoy/app:9" });
+        emu.serviceEvent("zero_downtime_redeploy_started", { trigger: "render" });
+        emu.serviceEvent("zero_downtime_redeploy_ended");
+        emu.serviceEvent("service_disk_usage_high");
+        const events = "/services/{serviceId}/events";
+        const all = await call(emu, "GET", events, `/services/${id}/events?limit=100`);
+        expectStatus(all, 200, "every event");
+        const types = new Set((all.json as { event: { type: string } }[]).map((e) => e.event.type));
+        for (const type of ["deploy_started", "build_started", "build_ended", "deploy_ended", "server_failed"]) {
+            assert.ok(types.has(type), `${type} is among ${[...types].join(", ")}`);
+        }
+        const first = await call(emu, "GET", events, `/services/${id}/events?limit=2`);
+        const cursor = (first.json as { cursor: string }[])[1].cursor;
+        expectStatus(
+            await call(emu, "GET", events, `/services/${id}/events?limit=2&cursor=${encodeURIComponent(cursor)}`),
+            200,
+            "next page",
+        );
+        const since = new Date(Date.now() - 60_000).toISOString();
+        const failed = await call(
+            emu,
+            "GET",
+            events,
+            `/services/${id}/events?type=server_failed,server_restarted&startTime=${since}&endTime=${new Date().toISOString()}`,
+        );
+        assert.deepEqual([...new Set((failed.json as { event: { type: string } }[]).map((e) => e.event.type))].sort(), [
+            "server_failed",
+            "server_restarted",
+        ]);
+        for (const [query, what] of [
+            ["type=server_on_fire", "an unknown type"],
+            ["startTime=an-hour-ago", "a bad time"],
+            ["cursor=bogus", "a cursor never returned"],
+            ["limit=500", "limit 500"],
+        ]) {
+            expectStatus(await call(emu, "GET", events, `/services/${id}/events?${query}`), 400, what);
+        }
+        expectStatus(
+            await call(emu, "GET", events, "/services/srv-00000000000000000000/events"),
+            404,
+            "unknown service",
+        );
+    });
+
+    it("answers /logs and /logs/values as the spec declares, paged by time as it says", async () => {
+        const id = emu.serviceId;
+        for (const path of ["/healthz", "/nowhere", "/healthz"])
+            await (await fetch(`${emu.appUrl}${path}`)).arrayBuffer();
+        emu.appLog("a warning from the app", { level: "warning" });
+        const scope = `ownerId=${emu.ownerId}&resource=${id}`;
+        const first = await call(emu, "GET", "/logs", `/logs?${scope}&limit=2`);
+        expectStatus(first, 200, "newest two lines");
+        const page = first.json as { hasMore: boolean; nextStartTime: string; nextEndTime: string };
+        assert.equal(page.hasMore, true);
+        const next = `startTime=${page.nextStartTime}&endTime=${page.nextEndTime}`;
+        expectStatus(await call(emu, "GET", "/logs", `/logs?${scope}&${next}&limit=2`), 200, "the next page");
+        const filtered = await call(
+            emu,
+            "GET",
+            "/logs",
+            `/logs?${scope}&type=request&statusCode=2*&path=/healthz&method=GET&direction=forward&limit=100`,
+        );
+        expectStatus(filtered, 200, "request lines of 2xx /healthz");
+        assert.ok((filtered.json as { logs: unknown[] }).logs.length >= 2);
+        expectStatus(
+            await call(emu, "GET", "/logs", `/logs?ownerId=${emu.ownerId}&resource=${emu.databaseId}`),
+            200,
+            "the database's (none)",
+        );
+        const values = await call(emu, "GET", "/logs/values", `/logs/values?${scope}&label=statusCode`);
+        expectStatus(values, 200, "status codes seen");
+        assert.ok((values.json as string[]).includes("404"));
+        for (const label of ["type", "level", "instance", "host", "method"]) {
+            expectStatus(await call(emu, "GET", "/logs/values", `/logs/values?${scope}&label=${label}`), 200, label);
+        }
+        const bad: [string, string, string][] = [
+            ["/logs", `resource=${id}`, "no ownerId"],
+            ["/logs", `ownerId=${emu.ownerId}`, "no resource"],
+            ["/logs", `${scope}&startTime=yesterday`, "a bad startTime"],
+            ["/logs", `${scope}&startTime=${new Date(Date.now() - 31 * 86_400_000).toISOString()}`, "31 days ago"],
+            ["/logs", `${scope}&direction=sideways`, "a bad direction"],
+            ["/logs", `${scope}&limit=101`, "limit 101"],
+            ["/logs", `${scope}&text=/(unclosed/`, "a bad regular expression"],
+            ["/logs/values", `${scope}`, "no label"],
+            ["/logs/values", `${scope}&label=path`, "a label it does not list"],
+        ];
+        for (const [route, query, what] of bad) {
+            expectStatus(await call(emu, "GET", route, `${route}?${query}`), 400, what);
+        }
+        for (const route of ["/logs", "/logs/values"]) {
+            const label = route === "/logs/values" ? "&label=type" : "";
+            expectStatus(
+                await call(emu, "GET", route, `${route}?ownerId=tea-00000000000000000000&resource=${id}${label}`),
+                404,
+                `${route}: unknown owner`,
+            );
+            expectStatus(
+                await call(
+                    emu,
+                    "GET",
+                    route,
+                    `${route}?ownerId=${emu.ownerId}&resource=srv-00000000000000000000${label}`,
+                ),
+                404,
+                `${route}: unknown resource`,
+            );
+        }
+    });
+
+    it("answers the account's user, owners, projects, Postgres and Key Value as the spec declares", async () => {
+        expectStatus(await call(emu, "GET", "/users", "/users"), 200, "the key's user");
+        const owners = await call(emu, "GET", "/owners", "/owners");
+        expectStatus(owners, 200, "owners");
+        const listed = owners.json as { owner: { id: string; type: string }; cursor: string }[];
+        assert.deepEqual(
+            listed.map((o) => o.owner.type),
+            ["user", "team"],
+        );
+        assert.ok(
+            listed.some((o) => o.owner.id === emu.ownerId),
+            "the service's workspace is an owner",
+        );
+        expectStatus(await call(emu, "GET", "/owners", "/owners?name=Ahoy%20Indie%20Media&limit=1"), 200, "by name");
+        expectStatus(
+            await call(emu, "GET", "/owners", `/owners?cursor=${encodeURIComponent(listed[1].cursor)}`),
+            200,
+            "past the last",
+        );
+        expectStatus(await call(emu, "GET", "/owners", "/owners?limit=0"), 400, "limit 0");
+        expectStatus(await call(emu, "GET", "/owners/{ownerId}", `/owners/${emu.ownerId}`), 200, "one owner");
+        expectStatus(
+            await call(emu, "GET", "/owners/{ownerId}", "/owners/tea-00000000000000000000"),
+            404,
+            "unknown owner",
+        );
+
+        const projects = await call(emu, "GET", "/projects", `/projects?ownerId=${emu.ownerId}`);
+        expectStatus(projects, 200, "projects");
+        assert.deepEqual(projects.json, [], "the account has no projects");
+        expectStatus(await call(emu, "GET", "/projects", "/projects?createdAfter=last-week"), 400, "a bad time");
+
+        const postgres = await call(emu, "GET", "/postgres", `/postgres?ownerId=${emu.ownerId}&region=oregon`);
+        expectStatus(postgres, 200, "postgres");
+        assert.deepEqual(
+            (postgres.json as { postgres: { id: string } }[]).map((p) => p.postgres.id),
+            [emu.databaseId],
+        );
+        expectStatus(await call(emu, "GET", "/postgres", "/postgres?region=mars"), 400, "an unknown region");
+        expectStatus(await call(emu, "GET", "/postgres", "/postgres?includeReplicas=maybe"), 400, "not a boolean");
+
+        const keyValue = await call(emu, "GET", "/key-value", "/key-value");
+        expectStatus(keyValue, 200, "key value");
+        assert.deepEqual(keyValue.json, [], "the account has no Key Value instances");
+        expectStatus(await call(emu, "GET", "/key-value", "/key-value?limit=1000"), 400, "limit 1000");
     });
 
     it("answers 401 with Render's error body on every route without the right bearer token", async () => {

@@ -704,6 +704,12 @@ describe("the Render emulator", function () {
                 });
                 assert.equal(reply.status, 200);
                 assert.equal(((await reply.json()) as { name: string }).name, "ahoy-indie-media");
+                assert.match(await next(), /^AHOY_APP_URL=http:\/\/127\.0\.0\.1:\d+$/);
+                const ownerId = (await next()).replace(/^RENDER_OWNER_ID=/, "");
+                const logs = await fetch(`${baseUrl}/logs?ownerId=${ownerId}&resource=${serviceId}`, {
+                    headers: { Authorization: `Bearer ${apiKey}` },
+                });
+                assert.equal(logs.status, 200, "the owner printed is the one GET /logs needs");
 
                 // npm, its shell, tsx and the emulator share the child's process group: stop them all, as Ctrl-C would.
                 process.kill(-(child.pid as number), "SIGTERM");

@@ -51,6 +51,8 @@ export interface Deploy {
 export interface Service {
     id: string;
     name: string;
+    /** The workspace (tea-... or usr-...) that owns it: what GET /logs needs as `ownerId`. */
+    ownerId?: string;
     autoDeploy: "yes" | "no";
     /** Newer API versions only: `commit`, `off` or `checksPass`. */
     autoDeployTrigger?: string;
@@ -139,6 +141,102 @@ export interface HttpMetricsQuery extends MetricsQuery {
     path?: string;
 }
 
+/** One label of a log line: `{name: "statusCode", value: "503"}`, `{name: "level", value: "error"}`, ... */
+export interface LogLabel {
+    name: string;
+    value: string;
+}
+
+/** A log line as GET /logs answers it: the text as written, when, and its labels (resource, instance, type, ...). */
+export interface LogEntry {
+    id: string;
+    message: string;
+    /** RFC 3339, with Render's microseconds. */
+    timestamp: string;
+    labels: LogLabel[];
+}
+
+/** The labels GET /logs/values lists the values of. */
+export type LogValueLabel = "instance" | "host" | "statusCode" | "method" | "level" | "type";
+
+/**
+ * What GET /logs asks: the workspace and its resources, a time range, and filters (each a list of values any of which
+ * may match; Render takes `*` wildcards and `/regular expressions/` in them).
+ */
+export interface LogsQuery {
+    /** The workspace that owns the resources (tea-... or usr-...). */
+    ownerId: string;
+    /** Service (srv-...), Postgres (dpg-...) or Redis ids, at least one, all of one owner and region. */
+    resource: readonly string[];
+    /** RFC 3339, within the last 30 days; Render's default is an hour before endTime. Sent as given. */
+    startTime?: string;
+    /** RFC 3339; Render's default is now. Sent as given. */
+    endTime?: string;
+    /** `backward` (Render's default): newest first; `forward`: oldest first. */
+    direction?: "forward" | "backward";
+    level?: readonly string[];
+    /** `app`, `request`, `build`, ... */
+    type?: readonly string[];
+    instance?: readonly string[];
+    host?: readonly string[];
+    statusCode?: readonly string[];
+    method?: readonly string[];
+    path?: readonly string[];
+    text?: readonly string[];
+}
+
+/** How far listLogs pages. */
+export interface ListLogsOptions {
+    /** Lines per request, 1 to 100 (Render's most); default 100. */
+    pageSize?: number;
+    /** Requests at most; default 20. The read stops there, saying it is not complete. */
+    maxPages?: number;
+}
+
+/** The lines read, in the order Render gave them, and whether they are all the range holds. */
+export interface LogsRead {
+    logs: LogEntry[];
+    /** How many pages (requests) it took. */
+    pages: number;
+    /** False when the page bound stopped the read before Render said there were no more. */
+    complete: boolean;
+    /** Where the rest is, when not complete: the range the next page would ask (as Render gave it). */
+    next?: { startTime: string; endTime: string };
+}
+
+/** A service event as GET /services/{id}/events lists it; `details` as the spec describes the type's. */
+export interface ServiceEvent {
+    id: string;
+    /** RFC 3339. */
+    timestamp: string;
+    serviceId: string;
+    /** `server_failed`, `deploy_ended`, ... (Render adds types: any string is read). */
+    type: string;
+    details: Record<string, unknown>;
+}
+
+/** Which events listServiceEvents reads, and how far it pages. */
+export interface ListServiceEventsOptions {
+    /** Only these types (sent comma-separated in one `type`, as Render's own clients do); all when absent. */
+    types?: readonly string[];
+    /** RFC 3339: only events at or after it. */
+    startTime?: string;
+    /** RFC 3339: only events at or before it. */
+    endTime?: string;
+    /** Events per request, 1 to 100; default 100. */
+    pageSize?: number;
+    /** Requests at most; default 10. The read stops there, saying it is not complete. */
+    maxPages?: number;
+}
+
+/** The events read, newest first, and whether they are all the range holds. */
+export interface ServiceEventsRead {
+    events: ServiceEvent[];
+    pages: number;
+    /** False when the page bound stopped the read before Render's list ended. */
+    complete: boolean;
+}
+
 export interface WaitForDeployOptions {
     /** Give up (DeployFailedError with timedOut) after this long. Default 30 minutes. */
     timeoutMs?: number;
@@ -202,6 +300,7 @@ const deploySchema: z.ZodType<Deploy> = z.object({
 const serviceSchema: z.ZodType<Service> = z.object({
     id: z.string().min(1),
     name: z.string(),
+    ownerId: z.string().optional(),
     autoDeploy: z.enum(["yes", "no"]),
     autoDeployTrigger: z.string().optional(),
     type: z.string().optional(),
@@ -233,6 +332,31 @@ const metricSeriesSchema: z.ZodType<MetricSeries> = z.object({
     unit: z.string(),
 });
 const metricSeriesListSchema = z.array(metricSeriesSchema);
+const dateTime = z.string().refine((t) => !Number.isNaN(Date.parse(t)), { error: "not a date-time" });
+// Label names are read as any string: Render adds labels, and a new one must not make the logs unreadable.
+const logEntrySchema: z.ZodType<LogEntry> = z.object({
+    id: z.string(),
+    message: z.string(),
+    timestamp: dateTime,
+    labels: z.array(z.object({ name: z.string(), value: z.string() })),
+});
+const logsPageSchema = z.object({
+    logs: z.array(logEntrySchema),
+    hasMore: z.boolean(),
+    nextStartTime: z.string().optional(),
+    nextEndTime: z.string().optional(),
+});
+const logValuesSchema = z.array(z.string());
+const serviceEventSchema: z.ZodType<ServiceEvent> = z.object({
+    id: z.string().min(1),
+    timestamp: dateTime,
+    serviceId: z.string(),
+    type: z.string().min(1),
+    details: z.record(z.string(), z.unknown()),
+});
+const serviceEventPageSchema = z.array(z.object({ event: serviceEventSchema, cursor: z.string() }));
+/** The most lines or events Render gives in one answer. */
+const MAX_PAGE_SIZE = 100;
 /** Render's smallest `resolutionSeconds` for metrics. */
 export const MIN_METRICS_RESOLUTION_SECONDS = 30;
 
@@ -567,6 +691,99 @@ export class RenderClient {
     }
 
     /**
+     * GET /logs, page after page to the end of the range or `maxPages` (default 20), whichever comes first: each next
+     * page asks the `nextStartTime`/`nextEndTime` Render gave, exactly as given (its timestamps carry microseconds that
+     * a Date would lose). Lines come in Render's order (newest first unless `direction` is `forward`). The client's
+     * retry rules apply to every page (a 429 waits as Render says).
+     */
+    async listLogs(query: LogsQuery, opts: ListLogsOptions = {}): Promise<LogsRead> {
+        const path = "/logs";
+        const pageSize = opts.pageSize ?? MAX_PAGE_SIZE;
+        const maxPages = opts.maxPages ?? 20;
+        checkPaging(`GET ${path}`, pageSize, maxPages);
+        const base = logsQueryPairs(path, query);
+        let range = { startTime: query.startTime, endTime: query.endTime };
+        const logs: LogEntry[] = [];
+        for (let pages = 1; ; pages++) {
+            const pairs: Array<[string, string]> = [...base, ["limit", String(pageSize)]];
+            if (range.startTime !== undefined) pairs.push(["startTime", range.startTime]);
+            if (range.endTime !== undefined) pairs.push(["endTime", range.endTime]);
+            const res = await this.call({ method: "GET", path, query: pairs });
+            const page = this.parse(logsPageSchema, res, "GET", path, "a page of logs");
+            logs.push(...page.logs);
+            if (!page.hasMore) return { logs, pages, complete: true };
+            if (page.nextStartTime === undefined || page.nextEndTime === undefined) {
+                throw new RenderApiError(
+                    "GET",
+                    path,
+                    res.status,
+                    "hasMore is true but nextStartTime/nextEndTime are missing",
+                    res.requestId,
+                );
+            }
+            const next = { startTime: page.nextStartTime, endTime: page.nextEndTime };
+            if (next.startTime === range.startTime && next.endTime === range.endTime) {
+                throw new RenderApiError(
+                    "GET",
+                    path,
+                    res.status,
+                    `the page did not advance (hasMore, and the next range is ${next.startTime} to ${next.endTime} again)`,
+                    res.requestId,
+                );
+            }
+            if (pages >= maxPages) return { logs, pages, complete: false, next };
+            range = next;
+        }
+    }
+
+    /** GET /logs/values: the values of one label among the lines the query matches (e.g. every status code seen). */
+    async listLogValues(query: Omit<LogsQuery, "direction"> & { label: LogValueLabel }): Promise<string[]> {
+        const path = "/logs/values";
+        const pairs = logsQueryPairs(path, query);
+        pairs.push(["label", query.label]);
+        if (query.startTime !== undefined) pairs.push(["startTime", query.startTime]);
+        if (query.endTime !== undefined) pairs.push(["endTime", query.endTime]);
+        const res = await this.call({ method: "GET", path, query: pairs });
+        return this.parse(logValuesSchema, res, "GET", path, "a list of log label values");
+    }
+
+    /**
+     * GET /services/{id}/events, newest first, following cursors until Render's list ends (an empty page) or
+     * `maxPages` (default 10) requests were made. The range applies to every page, beside the cursor.
+     */
+    async listServiceEvents(serviceId: string, opts: ListServiceEventsOptions = {}): Promise<ServiceEventsRead> {
+        const path = `/services/${enc(serviceId)}/events`;
+        const pageSize = opts.pageSize ?? MAX_PAGE_SIZE;
+        const maxPages = opts.maxPages ?? 10;
+        checkPaging(`GET ${path}`, pageSize, maxPages);
+        const pairs: Array<[string, string]> = [["limit", String(pageSize)]];
+        if (opts.types !== undefined && opts.types.length > 0) pairs.push(["type", opts.types.join(",")]);
+        if (opts.startTime !== undefined) pairs.push(["startTime", opts.startTime]);
+        if (opts.endTime !== undefined) pairs.push(["endTime", opts.endTime]);
+        const events: ServiceEvent[] = [];
+        let cursor: string | undefined;
+        for (let pages = 1; pages <= maxPages; pages++) {
+            const query: Array<[string, string]> = cursor === undefined ? pairs : [...pairs, ["cursor", cursor]];
+            const res = await this.call({ method: "GET", path, query });
+            const page = this.parse(serviceEventPageSchema, res, "GET", path, "a page of service events");
+            if (page.length === 0) return { events, pages, complete: true };
+            events.push(...page.map((item) => item.event));
+            const next = page[page.length - 1].cursor;
+            if (next === cursor) {
+                throw new RenderApiError(
+                    "GET",
+                    path,
+                    res.status,
+                    `the cursor did not advance (page after cursor ${cursor} ended with it again)`,
+                    res.requestId,
+                );
+            }
+            cursor = next;
+        }
+        return { events, pages: maxPages, complete: false };
+    }
+
+    /**
      * Polls until the deploy is live (resolves) or fails (DeployFailedError naming the status, the deploy and the
      * request id of the last poll). Polls quickly at first and backs off, so a fast rollback is seen within a second or
      * two while a long build costs few requests. A poll that fails (5xx, 429, no answer) says nothing about the
@@ -873,6 +1090,35 @@ export function redactSecrets(text: string, secrets: readonly string[]): string 
         else if (i === 0 || !hidden[i - 1]) out += "[redacted]";
     }
     return out;
+}
+
+/** A page size Render takes (1 to 100) and a bound of at least one page, or an error naming the call. */
+function checkPaging(call: string, pageSize: number, maxPages: number): void {
+    if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+        throw new Error(`${call}: pageSize must be a whole number from 1 to ${MAX_PAGE_SIZE}, got ${pageSize}`);
+    }
+    if (!Number.isInteger(maxPages) || maxPages < 1) {
+        throw new Error(`${call}: maxPages must be a whole number of at least 1, got ${maxPages}`);
+    }
+}
+
+/** The owner, resources, direction and filters of a logs query as query pairs (a list as one pair per value). */
+function logsQueryPairs(
+    path: string,
+    query: Omit<LogsQuery, "direction"> & { direction?: string },
+): Array<[string, string]> {
+    if (typeof query.ownerId !== "string" || query.ownerId === "") {
+        throw new Error(`GET ${path}: ownerId is required: the workspace (tea-... or usr-...) that owns the service`);
+    }
+    if (!Array.isArray(query.resource) || query.resource.length === 0) {
+        throw new Error(`GET ${path}: at least one resource id (srv-..., dpg-...) is required`);
+    }
+    const pairs: Array<[string, string]> = [["ownerId", query.ownerId]];
+    for (const resource of query.resource) pairs.push(["resource", resource]);
+    if (query.direction !== undefined) pairs.push(["direction", query.direction]);
+    const filters = ["level", "type", "instance", "host", "statusCode", "method", "path", "text"] as const;
+    for (const filter of filters) for (const value of query[filter] ?? []) pairs.push([filter, value]);
+    return pairs;
 }
 
 /** Why a failed request leaves open whether Render acted on it, or undefined when it did not act. */

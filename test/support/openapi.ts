@@ -21,6 +21,7 @@ type Spec = {
     components: {
         schemas: Record<string, Record<string, unknown>>;
         responses: Record<string, Operation["responses"][string]>;
+        parameters: Record<string, { schema: { anyOf: Array<{ enum: string[] }> } }>;
     };
 };
 
@@ -35,9 +36,41 @@ const DETAILS_BY_TYPE: Record<string, string> = {
     cron_job: "cronJobDetails",
 };
 
+/** Where the spec keeps the details of each service event type (a oneOf of shapes, titled). */
+const EVENT_DETAILS =
+    "#/paths/~1events~1%7BeventId%7D/get/responses/200/content/application~1json/schema/properties/details/oneOf/0";
+// The titles whose event type is not the title in snake case.
+const EVENT_TYPE_OF_TITLE: Record<string, string> = { "Instance Type Changed": "plan_changed" };
+
+/**
+ * A service event's details are a oneOf of 41 shapes that do not exclude each other (most require nothing), so strict
+ * oneOf rejects every real event. The event's `type` says which shape applies: check exactly that one.
+ */
+function detailsByEventType(spec: Spec): void {
+    const byEvent = (
+        spec.paths["/events/{eventId}"].get.responses["200"].content?.["application/json"]?.schema as {
+            properties: { details: { oneOf: Array<{ oneOf: Array<{ title: string }> }> } };
+        }
+    ).properties.details.oneOf[0].oneOf;
+    const event = (
+        spec.components.schemas.serviceEventWithCursor as {
+            properties: { event: { properties: Record<string, unknown>; allOf?: unknown[] } };
+        }
+    ).properties.event;
+    event.properties.details = { type: "object" };
+    event.allOf = byEvent.map(({ title }, index) => {
+        const type = EVENT_TYPE_OF_TITLE[title] ?? title.toLowerCase().replace(/ /g, "_");
+        return {
+            if: { properties: { type: { const: type } }, required: ["type"] },
+            then: { properties: { details: { $ref: `${EVENT_DETAILS}/oneOf/${index}` } } },
+        };
+    });
+}
+
 /**
  * The spec with the README's documented differences applied (the README describes what the live API does, and wins):
- * a deploy's `finishedAt` is sometimes null, its `commit` is null for image deploys.
+ * a deploy's `finishedAt` is sometimes null, its `commit` is null for image deploys; services emit
+ * `service_disk_usage_high`, an event type the spec does not list yet.
  */
 function withReadmeNotes(spec: Spec): Spec {
     const patched = structuredClone(spec);
@@ -55,7 +88,19 @@ function withReadmeNotes(spec: Spec): Spec {
         if: { properties: { type: { const: type } }, required: ["type"] },
         then: { properties: { serviceDetails: { $ref: `#/components/schemas/${schema}` } } },
     }));
+    detailsByEventType(patched);
+    patched.components.parameters.eventTypeParam.schema.anyOf[0].enum.push("service_disk_usage_high");
     return patched;
+}
+
+/** `schema` where every object that names its properties takes no others. */
+function closed(schema: unknown): object {
+    if (Array.isArray(schema)) return schema.map(closed);
+    if (typeof schema !== "object" || schema === null) return schema as object;
+    const node = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, closed(v)])) as Record<string, unknown>;
+    if (typeof node.properties === "object" && node.additionalProperties === undefined)
+        node.additionalProperties = false;
+    return node;
 }
 
 /** JSON pointer segments, each escaped and percent-encoded, as a URI fragment ajv resolves inside the spec. */
@@ -110,6 +155,55 @@ export class RenderSpec {
                 : [`${where}: the spec declares no body, but the response has one: ${text.slice(0, 200)}`];
         }
         return this.checkJson(`${base}/content/application~1json/schema`, text, where);
+    }
+
+    /**
+     * What is wrong with a request body against the spec's body for the operation, read strictly: an object may carry
+     * only the properties its schema names. `serviceDetails` is checked against `detailsSchema` (e.g.
+     * `webServiceDetailsPATCH`), the one shape of the spec's oneOf the service's type takes.
+     */
+    checkRequestBody(method: string, route: string, body: unknown, detailsSchema?: string): string[] {
+        const where = `${method} ${route} request`;
+        const operation = this.operation(method, route) as
+            (Operation & { requestBody?: { content?: Record<string, { schema?: unknown }> } }) | undefined;
+        let schema = operation?.requestBody?.content?.["application/json"]?.schema as
+            Record<string, unknown> | undefined;
+        if (!schema) return [`${where}: the spec declares no JSON request body`];
+        if (typeof schema.$ref === "string") schema = this.resolve(schema.$ref) as unknown as Record<string, unknown>;
+        const strict = structuredClone(schema) as { properties?: Record<string, unknown> };
+        if (detailsSchema && strict.properties?.serviceDetails) {
+            strict.properties.serviceDetails = this.resolve(`#/components/schemas/${detailsSchema}`);
+        }
+        const validate = this.ajv.compile(closed(this.inline(strict)));
+        if (validate(body)) return [];
+        return (validate.errors ?? []).map(
+            (e) => `${where}: ${e.instancePath || "(body)"} ${e.message ?? "is invalid"} ${JSON.stringify(e.params)}`,
+        );
+    }
+
+    /** The property names of a schema in components.schemas, e.g. every field of `webServiceDetailsPATCH`. */
+    propertiesOf(schemaName: string): string[] {
+        return Object.keys((this.spec.components.schemas[schemaName]?.properties as object | undefined) ?? {});
+    }
+
+    /** The top-level property names of an operation's JSON request body. */
+    requestBodyProperties(method: string, route: string): string[] {
+        const operation = this.operation(method, route) as
+            (Operation & { requestBody?: { content?: Record<string, { schema?: { $ref?: string } }> } }) | undefined;
+        let schema = operation?.requestBody?.content?.["application/json"]?.schema as
+            { $ref?: string; properties?: object } | undefined;
+        if (schema?.$ref) schema = this.resolve(schema.$ref) as { properties?: object };
+        return Object.keys(schema?.properties ?? {});
+    }
+
+    /** `schema` with every local $ref replaced by what it points at (the request schemas here have no cycles). */
+    private inline(schema: unknown, depth = 0): unknown {
+        if (depth > 30) throw new Error("the schema nests deeper than 30 levels: a cycle?");
+        if (Array.isArray(schema)) return schema.map((item) => this.inline(item, depth + 1));
+        if (typeof schema !== "object" || schema === null) return schema;
+        const node = schema as Record<string, unknown>;
+        if (typeof node.$ref === "string") return this.inline(this.resolve(node.$ref), depth + 1);
+        return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, this.inline(v, depth + 1)]));
     }
 
     /** What is wrong with a body against one named schema (e.g. `error`); [] when it conforms. */
