@@ -73,10 +73,16 @@ function maskUserInfo(text: string): string {
     return text.replace(/\/\/[^/@\s]+@/g, "//***@");
 }
 
-/** How an error shows a received value: secrets never, by schema or by how they were stored. */
+/** The longest value an error quotes whole; a longer one (a list of thousands of addresses) is cut, its length said. */
+const QUOTED_LENGTH = 200;
+
+/** How an error shows a received value: secrets never, by schema or by how they were stored; a long one cut short. */
 function describeValue(raw: string | undefined, secret: boolean): string {
     if (secret) return "a secret value";
-    return raw === undefined ? "nothing" : JSON.stringify(maskUserInfo(raw));
+    if (raw === undefined) return "nothing";
+    const masked = maskUserInfo(raw);
+    if (masked.length <= QUOTED_LENGTH) return JSON.stringify(masked);
+    return `${JSON.stringify(masked.slice(0, QUOTED_LENGTH))}... (${raw.length} characters)`;
 }
 
 /** What the admin database connection may take from the environment when the stack does not say (libpq's PGUSER). */
