@@ -139,3 +139,15 @@ export function formatNetwork(network: IpNetwork): string {
 export function addressBits(family: IpFamily): number {
     return BITS[family];
 }
+
+/**
+ * True for a host on this machine's loopback: an address in 127.0.0.0/8, ::1 (bracketed or not, IPv4-mapped or not),
+ * or the name localhost. Any other name is not, whatever it resolves to today.
+ */
+export function isLoopbackHost(host: string): boolean {
+    const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
+    if (bare.toLowerCase() === "localhost") return true;
+    const address = parseAddress(bare);
+    if (!address) return false;
+    return address.family === 4 ? address.value >> 24n === 127n : address.value === 1n;
+}

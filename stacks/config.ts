@@ -68,9 +68,14 @@ function closestKey(unknown: string): string | undefined {
     return candidates[0] && candidates[0].d <= 3 ? candidates[0].key : undefined;
 }
 
-/** A URL's user-info may be a token (https://TOKEN@host/...): wherever a received value is shown, it is masked. */
+/**
+ * A URL's user-info may be a token (https://TOKEN@host/...), and so may its query or fragment (?key=...): wherever a
+ * received value is shown, they are masked.
+ */
 function maskUserInfo(text: string): string {
-    return text.replace(/\/\/[^/@\s]+@/g, "//***@");
+    return text
+        .replace(/\/\/[^/@\s]+@/g, "//***@")
+        .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#,]*)[?#][^\s,]*/gi, "$1?***");
 }
 
 /** The longest value an error quotes whole; a longer one (a list of thousands of addresses) is cut, its length said. */

@@ -105,6 +105,56 @@ describe("parseStackConfig", () => {
         });
     }
 
+    const renderApiUrls: Array<[string, string | RegExp]> = [
+        ["https://api.render.com/v1", "https://api.render.com/v1"],
+        ["https://api.render.com/v1/", "https://api.render.com/v1"],
+        ["https://API.Render.com:443/v1", "https://API.Render.com:443/v1"],
+        ["http://127.0.0.1:4010/v1/", "http://127.0.0.1:4010/v1"],
+        ["http://127.8.9.10:4010/v1", "http://127.8.9.10:4010/v1"],
+        ["http://[::1]:4010/v1", "http://[::1]:4010/v1"],
+        ["https://localhost:4010/v1", "https://localhost:4010/v1"],
+        [
+            "https://render.example/v1",
+            /renderApiUrl: got "https:\/\/render\.example\/v1": would send the Render API key to render\.example, which is neither Render's API nor a loopback address; expected https:\/\/api\.render\.com\/v1, or an http\(s\) URL on a loopback address \(127\.0\.0\.0\/8, \[::1\] or localhost\) for the emulator, without a user, password, query or fragment: `pulumi config rm renderApiUrl` \(Render's API is the default\)/,
+        ],
+        ["http://10.0.0.1:4010/v1", /would send the Render API key to 10\.0\.0\.1/],
+        ["http://0.0.0.0:4010/v1", /would send the Render API key to 0\.0\.0\.0/],
+        ["http://127.0.0.1.attacker.test/v1", /would send the Render API key to 127\.0\.0\.1\.attacker\.test/],
+        ["http://localhost.attacker.test/v1", /would send the Render API key to localhost\.attacker\.test/],
+        [
+            "http://api.render.com/v1",
+            /is not Render's API as Render serves it \(https:\/\/api\.render\.com\/v1, over https\)/,
+        ],
+        ["https://api.render.com/v2", /is not Render's API as Render serves it/],
+        ["https://api.render.com:8443/v1", /is not Render's API as Render serves it/],
+        ["ftp://render.example", /got "ftp:\/\/render\.example": is not an http\(s\) URL/],
+        ["render", /got "render": is not a URL; expected https:\/\/api\.render\.com\/v1/],
+    ];
+    for (const [raw, want] of renderApiUrls) {
+        it(`${typeof want === "string" ? "takes" : "refuses"} renderApiUrl ${raw}`, () => {
+            if (typeof want === "string")
+                assert.equal(parseStackConfig({ ...REQUIRED, renderApiUrl: raw }).renderApiUrl, want);
+            else assert.match(problemsOf({ renderApiUrl: raw }), want);
+        });
+    }
+
+    it("refuses a renderApiUrl carrying a user, password, query or fragment without quoting them", () => {
+        for (const raw of [
+            "https://tok3n@api.render.com/v1",
+            "https://u:s3cret@127.0.0.1:4010/v1",
+            "https://api.render.com/v1?key=s3cret",
+            "http://127.0.0.1:4010/v1#s3cret",
+        ]) {
+            const message = problemsOf({ renderApiUrl: raw });
+            assert.match(
+                message,
+                /renderApiUrl: got ".*": (carries a user or password|has a query or fragment)/,
+                message,
+            );
+            assert.doesNotMatch(message, /tok3n|s3cret/, message);
+        }
+    });
+
     it("refuses a maintenance page on the service itself (Render's edge would answer it with the page)", () => {
         assert.match(
             problemsOf({ MAINTENANCE_PAGE: "true", maintenancePageUri: `${SERVICE_URL}/maintenance.html` }),
@@ -172,11 +222,6 @@ describe("parseStackConfig", () => {
         ["BLOCKED_IPS", "fe80::1%eth0", /"fe80::1%eth0" is not an IPv4\/IPv6 address/],
         ["BLOCKED_IPS", "10.0.0.1/-1", /"10.0.0.1\/-1" is not an IPv4\/IPv6 address/],
         ["service", "srv-TOO-SHORT", /service: got "srv-TOO-SHORT": expected a Render service name or a service id/],
-        [
-            "renderApiUrl",
-            "ftp://render.example",
-            /renderApiUrl: got "ftp:\/\/render.example": expected an http\(s\) URL/,
-        ],
         [
             "DISABLE_SIGNUPS",
             "true",
