@@ -3,6 +3,7 @@
 import { z } from "zod";
 import { ownerRoleProblem } from "./rotation";
 import type { ConfigProblem, SettingMeta } from "./settings/kit";
+import { plainTextSecretProblems } from "./settings/credentials";
 import { incidentProblems, incidentSettings } from "./settings/incident";
 import { releaseSettings } from "./settings/release";
 import { redisUrlMeta, rotationSettings } from "./settings/rotation";
@@ -103,7 +104,6 @@ export function adminRoleOf(providerConfig: Record<string, string | undefined>, 
 /** Rules between keys, checked once each key is valid on its own. */
 function crossCheck(
     config: StackConfig,
-    secretKeys: ReadonlySet<string>,
     providerConfig: Record<string, string | undefined>,
     environment: AdminEnvironment,
 ): ConfigProblem[] {
@@ -145,14 +145,6 @@ function crossCheck(
             });
         }
         return problems;
-    }
-    // The admin connection itself may come from the stack (postgresql:host ...) or from libpq's PG* variables;
-    // only a password kept in the stack in plain text is a problem.
-    if (providerConfig["postgresql:password"] && !secretKeys.has("postgresql:password")) {
-        problems.push({
-            key: "postgresql:password",
-            message: "is stored in plain text; expected `pulumi config set --secret postgresql:password ...`",
-        });
     }
     return problems;
 }
@@ -204,8 +196,10 @@ export function parseStackConfig(
             problems.push({ key, message: `is stored in plain text; expected ${meta.expected}` });
         }
     }
+    // Other namespaces' secrets (the admin password) too, wherever they appear, used yet or not.
+    problems.push(...plainTextSecretProblems(providerConfig, secretKeys));
     problems.push(...verificationProblems(values));
-    if (result.success) problems.push(...crossCheck(result.data, secretKeys, providerConfig, environment));
+    if (result.success) problems.push(...crossCheck(result.data, providerConfig, environment));
     if (problems.length > 0 || !result.success) throw new StackConfigError(problems);
     // Every key present, unset ones as undefined, so two configs compare by value whatever the input's shape.
     return Object.fromEntries(

@@ -407,6 +407,27 @@ describe("parseStackConfig", () => {
         });
     }
 
+    it("refuses a plain-text postgresql:password wherever it appears, managed database or not, with the --secret command", () => {
+        for (const managed of [{}, { databaseAppHost: "db.internal" }]) {
+            let message = "";
+            try {
+                parseStackConfig({ ...REQUIRED, ...managed, SIGNED_URL_EXPIRY: "5" }, new Set(), {
+                    "postgresql:password": "hunter2-plain",
+                });
+            } catch (err) {
+                message = (err as Error).message;
+            }
+            assert.match(message, /2 problems/, "listed with every other problem");
+            assert.match(
+                message,
+                /- postgresql:password: is stored in plain text; expected `pulumi config set --secret postgresql:password <the admin password>`/,
+            );
+            assert.doesNotMatch(message, /hunter2/);
+        }
+        const stored = parseStackConfig(REQUIRED, new Set(["postgresql:password"]), { "postgresql:password": "x" });
+        assert.equal(stored.databaseAppHost, undefined, "an encrypted one is taken");
+    });
+
     it("accepts the API key when it was stored as a secret", () => {
         assert.equal(
             parseStackConfig({ ...REQUIRED, renderApiKey: "rnd_x" }, new Set(["renderApiKey"])).renderApiKey,
