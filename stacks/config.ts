@@ -3,7 +3,12 @@
 import { z } from "zod";
 import { ownerRoleProblem } from "./rotation";
 import type { ConfigProblem, SettingMeta } from "./settings/kit";
-import { plainTextSecretProblems } from "./settings/credentials";
+import {
+    type AdminTlsEnvironment,
+    adminTlsProblems,
+    appTlsProblems,
+    plainTextSecretProblems,
+} from "./settings/credentials";
 import { incidentProblems, incidentSettings } from "./settings/incident";
 import { releaseSettings } from "./settings/release";
 import { redisUrlMeta, rotationSettings } from "./settings/rotation";
@@ -91,8 +96,8 @@ function describeValue(raw: string | undefined, secret: boolean): string {
     return `${JSON.stringify(masked.slice(0, QUOTED_LENGTH))}... (${raw.length} characters)`;
 }
 
-/** What the admin database connection may take from the environment when the stack does not say (libpq's PGUSER). */
-export interface AdminEnvironment {
+/** What the admin database connection may take from the environment when the stack does not say (libpq's PG*). */
+export interface AdminEnvironment extends AdminTlsEnvironment {
     readonly PGUSER?: string;
 }
 
@@ -108,7 +113,7 @@ function crossCheck(
     environment: AdminEnvironment,
 ): ConfigProblem[] {
     const adminRole = adminRoleOf(providerConfig, environment);
-    const problems: ConfigProblem[] = [...incidentProblems(config)];
+    const problems: ConfigProblem[] = [...incidentProblems(config), ...appTlsProblems(config)];
     if (config.sessionStore === "redis" && !config.redisUrl) {
         problems.push({
             key: "redisUrl",
@@ -196,8 +201,9 @@ export function parseStackConfig(
             problems.push({ key, message: `is stored in plain text; expected ${meta.expected}` });
         }
     }
-    // Other namespaces' secrets (the admin password) too, wherever they appear, used yet or not.
+    // Other namespaces' secrets (the admin password) too, wherever they appear, used yet or not; and where it goes.
     problems.push(...plainTextSecretProblems(providerConfig, secretKeys));
+    problems.push(...adminTlsProblems(providerConfig, environment, Boolean(values.databaseAppHost)));
     problems.push(...verificationProblems(values));
     if (result.success) problems.push(...crossCheck(result.data, providerConfig, environment));
     if (problems.length > 0 || !result.success) throw new StackConfigError(problems);

@@ -428,6 +428,82 @@ describe("parseStackConfig", () => {
         assert.equal(stored.databaseAppHost, undefined, "an encrypted one is taken");
     });
 
+    // The admin connection's TLS, from the stack (postgresql:...) or, once the program connects, libpq's variables.
+    const adminTls: Array<[string, Record<string, string>, Record<string, string>, Record<string, string>, RegExp?]> = [
+        [
+            "disable to a remote host",
+            {},
+            { "postgresql:host": "dpg-x.oregon-postgres.render.com", "postgresql:sslmode": "disable" },
+            {},
+            /- postgresql:sslmode: got "disable", but the admin connection goes to dpg-x\.oregon-postgres\.render\.com \(postgresql:host\), not this machine: its password would cross the network unencrypted; expected verify-full .*`pulumi config set postgresql:sslmode verify-full`/,
+        ],
+        [
+            "disable to a remote PGHOST (PGSSLMODE), once the database is managed",
+            { databaseAppHost: "dpg-app-a" },
+            {},
+            { PGHOST: "db.example.net", PGSSLMODE: "disable" },
+            /- postgresql:sslmode \(PGSSLMODE\): got "disable", but the admin connection goes to db\.example\.net \(PGHOST\)/,
+        ],
+        [
+            "disable with no host: libpq's localhost default",
+            { databaseAppHost: "dpg-app-a" },
+            { "postgresql:sslmode": "disable" },
+            {},
+            undefined,
+        ],
+        [
+            "disable to 127.0.0.1",
+            {},
+            { "postgresql:host": "127.0.0.1", "postgresql:sslmode": "disable" },
+            {},
+            undefined,
+        ],
+        ["disable to ::1", {}, { "postgresql:host": "::1", "postgresql:sslmode": "disable" }, {}, undefined],
+        [
+            "libpq's variables while nothing connects",
+            {},
+            {},
+            { PGHOST: "db.example.net", PGSSLMODE: "disable" },
+            undefined,
+        ],
+        [
+            "verify-full to a remote host",
+            {},
+            { "postgresql:host": "db.example.net", "postgresql:sslmode": "verify-full" },
+            {},
+            undefined,
+        ],
+        [
+            "a mode libpq does not know",
+            {},
+            { "postgresql:sslmode": "on" },
+            {},
+            /- postgresql:sslmode: got "on"; expected one of disable, allow, prefer, require, verify-ca, verify-full/,
+        ],
+    ];
+    for (const [what, values, provider, environment, refused] of adminTls) {
+        it(`${refused ? "refuses" : "takes"} the admin connection's TLS: ${what}`, () => {
+            const parse = () => parseStackConfig({ ...REQUIRED, ...values }, new Set(), provider, environment);
+            if (refused) assert.throws(parse, (err: Error) => refused.test(err.message));
+            else parse();
+        });
+    }
+
+    it("refuses databaseSslMode disable for an app host that is not this machine, naming the fix", () => {
+        assert.match(
+            problemsOf({ databaseAppHost: "dpg-app-a", databaseSslMode: "disable" }),
+            /- databaseSslMode: got "disable", but DATABASE_URL's host dpg-app-a \(databaseAppHost\) is not this machine: the app's password would cross the network unencrypted; expected require or, where the host's certificate can be checked, verify-full: `pulumi config set databaseSslMode require`/,
+        );
+        const local = parseStackConfig({ ...REQUIRED, databaseAppHost: "127.0.0.1", databaseSslMode: "disable" });
+        assert.equal(local.databaseSslMode, "disable");
+        for (const mode of ["verify-ca", "verify-full"]) {
+            assert.equal(
+                parseStackConfig({ ...REQUIRED, databaseAppHost: "dpg-app-a", databaseSslMode: mode }).databaseSslMode,
+                mode,
+            );
+        }
+    });
+
     it("accepts the API key when it was stored as a secret", () => {
         assert.equal(
             parseStackConfig({ ...REQUIRED, renderApiKey: "rnd_x" }, new Set(["renderApiKey"])).renderApiKey,
