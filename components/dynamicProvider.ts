@@ -27,7 +27,19 @@ exports.handler = function () {
                 " not found under " + process.cwd() + ": the provider host must run in the ahoy-ops project directory");
         }
         if (!globalThis.__ahoyTsxRegistered) {
-            require("tsx/cjs/api").register();
+            // tsx keeps transpiled code under os.tmpdir() as it is when tsx loads: this host holds the API key and the
+            // admin password, so that is the project's private cache (scripts/private-cache.js), or no disk cache at all.
+            const path = require("node:path");
+            const cache = require(path.join(process.cwd(), "scripts", "private-cache.js")).privateCacheDir(process.cwd(), ["tsx"]);
+            const tmpdir = process.env.TMPDIR;
+            if (cache.dir) process.env.TMPDIR = cache.dir;
+            else process.env.TSX_DISABLE_CACHE = "1";
+            try {
+                require("tsx/cjs/api").register();
+            } finally {
+                if (tmpdir === undefined) delete process.env.TMPDIR;
+                else process.env.TMPDIR = tmpdir;
+            }
             globalThis.__ahoyTsxRegistered = true;
         }
         return require(registry).providerFor(typeToken);

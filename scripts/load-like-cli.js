@@ -121,6 +121,9 @@ async function main() {
         ? process.env.PULUMI_NODEJS_TRANSPILE_ONLY === "true"
         : compilerOptions.noCheck;
     const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
+    // As cmd/run/run.js does (to read its version): TypeScript is loaded before ts-node registers, so ts-node's own
+    // v8-compile-cache-lib, whose default directory is a shared one under /tmp, has nothing left to compile or save.
+    require(typescriptRequire);
     // The same options cmd/run/run.js passes for a CommonJS project.
     require(tsnodeRequire).register({
         compiler: typescriptRequire,
