@@ -28,11 +28,17 @@ exports.handler = function () {
         }
         if (!globalThis.__ahoyTsxRegistered) {
             // tsx keeps transpiled code under os.tmpdir() as it is when tsx loads: this host holds the API key and the
-            // admin password, so that is the project's private cache (scripts/private-cache.js), or no disk cache at all.
+            // admin password, so that is the project's private cache (scripts/private-cache.js), or no disk cache at all
+            // (a checkout without that file, say after a revert, still runs what an older state's text asks for).
             const path = require("node:path");
-            const cache = require(path.join(process.cwd(), "scripts", "private-cache.js")).privateCacheDir(process.cwd(), ["tsx"]);
+            let cacheDir;
+            try {
+                cacheDir = require(path.join(process.cwd(), "scripts", "private-cache.js")).privateCacheDir(process.cwd(), ["tsx"]).dir;
+            } catch {
+                cacheDir = undefined;
+            }
             const tmpdir = process.env.TMPDIR;
-            if (cache.dir) process.env.TMPDIR = cache.dir;
+            if (cacheDir) process.env.TMPDIR = cacheDir;
             else process.env.TSX_DISABLE_CACHE = "1";
             try {
                 require("tsx/cjs/api").register();

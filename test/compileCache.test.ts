@@ -187,4 +187,32 @@ describe("the compile caches of the processes that hold production secrets", fun
         assert.equal(mode(path.join(cacheRoot, "tsx")), 0o700);
         assert.ok(fs.readdirSync(path.join(cacheRoot, "tsx")).length > 0, "tsx's cache is in the project");
     });
+
+    it("a checkout without scripts/private-cache.js (a revert) still runs a state's provider text, with no disk cache", async () => {
+        // The project as an older commit has it: the program's code, no scripts/ directory.
+        const checkout = path.join(tmp, "checkout");
+        fs.mkdirSync(checkout);
+        for (const entry of ["node_modules", "components", "lib", "stacks", "tsconfig.json", "package.json"]) {
+            fs.symlinkSync(path.join(root, entry), path.join(checkout, entry));
+        }
+        const providerFile = path.join(checkout, "provider.js");
+        fs.writeFileSync(providerFile, envVarProvider.source);
+        const inputs = {
+            service: "ahoy-indie-media",
+            key: "DISABLE_SIGNUP",
+            value: "true",
+            apiUrl: "http://127.0.0.1:1/v1",
+        };
+        const script =
+            `const p = require(${JSON.stringify(providerFile)}).handler();` +
+            "p.configure({ config: { get: () => undefined } })" +
+            `.then(() => p.check({}, ${JSON.stringify(inputs)}))` +
+            ".then((r) => console.log(JSON.stringify(r.failures)));";
+        const { stdout } = await run(process.execPath, ["-e", script], {
+            cwd: checkout,
+            env: { ...process.env, NODE_OPTIONS: "", TMPDIR: tmp },
+        });
+        assert.equal(stdout.trim(), "[]", "the provider loaded through tsx and checked the inputs");
+        assert.deepEqual(fs.readdirSync(tmp), ["checkout"], "nothing cached under TMPDIR");
+    });
 });
