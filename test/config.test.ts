@@ -474,6 +474,24 @@ describe("parseStackConfig", () => {
             undefined,
         ],
         [
+            "verify-ca with no CA of its own",
+            {},
+            { "postgresql:host": "db.example.net", "postgresql:sslmode": "verify-ca" },
+            {},
+            /- postgresql:sslmode: got "verify-ca", which checks only who signed the certificate, with no CA of its own \(postgresql:sslrootcert\)/,
+        ],
+        [
+            "verify-ca with the CA's file",
+            {},
+            {
+                "postgresql:host": "db.example.net",
+                "postgresql:sslmode": "verify-ca",
+                "postgresql:sslrootcert": "/etc/ahoy/ca.pem",
+            },
+            {},
+            undefined,
+        ],
+        [
             "a mode libpq does not know",
             {},
             { "postgresql:sslmode": "on" },

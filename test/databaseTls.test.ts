@@ -155,6 +155,16 @@ describe("the admin connection's TLS, against PostgreSQL serving a certificate t
         assert.equal(clientConfig({ ...local, sslmode: "disable" }).ssl, false);
     });
 
+    it("verify-ca without a CA of its own is refused: against the public CAs anyone holding a certificate would pass", () => {
+        const settings = { host: "db.example.net", port: 5432, user: ADMIN.user, database: "postgres" };
+        for (const sslrootcert of [undefined, "system"]) {
+            assert.throws(
+                () => clientConfig({ ...settings, sslmode: "verify-ca", sslrootcert }),
+                /postgresql:sslmode \(or PGSSLMODE\) is verify-ca, which checks only who signed the certificate, but names no CA of its own/,
+            );
+        }
+    });
+
     it("a CA file that cannot be read fails naming the setting and the file", () => {
         const settings = { host: "db.example.net", port: 5432, user: ADMIN.user, database: "postgres" };
         assert.throws(
@@ -175,7 +185,6 @@ describe("the admin connection's TLS, against PostgreSQL serving a certificate t
             ["verify-full", "system", {}],
             ["verify-full", "ca.pem", { ca: readCa() }],
             ["verify-ca", "ca.pem", { ca: readCa(), checkServerIdentity: "any" }],
-            ["verify-ca", undefined, { checkServerIdentity: "any" }],
             ["require", "ca.pem", { ca: readCa(), checkServerIdentity: "any" }],
             ["require", undefined, { rejectUnauthorized: false }],
             ["prefer", undefined, { rejectUnauthorized: false }],

@@ -98,7 +98,7 @@ export function isLocalDatabaseHost(host: string): boolean {
 /**
  * The `pg` client options for the settings, `sslmode` translated to Node's TLS options as libpq reads it:
  * - `verify-full`: the server's certificate chains to the CA (`sslrootcert`, or Node's public CA store when unset or
- *   `system`) and names the host; `verify-ca`: the chain only.
+ *   `system`) and names the host; `verify-ca`: the chain to `sslrootcert` only (the public CAs would pass anyone).
  * - `require` (and `prefer`, `allow`, which node-postgres cannot fall back from): encrypted, the certificate checked
  *   against `sslrootcert` when there is one (libpq's rule), else not at all, so anyone at the address gets the password.
  * - `disable`: only to this machine; the password would otherwise cross the network in the clear.
@@ -124,6 +124,13 @@ export function clientConfig(settings: AdminSettings, readCa: (file: string) => 
         ssl = false;
     } else {
         const ca = sslrootcert && sslrootcert !== "system" ? readCa(sslrootcert) : undefined;
+        if (sslmode === "verify-ca" && !ca) {
+            throw new Error(
+                "postgresql:sslmode (or PGSSLMODE) is verify-ca, which checks only who signed the certificate, but names " +
+                    "no CA of its own (postgresql:sslrootcert): against the public CAs anyone holding a certificate would " +
+                    "pass; expected `pulumi config set postgresql:sslrootcert <the CA's PEM file>`, or verify-full",
+            );
+        }
         const anyName = { checkServerIdentity: () => undefined };
         if (sslmode === "verify-full") ssl = ca ? { ca } : {};
         else if (sslmode === "verify-ca" || ca) ssl = ca ? { ca, ...anyName } : anyName;

@@ -87,6 +87,18 @@ export function adminTlsProblems(
             },
         ];
     }
+    if (target.sslmode === "verify-ca" && (!target.sslrootcert || target.sslrootcert === "system")) {
+        return [
+            {
+                key,
+                message:
+                    'got "verify-ca", which checks only who signed the certificate, with no CA of its own ' +
+                    "(postgresql:sslrootcert): against the public CAs anyone holding a certificate would pass; expected " +
+                    "`pulumi config set postgresql:sslrootcert <the CA's PEM file>`, or " +
+                    "`pulumi config set postgresql:sslmode verify-full`",
+            },
+        ];
+    }
     if (target.sslmode === "disable" && !isLocalHost(target.host)) {
         return [
             {
