@@ -53,23 +53,24 @@ describe("the compile cache's directory", function () {
         assert.ok(privateCacheDir(project, ["transpiled"]).dir);
     });
 
-    const refused: Array<[string, () => void, RegExp]> = [
+    // Each case plants what it refuses and says which user the directory is judged for.
+    const refused: Array<[string, () => number, RegExp]> = [
         [
             "another user's directory",
             () => {
                 fs.mkdirSync(cache, { recursive: true, mode: 0o700 });
-                if (uid === 0) fs.chownSync(cache, 65534, 65534);
+                if (uid !== 0) return uid + 1; // without root, the same tree judged for another user than its owner
+                fs.chownSync(cache, 65534, 65534);
+                return uid;
             },
-            // Not root: the same directory, judged for another user than its owner.
-            new RegExp(
-                `ahoy-ops is owned by uid ${uid === 0 ? 65534 : uid}, not by uid \\d+ \\(the user running this\\)`,
-            ),
+            /(ahoy-ops|\.cache) is owned by uid \d+, not by uid \d+ \(the user running this\)/,
         ],
         [
             "a directory its group may write",
             () => {
                 fs.mkdirSync(cache, { recursive: true, mode: 0o700 });
                 fs.chmodSync(cache, 0o770);
+                return uid;
             },
             /ahoy-ops has mode 0770; expected 0700/,
         ],
@@ -78,6 +79,7 @@ describe("the compile cache's directory", function () {
             () => {
                 fs.mkdirSync(path.join(cache, "transpiled"), { recursive: true, mode: 0o700 });
                 fs.chmodSync(path.join(cache, "transpiled"), 0o755);
+                return uid;
             },
             /transpiled has mode 0755; expected 0700/,
         ],
@@ -86,6 +88,7 @@ describe("the compile cache's directory", function () {
             () => {
                 fs.mkdirSync(path.dirname(cache));
                 fs.chmodSync(path.dirname(cache), 0o777);
+                return uid;
             },
             /\.cache has mode 0777; expected writable by its owner only/,
         ],
@@ -96,6 +99,7 @@ describe("the compile cache's directory", function () {
                 fs.mkdirSync(elsewhere, { mode: 0o700 });
                 fs.mkdirSync(path.dirname(cache));
                 fs.symlinkSync(elsewhere, cache);
+                return uid;
             },
             /ahoy-ops is a symbolic link/,
         ],
@@ -104,14 +108,15 @@ describe("the compile cache's directory", function () {
             () => {
                 fs.mkdirSync(path.dirname(cache));
                 fs.writeFileSync(cache, "");
+                return uid;
             },
             /ahoy-ops is not a directory/,
         ],
     ];
     for (const [what, plant, why] of refused) {
         it(`refuses ${what}, naming it`, () => {
-            plant();
-            const found = privateCacheDir(project, ["transpiled"], uid === 0 ? uid : uid + 1);
+            const judgedFor = plant();
+            const found = privateCacheDir(project, ["transpiled"], judgedFor);
             assert.equal(found.dir, undefined);
             assert.match(found.problem ?? "", why);
         });
