@@ -27,7 +27,25 @@ exports.handler = function () {
                 " not found under " + process.cwd() + ": the provider host must run in the ahoy-ops project directory");
         }
         if (!globalThis.__ahoyTsxRegistered) {
-            require("tsx/cjs/api").register();
+            // tsx keeps transpiled code under os.tmpdir() as it is when tsx loads: this host holds the API key and the
+            // admin password, so that is the project's private cache (scripts/private-cache.js), or no disk cache at all
+            // (a checkout without that file, say after a revert, still runs what an older state's text asks for).
+            const path = require("node:path");
+            let cacheDir;
+            try {
+                cacheDir = require(path.join(process.cwd(), "scripts", "private-cache.js")).privateCacheDir(process.cwd(), ["tsx"]).dir;
+            } catch {
+                cacheDir = undefined;
+            }
+            const tmpdir = process.env.TMPDIR;
+            if (cacheDir) process.env.TMPDIR = cacheDir;
+            else process.env.TSX_DISABLE_CACHE = "1";
+            try {
+                require("tsx/cjs/api").register();
+            } finally {
+                if (tmpdir === undefined) delete process.env.TMPDIR;
+                else process.env.TMPDIR = tmpdir;
+            }
             globalThis.__ahoyTsxRegistered = true;
         }
         return require(registry).providerFor(typeToken);

@@ -1,5 +1,6 @@
 // A stand-in for the Ahoy app on its own port: it answers as the LIVE deploy's commit and variables say it would.
 import { IncomingMessage, Server, ServerResponse } from "node:http";
+import { contains, networkOf, parseAddress, readNetwork } from "../lib/ip";
 import { closeServer, createLocalServer, listenLocal, readBody } from "./http";
 import { logsOf } from "./logs";
 import { metricsOf } from "./metrics";
@@ -22,15 +23,16 @@ export function parseLimit(text: string | undefined): { count: number; windowMs:
     return match ? { count: Number(match[1]), windowMs: WINDOWS_MS[match[2]] } : undefined;
 }
 
-/** Whether `ip` is `entry` or inside it (an IPv4 CIDR range); IPv6 entries match exactly. */
+/**
+ * Whether the client address `ip` is `entry` or inside it, compared as addresses (any IPv6 notation, an IPv4-mapped
+ * client as its IPv4 address), never as text. A range written with host bits set covers its network, as an app reading
+ * the list leniently would (Python's ip_network(strict=False)); an entry that is no address matches nothing.
+ */
 export function ipMatches(ip: string, entry: string): boolean {
-    if (!entry.includes("/")) return ip === entry;
-    const [base, bitsText] = entry.split("/");
-    const toNumber = (address: string) => address.split(".").reduce((n, part) => (n << 8) + Number(part), 0) >>> 0;
-    if (!/^\d+\.\d+\.\d+\.\d+$/.test(ip) || !/^\d+\.\d+\.\d+\.\d+$/.test(base)) return false;
-    const bits = Number(bitsText);
-    const mask = bits === 0 ? 0 : (~0 << (32 - bits)) >>> 0;
-    return (toNumber(ip) & mask) === (toNumber(base) & mask);
+    const client = parseAddress(ip);
+    const written = readNetwork(entry.trim());
+    if (!client || written.problem !== undefined) return false;
+    return contains(networkOf(written.address, written.prefix), client);
 }
 
 /** An app in trouble, for drills: a share of the requests under a path answered with an error, or late, or both. */

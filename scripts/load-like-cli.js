@@ -6,12 +6,16 @@
 // The stack config is built as the CLI builds it (pulumi/pulumi sdk/go/common/workspace/config.go): the stack file's
 // values under full keys (`ahoy-ops:KEY`, `postgresql:host`, `pulumi:...`), the project's `config:` defaults from
 // Pulumi.yaml for the keys the stack does not set, and each typed key checked against its type, with the CLI's own
-// error, before the program runs. Secure values cannot be decrypted here and are left out unless overridden.
+// error, before the program runs. The CLI hands the program every value in plain text (PULUMI_CONFIG, secure ones
+// decrypted) and names the keys that were `secure:` in PULUMI_CONFIG_SECRET_KEYS, which is how the program tells a
+// secret stored encrypted from one left in plain text. Secure values cannot be decrypted here and are left out unless
+// overridden.
 //   --print-config                            print that config as JSON and stop
 //   PULUMI_CONFIG=<json>                       take the config as given instead (as the language host hands it)
 //   AHOY_STACK=prod (default)                  which Pulumi.<stack>.yaml to read
 //   AHOY_CONFIG_OVERRIDES='{"ahoy-ops:K":"v"}' full keys to set (null removes one); a bare key or an unknown
 //                                             namespace is refused, as the CLI would never send one
+//   AHOY_SECRET_OVERRIDES='{"postgresql:password":"v"}'  the same, for keys set with `pulumi config set --secret`
 // A failure prints as run.js prints it: a RunError's message alone, anything else with its stack.
 "use strict";
 const started = process.hrtime.bigint();
@@ -24,27 +28,35 @@ process.chdir(root);
 // The namespaces a stack of this project holds keys in: its own, the engine's, and the providers the program uses.
 const NAMESPACES = ["pulumi", "postgresql", "random", "command"];
 
-/** The stack config as the CLI hands it to the language host, or the CLI's error for it. */
+/** The stack config as the CLI hands it to the language host, with the keys it marks secret, or the CLI's error. */
 function cliConfig() {
     const yaml = require("yaml");
     const project = yaml.parse(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8"));
     const stack = process.env.AHOY_STACK || "prod";
     const stackFile = yaml.parse(fs.readFileSync(path.join(root, `Pulumi.${stack}.yaml`), "utf8")) ?? {};
     const config = {};
+    const secretKeys = new Set();
     for (const [key, value] of Object.entries(stackFile.config ?? {})) {
         if (value !== null && typeof value === "object" && "secure" in value) continue;
         config[key] = typeof value === "object" ? JSON.stringify(value) : String(value);
     }
-    for (const [key, value] of Object.entries(JSON.parse(process.env.AHOY_CONFIG_OVERRIDES || "{}"))) {
-        const namespace = key.includes(":") ? key.slice(0, key.indexOf(":")) : undefined;
-        if (namespace !== project.name && !NAMESPACES.includes(namespace)) {
-            throw new Error(
-                `AHOY_CONFIG_OVERRIDES: ${JSON.stringify(key)} is not a key the CLI would send; expected a full key such as ` +
-                    `${project.name}:${key.includes(":") ? key.slice(key.indexOf(":") + 1) : key} (or ${NAMESPACES.join(":, ")}:)`,
-            );
+    for (const [variable, secret] of [
+        ["AHOY_CONFIG_OVERRIDES", false],
+        ["AHOY_SECRET_OVERRIDES", true],
+    ]) {
+        for (const [key, value] of Object.entries(JSON.parse(process.env[variable] || "{}"))) {
+            const namespace = key.includes(":") ? key.slice(0, key.indexOf(":")) : undefined;
+            if (namespace !== project.name && !NAMESPACES.includes(namespace)) {
+                throw new Error(
+                    `${variable}: ${JSON.stringify(key)} is not a key the CLI would send; expected a full key such as ` +
+                        `${project.name}:${key.includes(":") ? key.slice(key.indexOf(":") + 1) : key} (or ${NAMESPACES.join(":, ")}:)`,
+                );
+            }
+            secretKeys.delete(key);
+            if (value === null) delete config[key];
+            else config[key] = typeof value === "object" ? JSON.stringify(value) : String(value);
+            if (secret && value !== null) secretKeys.add(key);
         }
-        if (value === null) delete config[key];
-        else config[key] = typeof value === "object" ? JSON.stringify(value) : String(value);
     }
     for (const [name, declared] of Object.entries(project.config ?? {})) {
         const key = name.includes(":") ? name : `${project.name}:${name}`;
@@ -56,7 +68,7 @@ function cliConfig() {
             throw new Error(`Stack '${stack}' with configuration key '${name}' must be of type '${declared.type}'`);
         }
     }
-    return config;
+    return { config, secretKeys: [...secretKeys] };
 }
 
 /** The CLI's ValidateConfigValue for a plain (string) stack value. */
@@ -83,8 +95,9 @@ async function main() {
     // language host hands it over: the CLI builds it in Go, before node starts, so its cost is not the program's.
     if (process.env.PULUMI_CONFIG === undefined || process.argv.includes("--print-config")) {
         let config;
+        let secretKeys;
         try {
-            config = cliConfig();
+            ({ config, secretKeys } = cliConfig());
         } catch (err) {
             // The CLI refuses such a stack before it starts the program.
             process.stderr.write(`error: ${err.message}\n`);
@@ -96,7 +109,7 @@ async function main() {
         }
         // As the language host passes them: the program's SDK reads these when it loads.
         process.env.PULUMI_CONFIG = JSON.stringify(config);
-        process.env.PULUMI_CONFIG_SECRET_KEYS = "[]";
+        process.env.PULUMI_CONFIG_SECRET_KEYS = JSON.stringify(secretKeys);
     }
 
     const phase = phases();
@@ -108,6 +121,9 @@ async function main() {
         ? process.env.PULUMI_NODEJS_TRANSPILE_ONLY === "true"
         : compilerOptions.noCheck;
     const { tsnodeRequire, typescriptRequire } = tsutils.typeScriptRequireStrings();
+    // As cmd/run/run.js does (to read its version): TypeScript is loaded before ts-node registers, so ts-node's own
+    // v8-compile-cache-lib, whose default directory is a shared one under /tmp, has nothing left to compile or save.
+    require(typescriptRequire);
     // The same options cmd/run/run.js passes for a CommonJS project.
     require(tsnodeRequire).register({
         compiler: typescriptRequire,

@@ -110,7 +110,7 @@ export function parseWithoutSecrets(stored: StoredConfig, environment: Readiness
         }
     }
     try {
-        return parseStackConfig(values, stored.secretKeys, stored.providerConfig, { PGUSER: environment.PGUSER });
+        return parseStackConfig(values, stored.secretKeys, stored.providerConfig, environment);
     } catch (error) {
         if (!(error instanceof StackConfigError)) throw error;
         const problems = error.problems.filter((problem) => !unjudged.has(problem.key));

@@ -2,7 +2,9 @@
 // program. Three things on the critical path of every preview:
 // - V8's compiled code for every module loaded from here on (zod's 95 files, the program's transpiled ones) is kept on
 //   disk between runs (v8-compile-cache; Node 22's module.enableCompileCache, on the Node 20 this project runs), and so
-//   is swc's output for each TypeScript file, by a hash of its source: a file changed since is transpiled again.
+//   is swc's output for each TypeScript file, by a hash of its source: a file changed since is transpiled again. Both
+//   live in node_modules/.cache/ahoy-ops, which only the current user may write (./private-cache.js): code cached
+//   there runs under `pulumi up` beside production secrets.
 // - If ts-node only transpiles (tsconfig's noCheck, or PULUMI_NODEJS_TRANSPILE_ONLY=true), it is registered again
 //   with ts-node's own swc transpiler, several times faster than TypeScript's; if it must type check
 //   (PULUMI_NODEJS_TRANSPILE_ONLY=false), it is left as it is. `"swc": true` in tsconfig.json would instead make
@@ -12,8 +14,31 @@
 //   and .js.map from disk, to point at TypeScript sources npm does not ship. Only the program's own frames are mapped
 //   (to their TypeScript lines); every other frame keeps its JavaScript position.
 "use strict";
-require("v8-compile-cache");
 const path = require("node:path");
+const { privateCacheDir } = require("./private-cache");
+
+const root = path.join(__dirname, "..");
+
+const said = new Set();
+
+/** A cache directory only this user can write (./private-cache.js), or undefined after saying (once) why not. */
+function cacheDir(parts) {
+    const found = privateCacheDir(root, parts);
+    if (found.dir) return found.dir;
+    if (!said.has(found.problem)) {
+        said.add(found.problem);
+        process.stderr.write(
+            `ahoy-ops: compiled code is not cached: ${found.problem}; remove it (or make it yours, mode 0700) to cache again\n`,
+        );
+    }
+    return undefined;
+}
+
+// V8's cache, per V8 version and architecture as v8-compile-cache keys its own default directory.
+const v8Cache = cacheDir([`v8-${process.arch}-${process.versions.v8}`]);
+if (v8Cache) process.env.V8_COMPILE_CACHE_CACHE_DIR = v8Cache;
+else process.env.DISABLE_V8_COMPILE_CACHE = "1";
+require("v8-compile-cache");
 
 const REGISTER_INSTANCE = Symbol.for("ts-node.register.instance");
 const service = process[REGISTER_INSTANCE];
@@ -24,15 +49,14 @@ if (service && service.options.transpileOnly && !service.options.swc) {
 }
 
 /**
- * swc's output for a file, kept in the system's temp directory under a hash of everything it depends on (the source,
- * the file's path, swc's and ts-node's versions, the compiler options). The output carries its source map inline;
- * source-map-support reads it from `transpiled`, as it reads ts-node's own cache.
+ * swc's output for a file, kept in the project's private cache (node_modules/.cache/ahoy-ops/transpiled) under a hash
+ * of everything it depends on (the source, the file's path, swc's and ts-node's versions, the compiler options). The
+ * output carries its source map inline; source-map-support reads it from `transpiled`, as it reads ts-node's own cache.
  */
 function cacheTranspiled(swcService) {
     const crypto = require("node:crypto");
     const fs = require("node:fs");
-    const os = require("node:os");
-    const dir = path.join(os.tmpdir(), `ahoy-ops-transpiled-${process.getuid?.() ?? "user"}`);
+    const dir = cacheDir(["transpiled"]);
     const salt = JSON.stringify([
         require("@swc/core/package.json").version,
         require("ts-node/package.json").version,
@@ -42,6 +66,11 @@ function cacheTranspiled(swcService) {
     const compile = swcService.compile;
     swcService.compile = (code, fileName, lineOffset) => {
         const key = crypto.createHash("sha256").update(salt).update(fileName).update("\0").update(code).digest("hex");
+        if (!dir) {
+            const output = compile(code, fileName, lineOffset);
+            transpiled.set(fileName, output);
+            return output;
+        }
         const file = path.join(dir, `${key}.js`);
         let output;
         try {
@@ -49,7 +78,6 @@ function cacheTranspiled(swcService) {
         } catch {
             output = compile(code, fileName, lineOffset);
             try {
-                fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
                 // Written aside, then renamed: a reader never sees half a file.
                 const partial = `${file}.${process.pid}`;
                 fs.writeFileSync(partial, output, { mode: 0o600 });
@@ -65,7 +93,7 @@ function cacheTranspiled(swcService) {
 }
 
 const sourceMapSupport = require("@cspotcode/source-map-support");
-const project = path.join(__dirname, "..") + path.sep;
+const project = root + path.sep;
 const programFrame = (site) => {
     const file = site.getFileName();
     return typeof file === "string" && file.startsWith(project) && !file.includes(`${path.sep}node_modules${path.sep}`);

@@ -3,6 +3,12 @@
 import { z } from "zod";
 import { ownerRoleProblem } from "./rotation";
 import type { ConfigProblem, SettingMeta } from "./settings/kit";
+import {
+    type AdminTlsEnvironment,
+    adminTlsProblems,
+    appTlsProblems,
+    plainTextSecretProblems,
+} from "./settings/credentials";
 import { incidentProblems, incidentSettings } from "./settings/incident";
 import { releaseSettings } from "./settings/release";
 import { redisUrlMeta, rotationSettings } from "./settings/rotation";
@@ -68,19 +74,30 @@ function closestKey(unknown: string): string | undefined {
     return candidates[0] && candidates[0].d <= 3 ? candidates[0].key : undefined;
 }
 
-/** A URL's user-info may be a token (https://TOKEN@host/...): wherever a received value is shown, it is masked. */
+/**
+ * A URL's user-info may be a token (https://TOKEN@host/...), and so may its query or fragment (?key=...): wherever a
+ * received value is shown, they are masked.
+ */
 function maskUserInfo(text: string): string {
-    return text.replace(/\/\/[^/@\s]+@/g, "//***@");
+    return text
+        .replace(/\/\/[^/@\s]+@/g, "//***@")
+        .replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s?#,]*)[?#][^\s,]*/gi, "$1?***");
 }
 
-/** How an error shows a received value: secrets never, by schema or by how they were stored. */
+/** The longest value an error quotes whole; a longer one (a list of thousands of addresses) is cut, its length said. */
+const QUOTED_LENGTH = 200;
+
+/** How an error shows a received value: secrets never, by schema or by how they were stored; a long one cut short. */
 function describeValue(raw: string | undefined, secret: boolean): string {
     if (secret) return "a secret value";
-    return raw === undefined ? "nothing" : JSON.stringify(maskUserInfo(raw));
+    if (raw === undefined) return "nothing";
+    const masked = maskUserInfo(raw);
+    if (masked.length <= QUOTED_LENGTH) return JSON.stringify(masked);
+    return `${JSON.stringify(masked.slice(0, QUOTED_LENGTH))}... (${raw.length} characters)`;
 }
 
-/** What the admin database connection may take from the environment when the stack does not say (libpq's PGUSER). */
-export interface AdminEnvironment {
+/** What the admin database connection may take from the environment when the stack does not say (libpq's PG*). */
+export interface AdminEnvironment extends AdminTlsEnvironment {
     readonly PGUSER?: string;
 }
 
@@ -92,12 +109,11 @@ export function adminRoleOf(providerConfig: Record<string, string | undefined>, 
 /** Rules between keys, checked once each key is valid on its own. */
 function crossCheck(
     config: StackConfig,
-    secretKeys: ReadonlySet<string>,
     providerConfig: Record<string, string | undefined>,
     environment: AdminEnvironment,
 ): ConfigProblem[] {
     const adminRole = adminRoleOf(providerConfig, environment);
-    const problems: ConfigProblem[] = [...incidentProblems(config)];
+    const problems: ConfigProblem[] = [...incidentProblems(config), ...appTlsProblems(config)];
     if (config.sessionStore === "redis" && !config.redisUrl) {
         problems.push({
             key: "redisUrl",
@@ -134,14 +150,6 @@ function crossCheck(
             });
         }
         return problems;
-    }
-    // The admin connection itself may come from the stack (postgresql:host ...) or from libpq's PG* variables;
-    // only a password kept in the stack in plain text is a problem.
-    if (providerConfig["postgresql:password"] && !secretKeys.has("postgresql:password")) {
-        problems.push({
-            key: "postgresql:password",
-            message: "is stored in plain text; expected `pulumi config set --secret postgresql:password ...`",
-        });
     }
     return problems;
 }
@@ -193,8 +201,11 @@ export function parseStackConfig(
             problems.push({ key, message: `is stored in plain text; expected ${meta.expected}` });
         }
     }
+    // Other namespaces' secrets (the admin password) too, wherever they appear, used yet or not; and where it goes.
+    problems.push(...plainTextSecretProblems(providerConfig, secretKeys));
+    problems.push(...adminTlsProblems(providerConfig, environment, Boolean(values.databaseAppHost)));
     problems.push(...verificationProblems(values));
-    if (result.success) problems.push(...crossCheck(result.data, secretKeys, providerConfig, environment));
+    if (result.success) problems.push(...crossCheck(result.data, providerConfig, environment));
     if (problems.length > 0 || !result.success) throw new StackConfigError(problems);
     // Every key present, unset ones as undefined, so two configs compare by value whatever the input's shape.
     return Object.fromEntries(

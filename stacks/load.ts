@@ -33,7 +33,8 @@ function stackConfigValues(): {
 export function loadStackConfig(): StackConfig {
     const { values, providerConfig, secretKeys } = stackConfigValues();
     try {
-        return parseStackConfig(values, secretKeys, providerConfig, { PGUSER: process.env.PGUSER });
+        const { PGUSER, PGHOST, PGSSLMODE, PGSSLROOTCERT } = process.env;
+        return parseStackConfig(values, secretKeys, providerConfig, { PGUSER, PGHOST, PGSSLMODE, PGSSLROOTCERT });
     } catch (err) {
         if (err instanceof StackConfigError) throw new pulumi.RunError(err.message);
         throw err;

@@ -1,6 +1,7 @@
 // Runbook readiness: for each runbook action, whether the stack's config lets `pulumi up` carry it out tonight, and if
 // not, what it lacks and the `pulumi config set` commands that supply it. Pure: config, raw values and environment in.
 import { PROJECT, settingsMeta, type StackConfig } from "./config";
+import { unverifiedTls } from "./settings/credentials";
 
 /**
  * What the program takes from the environment instead of the stack: libpq's admin connection, which the postgresql
@@ -10,6 +11,8 @@ export interface ReadinessEnvironment {
     readonly PGHOST?: string;
     readonly PGUSER?: string;
     readonly PGPASSWORD?: string;
+    readonly PGSSLMODE?: string;
+    readonly PGSSLROOTCERT?: string;
 }
 
 export type ReadinessStatus = "ready" | "not ready";
@@ -119,6 +122,17 @@ export function readiness(
                   },
               ];
     const database = [...appHost, ...admin];
+    // Ready or not, a password sent over TLS that checks no certificate goes to whoever answers at the address.
+    const unverified = unverifiedTls(config, raw, environment);
+    const tls: Condition | undefined =
+        unverified.length === 0
+            ? undefined
+            : {
+                  note:
+                      `TLS not verified: ${unverified.map((u) => u.what).join("; ")}, so whoever answers at that ` +
+                      "address gets the password; verify the server's certificate",
+                  commands: unverified.map((u) => set(u.key, u.value)),
+              };
 
     const verification: Lack[] = !verifying
         ? [
@@ -192,14 +206,14 @@ export function readiness(
         ),
         row("verify", "Verify and Monitor (5 minutes)", verification),
         row("disableSignup", "Disable User Signup", []),
-        row("maintenanceRow", "Add maintenance mode flag (app_settings)", database),
+        row("maintenanceRow", "Add maintenance mode flag (app_settings)", database, tls),
         row("signedUrls", "Enable Signed URLs", []),
         row("blockDirectMedia", "Restrict Direct Access (BLOCK_DIRECT_MEDIA)", mediaProbe),
         row("rateLimits", "Emergency Rate Limiting", []),
         row("blockedIps", "Block Specific IPs", []),
         row("rotateSecretKey", "Rotate SECRET_KEY", []),
         row("invalidateSessions", "Invalidate Sessions", sessions),
-        row("rotateDatabaseCredentials", "Rotate Database Credentials", database),
+        row("rotateDatabaseCredentials", "Rotate Database Credentials", database, tls),
         row("incidentComms", "Communication Templates (Alert Channels)", comms),
     ];
 }

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import fc from "fast-check";
 import { parse as parseYaml } from "yaml";
 import { StackConfigError, parseBlockedIps, parseRateLimit, parseStackConfig, settingsMeta } from "../stacks/config";
+import { MAX_BLOCKED_IPS } from "../stacks/settings/switches";
 
 const root = path.join(__dirname, "..");
 const SERVICE_URL = "https://ahoy-indie-media.onrender.com";
@@ -83,6 +84,12 @@ describe("parseStackConfig", () => {
         ["BLOCKED_IPS", "192.168.1.100,10.0.0.50", "192.168.1.100,10.0.0.50"],
         ["BLOCKED_IPS", " 10.0.0.0/8 , 2001:DB8::/32,10.0.0.0/8 ", "10.0.0.0/8,2001:db8::/32"],
         ["BLOCKED_IPS", "::1", "::1"],
+        // The same address or range in other notations is one entry, written back canonically.
+        ["BLOCKED_IPS", "2001:db8::1,2001:0DB8:0:0:0:0:0:1,2001:db8:0::1/128", "2001:db8::1"],
+        ["BLOCKED_IPS", "10.0.0.1/32,10.0.0.1,::ffff:10.0.0.1,::FFFF:a00:1", "10.0.0.1"],
+        ["BLOCKED_IPS", "::ffff:192.168.0.0/120,192.168.0.0/24", "192.168.0.0/24"],
+        ["BLOCKED_IPS", "2001:db8:0:0:1:0:0:1,2001:db8::1:0:0:1", "2001:db8::1:0:0:1"],
+        ["BLOCKED_IPS", "10.0.0.0/8,2001:db8::/32", "10.0.0.0/8,2001:db8::/32"],
         ["service", "srv-d0abcdefghijklmnopqr", "srv-d0abcdefghijklmnopqr"],
         ["service", "ahoy-staging", "ahoy-staging"],
         ["renderApiUrl", "http://127.0.0.1:4010/v1/", "http://127.0.0.1:4010/v1"],
@@ -97,6 +104,56 @@ describe("parseStackConfig", () => {
             assert.deepEqual(parseStackConfig(values)[key as keyof ReturnType<typeof parseStackConfig>], want);
         });
     }
+
+    const renderApiUrls: Array<[string, string | RegExp]> = [
+        ["https://api.render.com/v1", "https://api.render.com/v1"],
+        ["https://api.render.com/v1/", "https://api.render.com/v1"],
+        ["https://API.Render.com:443/v1", "https://API.Render.com:443/v1"],
+        ["http://127.0.0.1:4010/v1/", "http://127.0.0.1:4010/v1"],
+        ["http://127.8.9.10:4010/v1", "http://127.8.9.10:4010/v1"],
+        ["http://[::1]:4010/v1", "http://[::1]:4010/v1"],
+        ["https://localhost:4010/v1", "https://localhost:4010/v1"],
+        [
+            "https://render.example/v1",
+            /renderApiUrl: got "https:\/\/render\.example\/v1": would send the Render API key to render\.example, which is neither Render's API nor a loopback address; expected https:\/\/api\.render\.com\/v1, or an http\(s\) URL on a loopback address \(127\.0\.0\.0\/8, \[::1\] or localhost\) for the emulator, without a user, password, query or fragment: `pulumi config rm renderApiUrl` \(Render's API is the default\)/,
+        ],
+        ["http://10.0.0.1:4010/v1", /would send the Render API key to 10\.0\.0\.1/],
+        ["http://0.0.0.0:4010/v1", /would send the Render API key to 0\.0\.0\.0/],
+        ["http://127.0.0.1.attacker.test/v1", /would send the Render API key to 127\.0\.0\.1\.attacker\.test/],
+        ["http://localhost.attacker.test/v1", /would send the Render API key to localhost\.attacker\.test/],
+        [
+            "http://api.render.com/v1",
+            /is not Render's API as Render serves it \(https:\/\/api\.render\.com\/v1, over https\)/,
+        ],
+        ["https://api.render.com/v2", /is not Render's API as Render serves it/],
+        ["https://api.render.com:8443/v1", /is not Render's API as Render serves it/],
+        ["ftp://render.example", /got "ftp:\/\/render\.example": is not an http\(s\) URL/],
+        ["render", /got "render": is not a URL; expected https:\/\/api\.render\.com\/v1/],
+    ];
+    for (const [raw, want] of renderApiUrls) {
+        it(`${typeof want === "string" ? "takes" : "refuses"} renderApiUrl ${raw}`, () => {
+            if (typeof want === "string")
+                assert.equal(parseStackConfig({ ...REQUIRED, renderApiUrl: raw }).renderApiUrl, want);
+            else assert.match(problemsOf({ renderApiUrl: raw }), want);
+        });
+    }
+
+    it("refuses a renderApiUrl carrying a user, password, query or fragment without quoting them", () => {
+        for (const raw of [
+            "https://tok3n@api.render.com/v1",
+            "https://u:s3cret@127.0.0.1:4010/v1",
+            "https://api.render.com/v1?key=s3cret",
+            "http://127.0.0.1:4010/v1#s3cret",
+        ]) {
+            const message = problemsOf({ renderApiUrl: raw });
+            assert.match(
+                message,
+                /renderApiUrl: got ".*": (carries a user or password|has a query or fragment)/,
+                message,
+            );
+            assert.doesNotMatch(message, /tok3n|s3cret/, message);
+        }
+    });
 
     it("refuses a maintenance page on the service itself (Render's edge would answer it with the page)", () => {
         assert.match(
@@ -137,14 +194,34 @@ describe("parseStackConfig", () => {
             /BLOCKED_IPS: got "10.0.0.300": "10.0.0.300" is not an IPv4\/IPv6 address or CIDR range/,
         ],
         ["BLOCKED_IPS", "10.0.0.1,example.com", /"example.com" is not an IPv4\/IPv6 address or CIDR range/],
-        ["BLOCKED_IPS", "10.0.0.0/33", /"10.0.0.0\/33" is not/],
-        ["BLOCKED_IPS", " , ", /BLOCKED_IPS: got " , "/],
-        ["service", "srv-TOO-SHORT", /service: got "srv-TOO-SHORT": expected a Render service name or a service id/],
         [
-            "renderApiUrl",
-            "ftp://render.example",
-            /renderApiUrl: got "ftp:\/\/render.example": expected an http\(s\) URL/,
+            "BLOCKED_IPS",
+            "10.0.0.0/33",
+            /"10.0.0.0\/33" is not an IPv4\/IPv6 address or CIDR range \(an IPv4 prefix is \/0 to \/32\)/,
         ],
+        [
+            "BLOCKED_IPS",
+            " , ",
+            /BLOCKED_IPS: got " , ": expected at least one address or range; unset the key to block none/,
+        ],
+        [
+            "BLOCKED_IPS",
+            "10.0.0.1/8",
+            /BLOCKED_IPS: got "10.0.0.1\/8": "10.0.0.1\/8" has host bits set: the range is 10.0.0.0\/8 \(or write 10.0.0.1 to block that one address\)/,
+        ],
+        ["BLOCKED_IPS", "2001:db8::1/32", /"2001:db8::1\/32" has host bits set: the range is 2001:db8::\/32/],
+        [
+            "BLOCKED_IPS",
+            "0.0.0.0/0",
+            /"0.0.0.0\/0" blocks every IPv4 client; the broadest range allowed is \/8 for IPv4 and \/32 for IPv6/,
+        ],
+        ["BLOCKED_IPS", "::/0", /"::\/0" blocks every IPv6 client/],
+        ["BLOCKED_IPS", "10.0.0.0/7", /"10.0.0.0\/7" blocks 33,554,432 addresses; the broadest range allowed is \/8/],
+        ["BLOCKED_IPS", "2001:db8::/31", /"2001:db8::\/31" blocks 2\^97 addresses/],
+        ["BLOCKED_IPS", "010.0.0.1", /"010.0.0.1" is not an IPv4\/IPv6 address/],
+        ["BLOCKED_IPS", "fe80::1%eth0", /"fe80::1%eth0" is not an IPv4\/IPv6 address/],
+        ["BLOCKED_IPS", "10.0.0.1/-1", /"10.0.0.1\/-1" is not an IPv4\/IPv6 address/],
+        ["service", "srv-TOO-SHORT", /service: got "srv-TOO-SHORT": expected a Render service name or a service id/],
         [
             "DISABLE_SIGNUPS",
             "true",
@@ -156,6 +233,30 @@ describe("parseStackConfig", () => {
             assert.match(problemsOf({ [key]: raw }), want);
         });
     }
+
+    it(`refuses more than ${MAX_BLOCKED_IPS} distinct BLOCKED_IPS entries, quoting only the start of the value`, () => {
+        // 228 KB of addresses, as a paste of a log could be: 10.0.0.0 to 10.0.0.255, 10.0.1.0, ...
+        const addresses = Array.from(
+            { length: 15_000 },
+            (_, i) => `10.${(i >> 16) & 0xff}.${(i >> 8) & 0xff}.${i & 0xff}`,
+        );
+        const raw = addresses.join(",");
+        const message = problemsOf({ BLOCKED_IPS: raw });
+        assert.match(
+            message,
+            /BLOCKED_IPS: got "10\.0\.0\.0,10\.0\.0\.1,[0-9.,]*"\.\.\. \(\d+ characters\): has 15000 distinct entries; expected at most 1000/,
+        );
+        assert.ok(message.length < 1_000, `the message is ${message.length} characters`);
+        const [exactly] = [addresses.slice(0, MAX_BLOCKED_IPS).join(",")];
+        assert.equal(parseStackConfig({ ...REQUIRED, BLOCKED_IPS: exactly }).BLOCKED_IPS, exactly);
+    });
+
+    it("lists ten bad BLOCKED_IPS entries and counts the rest", () => {
+        const message = problemsOf({ BLOCKED_IPS: Array.from({ length: 25 }, (_, i) => `host-${i}`).join(",") });
+        assert.match(message, /"host-9" is not/);
+        assert.doesNotMatch(message, /"host-10"/);
+        assert.match(message, /; and 15 more/);
+    });
 
     it("reports every problem at once, not just the first", () => {
         const message = problemsOf({
@@ -306,6 +407,121 @@ describe("parseStackConfig", () => {
         });
     }
 
+    it("refuses a plain-text postgresql:password wherever it appears, managed database or not, with the --secret command", () => {
+        for (const managed of [{}, { databaseAppHost: "db.internal" }]) {
+            let message = "";
+            try {
+                parseStackConfig({ ...REQUIRED, ...managed, SIGNED_URL_EXPIRY: "5" }, new Set(), {
+                    "postgresql:password": "hunter2-plain",
+                });
+            } catch (err) {
+                message = (err as Error).message;
+            }
+            assert.match(message, /2 problems/, "listed with every other problem");
+            assert.match(
+                message,
+                /- postgresql:password: is stored in plain text; expected `pulumi config set --secret postgresql:password <the admin password>`/,
+            );
+            assert.doesNotMatch(message, /hunter2/);
+        }
+        const stored = parseStackConfig(REQUIRED, new Set(["postgresql:password"]), { "postgresql:password": "x" });
+        assert.equal(stored.databaseAppHost, undefined, "an encrypted one is taken");
+    });
+
+    // The admin connection's TLS, from the stack (postgresql:...) or, once the program connects, libpq's variables.
+    const adminTls: Array<[string, Record<string, string>, Record<string, string>, Record<string, string>, RegExp?]> = [
+        [
+            "disable to a remote host",
+            {},
+            { "postgresql:host": "dpg-x.oregon-postgres.render.com", "postgresql:sslmode": "disable" },
+            {},
+            /- postgresql:sslmode: got "disable", but the admin connection goes to dpg-x\.oregon-postgres\.render\.com \(postgresql:host\), not this machine: its password would cross the network unencrypted; expected verify-full .*`pulumi config set postgresql:sslmode verify-full`/,
+        ],
+        [
+            "disable to a remote PGHOST (PGSSLMODE), once the database is managed",
+            { databaseAppHost: "dpg-app-a" },
+            {},
+            { PGHOST: "db.example.net", PGSSLMODE: "disable" },
+            /- postgresql:sslmode \(PGSSLMODE\): got "disable", but the admin connection goes to db\.example\.net \(PGHOST\)/,
+        ],
+        [
+            "disable with no host: libpq's localhost default",
+            { databaseAppHost: "dpg-app-a" },
+            { "postgresql:sslmode": "disable" },
+            {},
+            undefined,
+        ],
+        [
+            "disable to 127.0.0.1",
+            {},
+            { "postgresql:host": "127.0.0.1", "postgresql:sslmode": "disable" },
+            {},
+            undefined,
+        ],
+        ["disable to ::1", {}, { "postgresql:host": "::1", "postgresql:sslmode": "disable" }, {}, undefined],
+        [
+            "libpq's variables while nothing connects",
+            {},
+            {},
+            { PGHOST: "db.example.net", PGSSLMODE: "disable" },
+            undefined,
+        ],
+        [
+            "verify-full to a remote host",
+            {},
+            { "postgresql:host": "db.example.net", "postgresql:sslmode": "verify-full" },
+            {},
+            undefined,
+        ],
+        [
+            "verify-ca with no CA of its own",
+            {},
+            { "postgresql:host": "db.example.net", "postgresql:sslmode": "verify-ca" },
+            {},
+            /- postgresql:sslmode: got "verify-ca", which checks only who signed the certificate, with no CA of its own \(postgresql:sslrootcert\)/,
+        ],
+        [
+            "verify-ca with the CA's file",
+            {},
+            {
+                "postgresql:host": "db.example.net",
+                "postgresql:sslmode": "verify-ca",
+                "postgresql:sslrootcert": "/etc/ahoy/ca.pem",
+            },
+            {},
+            undefined,
+        ],
+        [
+            "a mode libpq does not know",
+            {},
+            { "postgresql:sslmode": "on" },
+            {},
+            /- postgresql:sslmode: got "on"; expected one of disable, allow, prefer, require, verify-ca, verify-full/,
+        ],
+    ];
+    for (const [what, values, provider, environment, refused] of adminTls) {
+        it(`${refused ? "refuses" : "takes"} the admin connection's TLS: ${what}`, () => {
+            const parse = () => parseStackConfig({ ...REQUIRED, ...values }, new Set(), provider, environment);
+            if (refused) assert.throws(parse, (err: Error) => refused.test(err.message));
+            else parse();
+        });
+    }
+
+    it("refuses databaseSslMode disable for an app host that is not this machine, naming the fix", () => {
+        assert.match(
+            problemsOf({ databaseAppHost: "dpg-app-a", databaseSslMode: "disable" }),
+            /- databaseSslMode: got "disable", but DATABASE_URL's host dpg-app-a \(databaseAppHost\) is not this machine: the app's password would cross the network unencrypted; expected require or, where the host's certificate can be checked, verify-full: `pulumi config set databaseSslMode require`/,
+        );
+        const local = parseStackConfig({ ...REQUIRED, databaseAppHost: "127.0.0.1", databaseSslMode: "disable" });
+        assert.equal(local.databaseSslMode, "disable");
+        for (const mode of ["verify-ca", "verify-full"]) {
+            assert.equal(
+                parseStackConfig({ ...REQUIRED, databaseAppHost: "dpg-app-a", databaseSslMode: mode }).databaseSslMode,
+                mode,
+            );
+        }
+    });
+
     it("accepts the API key when it was stored as a secret", () => {
         assert.equal(
             parseStackConfig({ ...REQUIRED, renderApiKey: "rnd_x" }, new Set(["renderApiKey"])).renderApiKey,
@@ -433,36 +649,70 @@ describe("the rate-limit and IP grammars", () => {
     it("rejects a zero count", () => {
         fc.assert(fc.property(unit, (u) => parseRateLimit(`0 per ${u}`) === undefined));
     });
-    it("accepts any list of IPv4 addresses and CIDRs, de-duplicated, in first-seen order", () => {
-        const ipv4 = fc.ipV4();
-        const entry = fc.oneof(
-            ipv4,
-            fc.tuple(ipv4, fc.integer({ min: 0, max: 32 })).map(([a, p]) => `${a}/${p}`),
-        );
+    // A range as written: its network address (host bits clear) and prefix, at most as broad as /8 (IPv4) or /32 (IPv6).
+    const ipv4Network = fc
+        .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 8, max: 32 }))
+        .map(([value, prefix]) => {
+            const network = prefix === 0 ? 0 : (value & (~0 << (32 - prefix))) >>> 0;
+            const dotted = [24, 16, 8, 0].map((shift) => (network >>> shift) & 0xff).join(".");
+            return prefix === 32 ? dotted : `${dotted}/${prefix}`;
+        });
+    it("accepts any list of IPv4 addresses and ranges, each written back once, in first-seen order", () => {
         fc.assert(
-            fc.property(fc.array(entry, { minLength: 1, maxLength: 8 }), (entries) => {
+            fc.property(fc.array(fc.oneof(fc.ipV4(), ipv4Network), { minLength: 1, maxLength: 8 }), (entries) => {
                 const raw = entries.map((e) => ` ${e} `).join(",");
-                const { value, bad } = parseBlockedIps(raw);
-                return bad.length === 0 && value === [...new Set(entries)].join(",") && !/\s/.test(value);
+                const { value, problems } = parseBlockedIps(raw);
+                return problems.length === 0 && value === [...new Set(entries)].join(",");
             }),
         );
     });
-    it("accepts IPv6 addresses, lower-cased", () => {
+    it("writes an IPv6 address back as RFC 5952 text (what WHATWG URL serializes), in any notation it was given", () => {
         fc.assert(
-            fc.property(fc.ipV6(), (ip) => {
-                const { value } = parseBlockedIps(ip.toUpperCase());
-                return value === ip.toLowerCase();
+            fc.property(fc.ipV6(), fc.boolean(), (ip, upper) => {
+                const { value, problems } = parseBlockedIps(upper ? ip.toUpperCase() : ip);
+                const canonical = new URL(`http://[${ip}]`).hostname.slice(1, -1);
+                // An IPv4-mapped address is the IPv4 client it maps.
+                const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(canonical);
+                const want = mapped
+                    ? [mapped[1], mapped[2]]
+                          .flatMap((group) => [parseInt(group, 16) >> 8, parseInt(group, 16) & 0xff])
+                          .join(".")
+                    : canonical;
+                return problems.length === 0 && value === want;
             }),
+        );
+    });
+    it("is idempotent: a written-back list parses to itself", () => {
+        fc.assert(
+            fc.property(
+                fc.array(fc.oneof(fc.ipV4(), fc.ipV6(), ipv4Network), { minLength: 1, maxLength: 8 }),
+                (entries) => {
+                    const once = parseBlockedIps(entries.join(",")).value;
+                    return once !== undefined && parseBlockedIps(once).value === once;
+                },
+            ),
         );
     });
     it("rejects an IPv4 address with an octet over 255, naming it", () => {
         fc.assert(
             fc.property(fc.ipV4(), fc.integer({ min: 256, max: 999 }), (ip, octet) => {
                 const badIp = ip.replace(/\d+$/, String(octet));
-                const { bad } = parseBlockedIps(`${ip},${badIp}`);
-                return bad.length === 1 && bad[0] === badIp;
+                const { problems } = parseBlockedIps(`${ip},${badIp}`);
+                return problems.length === 1 && problems[0].startsWith(JSON.stringify(badIp));
             }),
         );
+    });
+    it(`takes ${MAX_BLOCKED_IPS} entries of the longest form, well within one environment variable's 128 KiB`, () => {
+        // The longest canonical entry: a full IPv6 address with no zero group, as a /32..127 range or alone.
+        const longest = Array.from(
+            { length: MAX_BLOCKED_IPS },
+            (_, i) => `ffff:ffff:ffff:ffff:ffff:ffff:ffff:${(0xf000 + i).toString(16)}`,
+        );
+        const { value, problems } = parseBlockedIps(longest.join(","));
+        assert.deepEqual(problems, []);
+        assert.equal(value?.split(",").length, MAX_BLOCKED_IPS);
+        // Linux refuses to start a process with one "KEY=value" longer than MAX_ARG_STRLEN (32 pages: 131072 bytes).
+        assert.ok(Buffer.byteLength(`BLOCKED_IPS=${value}`) < 131_072, `${Buffer.byteLength(value ?? "")} bytes`);
     });
 });
 

@@ -87,13 +87,28 @@ describe("loading the program as the Pulumi CLI does", function () {
         );
     });
 
-    it("provider keys reach the program beside its own: a plain-text postgresql:password is refused", async () => {
-        const stderr = await failure({
-            "ahoy-ops:databaseAppHost": "db.internal",
-            "postgresql:password": "plain-text-password",
-        });
-        assert.match(stderr, /postgresql:password: is stored in plain text/);
-        assert.ok(!stderr.includes("plain-text-password"), "the value is not printed");
+    it("provider keys reach the program beside its own: a plain-text postgresql:password is refused, managed or not", async () => {
+        for (const managed of [{ "ahoy-ops:databaseAppHost": "db.internal" }, {}] as Array<Record<string, string>>) {
+            const stderr = await failure({ ...managed, "postgresql:password": "plain-text-password" });
+            assert.match(
+                stderr,
+                /postgresql:password: is stored in plain text; expected `pulumi config set --secret postgresql:password <the admin password>`/,
+            );
+            assert.ok(!stderr.includes("plain-text-password"), "the value is not printed");
+        }
+    });
+
+    it("a postgresql:password the CLI marks secret (PULUMI_CONFIG_SECRET_KEYS) is taken", async () => {
+        const loaded = await loadLikeCli(
+            { "ahoy-ops:databaseAppHost": "db.internal" },
+            {
+                AHOY_SECRET_OVERRIDES: JSON.stringify({ "postgresql:password": "an-encrypted-one" }),
+            },
+        );
+        assert.ok(
+            loaded.declared.some((d) => d.type === "postgresql:index/role:Role"),
+            "the login roles are declared",
+        );
     });
 });
 

@@ -87,7 +87,10 @@ describe("Render providers through the dynamic-provider host", function () {
             const byProperty = Object.fromEntries(checked.failures.map((f) => [f.property, f.reason]));
             assert.deepEqual(Object.keys(byProperty).sort(), ["apiUrl", "key"]);
             assert.match(byProperty.key, /"1BAD KEY" is not a Render environment variable name: use letters, digits/);
-            assert.match(byProperty.apiUrl, /apiUrl must be an http\(s\) URL .* got "render"/);
+            assert.match(
+                byProperty.apiUrl,
+                /apiUrl is not a URL; expected https:\/\/api\.render\.com\/v1, or an http\(s\) URL on a loopback address/,
+            );
             assert.ok(
                 !JSON.stringify(checked.failures).includes(SECRET_VALUE),
                 "a check failure must not show the value",

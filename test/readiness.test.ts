@@ -203,6 +203,59 @@ describe("runbook readiness", () => {
             ]);
         });
 
+        it('says "TLS not verified" beside the database actions while a password goes over TLS that checks no certificate', () => {
+            const host = { databaseAppHost: "dpg-app-a" };
+            const unverified = rowOf(rowsOf(host, {}, ADMIN), "rotateDatabaseCredentials");
+            assert.equal(unverified.status, "ready", "the action can run; the note says what it risks");
+            assert.equal(
+                unverified.note,
+                "TLS not verified: the admin connection to dpg-admin.oregon-postgres.render.com uses sslmode prefer " +
+                    "(libpq's default: neither postgresql:sslmode nor PGSSLMODE is set), which accepts any certificate; " +
+                    "the app's DATABASE_URL to dpg-app-a uses sslmode require (databaseSslMode), so whoever answers at " +
+                    "that address gets the password; verify the server's certificate",
+            );
+            assert.deepEqual(unverified.commands, [
+                "pulumi config set postgresql:sslmode verify-full --stack prod",
+                "pulumi config set databaseSslMode verify-full --stack prod",
+            ]);
+            assert.deepEqual(rowOf(rowsOf(host, {}, ADMIN), "maintenanceRow").commands, unverified.commands);
+            assert.match(formatReadiness([unverified]), /TLS not verified: the admin connection/);
+
+            const fromEnvironment = rowOf(
+                rowsOf(
+                    { ...host, databaseSslMode: "verify-full" },
+                    { PGHOST: "db.example.net", PGUSER: "admin", PGPASSWORD: "pw", PGSSLMODE: "require" },
+                ),
+                "rotateDatabaseCredentials",
+            );
+            assert.match(
+                fromEnvironment.note ?? "",
+                /the admin connection to db\.example\.net uses sslmode require \(PGSSLMODE\)/,
+            );
+
+            const verified = [
+                rowsOf(
+                    { ...host, databaseSslMode: "verify-full" },
+                    {},
+                    { ...ADMIN, "postgresql:sslmode": "verify-full" },
+                ),
+                // require with a CA to check against verifies the chain (libpq's rule); a loopback host never leaves.
+                rowsOf(
+                    { ...host, databaseSslMode: "verify-ca" },
+                    {},
+                    { ...ADMIN, "postgresql:sslmode": "require", "postgresql:sslrootcert": "/etc/ahoy/ca.pem" },
+                ),
+                rowsOf(
+                    { databaseAppHost: "127.0.0.1", databaseSslMode: "disable" },
+                    {},
+                    { ...ADMIN, "postgresql:host": "localhost", "postgresql:sslmode": "disable" },
+                ),
+            ];
+            for (const rows of verified) {
+                assert.equal(rowOf(rows, "rotateDatabaseCredentials").note, undefined);
+            }
+        });
+
         it("session invalidation needs sessionStore redis and redisUrl", () => {
             const none = rowOf(rowsOf({}), "invalidateSessions");
             assert.deepEqual(none.commands, [

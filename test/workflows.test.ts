@@ -15,6 +15,9 @@ const SECRETS = ["PULUMI_ACCESS_TOKEN", "RENDER_API_KEY", "PGPASSWORD"];
 
 interface Step {
     name?: string;
+    id?: string;
+    if?: string;
+    shell?: string;
     uses?: string;
     run?: string;
     with?: Record<string, unknown>;
@@ -23,6 +26,7 @@ interface Step {
 
 interface Job {
     if?: string;
+    needs?: string | string[];
     environment?: string | { name: string };
     permissions?: unknown;
     concurrency?: { group: string; "cancel-in-progress"?: boolean };
@@ -167,30 +171,79 @@ describe("the GitHub workflows", () => {
         assert.match(previewConcurrency.group, /github\.event\.pull_request\.number/, "one group per pull request");
     });
 
-    it("preview and up the prod stack with pulumi/actions v6, the diff commented on the pull request once", () => {
-        const [previewStep] = pulumiSteps(preview.workflow);
+    it("up runs pulumi/actions v6 on prod; the preview installs the CLI with it and comments `pulumi preview --diff` of prod", () => {
         const [upStep] = pulumiSteps(up.workflow);
-        assert.ok(previewStep && upStep, "each workflow has a pulumi/actions step");
-        for (const step of [previewStep, upStep]) {
-            assert.equal(step.uses, "pulumi/actions@v6");
-            assert.equal(step.with?.["stack-name"], "prod");
-        }
-        assert.deepEqual(
-            {
-                command: previewStep.with?.command,
-                diff: previewStep.with?.diff,
-                comment: previewStep.with?.["comment-on-pr"],
-                edit: previewStep.with?.["edit-pr-comment"],
-            },
-            { command: "preview", diff: true, comment: true, edit: true },
+        assert.equal(upStep?.uses, "pulumi/actions@v6");
+        assert.deepEqual([upStep.with?.command, upStep.with?.["stack-name"]], ["up", "prod"]);
+        const [install] = pulumiSteps(preview.workflow);
+        assert.equal(install?.uses, "pulumi/actions@v6");
+        assert.equal(install.with?.command, undefined, "the preview's pulumi/actions step only installs the CLI");
+        const steps = preview.workflow.jobs.preview.steps;
+        const previewStep = steps.find((s) => s.run?.includes("pulumi preview"));
+        assert.ok(previewStep, "the preview job runs pulumi preview");
+        assert.equal(
+            previewStep.run?.trim(),
+            'pulumi preview --diff --stack prod --color never 2>&1 | tee "$RUNNER_TEMP/preview.txt"',
         );
-        assert.equal(upStep.with?.command, "up");
+        // `shell: bash` is bash -eo pipefail: the preview's own exit code fails the step, not tee's.
+        assert.equal(previewStep.shell, "bash");
+        assert.ok(steps.indexOf(install) < steps.indexOf(previewStep), "the CLI is installed first");
+        const comment = steps[steps.indexOf(previewStep) + 1];
+        assert.equal(
+            comment?.run?.trim(),
+            'npm run --silent preview-comment -- prod "$RUNNER_TEMP/credential-lines.md" "$RUNNER_TEMP/preview.txt"',
+        );
+        assert.equal(
+            comment.if,
+            `always() && steps.${previewStep.id}.outcome != 'skipped'`,
+            "a failed preview is commented too",
+        );
+        assert.equal(comment.env?.PREVIEW_OUTCOME, `\${{ steps.${previewStep.id}.outcome }}`);
         // A pulumi command run by hand must name the stack too.
         for (const { workflow } of [preview, up]) {
             for (const step of Object.values(workflow.jobs).flatMap((job) => job.steps)) {
                 if (step.run && /\bpulumi\s/.test(step.run)) assert.match(step.run, /--stack prod\b/, step.run);
             }
         }
+    });
+
+    it("hand production credentials only to reviewed runs: the preview job's environment, after a job without secrets comments the credential lines", () => {
+        for (const file of files) {
+            const { workflow } = load(file);
+            assert.ok(!("pull_request_target" in workflow.on), `${file} never runs on pull_request_target`);
+        }
+        const { credentials, preview: previewJob, ...others } = preview.workflow.jobs;
+        assert.deepEqual(Object.keys(others), [], "the two jobs and no other");
+        const environment =
+            typeof previewJob.environment === "string" ? previewJob.environment : previewJob.environment?.name;
+        assert.equal(environment, "preview", "the preview job's environment, whose reviewers approve each run");
+        assert.equal(previewJob.needs, "credentials", "it starts after the credential lines are commented");
+        assert.match(preview.text, /required reviewers/i);
+        assert.match(preview.text, /Environment secrets/, "the secrets are the environment's, not the repository's");
+
+        assert.equal(credentials.environment, undefined);
+        assert.ok(
+            ![...strings(credentials)].some(({ value }) => value.includes("secrets.")),
+            "the credentials job holds no secret",
+        );
+        const lines = credentials.steps.find((s) => s.run?.includes("credential-lines"));
+        assert.equal(
+            lines?.run?.trim(),
+            'npm run --silent credential-lines -- prod --base HEAD^1 | tee "$RUNNER_TEMP/credential-lines.md"',
+        );
+        assert.equal(lines.shell, "bash");
+        const checkout = credentials.steps.find((s) => s.uses?.startsWith("actions/checkout@"));
+        assert.equal(checkout?.with?.["fetch-depth"], 2, "the merge commit and its base parent");
+        const comment = credentials.steps[credentials.steps.indexOf(lines) + 1];
+        assert.equal(
+            comment?.run?.trim(),
+            'npm run --silent preview-comment -- prod "$RUNNER_TEMP/credential-lines.md"',
+        );
+        assert.equal(comment.env?.GITHUB_TOKEN, "${{ github.token }}");
+
+        const previewLines = previewJob.steps.findIndex((s) => s.run?.includes("credential-lines"));
+        const firstPulumi = previewJob.steps.findIndex((s) => s.uses?.startsWith("pulumi/actions@"));
+        assert.ok(previewLines >= 0 && previewLines < firstPulumi, "the preview job computes the lines before the CLI");
     });
 
     it("install the Pulumi CLI at the version package.json pins @pulumi/pulumi to, on Node 20 with npm ci", () => {

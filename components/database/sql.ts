@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Client, ClientConfig } from "pg";
+import { isLoopbackHost } from "../../lib/ip";
 
 /** The admin connection as settings, before `pg` turns it into a client. */
 export interface AdminSettings {
@@ -86,31 +87,54 @@ export function describeAdmin(settings: AdminSettings): string {
     return `${settings.user}@${settings.host}:${settings.port}/${settings.database}`;
 }
 
-/** The `pg` client options for the settings, `sslmode` translated to Node's TLS options. */
-export function clientConfig(settings: AdminSettings): ClientConfig {
-    const ca = settings.sslrootcert ? readFileSync(settings.sslrootcert, "utf8") : undefined;
+/** The `sslmode` values libpq (and so the postgresql provider) understands. */
+const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"];
+
+/** True when the connection stays on this machine: a loopback host, or a Unix socket directory. */
+export function isLocalDatabaseHost(host: string): boolean {
+    return host.startsWith("/") || isLoopbackHost(host);
+}
+
+/**
+ * The `pg` client options for the settings, `sslmode` translated to Node's TLS options as libpq reads it:
+ * - `verify-full`: the server's certificate chains to the CA (`sslrootcert`, or Node's public CA store when unset or
+ *   `system`) and names the host; `verify-ca`: the chain to `sslrootcert` only (the public CAs would pass anyone).
+ * - `require` (and `prefer`, `allow`, which node-postgres cannot fall back from): encrypted, the certificate checked
+ *   against `sslrootcert` when there is one (libpq's rule), else not at all, so anyone at the address gets the password.
+ * - `disable`: only to this machine; the password would otherwise cross the network in the clear.
+ * Throws naming the setting when the mode is unknown, `disable` leaves the machine, or the CA file cannot be read.
+ */
+export function clientConfig(settings: AdminSettings, readCa: (file: string) => string = readPem): ClientConfig {
+    const { sslmode, sslrootcert, host } = settings;
+    if (!SSL_MODES.includes(sslmode)) {
+        throw new Error(
+            `postgresql:sslmode (or PGSSLMODE): got ${JSON.stringify(sslmode)}; expected one of ${SSL_MODES.join(", ")}: ` +
+                "`pulumi config set postgresql:sslmode verify-full`",
+        );
+    }
     let ssl: ClientConfig["ssl"];
-    switch (settings.sslmode) {
-        case "disable":
-            ssl = false;
-            break;
-        // Encrypted but unverified, as libpq's `require` (and, here, `prefer` and `allow`) without a root certificate.
-        case "allow":
-        case "prefer":
-        case "require":
-            ssl = ca ? { ca, checkServerIdentity: () => undefined } : { rejectUnauthorized: false };
-            break;
-        case "verify-ca":
-            ssl = { ca, checkServerIdentity: () => undefined };
-            break;
-        case "verify-full":
-            ssl = { ca };
-            break;
-        default:
+    if (sslmode === "disable") {
+        if (!isLocalDatabaseHost(host)) {
             throw new Error(
-                `postgresql:sslmode (or PGSSLMODE): got ${JSON.stringify(settings.sslmode)}; ` +
-                    "expected disable, allow, prefer, require, verify-ca or verify-full",
+                `postgresql:sslmode (or PGSSLMODE) is disable, but the admin connection goes to ${host}, not this machine: ` +
+                    "the password would cross the network unencrypted; expected verify-full: " +
+                    "`pulumi config set postgresql:sslmode verify-full`",
             );
+        }
+        ssl = false;
+    } else {
+        const ca = sslrootcert && sslrootcert !== "system" ? readCa(sslrootcert) : undefined;
+        if (sslmode === "verify-ca" && !ca) {
+            throw new Error(
+                "postgresql:sslmode (or PGSSLMODE) is verify-ca, which checks only who signed the certificate, but names " +
+                    "no CA of its own (postgresql:sslrootcert): against the public CAs anyone holding a certificate would " +
+                    "pass; expected `pulumi config set postgresql:sslrootcert <the CA's PEM file>`, or verify-full",
+            );
+        }
+        const anyName = { checkServerIdentity: () => undefined };
+        if (sslmode === "verify-full") ssl = ca ? { ca } : {};
+        else if (sslmode === "verify-ca" || ca) ssl = ca ? { ca, ...anyName } : anyName;
+        else ssl = { rejectUnauthorized: false };
     }
     return {
         host: settings.host,
@@ -122,6 +146,27 @@ export function clientConfig(settings: AdminSettings): ClientConfig {
         connectionTimeoutMillis: 15000,
         application_name: "ahoy-ops",
     };
+}
+
+/** The CA certificate file `postgresql:sslrootcert` names, read; fails naming the setting and the file. */
+function readPem(file: string): string {
+    let text: string;
+    try {
+        text = readFileSync(file, "utf8");
+    } catch (err) {
+        throw new Error(
+            `postgresql:sslrootcert (or PGSSLROOTCERT): cannot read ${file} (${(err as NodeJS.ErrnoException).code}); ` +
+                "expected the PEM file of the CA that signed the server's certificate, or system for Node's public CAs",
+            { cause: err },
+        );
+    }
+    if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+        throw new Error(
+            `postgresql:sslrootcert (or PGSSLROOTCERT): ${file} holds no PEM certificate; ` +
+                "expected the PEM file of the CA that signed the server's certificate",
+        );
+    }
+    return text;
 }
 
 /** An open admin connection to `database`; the caller ends it. Fails naming where it tried to connect. */

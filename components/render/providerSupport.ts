@@ -1,5 +1,6 @@
 // What the Render dynamic providers share: the API key looked up at run time, secret unwrapping, input checks.
 import * as pulumi from "@pulumi/pulumi";
+import { renderApiUrlProblem } from "../../lib/render/apiUrl";
 import type { RenderClient } from "../../lib/render/client";
 
 // These run in the dynamic-provider host, loaded by the providers' modules at run time (see ../dynamicProvider.ts);
@@ -111,11 +112,10 @@ export function serviceFailures(service: unknown, apiUrl: unknown): pulumi.dynam
             reason: `service must be a Render service name or srv- id without surrounding spaces, got ${JSON.stringify(service)}`,
         });
     }
-    if (!isUnknown(apiUrl) && !isHttpUrl(apiUrl)) {
-        failures.push({
-            property: "apiUrl",
-            reason: `apiUrl must be an http(s) URL such as https://api.render.com/v1, got ${JSON.stringify(apiUrl)}`,
-        });
+    if (!isUnknown(apiUrl)) {
+        // A state or an older program may hand over what today's config would refuse: the key goes only to Render.
+        const problem = typeof apiUrl === "string" ? renderApiUrlProblem(apiUrl) : `is ${typeof apiUrl}, not a URL`;
+        if (problem) failures.push({ property: "apiUrl", reason: `apiUrl ${problem}` });
     }
     return failures;
 }

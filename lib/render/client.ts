@@ -3,6 +3,7 @@
 // The client knows nothing of Pulumi: the Render providers build one per call, in the dynamic-provider host, with the
 // API key they read there (see providerSupport.ts).
 import { z } from "zod";
+import { renderApiUrlProblem } from "./apiUrl";
 import { failedBeforeSending, isRetryableStatus, networkErrorCode, retryDelayMs, serverRequestedWaitMs } from "./retry";
 
 export interface RenderClientOptions {
@@ -493,6 +494,9 @@ export class RenderClient {
         }
         // Non-enumerable so the key does not show up when a client is logged or inspected.
         Object.defineProperty(this, "apiKey", { value: opts.apiKey, enumerable: false });
+        // The key is sent with every request: only to Render's API or a loopback emulator (./apiUrl.ts).
+        const apiUrlProblem = renderApiUrlProblem(opts.baseUrl ?? DEFAULT_BASE_URL);
+        if (apiUrlProblem) throw new Error(`RenderClient: the API URL ${apiUrlProblem}`);
         this.baseUrl = (opts.baseUrl ?? DEFAULT_BASE_URL).replace(/\/+$/, "");
         this.maxRetries = opts.maxRetries ?? 6;
         this.retryBaseMs = opts.retryBaseMs ?? 500;

@@ -2,6 +2,12 @@
 import { z } from "zod";
 import { repositoryProblem } from "../../lib/gitRef";
 import { RELEASE_PIN_EXPECTED, releasePinProblem } from "../../lib/releasePin";
+import {
+    normalRenderApiUrl,
+    RENDER_API_URL,
+    RENDER_API_URL_EXPECTED,
+    renderApiUrlProblem,
+} from "../../lib/render/apiUrl";
 import { checkedText, setting, type SettingMeta } from "./kit";
 
 const SERVICE_ID = /^srv-[0-9a-v]{20}$/;
@@ -15,8 +21,8 @@ const serviceMeta: SettingMeta = {
 
 const apiUrlMeta: SettingMeta = {
     pulumiType: "string",
-    default: "https://api.render.com/v1",
-    expected: "an http(s) URL such as https://api.render.com/v1",
+    default: RENDER_API_URL,
+    expected: RENDER_API_URL_EXPECTED,
     description: "Render's API base URL; point it at the emulator for a rehearsal.",
 };
 
@@ -56,11 +62,14 @@ export const releaseSettings = {
                 error: `expected ${serviceMeta.expected}`,
             }),
     ),
+    // The Render API key goes only where this allows: Render's API or a loopback emulator (lib/render/apiUrl.ts).
     renderApiUrl: setting(
         apiUrlMeta,
-        z
-            .url({ protocol: /^https?$/, error: `expected ${apiUrlMeta.expected}` })
-            .transform((v) => v.replace(/\/+$/, "")),
+        z.string().transform((raw, ctx) => {
+            const problem = renderApiUrlProblem(raw.trim());
+            if (problem) ctx.addIssue({ code: "custom", message: problem });
+            return problem ? z.NEVER : normalRenderApiUrl(raw.trim());
+        }),
     ),
     renderApiKey: setting(apiKeyMeta, z.string().optional()),
     releasePin: checkedText(releasePinMeta, releasePinProblem),

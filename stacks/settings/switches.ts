@@ -1,5 +1,6 @@
 // The runbook's feature-flag controls: kill switches, media lockdown, rate limits and blocked IPs.
 import { z } from "zod";
+import { addressBits, formatNetwork, type IpFamily, type IpNetwork, networkOf, readNetwork } from "../../lib/ip";
 import { checkedText, flag, setting, type SettingMeta, wholeNumber } from "./kit";
 
 const RATE_LIMIT = /^(\d+)\s*(?:per\s+|\/\s*)(second|minute|hour|day)s?$/i;
@@ -33,24 +34,76 @@ function rateLimit(description: string) {
     );
 }
 
-const address = z.union([z.ipv4(), z.ipv6(), z.cidrv4(), z.cidrv6()]);
+/** The most entries BLOCKED_IPS takes: the app matches every request against each one. */
+export const MAX_BLOCKED_IPS = 1_000;
+/** The broadest range each family may block: wider is everyone, or nearly. */
+const BROADEST_PREFIX: Record<IpFamily, number> = { 4: 8, 6: 32 };
+/** How many entry problems a message lists before it says how many more there are. */
+const LISTED_PROBLEMS = 10;
 
-/** Comma-separated addresses and CIDR ranges, trimmed and de-duplicated; the bad entries named. */
-export function parseBlockedIps(raw: string): { value?: string; bad: string[] } {
+/** Why one entry cannot be blocked, or its canonical network. */
+function blockedEntry(entry: string): { network?: IpNetwork; problem?: string } {
+    const written = readNetwork(entry);
+    if (written.problem !== undefined) return { problem: written.problem };
+    const { address, prefix } = written;
+    const network = networkOf(address, prefix);
+    if (network.value !== address.value) {
+        const single = formatNetwork(networkOf(address, addressBits(address.family)));
+        return {
+            problem:
+                `${JSON.stringify(entry)} has host bits set: the range is ${formatNetwork(network)} ` +
+                `(or write ${single} to block that one address)`,
+        };
+    }
+    if (prefix < BROADEST_PREFIX[address.family]) {
+        const hostBits = addressBits(address.family) - prefix;
+        const blocked =
+            prefix === 0
+                ? `every IPv${address.family} client`
+                : address.family === 4
+                  ? `${(2 ** hostBits).toLocaleString("en-US")} addresses`
+                  : `2^${hostBits} addresses`;
+        return {
+            problem:
+                `${JSON.stringify(entry)} blocks ${blocked}; the broadest range allowed is ` +
+                `/${BROADEST_PREFIX[4]} for IPv4 and /${BROADEST_PREFIX[6]} for IPv6`,
+        };
+    }
+    return { network };
+}
+
+/**
+ * Comma-separated addresses and CIDR ranges, each written back canonically (IPv6 as RFC 5952, a single address without
+ * /32 or /128, an IPv4-mapped address as IPv4) and de-duplicated across notations, in first-seen order; or every
+ * problem, each naming its entry. The value stays far below Linux's 128 KiB limit on one environment variable
+ * (MAX_ARG_STRLEN, which the app's start would hit first): 1,000 entries of at most 43 characters.
+ */
+export function parseBlockedIps(raw: string): { value?: string; problems: string[] } {
     const entries = raw
         .split(",")
-        .map((entry) => entry.trim().toLowerCase())
+        .map((entry) => entry.trim())
         .filter((entry) => entry !== "");
-    const bad = entries.filter((entry) => !address.safeParse(entry).success);
-    if (bad.length > 0 || entries.length === 0) return { bad: entries.length === 0 ? [raw] : bad };
-    return { value: [...new Set(entries)].join(","), bad: [] };
+    if (entries.length === 0)
+        return { problems: ["expected at least one address or range; unset the key to block none"] };
+    const problems: string[] = [];
+    const canonical = new Set<string>();
+    for (const entry of entries) {
+        const { network, problem } = blockedEntry(entry);
+        if (problem !== undefined) problems.push(problem);
+        else if (network) canonical.add(formatNetwork(network));
+    }
+    if (canonical.size > MAX_BLOCKED_IPS) {
+        problems.unshift(`has ${canonical.size} distinct entries; expected at most ${MAX_BLOCKED_IPS}`);
+    }
+    if (problems.length > 0) return { problems };
+    return { value: [...canonical].join(","), problems: [] };
 }
 
 function blockedIps(description: string) {
     const meta: SettingMeta = {
         pulumiType: "string",
         default: "",
-        expected: "comma-separated IPv4/IPv6 addresses or CIDR ranges, or unset",
+        expected: `comma-separated IPv4/IPv6 addresses or CIDR ranges (at most ${MAX_BLOCKED_IPS}, none broader than /8 or /32), or unset`,
         description,
     };
     return setting(
@@ -58,10 +111,10 @@ function blockedIps(description: string) {
         z
             .string()
             .transform((raw, ctx) => {
-                const { value, bad } = parseBlockedIps(raw);
-                for (const entry of bad) {
-                    ctx.addIssue({ code: "custom", message: `"${entry}" is not an IPv4/IPv6 address or CIDR range` });
-                }
+                const { value, problems } = parseBlockedIps(raw);
+                const listed = problems.slice(0, LISTED_PROBLEMS);
+                if (problems.length > LISTED_PROBLEMS) listed.push(`and ${problems.length - LISTED_PROBLEMS} more`);
+                for (const message of listed) ctx.addIssue({ code: "custom", message });
                 return value ?? z.NEVER;
             })
             .optional(),

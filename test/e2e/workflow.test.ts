@@ -1,6 +1,7 @@
 // The pull-request check of .github/workflows/preview.yml, its steps run here against a rehearsal stack through the
 // real CLI: the readiness report (`npm run readiness -- <stack>`, with the exit code the workflow tolerates) and the
-// pulumi/actions step's `pulumi preview --diff` of the stack; a config error fails the check.
+// preview step's `pulumi preview --diff` of the stack; a config error fails the check, and a renderApiUrl elsewhere than
+// Render or a loopback emulator is one, before any request carries the key.
 import * as assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
@@ -8,6 +9,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { parse as parseYaml } from "yaml";
 import { Rehearsal } from "../../scripts/rehearsal/rehearsal";
+import { startRecordingListener } from "../support/recordingListener";
 import { convergedRehearsal, toolchainOrSkip } from "./support";
 
 const run = promisify(execFile);
@@ -52,10 +54,9 @@ describe("e2e: the pull-request check's steps, against a rehearsal stack", funct
         assert.match(result.stdout, /runbook actions/);
     });
 
-    it("the pulumi/actions step: `pulumi preview --diff` of the stack, as its inputs ask, shows the flip", async () => {
-        const action = steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
-        assert.equal(action?.with?.command, "preview");
-        assert.equal(action?.with?.diff, true);
+    it("the preview step: `pulumi preview --diff` of the stack, as its run: line asks, shows the flip", async () => {
+        const step = steps.find((s) => s.run?.includes("pulumi preview"));
+        assert.match(step?.run ?? "", /^pulumi preview --diff --stack prod /);
         const record = await rehearsal!.action("the PR's preview of a flag flip", async (a) => {
             await a.configSet("DISABLE_SIGNUP", "true");
             const preview = await a.pulumi(["preview", "--diff"]);
@@ -72,6 +73,46 @@ describe("e2e: the pull-request check's steps, against a rehearsal stack", funct
             );
         });
         assert.ok(!Rehearsal.failed(record), JSON.stringify(record));
+    });
+
+    it("a PR pointing renderApiUrl elsewhere fails the preview before any request: the listener there hears nothing", async () => {
+        const listener = await startRecordingListener();
+        // Every node process the CLI starts (the program, the provider hosts) resolves *.attacker.test to the listener.
+        const nodeOptions = process.env.NODE_OPTIONS;
+        process.env.NODE_OPTIONS = `--require ${path.join(__dirname, "..", "support", "attackerDns.js")}`;
+        try {
+            const record = await rehearsal!.action("the PR's preview of a redirected renderApiUrl", async (a) => {
+                const apiUrl = await a.pulumi(["config", "get", "renderApiUrl"]);
+                await a.pulumi([
+                    "config",
+                    "set",
+                    "renderApiUrl",
+                    `http://api.render.com.attacker.test:${listener.port}/v1`,
+                ]);
+                await a.pulumi(["config", "set", "DISABLE_SIGNUP", "true"]);
+                const preview = await a.pulumi(["preview", "--diff"], { allowFailure: true });
+                a.check("the preview fails", preview.code !== 0, `exit ${preview.code}`);
+                a.check(
+                    "naming the key and where the key would have gone",
+                    /renderApiUrl: got "http:\/\/api\.render\.com\.attacker\.test:\d+\/v1": would send the Render API key to api\.render\.com\.attacker\.test/.test(
+                        preview.output,
+                    ),
+                    preview.output,
+                );
+                a.check(
+                    "the listener received nothing",
+                    listener.received().length === 0,
+                    JSON.stringify(listener.received()),
+                );
+                await a.pulumi(["config", "set", "renderApiUrl", apiUrl.stdout.trim()]);
+                await a.pulumi(["config", "set", "DISABLE_SIGNUP", "false"]);
+            });
+            assert.ok(!Rehearsal.failed(record), JSON.stringify(record));
+        } finally {
+            if (nodeOptions === undefined) delete process.env.NODE_OPTIONS;
+            else process.env.NODE_OPTIONS = nodeOptions;
+            await listener.close();
+        }
     });
 
     it("a config error fails the preview step, with the problem list", async () => {

@@ -52,12 +52,18 @@ function runAsServerUser(binary: string, args: string[]): string {
     }
 }
 
+/** What a test may ask of its server. */
+export interface PostgresOptions {
+    /** Serve TLS (ssl=on) with this certificate and key; TLS stays optional for clients (pg_hba's `host` lines). */
+    readonly tls?: { readonly certFile: string; readonly keyFile: string };
+}
+
 /**
  * Creates and starts a cluster in a fresh directory under the system temp dir, listening on 127.0.0.1 only.
  * The superuser connects over TCP by trust; every other role needs SCRAM (password_encryption's default in 15),
  * so a test that logs in with a composed DATABASE_URL proves the password is right.
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
     if (!fs.existsSync(path.join(PG_BIN, "initdb"))) {
         throw new Error(
             `no PostgreSQL 15 server binaries in ${PG_BIN}: install postgresql-15 (apt-get install -y postgresql-15) or set PG_BIN`,
@@ -65,11 +71,14 @@ export async function startPostgres(): Promise<PostgresServer> {
     }
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ahoy-pg-"));
     const data = path.join(dir, "data");
-    if (process.getuid?.() === 0) {
-        const uid = Number(execFileSync("id", ["-u", SERVER_USER], { encoding: "utf8" }).trim());
-        const gid = Number(execFileSync("id", ["-g", SERVER_USER], { encoding: "utf8" }).trim());
-        fs.chownSync(dir, uid, gid);
-    }
+    const serverIds =
+        process.getuid?.() === 0
+            ? {
+                  uid: Number(execFileSync("id", ["-u", SERVER_USER], { encoding: "utf8" }).trim()),
+                  gid: Number(execFileSync("id", ["-g", SERVER_USER], { encoding: "utf8" }).trim()),
+              }
+            : undefined;
+    if (serverIds) fs.chownSync(dir, serverIds.uid, serverIds.gid);
     const port = await freePort();
     let started = false;
     const stopSync = () => {
@@ -105,7 +114,19 @@ export async function startPostgres(): Promise<PostgresServer> {
                 "",
             ].join("\n"),
         );
-        const options = `-c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off`;
+        let serverOptions = `-c port=${port} -c listen_addresses=127.0.0.1 -c unix_socket_directories=${dir} -c fsync=off`;
+        if (options.tls) {
+            // The server refuses a key others can read, and must own it (it runs as postgres when we are root).
+            for (const [from, to, mode] of [
+                [options.tls.certFile, "server.crt", 0o644],
+                [options.tls.keyFile, "server.key", 0o600],
+            ] as const) {
+                fs.copyFileSync(from, path.join(data, to));
+                fs.chmodSync(path.join(data, to), mode);
+                if (serverIds) fs.chownSync(path.join(data, to), serverIds.uid, serverIds.gid);
+            }
+            serverOptions += " -c ssl=on -c ssl_cert_file=server.crt -c ssl_key_file=server.key";
+        }
         started = true;
         runAsServerUser("pg_ctl", [
             "start",
@@ -114,7 +135,7 @@ export async function startPostgres(): Promise<PostgresServer> {
             "-l",
             path.join(dir, "server.log"),
             "-o",
-            options,
+            serverOptions,
             "-w",
             "-t",
             "60",
