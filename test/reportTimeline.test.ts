@@ -6,7 +6,6 @@ import { timelineProvider } from "../components/report/timeline";
 import {
     changes,
     ENTRIES_KEPT,
-    hasUnknown,
     type IncidentLedger,
     INCIDENTS_KEPT,
     recordUp,
@@ -110,10 +109,9 @@ describe("post-incident report: the Timeline each `up` leaves in the state", () 
             assert.equal(record!.incidents[0].dedupKey, `k-${ENTRIES_KEPT + 30 - INCIDENTS_KEPT}`);
         });
 
-        it("a value not known yet (a preview before the deploy ran) counts as unknown at any depth", () => {
-            assert.equal(hasUnknown({ deploy: { id: UNKNOWN_VALUE } }), true);
-            assert.equal(hasUnknown(base), false);
+        it("the same facts are no change", () => {
             assert.equal(changes(base, base), undefined);
+            assert.equal(changes(base, { ...base, notReady: [] }), undefined);
         });
     });
 
@@ -121,7 +119,10 @@ describe("post-incident report: the Timeline each `up` leaves in the state", () 
         this.timeout(60_000);
         let host: ProviderHost;
         const urn = dynamicUrn("report:Timeline", "ahoy-timeline");
-        const inputs = (facts: unknown) => ({ [PROVIDER_KEY]: timelineProvider.source, facts });
+        const inputs = (facts: unknown) => ({
+            [PROVIDER_KEY]: timelineProvider.source,
+            facts: facts === UNKNOWN_VALUE ? facts : JSON.stringify(facts),
+        });
 
         before(async () => {
             host = await startProviderHost();
@@ -158,11 +159,18 @@ describe("post-incident report: the Timeline each `up` leaves in the state", () 
             assert.deepEqual(check.failures, []);
         });
 
+        it("check refuses facts that are not the program's JSON, naming the property", async () => {
+            const check = await host.check(urn, {}, { [PROVIDER_KEY]: timelineProvider.source, facts: "{not json" });
+            assert.equal(check.failures.length, 1);
+            assert.equal(check.failures[0].property, "facts");
+            assert.match(check.failures[0].reason, /JSON text of an object with a notReady list/);
+        });
+
         it("refresh keeps the record as it is", async () => {
             const created = await host.create(urn, inputs(base));
             const read = await host.read(created.id, urn, created.properties, inputs(base));
             assert.deepEqual(read.properties.entries, created.properties.entries);
-            assert.deepEqual(read.inputs?.facts, base);
+            assert.deepEqual(JSON.parse(String(read.inputs?.facts)), base);
         });
     });
 
@@ -184,7 +192,7 @@ describe("post-incident report: the Timeline each `up` leaves in the state", () 
             const raw = JSON.stringify(timeline.raw);
             assert.ok(!raw.includes("4dabf18193072939515e22adb298388d"), "no secret input");
             assert.ok(!raw.includes("timeline-test-secret"), "the webhook is not among its inputs");
-            const facts = timeline.inputs.facts as UpFacts;
+            const facts = JSON.parse(String(timeline.inputs.facts)) as UpFacts;
             assert.equal(facts.deploy?.id, "dep-mock");
             assert.ok(facts.checks?.results.length, "the checks' lines");
             assert.ok(Array.isArray(facts.notReady));

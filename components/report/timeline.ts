@@ -75,8 +75,8 @@ export class Timeline extends ModuleResource {
                     incident: (incident ?? undefined) as IncidentLedger | undefined,
                     notReady: notReadyFacts(args.readiness),
                 };
-                // The host's wire format (a protobuf Struct) has no `undefined`: absent facts are left out.
-                return JSON.parse(JSON.stringify(up)) as UpFacts;
+                // One JSON text (absent facts left out): see TimelineInputs.
+                return JSON.stringify(up);
             });
         super(timelineProvider, name, { facts, entries: undefined, incidents: undefined }, opts);
     }

@@ -145,11 +145,3 @@ export function recordUp(
 
 /** The engine's stand-in, during a preview, for a value known only once an earlier resource is applied. */
 export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
-
-/** Whether any value inside is not known yet (a preview before the deploy or the incident ran). */
-export function hasUnknown(value: unknown): boolean {
-    if (value === UNKNOWN_VALUE) return true;
-    if (Array.isArray(value)) return value.some(hasUnknown);
-    if (value !== null && typeof value === "object") return Object.values(value).some(hasUnknown);
-    return false;
-}
