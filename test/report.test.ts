@@ -9,7 +9,9 @@ import { postIncidentDeadlines, responseDeadline } from "../lib/comms/templates"
 import { buildReport, type IncidentReport, type MessageRow, type ReportResult, type UpRow } from "../lib/report/build";
 import { configChanges, formatChange, parseHistory, type UpdateRecord, whoRan } from "../lib/report/history";
 import { clock, formatSpan, reportMarkdown } from "../lib/report/markdown";
+import { advice, readStack, type RunPulumi, StackReadError } from "../lib/report/read";
 import { parseExport, type StateFacts } from "../lib/report/state";
+import { parseArgs } from "../scripts/report";
 
 const FIXTURES = path.join(__dirname, "report", "fixtures");
 const fixture = (name: string) => fs.readFileSync(path.join(FIXTURES, name), "utf8");
@@ -364,5 +366,78 @@ describe("post-incident report: the timeline from the stack's history and state"
                 assert.equal(whoRan(environment), expected);
             });
         }
+    });
+
+    describe("reading the stack through the CLI", () => {
+        it("reads every page of the history, oldest first, then the export, never with --show-secrets", async () => {
+            const page = (from: number, n: number) =>
+                JSON.stringify(
+                    Array.from({ length: n }, (_, i) => ({
+                        version: 0,
+                        kind: "update",
+                        startTime: new Date(Date.UTC(2026, 0, 1, 0, 0, 10_000 - from - i)).toISOString(),
+                        message: "",
+                        environment: {},
+                        config: {},
+                        result: "succeeded",
+                        endTime: new Date(Date.UTC(2026, 0, 1, 0, 0, 10_000 - from - i)).toISOString(),
+                    })),
+                );
+            const asked: string[][] = [];
+            const pulumi: RunPulumi = async (args) => {
+                asked.push(args);
+                if (args[1] === "export") return { code: 0, stdout: fixture("incident.state.json"), stderr: "" };
+                const n = args[args.indexOf("--page") + 1] === "1" ? page(0, 100) : page(100, 3);
+                return { code: 0, stdout: n, stderr: "" };
+            };
+            const { history: read } = await readStack(pulumi, "prod");
+            assert.equal(read.length, 103);
+            assert.ok(read[0].start < read[102].start, "oldest first");
+            assert.deepEqual(
+                asked.map((a) => a.join(" ")),
+                [
+                    "stack history --json --page-size 100 --page 1 --stack prod",
+                    "stack history --json --page-size 100 --page 2 --stack prod",
+                    "stack export --stack prod",
+                ],
+            );
+        });
+
+        const said: Array<[string, RegExp]> = [
+            [
+                "error: PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions",
+                /run `pulumi login`/,
+            ],
+            ["error: no stack named 'prod' found", /`pulumi stack ls`.*`pulumi stack select <name>`/],
+            [
+                "error: no stack selected; please use `pulumi stack select` to choose one",
+                /run `pulumi stack select <name>`/,
+            ],
+        ];
+        for (const [stderr, fix] of said) {
+            it(`"${stderr}" names the command that fixes it`, async () => {
+                assert.match(advice(stderr, "prod") ?? "", fix);
+                const failing: RunPulumi = async () => ({ code: 1, stdout: "", stderr });
+                await assert.rejects(readStack(failing, "prod"), (err: Error) => {
+                    assert.ok(err instanceof StackReadError);
+                    assert.match(err.message, fix);
+                    assert.ok(err.message.includes(stderr.replace(/^error: /, "")), err.message);
+                    return true;
+                });
+            });
+        }
+
+        it("the command's arguments: a stack, --incident, --out; anything else is refused with the usage", () => {
+            assert.deepEqual(parseArgs(["prod"]), { stack: "prod", incident: "last" });
+            assert.deepEqual(parseArgs(["prod", "--incident", "ahoy-ops-1", "--out", "r.md"]), {
+                stack: "prod",
+                incident: "ahoy-ops-1",
+                out: "r.md",
+            });
+            assert.deepEqual(parseArgs([]), { stack: undefined, incident: "last" });
+            assert.throws(() => parseArgs(["prod", "--incident"]), /--incident needs a value\nusage:/);
+            assert.throws(() => parseArgs(["prod", "--since", "x"]), /unknown option "--since"/);
+            assert.throws(() => parseArgs(["prod", "staging"]), /one stack at a time/);
+        });
     });
 });

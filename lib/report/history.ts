@@ -1,6 +1,22 @@
 // `pulumi stack history --json` read into updates, oldest first: each one's kind, times, result, config (secrets as
 // the CLI shows them without --show-secrets: the key and `secret: true`, never a value), who ran it as far as the
 // backend records, and the config changes between updates. Pure.
+//
+// What the CLI (v3.248.0, pkg/cmd/pulumi/stack/stack_history.go and pkg/backend) records per update, seen on the
+// file backend and read for Pulumi Cloud:
+// - `version`: Pulumi Cloud's update number; the file backend records none (0 for every update).
+// - `startTime`, `endTime`: whole seconds (the file backend keeps Unix seconds), printed with `.000Z`. The file
+//   backend writes the record only when the update ends, so an `up` killed outright leaves no record (and a lock,
+//   which `pulumi cancel` removes); Pulumi Cloud keeps it, `result: "in-progress"` with no `endTime`.
+// - `message`: `-m`, else the git HEAD commit's title (so a local `up` of uncommitted config carries an unrelated one).
+// - `environment`: git.head, git.headName, git.author(.email), git.committer(.email), git.dirty, vcs.* for a known
+//   remote, ci.* in CI, exec.kind, pulumi.version/os/arch, pulumi.env.PULUMI_* (set or not, never the value),
+//   pulumi.flag.* (names only), runtime.*. Neither backend's JSON names the person who ran it.
+// - `config`: every key, Pulumi.yaml's defaults included; a secret (or an object with a secret inside) as
+//   `{secret: true}` with no value; an object as its JSON text and `objectValue`.
+// - `result`: succeeded or failed (no reason); `resourceChanges`: counts by operation.
+// - No outputs, and `pulumi stack export --version` (a past state) works on Pulumi Cloud only: hence the Timeline.
+// `--page-size` defaults to 10, so the reader asks page by page.
 import { z } from "zod";
 
 /** One element of `pulumi stack history --json`, as the CLI prints it (pkg/cmd/pulumi/stack/stack_history.go). */
