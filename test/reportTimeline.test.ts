@@ -6,6 +6,8 @@ import { timelineProvider } from "../components/report/timeline";
 import {
     changes,
     ENTRIES_KEPT,
+    factsText,
+    parseFactsText,
     type IncidentLedger,
     INCIDENTS_KEPT,
     recordUp,
@@ -109,6 +111,14 @@ describe("post-incident report: the Timeline each `up` leaves in the state", () 
             assert.equal(record!.incidents[0].dedupKey, `k-${ENTRIES_KEPT + 30 - INCIDENTS_KEPT}`);
         });
 
+        it("the Timeline's input is a line a preview can show, then the facts, and reads back whole", () => {
+            const text = factsText(base);
+            assert.match(text, /^deploy dep-a live 2026-12-01T03:00:10.000Z; checks passed 2026-12-01T03:00:20.000Z; /);
+            assert.throws(() => JSON.parse(text), "not JSON as a whole, so the CLI does not print it decoded");
+            assert.deepEqual(parseFactsText(text), base);
+            assert.equal(parseFactsText(JSON.stringify(base)), undefined);
+        });
+
         it("the same facts are no change", () => {
             assert.equal(changes(base, base), undefined);
             assert.equal(changes(base, { ...base, notReady: [] }), undefined);
@@ -121,7 +131,7 @@ describe("post-incident report: the Timeline each `up` leaves in the state", () 
         const urn = dynamicUrn("report:Timeline", "ahoy-timeline");
         const inputs = (facts: unknown) => ({
             [PROVIDER_KEY]: timelineProvider.source,
-            facts: facts === UNKNOWN_VALUE ? facts : JSON.stringify(facts),
+            facts: facts === UNKNOWN_VALUE ? facts : factsText(facts as UpFacts),
         });
 
         before(async () => {
@@ -163,14 +173,14 @@ describe("post-incident report: the Timeline each `up` leaves in the state", () 
             const check = await host.check(urn, {}, { [PROVIDER_KEY]: timelineProvider.source, facts: "{not json" });
             assert.equal(check.failures.length, 1);
             assert.equal(check.failures[0].property, "facts");
-            assert.match(check.failures[0].reason, /JSON text of an object with a notReady list/);
+            assert.match(check.failures[0].reason, /a summary, then the facts' JSON/);
         });
 
         it("refresh keeps the record as it is", async () => {
             const created = await host.create(urn, inputs(base));
             const read = await host.read(created.id, urn, created.properties, inputs(base));
             assert.deepEqual(read.properties.entries, created.properties.entries);
-            assert.deepEqual(JSON.parse(String(read.inputs?.facts)), base);
+            assert.deepEqual(parseFactsText(read.inputs?.facts), base);
         });
     });
 
@@ -192,7 +202,7 @@ describe("post-incident report: the Timeline each `up` leaves in the state", () 
             const raw = JSON.stringify(timeline.raw);
             assert.ok(!raw.includes("4dabf18193072939515e22adb298388d"), "no secret input");
             assert.ok(!raw.includes("timeline-test-secret"), "the webhook is not among its inputs");
-            const facts = JSON.parse(String(timeline.inputs.facts)) as UpFacts;
+            const facts = parseFactsText(timeline.inputs.facts)!;
             assert.equal(facts.deploy?.id, "dep-mock");
             assert.ok(facts.checks?.results.length, "the checks' lines");
             assert.ok(Array.isArray(facts.notReady));

@@ -2,7 +2,13 @@
 // what was not ready, carried forward in the state (the stack history keeps no outputs). Implementation:
 // ./timelineProvider.ts, run in the provider host.
 import * as pulumi from "@pulumi/pulumi";
-import type { IncidentLedger, NotReadyFact, TimelineEntry, UpFacts } from "../../lib/report/record";
+import {
+    factsText,
+    type IncidentLedger,
+    type NotReadyFact,
+    type TimelineEntry,
+    type UpFacts,
+} from "../../lib/report/record";
 import type { ReadinessRow } from "../../stacks/readiness";
 import { ModuleResource, moduleProvider } from "../dynamicProvider";
 import type { Deploy } from "../render/deploy";
@@ -75,8 +81,7 @@ export class Timeline extends ModuleResource {
                     incident: (incident ?? undefined) as IncidentLedger | undefined,
                     notReady: notReadyFacts(args.readiness),
                 };
-                // One JSON text (absent facts left out): see TimelineInputs.
-                return JSON.stringify(up);
+                return factsText(up);
             });
         super(timelineProvider, name, { facts, entries: undefined, incidents: undefined }, opts);
     }

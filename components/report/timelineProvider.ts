@@ -1,12 +1,9 @@
 // The Timeline provider's implementation, loaded in the dynamic-provider host at run time (see ../dynamicProvider.ts):
 // appends what this `up` changed to the record the state carries forward. It calls nothing outside: state only.
 import type * as pulumi from "@pulumi/pulumi";
-import { changes, recordUp, type TimelineRecord, UNKNOWN_VALUE, type UpFacts } from "../../lib/report/record";
+import { changes, parseFactsText, recordUp, type TimelineRecord, UNKNOWN_VALUE } from "../../lib/report/record";
 
-/**
- * What the program declares: the stack as this `up` leaves it, as one JSON text. One text, so that a preview before
- * the deploy shows it as one line (`~ facts: "..." => [unknown]`), not every old check line and message.
- */
+/** What the program declares: the stack as this `up` leaves it, as one text (record.ts factsText). */
 export interface TimelineInputs {
     readonly facts: string;
 }
@@ -14,20 +11,9 @@ export interface TimelineInputs {
 /** The inputs plus the record carried forward. */
 export interface TimelineOutputs extends TimelineInputs, TimelineRecord {}
 
-/** The facts in the text, or why they are not facts. */
-function parsed(facts: unknown): { facts?: UpFacts; problem?: string } {
-    try {
-        const value = typeof facts === "string" ? (JSON.parse(facts) as unknown) : undefined;
-        if (typeof value === "object" && value !== null && Array.isArray((value as UpFacts).notReady)) {
-            return { facts: value as UpFacts };
-        }
-    } catch {
-        // Described below.
-    }
-    return { problem: "facts must be the JSON text of an object with a notReady list (components/report/timeline.ts)" };
-}
+const PROBLEM = "facts must be the text components/report/timeline.ts writes: a summary, then the facts' JSON";
 
-const factsOf = (props: { facts?: unknown } | undefined) => parsed(props?.facts).facts;
+const factsOf = (props: { facts?: unknown } | undefined) => parseFactsText(props?.facts);
 
 /** The host sends outputs as a protobuf Struct, which has no `undefined`: absent fields are left out. */
 function plain<T>(value: T): T {
@@ -36,8 +22,8 @@ function plain<T>(value: T): T {
 
 export const timelineProvider: pulumi.dynamic.ResourceProvider<TimelineInputs, TimelineOutputs> = {
     async check(_olds, news) {
-        const problem = news.facts === UNKNOWN_VALUE ? undefined : parsed(news.facts).problem;
-        return { inputs: news, failures: problem ? [{ property: "facts", reason: problem }] : [] };
+        const bad = news.facts !== UNKNOWN_VALUE && factsOf(news) === undefined;
+        return { inputs: news, failures: bad ? [{ property: "facts", reason: PROBLEM }] : [] };
     },
 
     async diff(_id, olds, news) {

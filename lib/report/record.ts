@@ -143,5 +143,37 @@ export function recordUp(
     return { entries: entries.slice(-ENTRIES_KEPT), incidents: incidents.slice(-INCIDENTS_KEPT) };
 }
 
+/** Between the facts' one-line summary and their JSON, in the Timeline's input text. */
+const SEPARATOR = " :: ";
+
+/**
+ * The facts as the Timeline's one input: a line a person reads, then the JSON. Not JSON as a whole, so that the CLI
+ * shows it as one (cut) line in a preview (`~ facts: "deploy dep-... live 03:00:10; ..." => [unknown]`) instead of
+ * decoding and printing every check line and message in it.
+ */
+export function factsText(facts: UpFacts): string {
+    const parts = [
+        facts.deploy ? `deploy ${facts.deploy.id} ${facts.deploy.status} ${facts.deploy.liveAt}` : "no deploy",
+        facts.checks ? `checks passed ${facts.checks.verifiedAt}` : "no checks",
+        `maintenance page ${facts.maintenancePage?.enabled ? "on" : "off"}`,
+        facts.incident ? `incident ${facts.incident.dedupKey}` : "no incident",
+        `${facts.notReady.length} runbook actions not ready`,
+    ];
+    return `${parts.join("; ")}${SEPARATOR}${JSON.stringify(facts)}`;
+}
+
+/** The facts in a Timeline's input text, or undefined when it is not one. */
+export function parseFactsText(text: unknown): UpFacts | undefined {
+    if (typeof text !== "string") return undefined;
+    const at = text.indexOf(`${SEPARATOR}{`);
+    if (at < 0) return undefined;
+    try {
+        const facts = JSON.parse(text.slice(at + SEPARATOR.length)) as UpFacts;
+        return typeof facts === "object" && facts !== null && Array.isArray(facts.notReady) ? facts : undefined;
+    } catch {
+        return undefined;
+    }
+}
+
 /** The engine's stand-in, during a preview, for a value known only once an earlier resource is applied. */
 export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
