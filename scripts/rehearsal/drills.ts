@@ -6,6 +6,7 @@ import { canConnect } from "../../test/support/postgres";
 import { waitFor } from "../../test/support/wait";
 import { resourcesSummary } from "./cli";
 import { previewSteps, type Action, type PreviewStep } from "./rehearsal";
+import { incidentMitigating, openIncident, postIncidentReport, resolveIncident } from "./reportDrills";
 
 export interface Drill {
     readonly name: string;
@@ -517,11 +518,15 @@ export const destroy: Drill = {
 export const RUNBOOK: readonly Drill[] = [
     configure,
     converge,
+    openIncident,
     disableSignup,
     rateLimitAuth,
     liftRateLimit,
     pinAfterBadCommit,
+    incidentMitigating,
     unpin,
+    resolveIncident,
+    postIncidentReport,
     rotateSecretKey,
     rotateDatabaseLogin,
     noOp,
