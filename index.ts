@@ -4,6 +4,7 @@ import { IncidentComms } from "./components/comms/incidentComms";
 import { FeatureFlags } from "./components/featureFlags";
 import { Release } from "./components/release";
 import { MaintenanceMode } from "./components/render/maintenanceMode";
+import { Timeline } from "./components/report/timeline";
 import { SecretRotation } from "./components/secretRotation";
 import { verificationFromConfig } from "./components/verification";
 import { loadStackConfig, stackAdminRole, stackRawValues } from "./stacks/load";
@@ -43,6 +44,16 @@ const comms = new IncidentComms("ahoy", {
     settings: config,
     facts: { switches: flags.values, lastVerification: lastVerification() },
     mitigation: release.verification ?? release.deploy,
+});
+// What this `up` did, kept for `npm run report` (the stack history holds no outputs): after everything, before nothing.
+new Timeline("ahoy-timeline", {
+    deploy: release.deploy,
+    releasePin: config.releasePin,
+    verification: release.verification,
+    maintenancePage,
+    maintenancePageOn: config.MAINTENANCE_PAGE,
+    incident: comms.record,
+    readiness: ready,
 });
 
 /**

@@ -15,6 +15,7 @@ const IMPLEMENTATIONS: Record<string, () => Implementation> = {
     "postgres:RotationGate": () => require("./database/rotationGateProvider").rotationGateProvider,
     "postgres:LoginProof": () => require("./database/loginProofProvider").loginProofProvider,
     "postgres:RetireLogin": () => require("./database/retireLoginProvider").retireLoginProvider,
+    "report:Timeline": () => require("./report/timelineProvider").timelineProvider,
     // Retired type (RetireLogin does its work now): states written before still hold one, which the engine deletes,
     // and deleting it never undid anything.
     "postgres:TerminateSessions": () => ({ async delete() {} }) as unknown as Implementation,

@@ -164,6 +164,9 @@ async function main(): Promise<number> {
         `\n${rehearsal.actions.length} actions in ${seconds(total)}; ${bad === 0 ? "all passed" : `${bad} FAILED`}`,
     );
     console.log(`The CLI's full output: ${rehearsal.logFile}`);
+    if (typeof rehearsal.memo.reportFile === "string") {
+        console.log(`The post-incident review of the rehearsal's incident: ${rehearsal.memo.reportFile}`);
+    }
     return bad === 0 ? 0 : 1;
 }
 

@@ -1,7 +1,7 @@
 // The incident's messages as a resource: one per incident, carrying its alert, updates and resolution to every channel.
 import * as pulumi from "@pulumi/pulumi";
 import type { Channel } from "../../lib/comms/delivery";
-import type { DeclaredIncident } from "../../lib/comms/ledger";
+import type { DeclaredIncident, IncidentRecord } from "../../lib/comms/ledger";
 import { ModuleResource, moduleProvider } from "../dynamicProvider";
 import type { IncidentDeadlines, IncidentTexts } from "./incidentProvider";
 
@@ -24,6 +24,8 @@ export interface IncidentArgs {
  * reads them from the stack config in `configure`, so neither the inputs nor the state hold them.
  */
 export class Incident extends ModuleResource {
+    /** The current (or last) incident's ledger; undefined before the first one. */
+    declare public readonly record: pulumi.Output<IncidentRecord | undefined>;
     declare public readonly summary: pulumi.Output<string>;
     declare public readonly texts: pulumi.Output<IncidentTexts>;
     declare public readonly channels: pulumi.Output<Record<Channel, string>>;

@@ -1,7 +1,7 @@
 // Incident comms: the runbook's alert, status updates and resolution, posted to Slack, PagerDuty and email by `pulumi up`.
 import * as pulumi from "@pulumi/pulumi";
 import type { Channel } from "../../lib/comms/delivery";
-import type { DeclaredIncident } from "../../lib/comms/ledger";
+import type { DeclaredIncident, IncidentRecord } from "../../lib/comms/ledger";
 import { type LastVerification, progressLine, type ProgressFacts } from "../../lib/comms/progress";
 import type { StackConfig } from "../../stacks/config";
 import { Incident } from "./incident";
@@ -88,6 +88,8 @@ export class IncidentComms extends pulumi.ComponentResource {
     public readonly deadlines: pulumi.Output<IncidentDeadlines>;
     /** The step that fails the `up`, after the mitigation, while a channel has not taken a message. */
     public readonly receipt: IncidentReceipt;
+    /** The incident's ledger (every message, when, and what each channel took), for the post-incident report. */
+    public readonly record: pulumi.Output<IncidentRecord | undefined>;
 
     constructor(name: string, args: IncidentCommsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ahoy:comms:IncidentComms", name, {}, opts);
@@ -109,6 +111,7 @@ export class IncidentComms extends pulumi.ComponentResource {
         this.messages = delivery.texts;
         this.channels = delivery.channels;
         this.deadlines = delivery.deadlines;
+        this.record = delivery.record;
         this.registerOutputs({
             incident: this.incident,
             messages: this.messages,

@@ -35,6 +35,10 @@ export class Deploy extends ModuleResource {
     declare public readonly releaseCommit: pulumi.Output<string | undefined>;
     /** When the deploy went live (RFC 3339). */
     declare public readonly liveAt: pulumi.Output<string>;
+    /** What the last deploy was planned to run, as the preview showed it: "no build: reuses the live build of ...". */
+    declare public readonly plan: pulumi.Output<string | undefined>;
+    /** Why the last deploy was the one it was, build or no build, as decided when it ran. */
+    declare public readonly decided: pulumi.Output<string | undefined>;
 
     constructor(name: string, args: DeployArgs, opts?: pulumi.CustomResourceOptions) {
         const props = {
@@ -52,6 +56,8 @@ export class Deploy extends ModuleResource {
             autoDeployBeforePin: undefined,
             variablesSince: undefined,
             liveAt: undefined,
+            plan: undefined,
+            decided: undefined,
         };
         super(deployProvider, name, props, opts);
     }

@@ -64,6 +64,8 @@ export interface DeployOutputs extends DeployInputs {
     /** When the deploy went live (RFC 3339, Render's clock): a session of a retired login opened after it is not the
      * old app's. */
     liveAt: string;
+    /** Why the last deploy was the one it was, build or no build, as the `up` logged it (the decision's reason). */
+    decided?: string;
 }
 
 // How many recent deploys a short commit SHA is looked up in, to find the full SHA Render's deploy call needs.
@@ -434,6 +436,7 @@ async function deploy(
             // A rollback runs its target's variables, chosen only when they are the current ones: the time stays.
             variablesSince: variablesChanged ? triggered.createdAt : olds?.variablesSince,
             liveAt: done.finishedAt ?? done.updatedAt ?? new Date().toISOString(),
+            decided: decision.reason,
         });
     } catch (err) {
         const found = settings?.autoDeploy;

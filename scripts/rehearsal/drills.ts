@@ -6,6 +6,7 @@ import { canConnect } from "../../test/support/postgres";
 import { waitFor } from "../../test/support/wait";
 import { resourcesSummary } from "./cli";
 import { previewSteps, type Action, type PreviewStep } from "./rehearsal";
+import { incidentMitigating, openIncident, postIncidentReport, resolveIncident } from "./reportDrills";
 
 export interface Drill {
     readonly name: string;
@@ -223,8 +224,11 @@ export const disableSignup: Drill = {
         const variables = steps.filter((s) => isType(s, "render:EnvVar"));
         const deploys = steps.filter((s) => isType(s, "render:Deploy"));
         const verifications = steps.filter((s) => isType(s, "verify:Verification"));
+        // The report's Timeline records each deploy, so it follows one.
+        const timelines = steps.filter((s) => isType(s, "report:Timeline"));
         const others = steps.filter(
-            (s) => !variables.includes(s) && !deploys.includes(s) && !verifications.includes(s),
+            (s) =>
+                !variables.includes(s) && !deploys.includes(s) && !verifications.includes(s) && !timelines.includes(s),
         );
         a.check(
             "preview: exactly one variable, DISABLE_SIGNUP, updated",
@@ -514,11 +518,15 @@ export const destroy: Drill = {
 export const RUNBOOK: readonly Drill[] = [
     configure,
     converge,
+    openIncident,
     disableSignup,
     rateLimitAuth,
     liftRateLimit,
     pinAfterBadCommit,
+    incidentMitigating,
     unpin,
+    resolveIncident,
+    postIncidentReport,
     rotateSecretKey,
     rotateDatabaseLogin,
     noOp,

@@ -148,6 +148,8 @@ export class Rehearsal {
         });
         const r = new Rehearsal(options, toolchain, services, tmp, cli);
         r.secrets.add(services.emulator.apiKey);
+        r.secrets.add(services.slack.webhookUrl);
+        r.secrets.add(services.slack.token);
         if (services.admin) r.secrets.add(services.admin.password);
         if (services.redis) {
             r.secrets.add(services.redis.url);

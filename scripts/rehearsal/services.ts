@@ -1,10 +1,12 @@
 // What a rehearsal runs against: the Render emulator and its stand-in app, a throwaway PostgreSQL set up as production is
-// (the owner role, the database, a non-superuser admin), and a throwaway Redis that requires a password.
+// (the owner role, the database, a non-superuser admin), a throwaway Redis that requires a password, and a Slack
+// webhook stand-in for the incident's messages.
 import { randomBytes } from "node:crypto";
 import type { Client } from "pg";
 import { startEmulator, type Emulator } from "../../emulator";
 import { createAppDatabase, startPostgres, type AdminLogin, type PostgresServer } from "../../test/support/postgres";
 import { startRedis, type RedisServer } from "../../test/support/redis";
+import { startSlackStandIn, type SlackStandIn } from "../../test/support/slackStandIn";
 
 export interface ServiceOptions {
     /** How long each in-flight deploy status lasts in the emulator; a few hundred ms keeps a deploy realistic and quick. */
@@ -21,6 +23,8 @@ export interface Services {
     /** The admin the program manages roles as (CREATEROLE, pg_signal_backend, pg_read_all_stats; no superuser). */
     readonly admin?: AdminLogin;
     readonly redis?: RedisServer;
+    /** A Slack incoming webhook stand-in, the incident's channel. */
+    readonly slack: SlackStandIn;
     stop(): Promise<void>;
 }
 
@@ -35,6 +39,8 @@ export async function startServices(options: ServiceOptions = {}): Promise<Servi
         const apiKey = `rnd_rehearsal_${randomBytes(16).toString("hex")}`;
         const emulator = await startEmulator({ stepMs: options.stepMs ?? 300, apiKey });
         stops.push(() => emulator.close());
+        const slack = await startSlackStandIn();
+        stops.push(() => slack.close());
         let postgres: PostgresServer | undefined;
         let admin: AdminLogin | undefined;
         if (options.postgres) {
@@ -64,7 +70,7 @@ export async function startServices(options: ServiceOptions = {}): Promise<Servi
             redis = await startRedis(`rp-${randomBytes(12).toString("base64url")}`);
             stops.push(() => redis!.stop());
         }
-        return { emulator, postgres, admin, redis, stop };
+        return { emulator, postgres, admin, redis, slack, stop };
     } catch (error) {
         await stop();
         throw error;
