@@ -4,6 +4,7 @@ import type { Channel } from "../../lib/comms/delivery";
 import type { DeclaredIncident } from "../../lib/comms/ledger";
 import { type LastVerification, progressLine, type ProgressFacts } from "../../lib/comms/progress";
 import type { StackConfig } from "../../stacks/config";
+import type { WatchIncident } from "../verification/plan";
 import { Incident } from "./incident";
 import type { IncidentDeadlines, IncidentTexts } from "./incidentProvider";
 import { IncidentReceipt } from "./receipt";
@@ -88,6 +89,11 @@ export class IncidentComms extends pulumi.ComponentResource {
     public readonly deadlines: pulumi.Output<IncidentDeadlines>;
     /** The step that fails the `up`, after the mitigation, while a channel has not taken a message. */
     public readonly receipt: IncidentReceipt;
+    /**
+     * The incident while it is open (declared, not resolved), with its PagerDuty dedup_key (the Incident's id), for the
+     * watch that posts a crossed threshold to it; undefined otherwise.
+     */
+    public readonly openIncident: pulumi.Output<WatchIncident | undefined>;
 
     constructor(name: string, args: IncidentCommsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ahoy:comms:IncidentComms", name, {}, opts);
@@ -104,6 +110,12 @@ export class IncidentComms extends pulumi.ComponentResource {
             `${name}-incident-receipt`,
             { failures: delivery.failures },
             { parent: this, dependsOn: [delivery, args.mitigation] },
+        );
+        const declared = declaredIncident(settings);
+        this.openIncident = delivery.id.apply((dedupKey) =>
+            declared && declared.status !== "resolved"
+                ? { severity: declared.severity, title: declared.title, status: declared.status, dedupKey }
+                : undefined,
         );
         this.incident = delivery.summary;
         this.messages = delivery.texts;
