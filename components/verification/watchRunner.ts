@@ -236,6 +236,7 @@ export async function runWatch(options: WatchOptions): Promise<WatchReport> {
     const sampler = async (): Promise<void> => {
         // performance.now() of the moment the deploy went live, so each sample's `at` counts from it.
         const origin = performance.now() - (now() - liveAt);
+        let said = false;
         for (let tick = 0; !finished; tick++) {
             const due = startedAt + tick * timing.sampleMs;
             await sleep(due - now());
@@ -245,9 +246,10 @@ export async function runWatch(options: WatchOptions): Promise<WatchReport> {
             if (!sample || finished) return;
             samples.push(sample);
             const planned = Math.max(samples.length, Math.ceil((windowEnd - startedAt) / timing.sampleMs));
-            if (announced.size === 0 && windowLost(samples, target.window, planned)) {
+            if (!said && windowLost(samples, target.window, planned)) {
                 await look();
                 if (finished) return;
+                said = true;
                 for (const figure of healthFigures(counted(), target.window)) await announce(figure);
             }
         }
