@@ -2,7 +2,7 @@
 // environment, in its own process group (so a Ctrl-C reaches it as a terminal's would), its output kept in the log.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import type { Rehearsal } from "./rehearsal";
+import type { Action, Rehearsal } from "./rehearsal";
 import { repoRoot } from "./toolchain";
 
 /** A watch running in the background. */
@@ -59,7 +59,15 @@ export function startWatch(rehearsal: Rehearsal, args: string[] = [], env: Recor
         },
     );
     let done = false;
-    void exited.then(() => (done = true));
+    const handle = { stop: (graceMs?: number) => stopIt(graceMs) };
+    rehearsal.background.add(handle);
+    void exited.then(
+        () => {
+            done = true;
+            rehearsal.background.delete(handle);
+        },
+        () => rehearsal.background.delete(handle),
+    );
     const signal = (name: NodeJS.Signals) => {
         try {
             process.kill(-child.pid!, name);
@@ -104,12 +112,37 @@ export function startWatch(rehearsal: Rehearsal, args: string[] = [], env: Recor
             signal("SIGINT");
             return Date.now();
         },
-        async stop(graceMs = 3_000) {
-            if (done) return;
-            signal("SIGINT");
-            const timer = setTimeout(() => signal("SIGKILL"), graceMs);
-            await exited.catch(() => undefined);
-            clearTimeout(timer);
-        },
+        stop: stopIt,
     };
+
+    async function stopIt(graceMs = 3_000): Promise<void> {
+        if (done) return;
+        signal("SIGINT");
+        const timer = setTimeout(() => signal("SIGKILL"), graceMs);
+        await exited.catch(() => undefined);
+        clearTimeout(timer);
+    }
+}
+
+/**
+ * `npm run watch -- <stack>` to the end of the window, as the README's flow runs it right after `pulumi up`: records
+ * what it said at the end (each source's figures and its verdict) on the action, for the scorecard, and checks that it
+ * judged every source and found nothing crossed.
+ */
+export async function watchToEnd(a: Action): Promise<void> {
+    const run = startWatch(a.rehearsal);
+    a.record.commands.push(`npm run watch -- ${a.rehearsal.options.stack}`);
+    const end = await run.exited;
+    // The report follows the empty line the watch prints after its progress lines.
+    const blank = run.lines.lastIndexOf("");
+    const report = run.lines.slice(blank + 1).filter((line) => line.trim() !== "");
+    a.record.watch = report;
+    const summary = report.at(-1) ?? "(nothing printed)";
+    a.check(
+        "npm run watch: the rest of the window, /healthz and Render's metrics judged, nothing crossed (exit 0)",
+        end.code === 0,
+        `exit ${end.code ?? end.signal}: ${summary}`,
+    );
+    const leaked = a.rehearsal.leakedIn(run.lines.join("\n"));
+    a.check("the watch prints no secret", leaked.length === 0, leaked.join(", "));
 }
