@@ -73,11 +73,12 @@ async function send(
 ): Promise<string> {
     const incident = target.incident!;
     if (channel === "slack") {
-        const { postToSlack } = await import("../lib/comms/slack");
+        const { postToSlack } = require("../lib/comms/slack") as typeof import("../lib/comms/slack");
         return postToSlack(settings.slackWebhookUrl!, { text: notice.text });
     }
     if (channel === "pagerDuty") {
-        const { sendPagerDutyEvent, PAGERDUTY_EVENTS_URL } = await import("../lib/comms/pagerDuty");
+        const { sendPagerDutyEvent, PAGERDUTY_EVENTS_URL } =
+            require("../lib/comms/pagerDuty") as typeof import("../lib/comms/pagerDuty");
         return sendPagerDutyEvent(
             settings.pagerDutyRoutingKey!,
             {
@@ -92,7 +93,8 @@ async function send(
             process.env[PAGERDUTY_URL_ENV] || PAGERDUTY_EVENTS_URL,
         );
     }
-    const { sendEmail } = await import("../lib/comms/email");
+    // Required here: only a watch that sends mail loads nodemailer.
+    const { sendEmail } = require("../lib/comms/email") as typeof import("../lib/comms/email");
     return sendEmail(settings.smtpUrl!, {
         to: settings.alertEmail!,
         from: `ahoy-ops <${settings.alertEmail}>`,

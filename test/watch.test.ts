@@ -17,7 +17,11 @@ import {
     watchOutcome,
     type WatchReport,
 } from "../components/verification/watchVerdict";
+import { notifyIncident } from "../scripts/watchNotify";
 import { apiUrlProblem } from "../scripts/watchStack";
+import { startPagerDutyStandIn, type PagerDutyStandIn } from "./support/pagerDutyStandIn";
+import { startSlackStandIn, type SlackStandIn } from "./support/slackStandIn";
+import { startSmtpStandIn, type SmtpStandIn } from "./support/smtpStandIn";
 import { waitFor } from "./support/wait";
 
 const T0 = Date.parse("2026-12-01T03:00:00.000Z");
@@ -303,6 +307,120 @@ describe("the watch's update to an open incident", () => {
         assert.ok(!notice.text.includes(key) && !notice.text.includes("s3cretKey"), notice.text.slice(0, 300));
         assert.match(notice.progress, /FATAL token=\*\*\* url=\*\*\*/);
         assert.ok(notice.progress.length <= 2000, `${notice.progress.length} characters`);
+    });
+});
+
+describe("the watch's update reaching the incident's channels (scripts/watchNotify.ts, against stand-ins)", function () {
+    this.timeout(30_000);
+    let slack: SlackStandIn;
+    let pagerDuty: PagerDutyStandIn;
+    let smtp: SmtpStandIn;
+    const incident: WatchIncident = {
+        severity: 2,
+        title: "Signup abuse",
+        status: "mitigating",
+        dedupKey: "ahoy-ops-7",
+    };
+    const target = watchTarget({
+        service: "ahoy-indie-media",
+        serviceId: "srv-d0abcdefghijklmnopqr",
+        apiUrl: "https://api.render.com/v1",
+        serviceUrl: "https://ahoy-indie-media.onrender.com",
+        plan: verificationPlan({ disableSignup: true, blockDirectMedia: false, stabilityWindowSeconds: 300 }),
+        deployId: "dep-d0abcdefghijklmnopqr",
+        liveAt: at(0),
+        verifiedAt: at(2),
+        verifiedAfterSeconds: 2,
+        incident,
+    });
+    const figure: WatchFigure = {
+        check: "metric",
+        status: "crossed",
+        line: "memory: 93.1% of the 512 MB limit, over 90% (Render's figures for +0.0 s to +300.0 s)",
+    };
+
+    before(async () => {
+        [slack, pagerDuty, smtp] = await Promise.all([
+            startSlackStandIn(),
+            startPagerDutyStandIn(),
+            startSmtpStandIn(),
+        ]);
+        process.env.AHOY_PAGERDUTY_EVENTS_URL = pagerDuty.eventsUrl;
+    });
+
+    after(async () => {
+        delete process.env.AHOY_PAGERDUTY_EVENTS_URL;
+        await Promise.all([slack?.close(), pagerDuty?.close(), smtp?.close()]);
+    });
+
+    it("one Status Update per channel: Slack's post, PagerDuty's event in the incident's alert (no new page), email threaded under the alert", async () => {
+        const lines: string[] = [];
+        const config: Record<string, string> = {
+            slackWebhookUrl: slack.webhookUrl,
+            pagerDutyRoutingKey: pagerDuty.routingKey,
+            smtpUrl: smtp.url,
+            alertEmail: "oncall@ahoy.example",
+        };
+        // The incident's alert as the up sent it: PagerDuty has its alert open.
+        await fetch(pagerDuty.eventsUrl, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+                routing_key: pagerDuty.routingKey,
+                event_action: "trigger",
+                dedup_key: incident.dedupKey,
+                payload: { summary: "alert", source: "ahoy-indie-media", severity: "error" },
+            }),
+        }).then((r) => r.arrayBuffer());
+        await notifyIncident(target, figure, 301, {
+            stack: "prod",
+            secret: async (key) => config[key],
+            knownSecrets: ["rnd_the_render_key"],
+            log: (line) => lines.push(line),
+        });
+        assert.equal(slack.posts.length, 1);
+        assert.match(slack.posts[0].text, /^📊 INCIDENT UPDATE - Signup abuse\n/);
+        assert.match(
+            slack.posts[0].text,
+            /Progress: the watch of DISABLE_SIGNUP .* saw a threshold crossed at \+301 s: metric: memory: 93\.1%/,
+        );
+        const event = pagerDuty.events.at(-1);
+        assert.equal(event?.dedup_key, incident.dedupKey);
+        assert.equal(
+            pagerDuty.alerts.get(incident.dedupKey)?.incidents,
+            1,
+            "the update joins the open alert: nobody is paged twice",
+        );
+        assert.equal(smtp.mails.length, 1);
+        assert.equal(smtp.mails[0].headers["in-reply-to"], "<alert.ahoy-ops-7@ahoy-ops.invalid>");
+        assert.deepEqual(
+            lines.map((l) => /^(\w+): the watch's update delivered: /.exec(l)?.[1]).sort(),
+            ["Email", "PagerDuty", "Slack"],
+            lines.join("\n"),
+        );
+        const said = lines.join("\n");
+        for (const secret of [slack.token, pagerDuty.routingKey, smtp.password])
+            assert.ok(!said.includes(secret), "no secret said");
+    });
+
+    it("a channel not configured is said so; one that fails is said with its answer, never its secret", async () => {
+        const lines: string[] = [];
+        slack.fail({ mode: "down" });
+        await notifyIncident(target, figure, 5, {
+            stack: "prod",
+            secret: async (key) => (key === "slackWebhookUrl" ? slack.webhookUrl : undefined),
+            knownSecrets: [],
+            log: (line) => lines.push(line),
+        });
+        slack.heal();
+        assert.ok(
+            lines.includes("PagerDuty: the watch's update not sent: pagerDutyRoutingKey is not set"),
+            lines.join("\n"),
+        );
+        assert.ok(lines.includes("Email: the watch's update not sent: alertEmail is not set"), lines.join("\n"));
+        const slackLine = lines.find((l) => l.startsWith("Slack:")) ?? "";
+        assert.match(slackLine, /^Slack: the watch's update not delivered: answered 503/);
+        assert.ok(!slackLine.includes(slack.token));
     });
 });
 
