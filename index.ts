@@ -78,8 +78,8 @@ export const deployedCommit = release.deploy.commitId;
 export const deployStatus = release.deploy.status;
 export const releaseCommit = release.deploy.releaseCommit.apply((commit) => commit ?? "none (no releasePin)");
 export const verification = release.verification?.results ?? "off (verify: false, or the maintenance page is up)";
-export const verificationMetrics =
-    release.verification?.metrics ?? "off (verify: false, or the maintenance page is up)";
+// What `npm run watch -- <stack>` watches after the up: the deploy, its window, the thresholds; no secret in it.
+export const watch = release.watchTarget(comms.openIncident) ?? "off (verify: false, or the maintenance page is up)";
 export const incident = comms.incident;
 export const incidentMessages = comms.messages;
 export const incidentChannels = comms.channels;

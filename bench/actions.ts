@@ -13,6 +13,7 @@ import { deployProvider } from "../components/render/deploy";
 import { envVarProvider, RENDER_API_KEY_CONFIG } from "../components/render/envVar";
 import { maintenanceModeProvider } from "../components/render/maintenanceMode";
 import { RenderClient, type Deploy } from "../lib/render/client";
+import { SETTLE_SECONDS, verificationPlan, verificationProvider } from "../components/verification";
 import { EngineStack, type Step } from "../test/support/engine";
 import { renderRequestKind, secretWire, startProviderHost } from "../test/support/providerHost";
 
@@ -25,6 +26,10 @@ interface Declared {
     SECRET_KEY: string;
     releasePin?: string;
     MAINTENANCE_PAGE: boolean;
+    /** Declared (a second switch, for the second mitigation) only when set. */
+    BLOCKED_IPS?: string;
+    /** Run the up's verification after the deploy (its checks and its settle), as a stack with serviceUrl does. */
+    verify?: boolean;
 }
 
 interface Cost {
@@ -39,7 +44,27 @@ function program(emulator: Emulator, declared: Declared): Step[] {
     const variables: Record<string, string> = {
         DISABLE_SIGNUP: declared.DISABLE_SIGNUP,
         SECRET_KEY: declared.SECRET_KEY,
+        ...(declared.BLOCKED_IPS !== undefined && { BLOCKED_IPS: declared.BLOCKED_IPS }),
     };
+    const verification: Step[] = declared.verify
+        ? [
+              {
+                  name: "ahoy-verify",
+                  provider: verificationProvider,
+                  inputs: (states) => ({
+                      serviceUrl: emulator.appUrl,
+                      deployId: states.get("ahoy-deploy")?.outputs.deployId,
+                      liveAt: states.get("ahoy-deploy")?.outputs.liveAt,
+                      ...verificationPlan({
+                          disableSignup: declared.DISABLE_SIGNUP === "true",
+                          blockDirectMedia: false,
+                          stabilityWindowSeconds: 300,
+                      }),
+                      checkTimeoutSeconds: 120,
+                  }),
+              },
+          ]
+        : [];
     return [
         {
             name: "ahoy-maintenance-page",
@@ -63,6 +88,7 @@ function program(emulator: Emulator, declared: Declared): Step[] {
                 ...(declared.releasePin && { releasePin: declared.releasePin }),
             }),
         },
+        ...verification,
     ];
 }
 
@@ -130,6 +156,53 @@ function row(name: string, ours: Cost, withBuild: Cost | undefined, terraform: C
             : `  Terraform's apply:   n/a (no such action)`,
         `  goal: ${goal}`,
     ].join("\n");
+}
+
+/**
+ * The time from the first action's `up` to the second action live, the second `up` typed as soon as the first one
+ * ended (the stack's lock is free). Render's phases are scaled as everywhere here; the up's checks and settle run in
+ * real seconds against the stand-in app. Beside it, today's figure before the watch left the up: the same measured steps,
+ * with the first up holding its lock through its watch (stabilityWindowSeconds) after its checks instead of the settle,
+ * so the second up could only start once that window was over.
+ */
+async function secondMitigation(
+    emulator: Emulator,
+    up: (next: Partial<Declared>) => Promise<unknown>,
+): Promise<{ text: string; failure?: string }> {
+    const createdSince = (before: Set<string>) => emulator.deploys().find((d) => !before.has(d.id));
+    let before = new Set(emulator.deploys().map((d) => d.id));
+    const started = Date.now();
+    await up({ DISABLE_SIGNUP: "true" });
+    const ended = Date.now();
+    const first = createdSince(before);
+    before = new Set(emulator.deploys().map((d) => d.id));
+    const typed = Date.now();
+    await up({ BLOCKED_IPS: "192.168.1.100" });
+    const next = createdSince(before);
+    if (!first || !next) return { text: "time to the second mitigation: n/a", failure: "a mitigation made no deploy" };
+    const firstLive = (Date.parse(first.createdAt) - started) / 1000 + renderSeconds(first);
+    // The up after its deploy went live: the checks and the settle, in real seconds.
+    const afterLive = (ended - Date.parse(String(first.finishedAt))) / 1000;
+    const secondOwn = (Date.parse(next.createdAt) - typed) / 1000 + renderSeconds(next);
+    const ours = firstLive + afterLive + secondOwn;
+    const before300 = firstLive + (afterLive - SETTLE_SECONDS) + 300 + secondOwn;
+    const before120 = firstLive + (afterLive - SETTLE_SECONDS) + 120 + secondOwn;
+    const text = [
+        "time to the second mitigation (DISABLE_SIGNUP, then BLOCKED_IPS typed the moment the first up ends)",
+        `  ahoy-ops:                         ${ours.toFixed(1).padStart(6)} s: the first live at ${firstLive.toFixed(1)} s, its up ` +
+            `ended ${afterLive.toFixed(1)} s later (checks and the ${SETTLE_SECONDS} s settle), the second live ` +
+            `${secondOwn.toFixed(1)} s after it was typed; the rest of each window: npm run watch, which holds no lock`,
+        `  before, stabilityWindowSeconds 300: ${before300.toFixed(1).padStart(6)} s (the second up waited out the first's lock ` +
+            `for its whole watch; ours ${(ours / before300).toFixed(2)}x of it)`,
+        `  before, stabilityWindowSeconds 120: ${before120.toFixed(1).padStart(6)} s (ours ${(ours / before120).toFixed(2)}x of it)`,
+        `  goal: the second action live within its own time + 15 s of being typed, whatever the window`,
+    ].join("\n");
+    // Its own time: the first action's, a flag flip too, alone.
+    const failure =
+        secondOwn > firstLive + 15
+            ? `the second mitigation took ${secondOwn.toFixed(1)} s after it was typed, over its own ${firstLive.toFixed(1)} s + 15 s`
+            : undefined;
+    return { text, failure };
 }
 
 async function main(): Promise<number> {
@@ -214,6 +287,15 @@ async function main(): Promise<number> {
         const writes = [...noop.requests].filter(([kind]) => !kind.startsWith("GET ")).length;
         console.log(`\nno-op up: ${requestLine(noop)} (goal: 0 requests that write)`);
         if (writes !== 0) failures.push(`a no-op up wrote ${writes} time(s)`);
+
+        // Time to the second mitigation: DISABLE_SIGNUP, then BLOCKED_IPS typed the moment the stack's lock is free. The
+        // bad release above is still the branch head (unpinned): a fix goes live first, so the checks can pass.
+        const fix = emulator.pushCommit({ message: "the fix" });
+        while (emulator.liveDeploy()?.commit.id !== fix) await new Promise((resolve) => setTimeout(resolve, STEP_MS));
+        await up({ verify: true });
+        const second = await secondMitigation(emulator, (next) => up({ ...next, verify: true }));
+        console.log(`\n${second.text}`);
+        if (second.failure) failures.push(second.failure);
     } finally {
         await host.close();
         await emulator.close();

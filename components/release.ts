@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Deploy } from "./render/deploy";
 import type { EnvVar } from "./render/envVar";
-import { Verification, type VerificationPlan } from "./verification";
+import { Verification, type VerificationPlan, type WatchIncident, type WatchTarget, watchTarget } from "./verification";
 
 export interface ReleaseArgs {
     /** The Render service's name or srv- id. */
@@ -56,10 +56,55 @@ export class Release extends pulumi.ComponentResource {
                     // The watch reads the service's metrics from Render too.
                     service: args.service,
                     apiUrl: args.apiUrl,
+                    liveAt: this.deploy.liveAt,
+                    stack: pulumi.getStack(),
                 },
                 { parent: this, dependsOn: [this.deploy, ...(args.checksAfter ?? [])] },
             );
         }
+        this.verificationArgs = args.verification;
+        this.service = args.service;
+        this.apiUrl = args.apiUrl;
         this.registerOutputs({ deploy: this.deploy, verification: this.verification });
+    }
+
+    private readonly verificationArgs?: ReleaseArgs["verification"];
+    private readonly service: pulumi.Input<string>;
+    private readonly apiUrl: pulumi.Input<string>;
+
+    /**
+     * What `npm run watch` needs to watch the rest of the last deploy's window (the stack output `watch`), with the
+     * incident a crossed threshold is posted to while one is open; undefined when verification is off.
+     */
+    watchTarget(incident?: pulumi.Input<WatchIncident | undefined>): pulumi.Output<WatchTarget> | undefined {
+        const verification = this.verification;
+        const args = this.verificationArgs;
+        if (!verification || !args) return undefined;
+        const named = pulumi.all([
+            this.service,
+            this.deploy.serviceId,
+            this.apiUrl,
+            args.serviceUrl,
+            this.deploy.deployId,
+            this.deploy.liveAt,
+            verification.verifiedAt,
+        ]);
+        return pulumi
+            .all([named, verification.verifiedAfterSeconds, verification.maxConnections, pulumi.output(incident)])
+            .apply(([[service, serviceId, apiUrl, serviceUrl, deployId, liveAt, verifiedAt], after, max, open]) =>
+                watchTarget({
+                    service,
+                    serviceId,
+                    apiUrl,
+                    serviceUrl,
+                    plan: args.plan,
+                    deployId,
+                    liveAt,
+                    verifiedAt,
+                    verifiedAfterSeconds: after,
+                    maxConnections: max,
+                    incident: open ?? undefined,
+                }),
+            );
     }
 }

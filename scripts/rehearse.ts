@@ -78,6 +78,10 @@ function scorecard(actions: readonly ActionRecord[]): string {
         out.push(line(r));
         const a = actions[i];
         for (const s of a.summaries) out.push(`${" ".repeat(width("n") + 2)}  ${s.command}: Resources: ${s.summary}`);
+        if (a.watch) {
+            out.push(`${" ".repeat(width("n") + 2)}  npm run watch, the window's sources:`);
+            for (const line of a.watch) out.push(`${" ".repeat(width("n") + 6)}${line}`);
+        }
         for (const c of a.checks.filter((c) => !c.ok))
             out.push(`${" ".repeat(width("n") + 2)}  FAILED check: ${c.name}: ${c.detail}`);
         if (a.error)

@@ -1,13 +1,23 @@
-// The watch's metrics: Render's figures for the watch window, read through the client, judged by the Verification
-// provider in the dynamic-provider host against the emulator, its stand-in app's real traffic and a real PostgreSQL.
+// The watch's metrics: Render's figures for the watch's window, read through the client and judged by `npm run watch`'s
+// runner against the emulator and its stand-in app's real traffic; max_connections read by the up's Verification in the
+// dynamic-provider host from a real PostgreSQL.
 import { strict as assert } from "node:assert";
 import * as http from "node:http";
 import { startEmulator, type Emulator } from "../emulator";
 import { closeServer, listenLocal } from "../emulator/http";
 import { RenderClient } from "../lib/render/client";
 import { RENDER_API_KEY_CONFIG } from "../components/render/providerSupport";
-import { verificationFromConfig, verificationPlan, verificationProvider } from "../components/verification";
-import { RUNBOOK_THRESHOLDS } from "../components/verification/metricsVerdict";
+import {
+    verificationFromConfig,
+    verificationPlan,
+    verificationProvider,
+    type WatchTarget,
+    watchTarget,
+} from "../components/verification";
+import { type MaxConnections, RUNBOOK_THRESHOLDS } from "../components/verification/metricsVerdict";
+import { metricsSource } from "../components/verification/metricsWatch";
+import { runWatch } from "../components/verification/watchRunner";
+import { WATCH_EXIT, watchOutcome } from "../components/verification/watchVerdict";
 import { parseStackConfig, StackConfigError } from "../stacks/config";
 import { startPostgres, type PostgresServer } from "./support/postgres";
 import {
@@ -58,9 +68,10 @@ function without(props: Props, ...keys: string[]): Props {
     return Object.fromEntries(Object.entries(props).filter(([key]) => !keys.includes(key)));
 }
 
-describe("the watch reads Render's metrics and fails at the runbook's thresholds", function () {
+describe("the watch reads Render's metrics for its window and fails at the runbook's thresholds", function () {
     this.timeout(60_000);
     let emulator: Emulator;
+    let client: RenderClient;
     let host: ProviderHost;
     let postgres: PostgresServer;
     let maxConnections: number;
@@ -68,6 +79,7 @@ describe("the watch reads Render's metrics and fails at the runbook's thresholds
 
     before(async () => {
         emulator = await startEmulator({ stepMs: 20 });
+        client = new RenderClient({ apiKey: emulator.apiKey, baseUrl: emulator.baseUrl, retryBaseMs: 10 });
         postgres = await startPostgres();
         const admin = await postgres.connect();
         maxConnections = Number((await admin.query("SHOW max_connections")).rows[0].max_connections);
@@ -98,81 +110,92 @@ describe("the watch reads Render's metrics and fails at the runbook's thresholds
         });
     });
 
-    /** The Verification's inputs as the program declares them, watching for `seconds`. */
-    function inputs(
-        seconds = 2,
-        settings: { disableSignup?: boolean; databaseId?: string | null; databaseManaged?: boolean } = {},
-    ): Props {
+    type Settings = { disableSignup?: boolean; databaseId?: string | null; maxConnections?: MaxConnections };
+
+    /** What the stack would export after an up of the live deploy, its window starting now and lasting `seconds`. */
+    function target(seconds = 2, settings: Settings = {}): WatchTarget {
         const plan = verificationPlan({
             disableSignup: settings.disableSignup ?? false,
             blockDirectMedia: false,
             stabilityWindowSeconds: seconds,
             databaseId: settings.databaseId === null ? undefined : (settings.databaseId ?? emulator.databaseId),
-            databaseManaged: settings.databaseManaged ?? true,
+            databaseManaged: true,
         });
-        return {
-            [PROVIDER_KEY]: verificationProvider.source,
-            serviceUrl: emulator.appUrl,
-            deployId: emulator.liveDeploy()?.id,
-            ...plan,
-            checkTimeoutSeconds: 5,
-            // By name, as Pulumi.prod.yaml gives it: the provider looks the srv- id up.
+        const now = new Date().toISOString();
+        return watchTarget({
             service: "ahoy-indie-media",
+            serviceId: emulator.serviceId,
             apiUrl: emulator.baseUrl,
-        };
+            serviceUrl: emulator.appUrl,
+            plan,
+            deployId: emulator.liveDeploy()!.id,
+            liveAt: now,
+            verifiedAt: now,
+            verifiedAfterSeconds: 0,
+            maxConnections: settings.databaseId === null ? undefined : (settings.maxConnections ?? maxConnections),
+        });
     }
 
-    /** Runs the verification while `traffic` (if any) drives the stand-in app; the error message if it failed. */
-    async function verify(
-        props: Props,
-        traffic?: () => () => Promise<number>,
-    ): Promise<{ outputs?: Props; error?: string }> {
+    /** Watches `target` (while `traffic`, if any, drives the stand-in app); its metrics figures and its outcome. */
+    async function watchOf(t: WatchTarget, traffic?: () => () => Promise<number>, lagGraceMs = 300) {
         const stop = traffic?.();
         try {
-            const { state } = await upResource(host, urn, props);
-            return { outputs: state.outputs };
-        } catch (err) {
-            return { error: (err as Error).message };
+            const report = await runWatch({
+                target: t,
+                render: client,
+                sources: [
+                    metricsSource(
+                        client,
+                        {
+                            serviceId: t.serviceId,
+                            databaseId: t.metrics.databaseId,
+                            maxConnections: t.metrics.maxConnections,
+                            expected5xx: t.metrics.expected5xx,
+                        },
+                        Date.parse(t.liveAt),
+                    ),
+                ],
+                log: () => undefined,
+                timing: { sampleMs: 200, pollMs: 500, lagGraceMs, lagPollMs: 100 },
+            });
+            const metrics = report.sources.find((v) => v.source === "metrics")!.figures;
+            return { report, metrics, lines: metrics.map((f) => f.line), outcome: watchOutcome(report) };
         } finally {
             await stop?.();
         }
     }
 
-    /** The failure, which must be the metrics' alone: the /healthz checks and watch passed. */
-    function metricsFailure(result: { outputs?: Props; error?: string }): string {
-        assert.ok(
-            result.error,
-            `expected the verification to fail; it passed with ${JSON.stringify(result.outputs?.metrics)}`,
+    /** The failures, which must be the metrics' alone: /healthz stayed healthy. */
+    function metricsFailures(result: Awaited<ReturnType<typeof watchOf>>): string {
+        assert.equal(
+            result.outcome.exitCode,
+            WATCH_EXIT.crossed,
+            `expected the watch to fail: ${result.outcome.summary}`,
         );
-        assert.match(result.error, /^verify: after deploy dep-\w+, http:\/\/127\.0\.0\.1:\d+ failed a check/);
-        assert.doesNotMatch(result.error, /- (healthz|watch \()/, "only the metrics failed");
-        return result.error;
+        assert.ok(
+            result.outcome.failures.every((f) => f.startsWith("metric: ")),
+            `only the metrics failed: ${result.outcome.failures.join("\n")}`,
+        );
+        return result.outcome.failures.join("\n");
     }
 
-    it("none crossed passes and reports each figure, from one request per metric", async () => {
+    it("none crossed passes and reports each figure over the whole window, from one request per metric", async () => {
         emulator.clearRequests();
-        const { outputs, error } = await verify(inputs());
-        assert.equal(error, undefined);
-        assert.ok(outputs);
-        const metrics = outputs.metrics as string[];
-        assert.equal(metrics.length, 5, metrics.join("\n"));
-        assert.match(metrics[0], /^response time: p95 \d+ ms, within 2 s$/);
-        assert.match(metrics[1], /^error rate: 0\.0% 5xx \(0 of \d+ requests\), within 5%$/);
+        const t = target();
+        const { lines, outcome } = await watchOf(t);
+        assert.equal(outcome.exitCode, WATCH_EXIT.clean, outcome.summary);
+        assert.equal(lines.length, 5, lines.join("\n"));
+        assert.match(lines[0], /^response time: p95 \d+ ms, within 2 s$/);
+        assert.match(lines[1], /^error rate: 0\.0% 5xx \(0 of \d+ requests\), within 5%$/);
         assert.equal(
-            metrics[2],
+            lines[2],
             `database connections: 12 of max_connections ${maxConnections} (${((12 / maxConnections) * 100).toFixed(1)}%), within 80%`,
         );
-        assert.equal(metrics[3], "memory: 21.5% of the 512 MB limit, within 90%");
-        assert.equal(metrics[4], "disk: not applicable (the service has no persistent disk)");
-        const results = outputs.results as string[];
+        assert.equal(lines[3], "memory: 21.5% of the 512 MB limit, within 90%");
+        assert.equal(lines[4], "disk: not applicable (the service has no persistent disk)");
         assert.match(
-            results[results.length - 1],
-            /^metrics: Render's figures for srv-\w+ over the \d\.\d s watched: response time: p95/,
-        );
-        assert.equal(
-            results[results.length - 1].split("; ").length,
-            5,
-            "the status update's line carries every figure",
+            outcome.summary,
+            /^watch of deploy dep-\w+: clean: nothing crossed in its 2 s window \(health: 1 ok; metrics: 4 ok, 1 not applicable\)$/,
         );
 
         const asked = emulator.requests().filter((r) => r.path.startsWith("/metrics/"));
@@ -198,103 +221,89 @@ describe("the watch reads Render's metrics and fails at the runbook's thresholds
             "startTime",
         ]);
         assert.equal(latency?.query.quantile, "0.95");
+        assert.equal(latency?.query.startTime, t.liveAt, "the window counts from when the deploy went live");
         assert.equal(asked.find((r) => r.path === "/metrics/http-requests")?.query.aggregateBy, "statusCode");
         assert.equal(asked.find((r) => r.path === "/metrics/active-connections")?.query.resource, emulator.databaseId);
     });
 
-    it("responses over 2 s at p95 fail the watch, naming the metric and the figure, while /healthz stays fast", async () => {
+    it("responses over 2 s at p95 fail the watch, naming the metric, the figure and the span, while /healthz stays fast", async () => {
         emulator.misbehave({ pathPrefix: "/media/", delayMs: 2_200 });
-        const error = metricsFailure(
-            await verify(inputs(3), () => drive(`${emulator.appUrl}/media/cover.jpg`, { concurrency: 6 })),
+        const failures = metricsFailures(
+            await watchOf(target(3), () => drive(`${emulator.appUrl}/media/cover.jpg`, { concurrency: 6 })),
         );
-        assert.match(error, /- metrics \(3 s\): response time: p95 2\d{3} ms, over 2 s$/m);
+        assert.match(
+            failures,
+            /^metric: response time: p95 2\d{3} ms, over 2 s \(Render's figures for \+0\.0 s to \+3\.\d s\)$/m,
+        );
     });
 
     it("more than 5% of answers 5xx fails the watch, naming the error rate and its count", async () => {
         emulator.misbehave({ pathPrefix: "/media/", share: 0.5, status: 500 });
-        const error = metricsFailure(await verify(inputs(), () => drive(`${emulator.appUrl}/media/cover.jpg`)));
-        assert.match(error, /- metrics \(2 s\): error rate: \d+\.\d% 5xx \(\d+ of \d+ requests\), over 5%$/m);
+        const failures = metricsFailures(await watchOf(target(), () => drive(`${emulator.appUrl}/media/cover.jpg`)));
+        assert.match(
+            failures,
+            /^metric: error rate: \d+\.\d% 5xx \(\d+ of \d+ requests\), over 5% \(Render's figures/m,
+        );
     });
 
     it("memory over 90% of the limit fails the watch, naming the figure and the limit", async () => {
         emulator.metrics.set({ memory: { usedBytes: Math.round(0.931 * 512 * MiB), limitBytes: 512 * MiB } });
-        const error = metricsFailure(await verify(inputs()));
-        assert.match(error, /- metrics \(2 s\): memory: 93\.1% of the 512 MB limit, over 90%$/m);
+        const failures = metricsFailures(await watchOf(target()));
+        assert.match(failures, /^metric: memory: 93\.1% of the 512 MB limit, over 90% \(/m);
     });
 
     it("a disk filling past 80% fails the watch, naming what is free and what is used", async () => {
         emulator.metrics.set({ disk: { usedBytes: 8.8 * GiB, capacityBytes: 10 * GiB } });
-        const error = metricsFailure(await verify(inputs()));
-        assert.match(error, /- metrics \(2 s\): disk: 12\.0% free \(8\.8 GB of 10 GB used\), under 20%$/m);
+        const failures = metricsFailures(await watchOf(target()));
+        assert.match(failures, /^metric: disk: 12\.0% free \(8\.8 GB of 10 GB used\), under 20% \(/m);
     });
 
     it("a disk with room passes, with its figure instead of not applicable", async () => {
         emulator.metrics.set({ disk: { usedBytes: 4 * GiB, capacityBytes: 10 * GiB } });
-        const { outputs, error } = await verify(inputs());
-        assert.equal(error, undefined);
-        assert.ok((outputs?.metrics as string[]).includes("disk: 60.0% free (4 GB of 10 GB used), at least 20%"));
+        const { lines, outcome } = await watchOf(target());
+        assert.equal(outcome.exitCode, WATCH_EXIT.clean, outcome.summary);
+        assert.ok(lines.includes("disk: 60.0% free (4 GB of 10 GB used), at least 20%"));
     });
 
-    it("connections near max_connections (read from the database) fail the watch, naming both", async () => {
+    it("connections near max_connections (as the up read it from the database) fail the watch, naming both", async () => {
         const active = Math.ceil(maxConnections * 0.85);
         emulator.metrics.set({ activeConnections: active });
-        const error = metricsFailure(await verify(inputs()));
+        const failures = metricsFailures(await watchOf(target()));
         const share = ((active / maxConnections) * 100).toFixed(1);
         assert.ok(
-            error.includes(
-                `- metrics (2 s): database connections: ${active} of max_connections ${maxConnections} (${share}%), over 80%`,
+            failures.includes(
+                `metric: database connections: ${active} of max_connections ${maxConnections} (${share}%), over 80%`,
             ),
-            error,
+            failures,
         );
     });
 
     it("without a databaseId, or a database the stack does not manage, connections are not applicable and pass", async () => {
         emulator.metrics.set({ activeConnections: maxConnections });
-        const none = await verify(inputs(2, { databaseId: null }));
-        assert.equal(none.error, undefined);
-        assert.ok((none.outputs?.metrics as string[]).includes("database connections: not applicable (no databaseId)"));
-        const unmanaged = await verify(inputs(2, { databaseManaged: false }));
-        assert.equal(unmanaged.error, undefined);
-        assert.match(
-            (unmanaged.outputs?.metrics as string[])[2],
-            new RegExp(
-                `^database connections: not applicable \\(${maxConnections} active; max_connections unknown: Render's API does not give it`,
-            ),
+        const none = await watchOf(target(2, { databaseId: null }));
+        assert.equal(none.outcome.exitCode, WATCH_EXIT.clean, none.outcome.summary);
+        assert.ok(none.lines.includes("database connections: not applicable (no databaseId)"));
+        const unmanaged = await watchOf(
+            target(2, { maxConnections: { notApplicable: "Render's API does not give it" } }),
+        );
+        assert.equal(unmanaged.outcome.exitCode, WATCH_EXIT.clean, unmanaged.outcome.summary);
+        assert.equal(
+            unmanaged.lines[2],
+            `database connections: not applicable (${maxConnections} active; max_connections unknown: Render's API does not give it)`,
         );
     });
 
-    it("Render failing to answer a metric fails the watch, saying which request and why", async () => {
-        // The client's first try and its six retries.
+    it("Render failing to answer a metric: could not be judged, saying which request and why; not a pass (exit 3)", async () => {
+        // The client's first try and its six retries; no grace to read again (the runner's own tests wait).
         emulator.inject({ path: "/metrics/memory", status: 500, count: 7 });
-        const error = metricsFailure(await verify(inputs()));
+        const { metrics, outcome } = await watchOf(target(), undefined, 0);
+        assert.equal(outcome.exitCode, WATCH_EXIT.incomplete, outcome.summary);
+        assert.equal(metrics[0].status, "could not be judged");
         assert.match(
-            error,
-            /- metrics \(2 s\): could not read Render's metrics for the window: GET \/metrics\/memory: 500 .*gave up after 7 attempts/,
+            metrics[0].line,
+            /^Render's metrics: could not be read: GET \/metrics\/memory: 500 .*gave up after 7 attempts/,
         );
-    });
-
-    it("check refuses a service without apiUrl, and a databaseId that is not a Postgres id", async () => {
-        const missing = await host.check(urn, {}, without(inputs(), "apiUrl"));
-        assert.deepEqual(
-            missing.failures.map((f) => f.property),
-            ["apiUrl"],
-        );
-        const bad = inputs(2, { databaseId: "postgres-main" });
-        const checked = await host.check(urn, {}, bad);
-        assert.match(
-            checked.failures.map((f) => f.reason).join("\n"),
-            /databaseId must be a Render Postgres id .*got "postgres-main"/,
-        );
-    });
-
-    it("a state verified before the watch read metrics is not verified again for them; a changed database is", async () => {
-        const news = inputs();
-        const before = without(news, "service", "apiUrl", "renderMetrics");
-        const olds = { ...before, results: ["seen"], verifiedAt: "2025-06-01T00:00:00Z" };
-        assert.equal((await host.diff("v", urn, olds, news)).changes, "none");
-        const recorded = { ...news, results: ["seen"], metrics: [], verifiedAt: "2025-06-01T00:00:00Z" };
-        assert.equal((await host.diff("v", urn, recorded, news)).changes, "none");
-        assert.equal((await host.diff("v", urn, recorded, inputs(2, { databaseId: A_DATABASE }))).changes, "some");
+        assert.match(outcome.summary, /but 1 figure could not be judged \(Render's metrics\)/);
     });
 
     it("register's 503 while DISABLE_SIGNUP is on is left out of the error rate, and the line says so", async () => {
@@ -302,12 +311,12 @@ describe("the watch reads Render's metrics and fails at the runbook's thresholds
         const deploy = emulator.dashboardDeploy();
         await waitFor("the signup switch to go live", () => emulator.liveDeploy()?.id === deploy.id);
         try {
-            const { outputs, error } = await verify(inputs(2, { disableSignup: true }), () =>
+            const { lines, outcome } = await watchOf(target(2, { disableSignup: true }), () =>
                 drive(`${emulator.appUrl}/api/auth/register`, { method: "POST" }),
             );
-            assert.equal(error, undefined);
+            assert.equal(outcome.exitCode, WATCH_EXIT.clean, outcome.summary);
             assert.match(
-                (outputs?.metrics as string[])[1],
+                lines[1],
                 /^error rate: 0\.0% 5xx \(0 of \d+ requests; \d+ x 503 from \/api\/auth\/register left out: DISABLE_SIGNUP=true refuses signups with 503\), within 5%$/,
             );
         } finally {
@@ -315,6 +324,70 @@ describe("the watch reads Render's metrics and fails at the runbook's thresholds
             const back = emulator.dashboardDeploy();
             await waitFor("signups to open again", () => emulator.liveDeploy()?.id === back.id);
         }
+    });
+
+    describe("max_connections, read by the up's Verification where the admin connection is", () => {
+        /** The Verification's inputs as the program declares them, for the live deploy. */
+        function inputs(settings: { databaseId?: string | null; databaseManaged?: boolean } = {}): Props {
+            const plan = verificationPlan({
+                disableSignup: false,
+                blockDirectMedia: false,
+                stabilityWindowSeconds: 300,
+                databaseId: settings.databaseId === null ? undefined : (settings.databaseId ?? emulator.databaseId),
+                databaseManaged: settings.databaseManaged ?? true,
+            });
+            return {
+                [PROVIDER_KEY]: verificationProvider.source,
+                serviceUrl: emulator.appUrl,
+                deployId: emulator.liveDeploy()?.id,
+                ...plan,
+                settleSeconds: 0.5,
+                checkTimeoutSeconds: 5,
+                // By name, as Pulumi.prod.yaml gives it.
+                service: "ahoy-indie-media",
+                apiUrl: emulator.baseUrl,
+            };
+        }
+
+        it("SHOW max_connections when the stack manages the database; not applicable when it does not; none without databaseId", async () => {
+            const managed = await upResource(host, urn, inputs());
+            assert.equal(managed.state.outputs.maxConnections, maxConnections);
+            const unmanaged = await upResource(host, urn, inputs({ databaseManaged: false }));
+            assert.match(
+                String((unmanaged.state.outputs.maxConnections as { notApplicable?: string }).notApplicable),
+                /^Render's API does not give it and the stack does not manage the database/,
+            );
+            const none = await upResource(host, urn, inputs({ databaseId: null }));
+            assert.equal(none.state.outputs.maxConnections, undefined);
+        });
+
+        it("check refuses a service without apiUrl, and a databaseId that is not a Postgres id", async () => {
+            const missing = await host.check(urn, {}, without(inputs(), "apiUrl"));
+            assert.deepEqual(
+                missing.failures.map((f) => f.property),
+                ["apiUrl"],
+            );
+            const checked = await host.check(urn, {}, inputs({ databaseId: "postgres-main" }));
+            assert.match(
+                checked.failures.map((f) => f.reason).join("\n"),
+                /databaseId must be a Render Postgres id .*got "postgres-main"/,
+            );
+        });
+
+        it("a state verified before the settle or the metrics plan is not verified again for them; a changed database is", async () => {
+            const news = inputs();
+            const before = without(news, "service", "apiUrl", "renderMetrics", "settleSeconds");
+            const olds = { ...before, results: ["seen"], verifiedAt: "2025-06-01T00:00:00Z" };
+            assert.equal((await host.diff("v", urn, olds, news)).changes, "none");
+            const recorded = { ...news, results: ["seen"], verifiedAt: "2025-06-01T00:00:00Z" };
+            assert.equal((await host.diff("v", urn, recorded, news)).changes, "none");
+            assert.equal((await host.diff("v", urn, recorded, inputs({ databaseId: A_DATABASE }))).changes, "some");
+            assert.equal(
+                (await host.diff("v", urn, recorded, { ...news, stack: "renamed" })).changes,
+                "none",
+                "the stack's name only names a command in a log line",
+            );
+        });
     });
 });
 

@@ -2,6 +2,7 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import {
+    bucketStart,
     failing,
     formatBytes,
     judgeMetrics,
@@ -226,7 +227,7 @@ describe("judgeMetrics", () => {
             "database connections: not applicable (95 active; max_connections unknown: no admin connection)",
         ],
         [
-            "max_connections that could not be read fails, saying why",
+            "max_connections that could not be read could not be judged, saying why",
             (r) => ({
                 ...r,
                 database: {
@@ -236,49 +237,49 @@ describe("judgeMetrics", () => {
                 },
             }),
             "database connections",
-            "unknown",
+            "could not be judged",
             "database connections: could not be judged: 95 active, but max_connections could not be read: too many clients already",
         ],
         [
-            "a databaseId Render has no connections for fails, asking whether it is right",
+            "a databaseId Render gave no connections for could not be judged, naming the database",
             (r) => ({ ...r, database: { id: DATABASE, connections: [], maxConnections: 100 } }),
             "database connections",
-            "unknown",
-            `database connections: could not be judged: Render reported no active connections for ${DATABASE} in the window; is databaseId the app's database?`,
+            "could not be judged",
+            `database connections: could not be judged: Render reported no active connections of ${DATABASE} for the window`,
         ],
         [
-            "no memory figures at all fails: a web service always has memory",
+            "no memory figures at all could not be judged: neither a pass nor a failure",
             (r) => ({ ...r, memory: [], memoryLimit: [] }),
             "memory",
-            "unknown",
-            `memory: could not be judged: Render reported no memory figures for ${SERVICE} in the window (its metrics may lag behind; a longer window covers that)`,
+            "could not be judged",
+            `memory: could not be judged: Render reported no memory figures of ${SERVICE} for the window`,
         ],
         [
-            "memory and a limit in units that do not compare fail",
+            "memory and a limit in units that do not compare could not be judged",
             (r) => ({ ...r, memoryLimit: [series([1], "cores", { instance: `${SERVICE}-00000` })] }),
             "memory",
-            "unknown",
+            "could not be judged",
             'memory: could not be judged: memory in "bytes" and its limit in "cores" do not compare',
         ],
         [
-            "no requests at all fails the error rate: the watch's own requests should be there",
+            "no requests at all: the error rate could not be judged",
             (r) => ({ ...r, requests: [] }),
             "error rate",
-            "unknown",
-            `error rate: could not be judged: Render reported no request counts for ${SERVICE} in the window (its metrics may lag behind; a longer window covers that)`,
+            "could not be judged",
+            `error rate: could not be judged: Render reported no request counts of ${SERVICE} for the window`,
         ],
         [
             "request counts without a statusCode label cannot tell 5xx apart",
             (r) => ({ ...r, requests: [series([60], "count")] }),
             "error rate",
-            "unknown",
+            "could not be judged",
             "error rate: could not be judged: Render's request counts carry no statusCode label, so 5xx cannot be told apart",
         ],
         [
-            "disk capacity without usage fails rather than pass",
+            "disk capacity without usage could not be judged rather than pass",
             (r) => ({ ...r, diskCapacity: [series([10 * GiB], "bytes")] }),
             "disk",
-            "unknown",
+            "could not be judged",
             "disk: could not be judged: Render gave the disk's capacity but not its usage",
         ],
     ];
@@ -302,6 +303,113 @@ describe("judgeMetrics", () => {
             "1.5 KB",
             "100 B",
         ]);
+    });
+});
+
+describe("judgeMetrics against Render's lag: the window's newest bucket", () => {
+    // The window 03:00:00 to 03:01:00 at 30 s: its newest bucket starts at 03:00:30. healthy() reports both buckets.
+    const windowed = (r: MetricsReadings, end = "2025-06-01T03:01:00.000Z"): MetricsReadings => ({
+        ...r,
+        window: { start: "2025-06-01T03:00:00.000Z", end, resolutionSeconds: 30 },
+    });
+    const first = (s: MetricSeries): MetricSeries => ({ ...s, values: s.values.slice(0, 1) });
+    const figure = (r: MetricsReadings, metric: string, stage: "interim" | "final") => {
+        const found = judgeMetrics(r, RUNBOOK_THRESHOLDS, stage).figures.find((f) => f.metric === metric);
+        assert.ok(found, `no ${metric} figure`);
+        return [found.status, found.line];
+    };
+
+    // Each row: the readings, the metric, then [status, line] while the watch can wait (interim) and at its end (final).
+    const rows: Array<[string, MetricsReadings, string, [string, string], [string, string]]> = [
+        [
+            "every series reaches the newest bucket: judged at once",
+            windowed(healthy()),
+            "memory",
+            ["ok", "memory: 21.5% of the 512 MB limit, within 90%"],
+            ["ok", "memory: 21.5% of the 512 MB limit, within 90%"],
+        ],
+        [
+            "memory missing its newest bucket: not reported yet, then could not be judged, with what came before",
+            windowed({ ...healthy(), memory: healthy().memory.map(first) }),
+            "memory",
+            [
+                "not reported yet",
+                "memory: not reported yet after 03:00:30 UTC, the window ending 03:01:00 UTC; until then 21.5% of the 512 MB limit, within 90%",
+            ],
+            [
+                "could not be judged",
+                "memory: could not be judged: Render reported nothing after 03:00:30 UTC, the window ending 03:01:00 UTC; until then 21.5% of the 512 MB limit, within 90%",
+            ],
+        ],
+        [
+            "a crossing in the buckets reported stands, whatever the missing one holds",
+            windowed({
+                ...healthy(),
+                memory: [series([0.95 * 512 * MiB], "bytes", { instance: `${SERVICE}-00000` })],
+            }),
+            "memory",
+            ["crossed", "memory: 95.0% of the 512 MB limit, over 90%"],
+            ["crossed", "memory: 95.0% of the 512 MB limit, over 90%"],
+        ],
+        [
+            "no latency figures at all yet: not reported yet, then could not be judged",
+            windowed({ ...healthy(), latency: [] }),
+            "response time",
+            [
+                "not reported yet",
+                `response time: not reported yet: Render has given no latency figures of ${SERVICE} for the window so far (its metrics lag behind)`,
+            ],
+            [
+                "could not be judged",
+                `response time: could not be judged: Render reported no latency figures of ${SERVICE} for the window`,
+            ],
+        ],
+        [
+            "the newest bucket is the one the window's end falls in: a millisecond past 03:01:00 wants 03:01:00's",
+            windowed(healthy(), "2025-06-01T03:01:00.001Z"),
+            "error rate",
+            [
+                "not reported yet",
+                "error rate: not reported yet after 03:01:00 UTC, the window ending 03:01:00 UTC; until then 0.0% 5xx (0 of 60 requests), within 5%",
+            ],
+            [
+                "could not be judged",
+                "error rate: could not be judged: Render reported nothing after 03:01:00 UTC, the window ending 03:01:00 UTC; until then 0.0% 5xx (0 of 60 requests), within 5%",
+            ],
+        ],
+        [
+            "a metric the service does not have stays not applicable",
+            windowed(healthy()),
+            "disk",
+            ["not applicable", "disk: not applicable (the service has no persistent disk)"],
+            ["not applicable", "disk: not applicable (the service has no persistent disk)"],
+        ],
+    ];
+    for (const [name, readings, metric, interim, final] of rows) {
+        it(name, () => {
+            assert.deepEqual(figure(readings, metric, "interim"), interim, "interim");
+            assert.deepEqual(figure(readings, metric, "final"), final, "final");
+        });
+    }
+
+    it("counts what is not reported yet and what could not be judged; neither fails the verdict", () => {
+        const lagging = windowed({ ...healthy(), memory: healthy().memory.map(first), latency: [] });
+        const interim = judgeMetrics(lagging, RUNBOOK_THRESHOLDS, "interim");
+        assert.deepEqual([interim.ok, interim.notReportedYet, interim.couldNotBeJudged], [true, 2, 0]);
+        const final = judgeMetrics(lagging, RUNBOOK_THRESHOLDS, "final");
+        assert.deepEqual([final.ok, final.notReportedYet, final.couldNotBeJudged], [true, 0, 2]);
+        assert.deepEqual(final.failures, []);
+    });
+
+    it("bucketStart aligns a time to Render's buckets from the epoch", () => {
+        assert.equal(
+            new Date(bucketStart(Date.parse("2025-06-01T03:00:59.999Z"), 30)).toISOString(),
+            "2025-06-01T03:00:30.000Z",
+        );
+        assert.equal(
+            new Date(bucketStart(Date.parse("2025-06-01T03:01:00.000Z"), 60)).toISOString(),
+            "2025-06-01T03:01:00.000Z",
+        );
     });
 });
 
@@ -426,7 +534,7 @@ describe("judgeMetrics, properties", () => {
         );
     });
 
-    it("the verdict fails exactly when some figure crossed or could not be judged; not applicable never fails", () => {
+    it("the verdict fails exactly when some figure crossed; not applicable and could not be judged never fail", () => {
         const variants = fc.record({
             latencyMs: fc.nat(4_000),
             errors: fc.nat(10),

@@ -1,6 +1,8 @@
 // The program under pulumi.runtime.setMocks, driven by the real Pulumi.prod.yaml: what it declares, with which inputs.
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
+import { SETTLE_SECONDS, type WatchTarget } from "../components/verification";
+import { RUNBOOK_THRESHOLDS } from "../components/verification/metricsVerdict";
 import { prodConfig, runProgram, type ProgramRun } from "./support/program";
 
 const ENV_VAR = "pulumi-nodejs:dynamic/render:EnvVar";
@@ -230,6 +232,68 @@ describe("release pin and verification, declared", () => {
         const run = await runProgram({ stabilityWindowSeconds: "60" });
         assert.deepEqual(checksOf(run), ["GET /healthz 200"]);
         assert.equal((run.ofType(VERIFICATION)[0].inputs.watch as { seconds: number }).seconds, 60);
+    });
+
+    it("passes the Verification the settle, when the deploy went live and the stack's name (for npm run watch)", async () => {
+        const [verification] = (await runProgram()).ofType(VERIFICATION);
+        assert.equal(verification.inputs.settleSeconds, SETTLE_SECONDS);
+        assert.equal(verification.inputs.liveAt, "2026-12-01T03:00:03.000Z");
+        assert.equal(verification.inputs.stack, "prod");
+    });
+
+    it("exports the watch's target as a plain output: the deploy, when it went live, its window and thresholds", async () => {
+        const run = await runProgram({ DISABLE_SIGNUP: "true", stabilityWindowSeconds: "120" });
+        // That it is plain (not a secret) is proven through the CLI: test/e2e/watch.test.ts reads it without --show-secrets.
+        const watch = run.outputs.watch as WatchTarget;
+        assert.deepEqual(watch, {
+            service: "ahoy-indie-media",
+            serviceId: "srv-mock",
+            apiUrl: "https://api.render.com/v1",
+            serviceUrl: "https://ahoy-indie-media.onrender.com",
+            deployId: "dep-mock",
+            action: "DISABLE_SIGNUP",
+            liveAt: "2026-12-01T03:00:03.000Z",
+            verifiedAt: "2026-12-01T03:00:04.000Z",
+            verifiedAfterSeconds: 1,
+            window: { path: "/healthz", seconds: 120, maxErrorRate: 0.05, maxResponseMs: 2000 },
+            metrics: {
+                askMaxConnections: false,
+                expected5xx: [
+                    {
+                        path: "/api/auth/register",
+                        status: 503,
+                        because: "DISABLE_SIGNUP=true refuses signups with 503",
+                    },
+                ],
+                thresholds: RUNBOOK_THRESHOLDS,
+            },
+        });
+    });
+
+    it("the watch's target names the open incident and its PagerDuty dedup_key, and drops it once resolved", async () => {
+        const incident = {
+            alertEmail: "oncall@ahoy.example",
+            contacts: JSON.stringify({ primary: { name: "Primary", email: "p@ahoy.example", phone: "+1-555-0100" } }),
+            incidentSeverity: "1",
+            incidentTitle: "Signup abuse",
+            incidentImpact: "bots are creating accounts",
+            incidentOnCall: "primary",
+        };
+        const channel = { smtpUrl: "smtps://mailer:pw@smtp.ahoy.example:465" };
+        const open = (await runProgram(incident, channel)).outputs.watch as WatchTarget;
+        assert.deepEqual(open.incident, {
+            severity: 1,
+            title: "Signup abuse",
+            status: "investigating",
+            dedupKey: "ahoy-incident-id",
+        });
+        const resolved = await runProgram({ ...incident, incidentStatus: "resolved" }, channel);
+        assert.equal((resolved.outputs.watch as WatchTarget).incident, undefined);
+    });
+
+    it("with verification off the watch output says so, and npm run watch has nothing to watch", async () => {
+        const run = await runProgram({ verify: "false", serviceUrl: undefined });
+        assert.equal(run.outputs.watch, "off (verify: false, or the maintenance page is up)");
     });
 
     it("`verify: false` declares no verification and needs no serviceUrl; the deploy stays", async () => {

@@ -97,6 +97,8 @@ class Stack {
                 serviceUrl: this.emulator.appUrl,
                 deployId: this.deploy.outputs.deployId,
                 ...plan,
+                // The settle's seconds are not what these drills prove.
+                settleSeconds: 1,
                 checkTimeoutSeconds: 2,
                 [PROVIDER_KEY]: this.providers.verification,
             },
@@ -159,7 +161,7 @@ describe("release pins through the dynamic-provider host, against the emulator a
             stack = new Stack(host, emulator, providers, "ahoy");
         });
 
-        it("a first up deploys the live commit and verifies it: /healthz 200, then the watch", async () => {
+        it("a first up deploys the live commit and verifies it: /healthz 200, then the settle", async () => {
             const ops = await stack.up({ DISABLE_SIGNUP: "false" });
             assert.deepEqual(ops, { signup: "create", deploy: "create", verification: "create" });
             goodDeployId = String(stack.deploy?.outputs.deployId);
@@ -167,7 +169,7 @@ describe("release pins through the dynamic-provider host, against the emulator a
             assert.equal(emulator.liveDeploy()?.id, goodDeployId);
             const results = stack.verification?.outputs.results as string[];
             assert.match(results[0], /^healthz: GET \/healthz answered 200/);
-            assert.match(results[results.length - 1], /^watch: GET \/healthz for 1 s: \d+ requests, 0 errors/);
+            assert.match(results[results.length - 1], /^settle: GET \/healthz for 1 s: \d+ requests, 0 errors/);
         });
 
         it("a bad commit pushed to main goes live by autodeploy, and the stand-in app's /healthz answers 500", async () => {
@@ -301,11 +303,11 @@ describe("release pins through the dynamic-provider host, against the emulator a
             await assert.rejects(stack.up({ DISABLE_SIGNUP: "true", releasePin: brokenAgain }), (err: Error) => {
                 assert.match(
                     err.message,
-                    /verify: after deploy dep-\S+, http:\/\/127\.0\.0\.1:\d+ failed a check; the action did not take effect/,
+                    /verify: after deploy dep-\S+, http:\/\/127\.0\.0\.1:\d+ failed a check; the app is not healthy after the deploy/,
                 );
                 assert.match(
                     err.message,
-                    /- healthz: GET http:\/\/127\.0\.0\.1:\d+\/healthz answered 500, expected 200/,
+                    /- health: healthz: GET http:\/\/127\.0\.0\.1:\d+\/healthz answered 500, expected 200/,
                 );
                 return true;
             });

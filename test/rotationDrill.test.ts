@@ -178,6 +178,7 @@ describe("rotation drills: databaseCredentialGeneration bumps against the emulat
                     serviceUrl: emulator.appUrl,
                     deployId: states.get("ahoy-deploy")?.outputs.deployId,
                     ...verificationPlan({ disableSignup: false, blockDirectMedia: false, stabilityWindowSeconds: 1 }),
+                    settleSeconds: 1,
                     checkTimeoutSeconds: 3,
                 }),
             },

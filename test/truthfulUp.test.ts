@@ -68,6 +68,7 @@ describe("a truthful `pulumi up`: faults, foreign deploys and the engine's step 
                     serviceUrl: emulator.appUrl,
                     deployId: states.get("ahoy-deploy")?.outputs.deployId,
                     ...plan,
+                    settleSeconds: 1,
                     checkTimeoutSeconds: 3,
                 }),
             },

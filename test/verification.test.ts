@@ -6,6 +6,7 @@ import {
     MAX_ERROR_RATE,
     MAX_RESPONSE_MS,
     Sample,
+    SETTLE_SECONDS,
     VerificationInputs,
     Watch,
     judgeWindow,
@@ -13,7 +14,7 @@ import {
     verificationProvider,
     windowLost,
 } from "../components/verification";
-import { runCheck, runVerification } from "../components/verification/provider";
+import { runCheck, runVerification, verifyDeploy } from "../components/verification/provider";
 import { closeServer, listenLocal } from "../emulator/http";
 import { dynamicUrn, PROVIDER_KEY, type ProviderHost, startProviderHost } from "./support/providerHost";
 
@@ -39,12 +40,14 @@ const mitigated: Handler = (method, path) => {
 };
 
 describe("verificationPlan", () => {
-    it("always checks /healthz, and watches it for the stability window against the runbook's thresholds", () => {
+    it("always checks /healthz and settles a few seconds in the up; the window it plans is the watch's", () => {
         const plan = verificationPlan({ disableSignup: false, blockDirectMedia: false, stabilityWindowSeconds: 300 });
         assert.deepEqual(
             plan.checks.map((c) => `${c.method} ${c.path} ${c.expectStatus}`),
             ["GET /healthz 200"],
         );
+        assert.equal(plan.settleSeconds, SETTLE_SECONDS);
+        assert.ok(SETTLE_SECONDS <= 3, "the settle keeps the up (and the stack's lock) short");
         assert.deepEqual(plan.watch, { path: "/healthz", seconds: 300, maxErrorRate: 0.05, maxResponseMs: 2000 });
     });
 
@@ -90,10 +93,12 @@ describe("judgeWindow", () => {
         ];
         const verdict = judgeWindow(samples, watch(20));
         assert.equal(verdict.ok, false);
-        assert.match(
+        assert.equal(
             verdict.failures[0],
-            /^error rate 10\.0% is over the 5\.0% limit: 2 of 20 answers to GET \/healthz were not 200 \(1 x 500, 1 x no answer \(ECONNREFUSED\)\)$/,
+            "error rate 10.0% is over the 5.0% limit: 2 of 20 answers to GET /healthz were not 200 " +
+                "(1 x 500, 1 x no answer (ECONNREFUSED)), the first at +18.0 s",
         );
+        assert.equal(verdict.firstFailureAt, 18_000);
     });
 
     it("fails on any response slower than 2 s, naming the slowest and when the first came", () => {
@@ -101,7 +106,7 @@ describe("judgeWindow", () => {
         const verdict = judgeWindow(samples, watch(20));
         assert.equal(verdict.ok, false);
         assert.deepEqual(verdict.failures, [
-            "1 response took longer than 2000 ms (slowest 2400 ms, first at 10.0 s into the window)",
+            "1 response took longer than the 2000 ms limit (slowest 2400 ms), the first at +10.0 s",
         ]);
     });
 
@@ -155,15 +160,18 @@ describe("running the checks against a local app", function () {
             disableSignup: true,
             blockDirectMedia: true,
             mediaProbePath: "/media/probe.jpg",
-            stabilityWindowSeconds: 1,
+            stabilityWindowSeconds: 300,
         }),
+        settleSeconds: 1,
+        stack: "prod",
         checkTimeoutSeconds: 1,
         ...overrides,
     });
 
-    it("a healthy, mitigated app passes every check and the watch, and each result says what it saw", async () => {
+    it("a healthy, mitigated app passes every check and the settle, and each result says what it saw", async () => {
         const lines: string[] = [];
-        const results = await runVerification(inputs(), (line) => lines.push(line));
+        const run = await verifyDeploy(inputs(), (line) => lines.push(line));
+        const results = run.results;
         assert.equal(results.length, 4);
         assert.match(results[0], /^healthz: GET \/healthz answered 200 in \d+ ms \(the app is up\)$/);
         assert.match(
@@ -171,19 +179,28 @@ describe("running the checks against a local app", function () {
             /^signup disabled: POST \/api\/auth\/register answered 503 in \d+ ms \(DISABLE_SIGNUP=true refuses new signups\)$/,
         );
         assert.match(results[2], /^direct media blocked: GET \/media\/probe\.jpg answered 403 in \d+ ms/);
-        assert.match(results[3], /^watch: GET \/healthz for 1 s: \d+ requests, 0 errors \(0\.0%\), slowest \d+ ms$/);
-        // Said before the watch ends: the engineer knows the switches took effect without waiting out the window.
+        assert.match(results[3], /^settle: GET \/healthz for 1 s: \d+ requests, 0 errors \(0\.0%\), slowest \d+ ms$/);
+        assert.equal(typeof run.verifiedAfterSeconds, "number");
+        // Said before the settle: the engineer knows the switches took effect, and what watches the rest of the window.
         assert.ok(
-            lines.some((l) =>
-                /^DISABLE_SIGNUP and BLOCK_DIRECT_MEDIA are live and verified at \+\d+ s; watching \/healthz until \+\d+ s \(errors at most 5\.0%, responses within 2000 ms\)$/.test(
-                    l,
-                ),
+            lines.some(
+                (l) =>
+                    l ===
+                    `DISABLE_SIGNUP and BLOCK_DIRECT_MEDIA are live and verified at +${run.verifiedAfterSeconds} s; asking ` +
+                        "/healthz for 1 s more (errors at most 5.0%, responses within 2000 ms), then this up ends; the rest " +
+                        "of its 300 s window: npm run watch -- prod",
             ),
             lines.join("\n"),
         );
         const live = lines.findIndex((l) => l.includes("live and verified"));
-        const watched = lines.findIndex((l) => l.startsWith("watch: GET /healthz for 1 s:"));
-        assert.ok(live >= 0 && live < watched, "the live line comes before the watch's verdict");
+        const settled = lines.findIndex((l) => l.startsWith("settle: GET /healthz for 1 s:"));
+        assert.ok(live >= 0 && live < settled, "the live line comes before the settle's verdict");
+    });
+
+    it("the up no longer waits out the window: a 300 s window costs the checks and the settle, not 300 s", async () => {
+        const started = Date.now();
+        await verifyDeploy(inputs(), () => undefined);
+        assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
     });
 
     it("a /healthz that answers 200 but slower than 2 s fails the check, like the watch would", async () => {
@@ -205,18 +222,19 @@ describe("running the checks against a local app", function () {
         assert.equal(counts.get("GET /healthz"), 4);
     });
 
-    it("an app answering /healthz with 500 fails the verification, naming the check and what it answered", async () => {
+    it("an app answering /healthz with 500 fails the verification as not healthy, naming the check and what it answered", async () => {
         handler = (method, path, count) => (path === "/healthz" ? { status: 500 } : mitigated(method, path, count));
         await assert.rejects(
             runVerification(inputs(), () => undefined),
             (err: Error) => {
                 assert.match(
                     err.message,
-                    /^verify: after deploy dep-d0abcdefghijklmnopqr, http:\/\/127\.0\.0\.1:\d+ failed a check; the action did not take effect/,
+                    /^verify: after deploy dep-d0abcdefghijklmnopqr, http:\/\/127\.0\.0\.1:\d+ failed a check; the app is not healthy after the deploy/,
                 );
+                assert.doesNotMatch(err.message, /did not take effect/, "said only of a switch's own check");
                 assert.match(
                     err.message,
-                    /- healthz: GET http:\/\/127\.0\.0\.1:\d+\/healthz answered 500, expected 200 \(the app is up\); still so after \d+ tries over \d\.\d s/,
+                    /- health: healthz: GET http:\/\/127\.0\.0\.1:\d+\/healthz answered 500, expected 200 \(the app is up\); still so after \d+ tries over \d\.\d s/,
                 );
                 return true;
             },
@@ -229,7 +247,7 @@ describe("running the checks against a local app", function () {
             path === "/api/auth/register" ? { status: 400 } : mitigated(method, path, count);
         await assert.rejects(
             runVerification(inputs(), () => undefined),
-            /- signup disabled: POST http:\/\/127\.0\.0\.1:\d+\/api\/auth\/register answered 400, expected 503 \(DISABLE_SIGNUP=true refuses new signups\)/,
+            /did not take effect[\s\S]*- switch: signup disabled: POST http:\/\/127\.0\.0\.1:\d+\/api\/auth\/register answered 400, expected 503 \(DISABLE_SIGNUP=true refuses new signups\); still so after \d+ tries over \d\.\d s: DISABLE_SIGNUP did not take effect$/,
         );
     });
 
@@ -239,41 +257,42 @@ describe("running the checks against a local app", function () {
             runVerification(inputs(), () => undefined),
             (err: Error) => {
                 assert.match(err.message, /failed 2 checks/);
-                assert.match(err.message, /- signup disabled: .* answered 200, expected 503/);
+                assert.match(err.message, /- switch: signup disabled: .* answered 200, expected 503/);
                 assert.match(
                     err.message,
-                    /- direct media blocked: GET http:\/\/127\.0\.0\.1:\d+\/media\/probe\.jpg answered 200, expected 403 \(BLOCK_DIRECT_MEDIA=true refuses direct media URLs\)/,
+                    /- switch: direct media blocked: GET http:\/\/127\.0\.0\.1:\d+\/media\/probe\.jpg answered 200, expected 403 \(BLOCK_DIRECT_MEDIA=true refuses direct media URLs\)/,
                 );
                 return true;
             },
         );
     });
 
-    it("an app that starts failing during the watch fails it on the error rate, with what it saw", async () => {
-        // Healthy for the checks, then every other /healthz fails.
+    it("an app that falls over right after its checks fails the settle on the error rate, naming when", async () => {
+        // Healthy for the check, then every other /healthz fails.
         handler = (method, path, count) =>
-            path === "/healthz" && count > 1 && count % 2 === 0 ? { status: 500 } : mitigated(method, path, count);
+            path === "/healthz" && count > 2 && count % 2 === 1 ? { status: 500 } : mitigated(method, path, count);
         await assert.rejects(
             runVerification(inputs(), () => undefined),
             (err: Error) => {
+                assert.match(err.message, /the app is not healthy after the deploy/);
                 assert.match(
                     err.message,
-                    /- watch \(1 s\): error rate \d+\.\d% is over the 5\.0% limit: \d+ of \d+ answers to GET \/healthz were not 200 \(\d+ x 500\)/,
+                    /- health: settle \(1 s\): error rate \d+\.\d% is over the 5\.0% limit: \d+ of \d+ answers to GET \/healthz were not 200 \(\d+ x 500\), the first at \+\d+\.\d s; \d+ requests/,
                 );
                 return true;
             },
         );
     });
 
-    it("a slow /healthz fails the watch on response time, without waiting out the window", async () => {
+    it("a slow /healthz fails the settle on response time, without waiting out the settle", async () => {
         handler = (method, path, count) =>
             path === "/healthz" && count > 1 ? { status: 200, delayMs: 2_200 } : mitigated(method, path, count);
         const started = Date.now();
         await assert.rejects(
-            runVerification(inputs({ watch: { ...watch(), seconds: 20 } }), () => undefined),
-            /- watch \(20 s\): 1 response took longer than 2000 ms \(slowest 2\d{3} ms, first at 0\.0 s into the window\)/,
+            runVerification(inputs({ settleSeconds: 20 }), () => undefined),
+            /- health: settle \(20 s\): 1 response took longer than the 2000 ms limit \(slowest 2\d{3} ms\), the first at \+\d+\.\d s/,
         );
-        assert.ok(Date.now() - started < 10_000, "the watch stops at the first slow answer");
+        assert.ok(Date.now() - started < 10_000, "the settle stops at the first slow answer");
     });
 
     it("an app that is not listening fails the health check as no answer", async () => {
@@ -312,8 +331,10 @@ describe("running the checks against a local app", function () {
             assert.equal(created.id, "verification-dep-d0abcdefghijklmnopqr");
             const results = created.properties.results as string[];
             assert.equal(results.length, 4);
-            assert.match(results[3], /^watch: GET \/healthz for 1 s: \d+ requests, 0 errors/);
+            assert.match(results[3], /^settle: GET \/healthz for 1 s: \d+ requests, 0 errors/);
             assert.match(String(created.properties.verifiedAt), /^\d{4}-\d\d-\d\dT/);
+            assert.equal(typeof created.properties.verifiedAfterSeconds, "number");
+            assert.equal(created.properties.maxConnections, undefined, "no databaseId: no max_connections to read");
         });
 
         it("check refuses a service URL that is not http(s), naming the property and what it expects", async () => {
@@ -344,7 +365,7 @@ describe("running the checks against a local app", function () {
                 path === "/api/auth/register" ? { status: 201 } : mitigated(method, path, count);
             await assert.rejects(
                 host.create(urn, wire()),
-                /verify: after deploy dep-d0abcdefghijklmnopqr, .* failed a check[\s\S]*- signup disabled: POST .* answered 201, expected 503/,
+                /verify: after deploy dep-d0abcdefghijklmnopqr, .* failed a check[\s\S]*- switch: signup disabled: POST .* answered 201, expected 503/,
             );
         });
     });

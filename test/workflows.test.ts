@@ -6,6 +6,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
+import { METRICS_LAG_GRACE_SECONDS, WATCH_MAX_WINDOWS } from "../components/verification/plan";
+import { parseStackConfig } from "../stacks/config";
 
 const root = path.join(__dirname, "..");
 const workflowsDir = path.join(root, ".github", "workflows");
@@ -171,6 +173,38 @@ describe("the GitHub workflows", () => {
         assert.match(previewConcurrency.group, /github\.event\.pull_request\.number/, "one group per pull request");
     });
 
+    it("watch the rest of the window in a job of its own after the up, in no concurrency group, so the next up never waits for it", () => {
+        const jobs = Object.entries(up.workflow.jobs);
+        assert.deepEqual(
+            jobs.map(([name]) => name),
+            ["up", "watch"],
+        );
+        const [, upJob] = jobs[0];
+        const [, watchJob] = jobs[1] as [string, Job & { needs?: string; "timeout-minutes"?: number }];
+        assert.equal(up.workflow.concurrency, undefined, "a run-wide group would make the next up wait for the watch");
+        assert.ok(upJob.concurrency, "the up job keeps its group");
+        assert.equal(watchJob.concurrency, undefined, "the watch is in no group");
+        assert.equal(watchJob.needs, "up", "it watches the deploy the up made");
+        const environment =
+            typeof watchJob.environment === "string" ? watchJob.environment : watchJob.environment?.name;
+        assert.notEqual(environment, "production", "no second approval holds the watch back");
+        assert.ok(
+            watchJob.steps.some((s) => s.run === "npm run watch -- prod || test $? -eq 3"),
+            "it runs npm run watch -- prod; exit 3 (figures Render never reported) is not a failure",
+        );
+        // Two windows of the longest stabilityWindowSeconds, Render's late metrics, and five minutes of set-up.
+        assert.throws(() => parseStackConfig({ serviceUrl: "https://a.onrender.com", stabilityWindowSeconds: "3601" }));
+        const longest = parseStackConfig({
+            serviceUrl: "https://a.onrender.com",
+            stabilityWindowSeconds: "3600",
+        }).stabilityWindowSeconds;
+        assert.equal(
+            watchJob["timeout-minutes"],
+            Math.ceil((WATCH_MAX_WINDOWS * longest + METRICS_LAG_GRACE_SECONDS) / 60) + 5,
+            "timeout-minutes derived from the longest window",
+        );
+    });
+
     it("up runs pulumi/actions v6 on prod; the preview installs the CLI with it and comments `pulumi preview --diff` of prod", () => {
         const [upStep] = pulumiSteps(up.workflow);
         assert.equal(upStep?.uses, "pulumi/actions@v6");
@@ -253,7 +287,13 @@ describe("the GitHub workflows", () => {
             ["preview", preview],
             ["up", up],
         ] as const) {
-            assert.equal(pulumiSteps(workflow)[0].with?.["pulumi-version"], pinned, `${name}: pulumi-version`);
+            for (const step of pulumiSteps(workflow)) {
+                assert.equal(
+                    step.with?.["pulumi-version"],
+                    pinned,
+                    `${name}: pulumi-version of ${step.name ?? step.uses}`,
+                );
+            }
             const steps = Object.values(workflow.jobs).flatMap((job) => job.steps);
             const node = steps.find((s) => s.uses?.startsWith("actions/setup-node@"));
             assert.equal(String(node?.with?.["node-version"]), "20", `${name}: Node 20`);
@@ -278,11 +318,11 @@ describe("the GitHub workflows", () => {
         }
     });
 
-    it("name each secret once, in an env: map, list them at the top, and never interpolate or print them", () => {
+    it("name each secret once per job, in an env: map, list them at the top, and never interpolate or print them", () => {
         for (const file of files) {
             const { text, workflow } = load(file);
             const header = text.split("\n").filter((line) => line.startsWith("#"));
-            const references: string[] = [];
+            const byJob = new Map<string, string[]>();
             for (const { at, value } of strings(workflow)) {
                 for (const match of value.matchAll(/\bsecrets\.(\w+)/g)) {
                     assert.equal(
@@ -295,10 +335,22 @@ describe("the GitHub workflows", () => {
                         `\${{ secrets.${match[1]} }}`,
                         `${file}: ${at.join(".")} is the secret alone`,
                     );
-                    references.push(match[1]);
+                    const job = at[0] === "jobs" ? at[1] : "(every job)";
+                    byJob.set(job, [...(byJob.get(job) ?? []), match[1]]);
                 }
             }
-            assert.deepEqual([...references].sort(), [...SECRETS].sort(), `${file}: each secret named exactly once`);
+            for (const [job, named] of byJob) {
+                assert.equal(new Set(named).size, named.length, `${file}: job ${job} names each secret once`);
+            }
+            const all = [...new Set([...byJob.values()].flat())].sort();
+            assert.deepEqual(all, [...SECRETS].sort(), `${file}: the secrets named`);
+            if (file === "up.yml") {
+                assert.deepEqual(
+                    byJob.get("watch")?.sort(),
+                    ["PULUMI_ACCESS_TOKEN", "RENDER_API_KEY"],
+                    "the watch gets no database password: it reads only Render and the stack",
+                );
+            }
             for (const secret of SECRETS) {
                 assert.ok(
                     header.some((line) => line.includes(secret)),

@@ -4,6 +4,7 @@ import type { Channel } from "../../lib/comms/delivery";
 import type { DeclaredIncident, IncidentRecord } from "../../lib/comms/ledger";
 import { type LastVerification, progressLine, type ProgressFacts } from "../../lib/comms/progress";
 import type { StackConfig } from "../../stacks/config";
+import type { WatchIncident } from "../verification/plan";
 import { Incident } from "./incident";
 import type { IncidentDeadlines, IncidentTexts } from "./incidentProvider";
 import { IncidentReceipt } from "./receipt";
@@ -90,6 +91,11 @@ export class IncidentComms extends pulumi.ComponentResource {
     public readonly receipt: IncidentReceipt;
     /** The incident's ledger (every message, when, and what each channel took), for the post-incident report. */
     public readonly record: pulumi.Output<IncidentRecord | undefined>;
+    /**
+     * The incident while it is open (declared, not resolved), with its PagerDuty dedup_key (the Incident's id), for the
+     * watch that posts a crossed threshold to it; undefined otherwise.
+     */
+    public readonly openIncident: pulumi.Output<WatchIncident | undefined>;
 
     constructor(name: string, args: IncidentCommsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ahoy:comms:IncidentComms", name, {}, opts);
@@ -106,6 +112,12 @@ export class IncidentComms extends pulumi.ComponentResource {
             `${name}-incident-receipt`,
             { failures: delivery.failures },
             { parent: this, dependsOn: [delivery, args.mitigation] },
+        );
+        const declared = declaredIncident(settings);
+        this.openIncident = delivery.id.apply((dedupKey) =>
+            declared && declared.status !== "resolved"
+                ? { severity: declared.severity, title: declared.title, status: declared.status, dedupKey }
+                : undefined,
         );
         this.incident = delivery.summary;
         this.messages = delivery.texts;

@@ -3,7 +3,7 @@ import type { Watch } from "./plan";
 
 /** One request's outcome. */
 export interface Sample {
-    /** Milliseconds since the watch (or check) began. */
+    /** Milliseconds since the deploy went live (as near as the caller knows it): the failures' "+N s". */
     readonly at: number;
     /** The HTTP status; undefined when there was no answer. */
     readonly status?: number;
@@ -18,13 +18,16 @@ export interface WindowVerdict {
     readonly ok: boolean;
     /** What the window saw, e.g. "60 requests, 0 errors (0.0%), slowest 41 ms". */
     readonly summary: string;
-    /** One line per threshold crossed, naming what was seen. */
+    /** One line per threshold crossed, naming the figure, the threshold and when it was first seen. */
     readonly failures: string[];
+    /** When the first failing answer came (ms, as the samples count), if any threshold was crossed. */
+    readonly firstFailureAt?: number;
 }
 
 /**
  * Pure: the samples of a watch against its thresholds. An answer other than 200, or none, is an error, and more
- * than `maxErrorRate` of them fails; any answer slower than `maxResponseMs` fails (the runbook alerts on both).
+ * than `maxErrorRate` of them fails; any answer slower than `maxResponseMs` fails (the runbook alerts on both). Each
+ * failure names the figure, the limit, and the time of its first sample ("+12.3 s").
  */
 export function judgeWindow(samples: readonly Sample[], watch: Watch): WindowVerdict {
     const errors = samples.filter((s) => s.status !== 200);
@@ -35,21 +38,30 @@ export function judgeWindow(samples: readonly Sample[], watch: Watch): WindowVer
         `${samples.length} request${samples.length === 1 ? "" : "s"}, ${errors.length} error${errors.length === 1 ? "" : "s"} ` +
         `(${formatRate(rate)}), slowest ${Math.round(slowest)} ms`;
     const failures: string[] = [];
+    const firsts: number[] = [];
     if (samples.length === 0) {
         failures.push(`GET ${watch.path} was never answered in the window`);
     } else if (rate > watch.maxErrorRate) {
         failures.push(
             `error rate ${formatRate(rate)} is over the ${formatRate(watch.maxErrorRate)} limit: ${errors.length} of ${samples.length} ` +
-                `answers to GET ${watch.path} were not 200 (${tally(errors)})`,
+                `answers to GET ${watch.path} were not 200 (${tally(errors)}), the first at ${formatAt(errors[0].at)}`,
         );
+        firsts.push(errors[0].at);
     }
     if (slow.length > 0) {
         failures.push(
-            `${slow.length} response${slow.length === 1 ? "" : "s"} took longer than ${watch.maxResponseMs} ms ` +
-                `(slowest ${Math.round(slowest)} ms, first at ${(slow[0].at / 1000).toFixed(1)} s into the window)`,
+            `${slow.length} response${slow.length === 1 ? "" : "s"} took longer than the ${watch.maxResponseMs} ms limit ` +
+                `(slowest ${Math.round(slowest)} ms), the first at ${formatAt(slow[0].at)}`,
         );
+        firsts.push(slow[0].at);
     }
-    return { ok: failures.length === 0, summary, failures };
+    const firstFailureAt = firsts.length > 0 ? Math.min(...firsts) : undefined;
+    return { ok: failures.length === 0, summary, failures, ...(firstFailureAt !== undefined && { firstFailureAt }) };
+}
+
+/** 12345 ms as "+12.3 s": a time in the window, counted from the deploy going live. */
+export function formatAt(ms: number): string {
+    return `+${(ms / 1000).toFixed(1)} s`;
 }
 
 /** Before the window ends: whether it can no longer pass, whatever the remaining samples are. */

@@ -29,11 +29,13 @@ export const LATENCY_QUANTILE = 0.95;
 export type MetricName = "response time" | "error rate" | "memory" | "disk" | "database connections";
 
 /**
- * `crossed` and `unknown` fail the watch: a threshold crossed, or a figure that should exist but could not be judged
- * (no data, units that do not compare). `not applicable` is a metric the service does not have (no disk, no
- * databaseId): said so, never counted as passed.
+ * Only `crossed` fails the watch. `not reported yet` is a figure Render has not reported (for the window, or for its
+ * newest bucket: Render's metrics lag behind) while the watch can still wait for it; once the watch stops waiting it is
+ * `could not be judged`, as is a figure Render gives in units that do not compare: reported, counted, neither a pass
+ * nor a failure. `not applicable` is a metric the service does not have (no disk, no databaseId): said so, never
+ * counted as passed.
  */
-export type FigureStatus = "ok" | "crossed" | "not applicable" | "unknown";
+export type FigureStatus = "ok" | "crossed" | "not applicable" | "not reported yet" | "could not be judged";
 
 /** One metric's figure and what it says against its threshold. */
 export interface MetricFigure {
@@ -43,6 +45,8 @@ export interface MetricFigure {
     readonly value?: number;
     /** E.g. "memory: 93.1% of the 512 MB limit, over 90%". */
     readonly line: string;
+    /** What Render has not reported at all (e.g. "memory figures"), for a figure with no data in the window. */
+    readonly missing?: string;
 }
 
 /** Requests the runbook's action answers with a 5xx on purpose (register's 503 while DISABLE_SIGNUP is on). */
@@ -56,10 +60,21 @@ export interface Expected5xx {
 /** Why max_connections is not a number: not knowable here (not applicable), or it could not be read (unknown). */
 export type MaxConnections = number | { readonly notApplicable: string } | { readonly unreadable: string };
 
+/** The range the metrics were read for, and the width of Render's buckets. */
+export interface MetricsWindow {
+    /** RFC 3339. */
+    readonly start: string;
+    /** RFC 3339: the newest bucket is the one this falls in. */
+    readonly end: string;
+    readonly resolutionSeconds: number;
+}
+
 /** What Render (and the database) answered for the watch window. */
 export interface MetricsReadings {
     /** The service (srv-...), for the lines that say no data came. */
     readonly serviceId: string;
+    /** The range read; without it no bucket is required (the figures are judged on what is there). */
+    readonly window?: MetricsWindow;
     /** /metrics/http-requests aggregated by statusCode. */
     readonly requests: readonly MetricSeries[];
     /** The same, filtered to each path whose 5xx answers are expected, to be left out of the error rate. */
@@ -81,27 +96,125 @@ export interface MetricsReadings {
 
 /** The metrics' judgement: passed or not, every figure, and the lines of those that fail. */
 export interface MetricsVerdict {
+    /** No figure crossed its threshold. */
     readonly ok: boolean;
     readonly figures: MetricFigure[];
+    /** The lines of the figures that crossed. */
     readonly failures: string[];
+    /** How many figures Render has not reported (yet): the watch may wait for them while it is `interim`. */
+    readonly notReportedYet: number;
+    /** How many figures could not be judged: reported, neither a pass nor a failure. */
+    readonly couldNotBeJudged: number;
 }
 
-/** Every metric judged, in the runbook's order; passes when none crossed its threshold or could not be judged. */
-export function judgeMetrics(readings: MetricsReadings, thresholds = RUNBOOK_THRESHOLDS): MetricsVerdict {
-    const figures = [
-        judgeLatency(readings.latency, readings.serviceId, thresholds.maxP95Ms),
-        judgeErrorRate(readings.requests, readings.expected ?? [], readings.serviceId, thresholds.maxErrorRate),
-        judgeConnections(readings.database, thresholds.maxConnectionsShare),
-        judgeMemory(readings.memory, readings.memoryLimit, readings.serviceId, thresholds.maxMemoryShare),
-        judgeDisk(readings.diskUsage, readings.diskCapacity, thresholds.minDiskFreeShare),
+/**
+ * Whether the watch can still wait for what Render has not reported (`interim`), or this is its last word (`final`):
+ * a figure still missing (or missing its newest bucket) is then "could not be judged".
+ */
+export type Stage = "interim" | "final";
+
+/**
+ * Every metric judged, in the runbook's order; fails (ok false) only when one crossed its threshold. With the readings'
+ * window, a figure whose data does not reach the window's newest bucket is not reported yet (interim), or could not be
+ * judged (final), unless what Render did report already crossed: a crossing stands whatever comes later.
+ */
+export function judgeMetrics(
+    readings: MetricsReadings,
+    thresholds = RUNBOOK_THRESHOLDS,
+    stage: Stage = "final",
+): MetricsVerdict {
+    const p95 = p95Series(readings.latency);
+    const judged: Array<[MetricFigure, readonly MetricSeries[]]> = [
+        [judgeLatency(readings.latency, readings.serviceId, thresholds.maxP95Ms), p95],
+        [
+            judgeErrorRate(readings.requests, readings.expected ?? [], readings.serviceId, thresholds.maxErrorRate),
+            readings.requests,
+        ],
+        [judgeConnections(readings.database, thresholds.maxConnectionsShare), readings.database?.connections ?? []],
+        [
+            judgeMemory(readings.memory, readings.memoryLimit, readings.serviceId, thresholds.maxMemoryShare),
+            readings.memory,
+        ],
+        [judgeDisk(readings.diskUsage, readings.diskCapacity, thresholds.minDiskFreeShare), readings.diskUsage],
     ];
+    const figures = judged.map(([figure, series]) => covered(figure, series, readings.window, stage));
     const failures = figures.filter((f) => failing(f.status)).map((f) => f.line);
-    return { ok: failures.length === 0, figures, failures };
+    return {
+        ok: failures.length === 0,
+        figures,
+        failures,
+        notReportedYet: figures.filter((f) => f.status === "not reported yet").length,
+        couldNotBeJudged: figures.filter((f) => f.status === "could not be judged").length,
+    };
 }
 
-/** True for the statuses that fail the watch. */
+/** True for the status that fails the watch: a threshold crossed. */
 export function failing(status: FigureStatus): boolean {
-    return status === "crossed" || status === "unknown";
+    return status === "crossed";
+}
+
+/** The start (ms since the epoch) of the bucket `at` falls in, Render's buckets being `resolutionSeconds` wide. */
+export function bucketStart(at: number, resolutionSeconds: number): number {
+    const width = resolutionSeconds * 1000;
+    return Math.floor(at / width) * width;
+}
+
+/**
+ * A figure against what Render has reported of the window: no data at all is not reported yet (interim) or could not
+ * be judged (final); an ok figure whose series stop before the newest bucket is the same, with what was seen until then.
+ * A crossing, a not applicable and a figure that could not be judged for another reason stand as they are.
+ */
+function covered(
+    figure: MetricFigure,
+    series: readonly MetricSeries[],
+    window: MetricsWindow | undefined,
+    stage: Stage,
+): MetricFigure {
+    const { metric } = figure;
+    if (figure.missing !== undefined) {
+        return stage === "interim"
+            ? {
+                  metric,
+                  status: "not reported yet",
+                  missing: figure.missing,
+                  line: `${metric}: not reported yet: Render has given no ${figure.missing} for the window so far (its metrics lag behind)`,
+              }
+            : {
+                  metric,
+                  status: "could not be judged",
+                  missing: figure.missing,
+                  line: `${metric}: could not be judged: Render reported no ${figure.missing} for the window`,
+              };
+    }
+    if (figure.status !== "ok" || window === undefined) return figure;
+    const newest = bucketStart(Date.parse(window.end) - 1, window.resolutionSeconds);
+    const last = lastReported(series);
+    if (last === undefined || last >= newest) return figure;
+    const until = clock(last + window.resolutionSeconds * 1000);
+    const seen = figure.line.slice(metric.length + 2);
+    return stage === "interim"
+        ? {
+              ...figure,
+              status: "not reported yet",
+              line: `${metric}: not reported yet after ${until}, the window ending ${clock(Date.parse(window.end))}; until then ${seen}`,
+          }
+        : {
+              ...figure,
+              status: "could not be judged",
+              line: `${metric}: could not be judged: Render reported nothing after ${until}, the window ending ${clock(Date.parse(window.end))}; until then ${seen}`,
+          };
+}
+
+/** The newest point's bucket start among the series (ms since the epoch), or undefined when they hold none. */
+function lastReported(series: readonly MetricSeries[]): number | undefined {
+    let last: number | undefined;
+    for (const s of series) for (const p of s.values) last = Math.max(last ?? -Infinity, Date.parse(p.timestamp));
+    return last;
+}
+
+/** 03:04:30 UTC: the time of day a bucket starts or ends, as the dashboard's graphs label it. */
+function clock(ms: number): string {
+    return `${new Date(ms).toISOString().slice(11, 19)} UTC`;
 }
 
 /** The figures as one line, e.g. for the status update: "response time: p95 41 ms, within 2 s; error rate: ...". */
@@ -109,14 +222,18 @@ export function metricsSummary(figures: readonly MetricFigure[]): string {
     return figures.map((f) => f.line).join("; ");
 }
 
-/** The worst p95 of the window's buckets against the limit. */
-export function judgeLatency(series: readonly MetricSeries[], serviceId: string, maxMs: number): MetricFigure {
-    const metric = "response time";
-    // Render answers one series per quantile asked; should it send others too, only the p95 ones count.
-    const p95 = series.filter((s) => {
+/** Render answers one series per quantile asked; should it send others too, only the p95 ones count. */
+function p95Series(series: readonly MetricSeries[]): MetricSeries[] {
+    return series.filter((s) => {
         const q = label(s, "quantile");
         return q === undefined || Number(q) === LATENCY_QUANTILE;
     });
+}
+
+/** The worst p95 of the window's buckets against the limit. */
+export function judgeLatency(series: readonly MetricSeries[], serviceId: string, maxMs: number): MetricFigure {
+    const metric = "response time";
+    const p95 = p95Series(series);
     let worst: number | undefined;
     for (const s of p95) {
         if (s.values.length === 0) continue;
@@ -126,7 +243,7 @@ export function judgeLatency(series: readonly MetricSeries[], serviceId: string,
         }
         for (const point of s.values) worst = Math.max(worst ?? -Infinity, point.value * scale);
     }
-    if (worst === undefined) return unknown(metric, noData("latency figures", serviceId));
+    if (worst === undefined) return noData(metric, "latency figures", serviceId);
     const crossed = worst > maxMs;
     const threshold = formatMs(maxMs);
     return {
@@ -148,7 +265,7 @@ export function judgeErrorRate(
     const counted = countByStatus(series);
     if (typeof counted === "string") return unknown(metric, counted);
     const total = sum([...counted.values()]);
-    if (total === 0) return unknown(metric, noData("request counts", serviceId));
+    if (total === 0) return noData(metric, "request counts", serviceId);
     const fiveXx = (counts: ReadonlyMap<string, number>) =>
         sum([...counts].filter(([status]) => status.startsWith("5")).map(([, n]) => n));
     let errors = fiveXx(counted);
@@ -183,7 +300,7 @@ export function judgeMemory(
 ): MetricFigure {
     const metric = "memory";
     const withData = used.filter((s) => s.values.length > 0);
-    if (withData.length === 0) return unknown(metric, noData("memory figures", serviceId));
+    if (withData.length === 0) return noData(metric, "memory figures", serviceId);
     let worst: { share: number; limit: number; instance?: string } | undefined;
     for (const s of withData) {
         const instance = label(s, "instance");
@@ -264,12 +381,7 @@ export function judgeConnections(database: MetricsReadings["database"], maxShare
     const metric = "database connections";
     if (!database) return { metric, status: "not applicable", line: `${metric}: not applicable (no databaseId)` };
     const points = database.connections.flatMap((s) => s.values.map((p) => p.value));
-    if (points.length === 0) {
-        return unknown(
-            metric,
-            `Render reported no active connections for ${database.id} in the window; is databaseId the app's database?`,
-        );
-    }
+    if (points.length === 0) return noData(metric, "active connections", database.id);
     const active = max(points);
     const limit = database.maxConnections;
     if (typeof limit !== "number") {
@@ -329,12 +441,13 @@ function latest(series: MetricSeries): number {
     return [...series.values].sort((a, b) => Date.parse(b.timestamp) - Date.parse(a.timestamp))[0].value;
 }
 
-function noData(what: string, serviceId: string): string {
-    return `Render reported no ${what} for ${serviceId} in the window (its metrics may lag behind; a longer window covers that)`;
+/** A figure Render gave no data for: judged against the window by `covered` (not reported yet, or could not be judged). */
+function noData(metric: MetricName, what: string, resource: string): MetricFigure {
+    return { metric, status: "not reported yet", missing: `${what} of ${resource}`, line: "" };
 }
 
 function unknown(metric: MetricName, why: string): MetricFigure {
-    return { metric, status: "unknown", line: `${metric}: could not be judged: ${why}` };
+    return { metric, status: "could not be judged", line: `${metric}: could not be judged: ${why}` };
 }
 
 const MS_PER: Record<string, number> = {

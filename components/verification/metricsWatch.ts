@@ -1,7 +1,18 @@
-// The watch's reads, in the dynamic-provider host: Render's metrics for the watch window and the database's
-// max_connections, handed to the pure judgement in ./metricsVerdict.ts.
+// The watch's metrics source: Render's metrics for the window (read by `npm run watch`), handed to the pure judgement
+// in ./metricsVerdict.ts; and max_connections, read by the up's Verification where the admin connection is.
 import { MIN_METRICS_RESOLUTION_SECONDS, type MetricsQuery, type RenderClient } from "../../lib/render/client";
-import { type Expected5xx, LATENCY_QUANTILE, type MaxConnections, type MetricsReadings } from "./metricsVerdict";
+import {
+    type Expected5xx,
+    judgeMetrics,
+    LATENCY_QUANTILE,
+    type MaxConnections,
+    type MetricsReadings,
+    type MetricThresholds,
+    RUNBOOK_THRESHOLDS,
+} from "./metricsVerdict";
+import { formatAt } from "./healthVerdict";
+import type { SourceVerdict, WatchFigure } from "./watchVerdict";
+import type { TimeRange, WatchSource } from "./watchRunner";
 
 /** What to read: the service, the database if any, and the 5xx answers the action gives on purpose. */
 export interface MetricsTarget {
@@ -9,27 +20,23 @@ export interface MetricsTarget {
     readonly serviceId: string;
     /** The app's Render Postgres (dpg-...); undefined: no connections are read. */
     readonly databaseId?: string;
-    /** Ask the database for max_connections (the stack manages it, so has an admin connection). */
-    readonly askMaxConnections: boolean;
+    /** max_connections as the up read it; undefined with a databaseId: the connections' share could not be known. */
+    readonly maxConnections?: MaxConnections;
     readonly expected5xx: readonly Expected5xx[];
 }
 
 /** The watch's time range. */
-export interface MetricsWindow {
-    readonly start: Date;
-    readonly end: Date;
-}
+export type MetricsWindow = TimeRange;
 
 /**
  * Every metric for the window, each in one request (one more per path whose 5xx are expected), all side by side:
- * seven requests per watch whatever its length, never one per second. A request Render fails (after the client's
- * retries) fails the read; max_connections that cannot be read is said so in the readings, beside the rest.
+ * seven requests per read whatever the window's length, never one per second. A request Render fails (after the
+ * client's retries) fails the read.
  */
 export async function readMetrics(
     client: RenderClient,
     target: MetricsTarget,
     window: MetricsWindow,
-    maxConnections: () => Promise<number> = showMaxConnections,
 ): Promise<MetricsReadings> {
     const range = (resource: string): MetricsQuery => ({
         resource,
@@ -53,13 +60,21 @@ export async function readMetrics(
         client.getDiskCapacity(service),
         target.databaseId === undefined
             ? Promise.resolve(undefined)
-            : Promise.all([
-                  client.getActiveConnections(range(target.databaseId)),
-                  maxConnectionsOf(target, maxConnections),
-              ]).then(([connections, max]) => ({ id: target.databaseId as string, connections, maxConnections: max })),
+            : client.getActiveConnections(range(target.databaseId)).then((connections) => ({
+                  id: target.databaseId as string,
+                  connections,
+                  maxConnections: target.maxConnections ?? {
+                      unreadable: "the up that verified the deploy recorded none",
+                  },
+              })),
     ]);
     return {
         serviceId: target.serviceId,
+        window: {
+            start: window.start.toISOString(),
+            end: window.end.toISOString(),
+            resolutionSeconds: MIN_METRICS_RESOLUTION_SECONDS,
+        },
         requests,
         expected,
         latency,
@@ -71,23 +86,38 @@ export async function readMetrics(
     };
 }
 
-async function maxConnectionsOf(target: MetricsTarget, ask: () => Promise<number>): Promise<MaxConnections> {
-    if (!target.askMaxConnections) {
-        // Render's API has no such figure (its Postgres object carries the plan, not the limit), and a stack that does
-        // not manage the database has no connection to ask it with.
-        return {
-            notApplicable:
-                "Render's API does not give it and the stack does not manage the database (databaseAppHost unset)",
-        };
-    }
-    try {
-        return await ask();
-    } catch (err) {
-        return { unreadable: (err as Error).message };
-    }
+/**
+ * The metrics as a source of the watch: read once its window (or the part of it watched) is over, since Render's
+ * figures come in buckets and lag behind; the runner asks again while some are not reported yet. A crossed figure names
+ * the span of the window its figures cover.
+ */
+export function metricsSource(
+    client: RenderClient,
+    target: MetricsTarget,
+    liveAt: number,
+    thresholds: MetricThresholds = RUNBOOK_THRESHOLDS,
+): WatchSource<MetricsReadings> {
+    return {
+        name: "metrics",
+        read: (window) => readMetrics(client, target, window),
+        judge(readings, stage): SourceVerdict {
+            const verdict = judgeMetrics(readings, thresholds, stage);
+            const span = readings.window
+                ? `Render's figures for ${formatAt(Date.parse(readings.window.start) - liveAt)} to ` +
+                  `${formatAt(Date.parse(readings.window.end) - liveAt)}`
+                : "Render's figures for the window";
+            const figures: WatchFigure[] = verdict.figures.map((f) => ({
+                check: "metric",
+                status: f.status,
+                line: f.status === "crossed" ? `${f.line} (${span})` : f.line,
+            }));
+            return { source: "metrics", figures };
+        },
+        unreadable: (why) => ({ check: "metric", line: `Render's metrics: ${why}` }),
+    };
 }
 
-/** `SHOW max_connections` through the admin connection the database providers use (../database/sql.ts). */
+/** `SHOW max_connections` through the admin connection the database providers use (../database/sql.ts), in the up. */
 export async function showMaxConnections(): Promise<number> {
     const { connectAdmin } = require("../database/sql") as typeof import("../database/sql");
     const client = await connectAdmin();

@@ -1,13 +1,33 @@
 // What the runbook checks after a deploy, decided from the stack's settings (pure): /healthz, each kill switch's
-// effect, then the five-minute watch of /healthz and Render's metrics against the runbook's thresholds.
+// effect and a short settle in `pulumi up`; then the five-minute watch of /healthz and Render's metrics against the
+// runbook's thresholds, by `npm run watch`, from what the stack exports (`watchTarget`).
 import type { StackConfig } from "../../stacks/config";
-import { type Expected5xx, type MetricThresholds, RUNBOOK_THRESHOLDS } from "./metricsVerdict";
+import { type Expected5xx, type MaxConnections, type MetricThresholds, RUNBOOK_THRESHOLDS } from "./metricsVerdict";
 
 /** The runbook's alert thresholds ("Error rate > 5%", "Response time > 2 seconds"). */
 export const MAX_ERROR_RATE = RUNBOOK_THRESHOLDS.maxErrorRate;
 export const MAX_RESPONSE_MS = RUNBOOK_THRESHOLDS.maxP95Ms;
 /** How long a check may take to see the expected answer after the deploy is live (instances switch over meanwhile). */
 export const DEFAULT_CHECK_TIMEOUT_SECONDS = 120;
+/**
+ * How long `pulumi up` goes on asking /healthz (once a second) after the action's own checks passed, before it ends:
+ * three more answers. The switch's check saw the app answer once; three answers a second apart show an instance that
+ * answers and then falls over at once (a crash on its first requests, a boot loop behind Render's switch-over), which
+ * Render's own health checks, "every few seconds" with a 5-second timeout, would not have caught yet. Longer belongs to
+ * the watch: every second here holds the stack's lock, and the next action, typed 5 s after this one went live, must
+ * find it free (the up ends about a second after its settle).
+ */
+export const SETTLE_SECONDS = 3;
+/**
+ * The most the watch runs, in windows: a deploy that is not this stack's (a teammate's dashboard deploy, a push's
+ * autodeploy) going live during the window is watched for a full window of its own, up to this many from the first.
+ */
+export const WATCH_MAX_WINDOWS = 2;
+/**
+ * How long after its window the watch waits for figures Render has not reported yet (its metrics lag behind the newest
+ * minute, by an amount Render does not document), asking again every 15 s; then they could not be judged.
+ */
+export const METRICS_LAG_GRACE_SECONDS = 60;
 
 /** The settings the checks follow: which switches must show, and how long to watch. */
 export interface VerificationSettings {
@@ -60,9 +80,14 @@ export interface RenderMetricsPlan {
     readonly thresholds: MetricThresholds;
 }
 
-/** What runs after a deploy: the checks in order, then the watch (of /healthz, then Render's metrics for its window). */
+/**
+ * What runs after a deploy: the checks in order and the settle, in `pulumi up`; then the watch of the window (of
+ * /healthz, then Render's metrics for it), by `npm run watch`.
+ */
 export interface VerificationPlan {
     readonly checks: HttpCheck[];
+    /** How long `pulumi up` asks /healthz after the checks passed (SETTLE_SECONDS). */
+    readonly settleSeconds: number;
     readonly watch: Watch;
     readonly renderMetrics: RenderMetricsPlan;
 }
@@ -107,6 +132,7 @@ export function verificationPlan(settings: VerificationSettings): VerificationPl
     }
     return {
         checks,
+        settleSeconds: SETTLE_SECONDS,
         watch: {
             path: "/healthz",
             seconds: settings.stabilityWindowSeconds,
@@ -169,7 +195,14 @@ export interface VerificationInputs {
     /** The deploy verified: a new deploy id runs the checks again. */
     deployId: string;
     checks: HttpCheck[];
+    /** The window `npm run watch` watches, for the up's log line (the up itself watches only the settle). */
     watch: Watch;
+    /** How long the up asks /healthz after the checks passed; absent in a state from before the settle. */
+    settleSeconds?: number;
+    /** When Render says the deploy went live (RFC 3339), the watch's window counting from it. */
+    liveAt?: string;
+    /** The stack's name, for the command the up's log line names (`npm run watch -- <stack>`); changes nothing. */
+    stack?: string;
     checkTimeoutSeconds: number;
     /** The Render service (name or srv- id) whose metrics the watch reads, with `apiUrl`; absent: none are read. */
     service?: string;
@@ -179,10 +212,95 @@ export interface VerificationInputs {
     renderMetrics?: RenderMetricsPlan;
 }
 
-/** The provider's outputs: the inputs plus what each check saw and when, and the metrics' figures. */
+/** The provider's outputs: the inputs plus what each check (and the settle) saw, and when they passed. */
 export interface VerificationOutputs extends VerificationInputs {
     results: string[];
     verifiedAt: string;
-    /** One line per metric read from Render (not applicable ones said so); empty when no metrics were read. */
-    metrics: string[];
+    /** Seconds from the start of the checks (the deploy just live) to the action's checks passing: the up's "+N s". */
+    verifiedAfterSeconds: number;
+    /**
+     * max_connections as the up read it (`SHOW max_connections`, through the admin connection only the provider host
+     * has), for the watch's connections figure; absent when there is no databaseId.
+     */
+    maxConnections?: MaxConnections;
+}
+
+/** What the watch is told of an open incident: where a crossed threshold is posted, and in which alert. */
+export interface WatchIncident {
+    readonly severity: 1 | 2 | 3;
+    readonly title: string;
+    readonly status: "investigating" | "mitigating" | "resolved";
+    /** PagerDuty's dedup_key of the incident: the watch's update joins its alert, never pages anew. */
+    readonly dedupKey: string;
+}
+
+/**
+ * The stack output `watch`: everything `npm run watch -- <stack>` needs to watch the last deploy's window, no secret
+ * among it (the Render key and the channels' secrets it reads as the CLI allows, never from here).
+ */
+export interface WatchTarget {
+    /** The Render service's name or srv- id, as the stack names it. */
+    readonly service: string;
+    /** Its srv- id. */
+    readonly serviceId: string;
+    /** Render's API base URL. */
+    readonly apiUrl: string;
+    /** The app's public URL, whose /healthz the watch asks. */
+    readonly serviceUrl: string;
+    /** The deploy whose window this is. */
+    readonly deployId: string;
+    /** What the deploy carried, as the up's "live and verified" line names it: "DISABLE_SIGNUP", or "deploy dep-...". */
+    readonly action: string;
+    /** When Render says it went live (RFC 3339): the window counts from here. */
+    readonly liveAt: string;
+    /** When the up's checks and settle passed (RFC 3339). */
+    readonly verifiedAt: string;
+    /** The up's "+N s" of "... is live and verified at +N s". */
+    readonly verifiedAfterSeconds: number;
+    readonly window: Watch;
+    /** What Render's metrics are judged by, and max_connections as the up read it. */
+    readonly metrics: RenderMetricsPlan & { readonly maxConnections?: MaxConnections };
+    /** The open incident a crossed threshold is posted to; absent while none is open. */
+    readonly incident?: WatchIncident;
+}
+
+/** "DISABLE_SIGNUP and BLOCK_DIRECT_MEDIA" for the switches whose checks prove them, else "deploy dep-...". */
+export function actionName(checks: readonly HttpCheck[], deployId: string): string {
+    const live = checks.map((check) => check.proves).filter((name): name is string => !!name);
+    return live.length > 0 ? live.join(" and ") : `deploy ${deployId}`;
+}
+
+/** The watch's target from what the up declared and what its deploy and verification recorded (pure). */
+export function watchTarget(parts: {
+    readonly service: string;
+    readonly serviceId: string;
+    readonly apiUrl: string;
+    readonly serviceUrl: string;
+    readonly plan: VerificationPlan;
+    readonly deployId: string;
+    readonly liveAt: string;
+    readonly verifiedAt: string;
+    readonly verifiedAfterSeconds: number;
+    readonly maxConnections?: MaxConnections;
+    readonly incident?: WatchIncident;
+}): WatchTarget {
+    const { plan } = parts;
+    const metrics = {
+        ...plan.renderMetrics,
+        ...(parts.maxConnections !== undefined && { maxConnections: parts.maxConnections }),
+    };
+    return {
+        service: parts.service,
+        serviceId: parts.serviceId,
+        apiUrl: parts.apiUrl,
+        serviceUrl: parts.serviceUrl,
+        deployId: parts.deployId,
+        action: actionName(plan.checks, parts.deployId),
+        liveAt: parts.liveAt,
+        verifiedAt: parts.verifiedAt,
+        verifiedAfterSeconds: parts.verifiedAfterSeconds,
+        window: plan.watch,
+        metrics,
+        ...(parts.incident && parts.incident.status !== "resolved" && { incident: parts.incident }),
+    };
 }

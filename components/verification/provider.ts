@@ -1,57 +1,24 @@
 // The Verification provider's implementation, loaded in the dynamic-provider host at run time (see ../dynamicProvider.ts):
-// the requests behind each check and the watch, judged by the pure rules in ./healthVerdict.ts, then Render's metrics
-// for the watch's window, judged by ./metricsVerdict.ts.
+// the requests behind each check and the settle that follows them, judged by the pure rules in ./healthVerdict.ts, and
+// max_connections read for the watch (`npm run watch`, which watches the rest of the window after the up ends).
 import * as pulumi from "@pulumi/pulumi";
 import { rememberAdminConfig } from "../database/sql";
-import { judgeMetrics, type MetricsReadings, metricsSummary } from "./metricsVerdict";
-import { readMetrics, type MetricsWindow } from "./metricsWatch";
+import type { MaxConnections } from "./metricsVerdict";
+import { showMaxConnections } from "./metricsWatch";
 import {
-    configureRenderProvider,
     isHttpUrl,
     isUnknown,
-    openRenderClient,
     RENDER_API_KEY_CONFIG,
     type RenderProvider,
-    type RenderProviderState,
     serviceFailures,
 } from "../render/providerSupport";
 import { formatRate, judgeWindow, type Sample, type WindowVerdict, windowLost } from "./healthVerdict";
-import type { HttpCheck, VerificationInputs, VerificationOutputs, Watch } from "./plan";
+import { actionName, type HttpCheck, type VerificationInputs, type VerificationOutputs, type Watch } from "./plan";
+import { probe, REQUEST_TIMEOUT_MS, urlOf } from "./probe";
 
-/** A request with no answer after this long counts as no answer. */
-const REQUEST_TIMEOUT_MS = 10_000;
-
+export { probe } from "./probe";
 function sleep(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** One request to `url`; never throws: no answer is a sample without a status. Redirects are not followed. */
-export async function probe(
-    url: string,
-    method: "GET" | "POST",
-    startedAt: number,
-    timeoutMs = REQUEST_TIMEOUT_MS,
-): Promise<Sample> {
-    const sent = performance.now();
-    const at = sent - startedAt;
-    try {
-        // An empty JSON body: a register endpoint that should be closed but is not refuses it as invalid, creating no user.
-        const init: RequestInit =
-            method === "POST"
-                ? { method, body: "{}", headers: { "Content-Type": "application/json" }, redirect: "manual" }
-                : { method, redirect: "manual" };
-        const response = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-        await response.arrayBuffer();
-        return { at, status: response.status, ms: performance.now() - sent };
-    } catch (err) {
-        const cause = (err as { cause?: { code?: string } }).cause;
-        const name = (err as Error).name;
-        const error =
-            name === "TimeoutError" || name === "AbortError"
-                ? `no answer within ${timeoutMs / 1000} s`
-                : (cause?.code ?? (err as Error).message);
-        return { at, ms: performance.now() - sent, error };
-    }
 }
 
 /** What a check saw: whether the expected status came, after how many tries, and the last answer. */
@@ -62,7 +29,7 @@ export interface CheckOutcome {
 
 /** Asks until the expected status comes or `timeoutMs` passes; the outcome names what was seen last. */
 export async function runCheck(serviceUrl: string, check: HttpCheck, timeoutMs: number): Promise<CheckOutcome> {
-    const url = serviceUrl.replace(/\/+$/, "") + check.path;
+    const url = urlOf(serviceUrl, check.path);
     const startedAt = performance.now();
     const pollMs = Math.min(1_000, Math.max(50, timeoutMs / 20));
     let tries = 0;
@@ -105,11 +72,11 @@ export async function runCheck(serviceUrl: string, check: HttpCheck, timeoutMs: 
 }
 
 /**
- * Watches `watch.path` for `watch.seconds`, about once a second (ten times over a shorter window), and judges it.
- * Stops early once the window can no longer pass, so a failed deploy is reported without waiting out five minutes.
+ * Asks `watch.path` about once a second (ten times over a shorter span) for `watch.seconds`, and judges what it saw;
+ * stops early once the span can no longer pass. The samples' times count from `origin` (a `performance.now()` reading).
  */
-export async function runWatch(serviceUrl: string, watch: Watch): Promise<WindowVerdict> {
-    const url = serviceUrl.replace(/\/+$/, "") + watch.path;
+export async function runSettle(serviceUrl: string, watch: Watch, origin = performance.now()): Promise<WindowVerdict> {
+    const url = urlOf(serviceUrl, watch.path);
     const windowMs = watch.seconds * 1000;
     const intervalMs = Math.min(1_000, windowMs / 10);
     const plannedSamples = Math.ceil(windowMs / intervalMs);
@@ -119,120 +86,108 @@ export async function runWatch(serviceUrl: string, watch: Watch): Promise<Window
         const wait = startedAt + tick * intervalMs - performance.now();
         if (wait > 0) await sleep(wait);
         if (performance.now() - startedAt >= windowMs) break;
-        samples.push(await probe(url, "GET", startedAt));
+        samples.push(await probe(url, "GET", origin));
         if (windowLost(samples, watch, plannedSamples)) break;
     }
     return judgeWindow(samples, watch);
 }
 
-/** A verification that found the action not in effect: names each failed check and what it saw. */
-export function verificationFailure(serviceUrl: string, deployId: string, failures: readonly string[]): string {
+/** A check that failed: "health" for /healthz and the settle, "switch" for a switch's own effect. */
+export interface FailedCheck {
+    readonly check: "health" | "switch";
+    readonly line: string;
+}
+
+/**
+ * A verification that failed, naming each failed check and what it saw. "Did not take effect" is said only of a
+ * switch whose own check failed; an app that is not healthy after the deploy is said to be that.
+ */
+export function verificationFailure(serviceUrl: string, deployId: string, failures: readonly FailedCheck[]): string {
+    const switches = failures.filter((f) => f.check === "switch").length;
+    const why =
+        switches > 0
+            ? "the action did not take effect as the runbook requires"
+            : "the app is not healthy after the deploy, as the runbook requires it to be";
     return (
         `verify: after deploy ${deployId}, ${serviceUrl} failed ${failures.length === 1 ? "a check" : `${failures.length} checks`}; ` +
-        `the action did not take effect as the runbook requires:\n` +
-        failures.map((f) => `  - ${f}`).join("\n")
+        `${why}:\n` +
+        failures.map((f) => `  - ${f.check}: ${f.line}`).join("\n")
     );
 }
 
-/**
- * Runs the checks in order, then the watch. Returns one line per check and one for the watch; throws with every
- * failed check when any fails (the switch checks run only once /healthz answers, and the watch only if all passed).
- * Reads no metrics: see verifyDeploy.
- */
-export async function runVerification(inputs: VerificationInputs, log: (line: string) => void): Promise<string[]> {
-    return (await verifyDeploy(inputs, log)).results;
-}
-
-/** Reads Render's metrics (and max_connections) for the watch's window. */
-export type MetricsReader = (window: MetricsWindow) => Promise<MetricsReadings>;
-
-/** What a verification saw: one line per check and the watch (and the metrics' summary), and one line per metric. */
+/** What a verification saw: one line per check and one for the settle, and when the action's checks passed. */
 export interface VerificationRun {
     readonly results: string[];
-    readonly metrics: string[];
+    /** Seconds from the start of the checks to the action's checks passing. */
+    readonly verifiedAfterSeconds: number;
 }
 
 /**
- * runVerification, and after the /healthz watch Render's metrics for the same window when `readMetricsFor` is given:
- * a threshold crossed (or a figure that cannot be judged) fails the verification naming the metric and the figure.
+ * The up's part of the runbook's verification: the /healthz check, then each switch's own check (side by side, once
+ * /healthz answers), then the settle: /healthz for `settleSeconds`. Logs "<action> is live and verified at +N s" as soon
+ * as the checks pass, and the command that watches the rest of the window. Throws naming every failed check.
  */
-export async function verifyDeploy(
-    inputs: VerificationInputs,
-    log: (line: string) => void,
-    readMetricsFor?: MetricsReader,
-): Promise<VerificationRun> {
+export async function verifyDeploy(inputs: VerificationInputs, log: (line: string) => void): Promise<VerificationRun> {
     const { serviceUrl, deployId, checks, watch } = inputs;
-    const metrics: string[] = [];
+    const settleSeconds = inputs.settleSeconds ?? 0;
     const timeoutMs = inputs.checkTimeoutSeconds * 1000;
     const startedAt = performance.now();
     const since = () => Math.round((performance.now() - startedAt) / 1000);
     const [health, ...switches] = checks;
     const results: string[] = [];
-    const failed: string[] = [];
-    const healthOutcome = await runCheck(serviceUrl, health, timeoutMs);
-    log(healthOutcome.line);
-    (healthOutcome.ok ? results : failed).push(healthOutcome.line);
-    if (healthOutcome.ok) {
-        // The switches are independent: asked side by side, a two-switch failure costs one timeout, not two.
-        for (const outcome of await Promise.all(switches.map((check) => runCheck(serviceUrl, check, timeoutMs)))) {
-            log(outcome.line);
-            (outcome.ok ? results : failed).push(outcome.line);
+    const failed: FailedCheck[] = [];
+    const record = (check: HttpCheck, kind: FailedCheck["check"], outcome: CheckOutcome) => {
+        log(outcome.line);
+        if (outcome.ok) results.push(outcome.line);
+        else {
+            const rest = outcome.line.slice(check.name.length + 2);
+            const effect = kind === "switch" && check.proves ? `: ${check.proves} did not take effect` : "";
+            failed.push({ check: kind, line: `${check.name}: ${rest}${effect}` });
         }
-    }
+    };
+    record(health, "health", await runCheck(serviceUrl, health, timeoutMs));
     if (failed.length === 0) {
-        // Said before the watch: the on-call engineer knows the action took effect without waiting out the window.
-        const live = switches.map((check) => check.proves).filter((name): name is string => !!name);
-        const what =
-            live.length > 0
-                ? `${live.join(" and ")} ${live.length === 1 ? "is" : "are"}`
-                : "deploy " + deployId + " is";
-        log(
-            `${what} live and verified at +${since()} s; watching ${watch.path} until +${since() + watch.seconds} s ` +
-                `(errors at most ${formatRate(watch.maxErrorRate)}, responses within ${watch.maxResponseMs} ms)` +
-                (readMetricsFor ? ", then Render's metrics for that window" : ""),
-        );
-        const watchedFrom = new Date();
-        const verdict = await runWatch(serviceUrl, watch);
-        const line = `watch: GET ${watch.path} for ${watch.seconds} s: ${verdict.summary}`;
-        log(line);
-        if (verdict.ok) results.push(line);
-        else failed.push(...verdict.failures.map((f) => `watch (${watch.seconds} s): ${f}; ${verdict.summary}`));
-        if (readMetricsFor) {
-            // Read even when the watch failed (it may have stopped early): the figures say what else was wrong.
-            const seen = await watchMetrics(readMetricsFor, { start: watchedFrom, end: new Date() }, inputs, log);
-            metrics.push(...seen.lines);
-            if (seen.failures.length === 0) results.push(seen.summary);
-            else failed.push(...seen.failures.map((f) => `metrics (${watch.seconds} s): ${f}`));
-        }
+        // The switches are independent: asked side by side, a two-switch failure costs one timeout, not two.
+        const outcomes = await Promise.all(switches.map((check) => runCheck(serviceUrl, check, timeoutMs)));
+        outcomes.forEach((outcome, i) => record(switches[i], "switch", outcome));
     }
     if (failed.length > 0) throw new Error(verificationFailure(serviceUrl, deployId, failed));
-    return { results, metrics };
+    const verifiedAfterSeconds = since();
+    // Said before the settle: the on-call engineer knows the action took effect at once.
+    const action = actionName(checks, deployId);
+    const command = inputs.stack ? `npm run watch -- ${inputs.stack}` : "npm run watch -- <stack>";
+    log(
+        `${action} ${action.includes(" and ") ? "are" : "is"} live and verified at +${verifiedAfterSeconds} s` +
+            (settleSeconds > 0
+                ? `; asking ${watch.path} for ${settleSeconds} s more (errors at most ${formatRate(watch.maxErrorRate)}, ` +
+                  `responses within ${watch.maxResponseMs} ms), then this up ends`
+                : "") +
+            `; the rest of its ${watch.seconds} s window: ${command}`,
+    );
+    if (settleSeconds > 0) {
+        const verdict = await runSettle(serviceUrl, { ...watch, seconds: settleSeconds }, startedAt);
+        const line = `settle: GET ${watch.path} for ${settleSeconds} s: ${verdict.summary}`;
+        log(line);
+        if (!verdict.ok) {
+            throw new Error(
+                verificationFailure(
+                    serviceUrl,
+                    deployId,
+                    verdict.failures.map((f) => ({
+                        check: "health",
+                        line: `settle (${settleSeconds} s): ${f}; ${verdict.summary}`,
+                    })),
+                ),
+            );
+        }
+        results.push(line);
+    }
+    return { results, verifiedAfterSeconds };
 }
 
-/** Render's metrics for the window, judged: one line per metric, a summary line, and the lines that fail. */
-async function watchMetrics(
-    readMetricsFor: MetricsReader,
-    window: MetricsWindow,
-    inputs: VerificationInputs,
-    log: (line: string) => void,
-): Promise<{ lines: string[]; summary: string; failures: string[] }> {
-    let readings: MetricsReadings;
-    try {
-        readings = await readMetricsFor(window);
-    } catch (err) {
-        const line = `could not read Render's metrics for the window: ${(err as Error).message}`;
-        log(`metrics: ${line}`);
-        return { lines: [line], summary: line, failures: [line] };
-    }
-    const verdict = judgeMetrics(readings, inputs.renderMetrics?.thresholds);
-    const lines = verdict.figures.map((f) => f.line);
-    for (const line of lines) log(`metrics: ${line}`);
-    const seconds = ((window.end.getTime() - window.start.getTime()) / 1000).toFixed(1);
-    return {
-        lines,
-        summary: `metrics: Render's figures for ${readings.serviceId} over the ${seconds} s watched: ${metricsSummary(verdict.figures)}`,
-        failures: verdict.failures,
-    };
+/** runVerification's lines: the checks and the settle, for callers that want only what was seen. */
+export async function runVerification(inputs: VerificationInputs, log: (line: string) => void): Promise<string[]> {
+    return (await verifyDeploy(inputs, log)).results;
 }
 
 /** A Render Postgres id, as `databaseId` must be. */
@@ -286,6 +241,23 @@ function checkProblems(inputs: Partial<VerificationInputs>): pulumi.dynamic.Chec
             reason: `watch needs a path starting with "/" and a number of seconds above 0, got ${JSON.stringify(watch)}`,
         });
     }
+    const { settleSeconds, liveAt } = inputs;
+    if (
+        settleSeconds !== undefined &&
+        !isUnknown(settleSeconds) &&
+        !(typeof settleSeconds === "number" && settleSeconds >= 0)
+    ) {
+        failures.push({
+            property: "settleSeconds",
+            reason: `settleSeconds must be a number of seconds, 0 or more, got ${JSON.stringify(settleSeconds)}`,
+        });
+    }
+    if (liveAt !== undefined && !isUnknown(liveAt) && Number.isNaN(Date.parse(String(liveAt)))) {
+        failures.push({
+            property: "liveAt",
+            reason: `liveAt must be when the deploy went live, an RFC 3339 time such as 2026-12-01T03:04:05Z, got ${JSON.stringify(liveAt)}`,
+        });
+    }
     if (!isUnknown(checkTimeoutSeconds) && !(typeof checkTimeoutSeconds === "number" && checkTimeoutSeconds > 0)) {
         failures.push({
             property: "checkTimeoutSeconds",
@@ -337,10 +309,17 @@ function metricsProblems(inputs: Partial<VerificationInputs>): pulumi.dynamic.Ch
 /** The inputs that, changed, run the checks again. */
 const RERUN_ON: Array<keyof VerificationInputs> = ["serviceUrl", "deployId", "checks", "watch", "checkTimeoutSeconds"];
 /**
- * Inputs added with the metrics: changed, they run the checks again, but not when the recorded state predates them
- * (a deploy verified before the watch read metrics is not watched again for five minutes by a no-op `up`).
+ * Inputs added later: changed, they run the checks again, but not when the recorded state predates them (a deploy
+ * verified before the settle, or before the metrics plan, is not verified again by a no-op `up`). `stack` is never
+ * among them: it only names the command in a log line.
  */
-const RERUN_ON_IF_RECORDED: Array<keyof VerificationInputs> = ["service", "apiUrl", "renderMetrics"];
+const RERUN_ON_IF_RECORDED: Array<keyof VerificationInputs> = [
+    "service",
+    "apiUrl",
+    "renderMetrics",
+    "settleSeconds",
+    "liveAt",
+];
 
 function changedInputs(a: VerificationInputs, b: VerificationInputs): Array<keyof VerificationInputs> {
     const differs = (key: keyof VerificationInputs) => JSON.stringify(a[key]) !== JSON.stringify(b[key]);
@@ -350,58 +329,67 @@ function changedInputs(a: VerificationInputs, b: VerificationInputs): Array<keyo
 /** The inputs as recorded in the outputs: the optional ones only when given. */
 function inputsOf(inputs: VerificationInputs): VerificationInputs {
     const { serviceUrl, deployId, checks, watch, checkTimeoutSeconds, service, apiUrl, renderMetrics } = inputs;
+    const { settleSeconds, liveAt, stack } = inputs;
     return {
         serviceUrl,
         deployId,
         checks,
         watch,
         checkTimeoutSeconds,
+        ...(settleSeconds !== undefined && { settleSeconds }),
+        ...(liveAt !== undefined && { liveAt }),
+        ...(stack !== undefined && { stack }),
         ...(service !== undefined && { service }),
         ...(apiUrl !== undefined && { apiUrl }),
         ...(renderMetrics !== undefined && { renderMetrics }),
     };
 }
 
-async function verify(provider: RenderProviderState, inputs: VerificationInputs): Promise<VerificationOutputs> {
-    const { service, apiUrl } = inputs;
+/** max_connections for the watch's connections figure, read here where the admin connection is (see plan.ts). */
+async function maxConnectionsFor(inputs: VerificationInputs): Promise<MaxConnections | undefined> {
     const plan = inputs.renderMetrics;
-    const reader: MetricsReader | undefined =
-        service === undefined || apiUrl === undefined
-            ? undefined
-            : async (window) => {
-                  const client = openRenderClient(provider, apiUrl);
-                  const serviceId = await client.resolveServiceId(service);
-                  return readMetrics(
-                      client,
-                      {
-                          serviceId,
-                          databaseId: plan?.databaseId,
-                          askMaxConnections: plan?.askMaxConnections ?? false,
-                          expected5xx: plan?.expected5xx ?? [],
-                      },
-                      window,
-                  );
-              };
-    const { results, metrics } = await verifyDeploy(
-        inputs,
-        (line) => void pulumi.log.info(`verify ${inputs.serviceUrl}: ${line}`),
-        reader,
-    );
-    return { ...inputsOf(inputs), results, metrics, verifiedAt: new Date().toISOString() };
+    if (!plan?.databaseId) return undefined;
+    if (!plan.askMaxConnections) {
+        // Render's API has no such figure (its Postgres object carries the plan, not the limit), and a stack that does
+        // not manage the database has no connection to ask it with.
+        return {
+            notApplicable:
+                "Render's API does not give it and the stack does not manage the database (databaseAppHost unset)",
+        };
+    }
+    try {
+        return await showMaxConnections();
+    } catch (err) {
+        return { unreadable: (err as Error).message };
+    }
+}
+
+async function verify(inputs: VerificationInputs): Promise<VerificationOutputs> {
+    // Read beside the checks: the settle's seconds cover it.
+    const [run, maxConnections] = await Promise.all([
+        verifyDeploy(inputs, (line) => void pulumi.log.info(`verify ${inputs.serviceUrl}: ${line}`)),
+        maxConnectionsFor(inputs),
+    ]);
+    return {
+        ...inputsOf(inputs),
+        results: run.results,
+        verifiedAfterSeconds: run.verifiedAfterSeconds,
+        verifiedAt: new Date().toISOString(),
+        ...(maxConnections !== undefined && { maxConnections }),
+    };
 }
 
 /** The Verification provider: runs the checks on create and whenever an input (above all the deploy) changes. */
 export const verificationProvider: RenderProvider<VerificationInputs, VerificationOutputs> = {
     async configure(req) {
         // The engine configures the host before anything else; a host never configured (as some tests drive it) has no
-        // config to read, and the environment's RENDER_API_KEY and PG* variables are used.
+        // config to read, and the environment's PG* variables are used. The checks ask the app only, so no Render key
+        // is read here: only the admin connection, for max_connections.
         try {
             req.config.get(RENDER_API_KEY_CONFIG);
         } catch {
             return;
         }
-        // The Render API key for the metrics, and the admin connection for max_connections, both read at run time.
-        await configureRenderProvider.call(this, req);
         rememberAdminConfig(req.config);
     },
 
@@ -415,12 +403,12 @@ export const verificationProvider: RenderProvider<VerificationInputs, Verificati
     },
 
     async create(inputs) {
-        const outs = await verify(this, inputs);
+        const outs = await verify(inputs);
         return { id: `verification-${inputs.deployId}`, outs };
     },
 
     async update(_id, _olds, news) {
-        return { outs: await verify(this, news) };
+        return { outs: await verify(news) };
     },
 
     async read(id, props) {

@@ -1,6 +1,7 @@
 // The runbook's checks after a deploy, as a resource: the implementation is ./provider.ts, run in the provider host.
 import * as pulumi from "@pulumi/pulumi";
 import { ModuleResource, moduleProvider } from "../dynamicProvider";
+import type { MaxConnections } from "./metricsVerdict";
 import { DEFAULT_CHECK_TIMEOUT_SECONDS, type VerificationPlan } from "./plan";
 
 /** The provider every resource of this type carries in the state: it requires the implementation in the provider host. */
@@ -18,17 +19,27 @@ export interface VerificationArgs {
     readonly checkTimeoutSeconds?: number;
     /** The Render service (name or srv- id) whose metrics the watch reads; with `apiUrl`, else no metrics are read. */
     readonly service?: pulumi.Input<string>;
-    /** Render's API base URL, for the metrics (the API key is read in the provider host, as for the other Render resources). */
+    /** Render's API base URL, where the watch reads the metrics. */
     readonly apiUrl?: pulumi.Input<string>;
+    /** When Render says the deploy went live (the Deploy's `liveAt`): the watch's window counts from it. */
+    readonly liveAt?: pulumi.Input<string>;
+    /** The stack's name, for the `npm run watch -- <stack>` the up's log line names. */
+    readonly stack?: string;
 }
 
-/** The runbook's verification of one deploy: `pulumi up` fails, naming the check, if the action did not take effect. */
+/**
+ * The runbook's verification of one deploy in `pulumi up`: the action's own checks and a short settle; the up fails,
+ * naming the check, if the action did not take effect or the app is not healthy after it. The rest of the window is
+ * `npm run watch`'s.
+ */
 export class Verification extends ModuleResource {
     // `declare`: with ES2022 class fields a plain field would reset the output the base constructor assigned.
     declare public readonly results: pulumi.Output<string[]>;
     declare public readonly verifiedAt: pulumi.Output<string>;
-    /** One line per metric the watch read from Render, e.g. "memory: 39.1% of the 512 MB limit, within 90%". */
-    declare public readonly metrics: pulumi.Output<string[]>;
+    /** The up's "+N s" of "... is live and verified at +N s". */
+    declare public readonly verifiedAfterSeconds: pulumi.Output<number>;
+    /** max_connections as read through the admin connection, for the watch; undefined without a databaseId. */
+    declare public readonly maxConnections: pulumi.Output<MaxConnections | undefined>;
 
     constructor(name: string, args: VerificationArgs, opts?: pulumi.CustomResourceOptions) {
         const props = {
@@ -36,13 +47,17 @@ export class Verification extends ModuleResource {
             deployId: args.deployId,
             checks: args.plan.checks,
             watch: args.plan.watch,
+            settleSeconds: args.plan.settleSeconds,
+            liveAt: args.liveAt,
+            stack: args.stack,
             checkTimeoutSeconds: args.checkTimeoutSeconds ?? DEFAULT_CHECK_TIMEOUT_SECONDS,
             service: args.service,
             apiUrl: args.apiUrl,
             renderMetrics: args.plan.renderMetrics,
             results: undefined,
             verifiedAt: undefined,
-            metrics: undefined,
+            verifiedAfterSeconds: undefined,
+            maxConnections: undefined,
         };
         super(verificationProvider, name, props, opts);
     }

@@ -7,6 +7,7 @@ import { waitFor } from "../../test/support/wait";
 import { resourcesSummary } from "./cli";
 import { previewSteps, type Action, type PreviewStep } from "./rehearsal";
 import { incidentMitigating, openIncident, postIncidentReport, resolveIncident } from "./reportDrills";
+import { watchToEnd } from "./watch";
 
 export interface Drill {
     readonly name: string;
@@ -157,7 +158,8 @@ export const configure: Drill = {
         await a.configSet("renderApiKey", emulator.apiKey, { secret: true });
         if (r.options.verify) {
             await a.configSet("serviceUrl", emulator.appUrl);
-            await a.configSet("stabilityWindowSeconds", "10");
+            // Long enough for `npm run watch` to begin inside the window after an up, even on a busy machine.
+            await a.configSet("stabilityWindowSeconds", "30");
         } else {
             await a.configSet("verify", "false");
         }
@@ -255,6 +257,8 @@ export const disableSignup: Drill = {
         a.check("the deploy runs the live commit", liveDeploy(a).commit.id === liveCommit, liveDeploy(a).commit.id);
         a.check("DISABLE_SIGNUP live", a.rehearsal.emulator.liveEnv().DISABLE_SIGNUP === "true", "not live");
         await checkStatus(a, "POST /api/auth/register answers 503", "POST", "/api/auth/register", 503);
+        // The rest of the action's window, as the README's flow watches it; its sources in the scorecard.
+        if (a.rehearsal.options.verify) await watchToEnd(a);
     },
 };
 

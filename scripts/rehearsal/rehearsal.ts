@@ -12,7 +12,7 @@ import { loadToolchain, repoRoot, type Toolchain } from "./toolchain";
 export interface RehearsalOptions extends ServiceOptions {
     /** The stack's name; its file Pulumi.<stack>.yaml lives in the project directory until `close`. */
     readonly stack: string;
-    /** Run the program's verification after each deploy (stabilityWindowSeconds 10); false sets `verify false`. */
+    /** Run the up's checks after each deploy (a 30 s window, one drill watching it: npm run watch); false: `verify false`. */
     readonly verify: boolean;
     /** Where the temp directory (state, log) goes; default the system's. */
     readonly tmpRoot?: string;
@@ -38,6 +38,8 @@ export interface ActionRecord {
     readonly checks: Check[];
     /** Each preview/up/refresh/destroy's `Resources:` summary, with its command. */
     readonly summaries: Array<{ command: string; summary: string }>;
+    /** What `npm run watch` said at the end of the action's window: each source's figures, then its verdict. */
+    watch?: string[];
     error?: string;
 }
 
@@ -103,6 +105,8 @@ export class Rehearsal {
     readonly secrets = new Set<string>();
     /** What one action leaves for the next (the last good deploy, a held session, ...). */
     readonly memo: Record<string, unknown> = {};
+    /** Processes running beside the CLI (a watch): stopped by `close`. */
+    readonly background = new Set<{ stop(): Promise<void> }>();
     private closed = false;
 
     private constructor(
@@ -217,6 +221,7 @@ export class Rehearsal {
     async close(): Promise<void> {
         if (this.closed) return;
         this.closed = true;
+        await Promise.all([...this.background].map((p) => p.stop()));
         await this.cli.stopAll();
         fs.rmSync(this.stackFile, { force: true });
         fs.rmSync(path.join(this.tmp, "state"), { recursive: true, force: true });

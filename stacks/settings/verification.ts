@@ -7,7 +7,7 @@ const serviceUrlMeta: SettingMeta = {
     expected:
         "the service's public https:// URL such as https://ahoy-indie-media.onrender.com (http:// only for localhost or 127.0.0.1)",
     description:
-        "The app's public URL, checked after every deploy (/healthz, each switch's effect, the stability watch); required unless verify is false.",
+        "The app's public URL, checked after every deploy (/healthz, each switch's effect, a short settle) and watched by npm run watch; required unless verify is false.",
 };
 
 /** Why `raw` cannot be the app's public URL, or undefined when it can. */
@@ -29,7 +29,7 @@ function serviceUrlProblem(raw: string): string | undefined {
 export const verificationSettings = {
     serviceUrl: checkedText(serviceUrlMeta, serviceUrlProblem),
     verify: flag(
-        "Run the runbook's checks after every deploy: /healthz, each switch's effect, then the stability watch; false skips them.",
+        "Run the runbook's checks after every deploy: /healthz, each switch's effect, a 3 s settle (then npm run watch watches the window); false skips them.",
         "true",
     ),
     mediaProbePath: optionalText(
@@ -53,7 +53,7 @@ export const verificationSettings = {
         {
             default: "300",
             description:
-                "How long to watch after a deploy: /healthz (errors at most 5%, within 2 s), then Render's metrics for that window at the runbook's thresholds; 10 to 3600 s.",
+                "How long npm run watch watches after a deploy goes live: /healthz (errors at most 5%, within 2 s), then Render's metrics for that window at the runbook's thresholds; 10 to 3600 s.",
         },
         10,
         3600,

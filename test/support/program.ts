@@ -48,13 +48,22 @@ function mockOutputs(type: string, name: string, inputs: Record<string, unknown>
             // What the provider always answers after its checks: never undefined, which the engine would warn about.
             return {
                 results: ["healthz: GET /healthz answered 200 (mock)"],
-                metrics: ["memory: 40.0% of the 512 MB limit (mock)"],
-                verifiedAt: "2026-12-01T03:00:00.000Z",
+                verifiedAt: "2026-12-01T03:00:04.000Z",
+                verifiedAfterSeconds: 1,
             };
+        case "pulumi:pulumi:StackReference":
+            // The stack reading its own last outputs (while an incident is open): a first up has none.
+            return { outputs: {}, secretOutputNames: [] };
         case "pulumi-nodejs:dynamic/render:MaintenanceMode":
             return { serviceId: "srv-mock", seen: "off: nothing changed" };
         case "pulumi-nodejs:dynamic/render:Deploy":
-            return { deployId: "dep-mock", commitId: "c0ffee", status: "live" };
+            return {
+                deployId: "dep-mock",
+                commitId: "c0ffee",
+                status: "live",
+                serviceId: "srv-mock",
+                liveAt: "2026-12-01T03:00:03.000Z",
+            };
         case "random:index/randomBytes:RandomBytes":
             return { base64: seed.toString("base64"), hex: seed.toString("hex") };
         case "random:index/randomPassword:RandomPassword":
@@ -105,6 +114,8 @@ export async function runProgram(
         "ahoy-ops",
         opts.stack ?? "prod",
         opts.preview ?? false,
+        // The program's StackReference to itself (while an incident is open) names the organization.
+        "organization",
     );
     // The mock monitor hands newResource unwrapped inputs; keep the wire form too, to see which inputs are secret.
     observeRegistrations((req) =>

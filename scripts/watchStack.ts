@@ -1,0 +1,170 @@
+// What `npm run watch` reads of a stack, through the Pulumi CLI as anyone may, with no lock: the `watch` output
+// (`pulumi stack output --json`, no --show-secrets) and single config values (`pulumi config get`), a secret's value
+// reaching this process through a pipe, never a terminal, a log or a command line.
+import { execFile } from "node:child_process";
+import { z } from "zod";
+import type { WatchTarget } from "../components/verification/plan";
+
+/** Runs `pulumi <args>` in the project directory; resolves with its stdout, or rejects naming the command and its error. */
+export type PulumiRunner = (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+
+/** The Pulumi CLI on PATH, in `cwd` (the project directory: Pulumi.yaml and the stack files live there). */
+export function pulumiCli(cwd: string, env: NodeJS.ProcessEnv = process.env): PulumiRunner {
+    return (args) =>
+        new Promise((resolve, reject) => {
+            execFile(
+                "pulumi",
+                [...args, "--non-interactive"],
+                {
+                    cwd,
+                    env: { ...env, PULUMI_SKIP_UPDATE_CHECK: "true" },
+                    maxBuffer: 16 * 1024 * 1024,
+                    timeout: 120_000,
+                },
+                (error, stdout, stderr) => {
+                    const code = (error as { code?: unknown } | null)?.code;
+                    if (error && typeof code !== "number") {
+                        reject(new Error(`pulumi ${args.slice(0, 2).join(" ")} could not run: ${error.message}`));
+                        return;
+                    }
+                    resolve({ code: typeof code === "number" ? code : 0, stdout, stderr });
+                },
+            );
+        });
+}
+
+const watchSchema = z.object({
+    window: z.object({
+        path: z.string().startsWith("/"),
+        seconds: z.number().positive(),
+        maxErrorRate: z.number().positive(),
+        maxResponseMs: z.number().positive(),
+    }),
+    metrics: z.object({
+        databaseId: z.string().optional(),
+        askMaxConnections: z.boolean(),
+        expected5xx: z.array(z.object({ path: z.string(), status: z.number().int(), because: z.string() })),
+        thresholds: z.object({
+            maxP95Ms: z.number(),
+            maxErrorRate: z.number(),
+            maxMemoryShare: z.number(),
+            minDiskFreeShare: z.number(),
+            maxConnectionsShare: z.number(),
+        }),
+        maxConnections: z
+            .union([z.number(), z.object({ notApplicable: z.string() }), z.object({ unreadable: z.string() })])
+            .optional(),
+    }),
+    service: z.string().min(1),
+    serviceId: z.string().startsWith("srv-"),
+    apiUrl: z.string().url(),
+    serviceUrl: z.string().url(),
+    deployId: z.string().startsWith("dep-"),
+    action: z.string().min(1),
+    liveAt: z.string().refine((t) => !Number.isNaN(Date.parse(t)), { error: "not a time" }),
+    verifiedAt: z.string(),
+    verifiedAfterSeconds: z.number(),
+    incident: z
+        .object({
+            severity: z.union([z.literal(1), z.literal(2), z.literal(3)]),
+            title: z.string(),
+            status: z.enum(["investigating", "mitigating", "resolved"]),
+            dedupKey: z.string().min(1),
+        })
+        .optional(),
+});
+
+/** Why the watch cannot go on, said to the on-call with what fixes it (exit 2). */
+export class CannotWatch extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "CannotWatch";
+    }
+}
+
+/** What the stack's `watch` output says: the target, or why there is nothing to watch ("off ..."). */
+export type StackWatch = { readonly target: WatchTarget } | { readonly off: string };
+
+/** The stack's `watch` output, read with `pulumi stack output --json` (secrets stay "[secret]"; none are needed). */
+export async function readWatchOutput(pulumi: PulumiRunner, stack: string): Promise<StackWatch> {
+    const result = await pulumi(["stack", "output", "--json", "--stack", stack]);
+    if (result.code !== 0) {
+        throw new CannotWatch(
+            `pulumi stack output --json --stack ${stack} failed (exit ${result.code}): ${lastLine(result.stderr)}; ` +
+                "log in to the stack's backend (pulumi login) and name a stack that exists (pulumi stack ls)",
+        );
+    }
+    let outputs: Record<string, unknown>;
+    try {
+        outputs = JSON.parse(result.stdout) as Record<string, unknown>;
+    } catch {
+        throw new CannotWatch(
+            `pulumi stack output --json --stack ${stack} printed no JSON: ${lastLine(result.stdout)}`,
+        );
+    }
+    const watch = outputs.watch;
+    if (watch === undefined) {
+        throw new CannotWatch(
+            `stack ${stack} has no \`watch\` output: its last pulumi up ran a program from before the watch; ` +
+                `run \`pulumi up --stack ${stack}\` (a no-op up records it, and deploys nothing)`,
+        );
+    }
+    if (typeof watch === "string") {
+        if (watch === "[secret]") {
+            throw new CannotWatch(
+                `stack ${stack}'s \`watch\` output is a secret; it must be plain (it holds no secret)`,
+            );
+        }
+        return { off: watch };
+    }
+    const parsed = watchSchema.safeParse(watch);
+    if (!parsed.success) {
+        const problems = parsed.error.issues.map((i) => `${i.path.join(".") || "(the output)"}: ${i.message}`);
+        throw new CannotWatch(`stack ${stack}'s \`watch\` output is not what this watch reads: ${problems.join("; ")}`);
+    }
+    return { target: parsed.data as WatchTarget };
+}
+
+/**
+ * One config value of the stack, a secret's decrypted (`pulumi config get` prints it; no --show-secrets needed, and
+ * it reaches only this process); undefined when the key is not set.
+ */
+export async function configValue(pulumi: PulumiRunner, stack: string, key: string): Promise<string | undefined> {
+    const result = await pulumi(["config", "get", key, "--stack", stack]);
+    if (result.code === 0) return result.stdout.replace(/\n$/, "") || undefined;
+    if (/not found/i.test(result.stderr)) return undefined;
+    // Only the CLI's own words, which never carry the value.
+    throw new CannotWatch(
+        `pulumi config get ${key} --stack ${stack} failed (exit ${result.code}): ${lastLine(result.stderr)}`,
+    );
+}
+
+/**
+ * Why the watch must not send the Render key to `apiUrl`: only Render's own API (https://api.render.com) or an
+ * emulator on this machine (a loopback address) get it.
+ */
+export function apiUrlProblem(apiUrl: string): string | undefined {
+    let url: URL;
+    try {
+        url = new URL(apiUrl);
+    } catch {
+        return `apiUrl ${JSON.stringify(apiUrl)} is not a URL`;
+    }
+    const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
+    if (url.protocol === "https:" && url.hostname === "api.render.com") return undefined;
+    if (loopback && (url.protocol === "http:" || url.protocol === "https:")) return undefined;
+    return (
+        `the stack's watch output names ${url.origin} as Render's API; the Render key goes only to ` +
+        "https://api.render.com or an emulator on this machine (127.0.0.1, localhost)"
+    );
+}
+
+function lastLine(text: string): string {
+    return (
+        text
+            .trim()
+            .split("\n")
+            .filter((l) => l.trim() !== "")
+            .at(-1) ?? "(nothing printed)"
+    );
+}
