@@ -1,5 +1,5 @@
 // `npm run watch -- <stack>`: the rest of the last deploy's window after `pulumi up`, with no lock: /healthz every second,
-// then Render's metrics for the window, each source's verdict printed; a threshold crossed is said at once (and posted to
+// the service's events and logs during the window, then Render's metrics for it, each source's verdict printed; a threshold crossed is said at once (and posted to
 // the open incident's channels, once); a newer pulumi up's deploy ends the watch (its own watch covers it); Ctrl-C ends
 // it within a second or two with what it saw.
 //
@@ -8,17 +8,28 @@
 // Exit codes: 0 clean (every figure judged, none crossed); 1 a threshold crossed (each failure names the check, the
 // figure, the threshold and the time); 2 could not watch (no watch output, no Render key, a bad argument);
 // 3 nothing crossed but some figures could not be judged (Render never reported them); 130 Ctrl-C, nothing crossed.
+import { eventsSource } from "../components/verification/eventsWatch";
+import { logsSource } from "../components/verification/logsWatch";
 import { metricsSource } from "../components/verification/metricsWatch";
 import type { WatchTarget } from "../components/verification/plan";
 import { runWatch } from "../components/verification/watchRunner";
 import { failureLine, WATCH_EXIT, type WatchFigure, watchOutcome } from "../components/verification/watchVerdict";
 import { RenderClient } from "../lib/render/client";
 import { notifyIncident } from "./watchNotify";
-import { apiUrlProblem, CannotWatch, configValue, pulumiCli, readWatchOutput } from "./watchStack";
+import {
+    apiUrlProblem,
+    CannotWatch,
+    configValue,
+    pulumiCli,
+    readWatchOutput,
+    secretConfigValues,
+    secretsInVariables,
+} from "./watchStack";
 
 const USAGE = `usage: npm run watch -- <stack> [--no-notify]
 Watches the rest of the stack's last deploy's window (stabilityWindowSeconds, counted from when it went live):
-GET /healthz every second, then Render's metrics for the window; ends early when a newer pulumi up's deploy goes live,
+GET /healthz every second, Render's service events and logs (read as it goes), then Render's metrics for the
+window; ends early when a newer pulumi up's deploy goes live,
 or on Ctrl-C. Needs no lock: run it right after pulumi up, and act again from another terminal meanwhile.
 
   <stack>       the stack whose last deploy to watch (e.g. prod)
@@ -82,6 +93,14 @@ async function main(): Promise<number> {
     // The looks at the live deploy repeat every few seconds anyway: one that Render does not answer soon is let go.
     const looks = new RenderClient({ apiKey, baseUrl: target.apiUrl, maxRetries: 1, requestTimeoutMs: 10_000 });
     const liveAt = Date.parse(target.liveAt);
+    // What the log lines and Render's texts are redacted of: every secret the stack and the service hold, the Render key
+    // among them; the service's workspace too (GET /logs asks for it), read once rather than on every read of the logs.
+    const [configSecrets, variables, service] = await Promise.all([
+        secretConfigValues(pulumi, stack),
+        client.listEnvVars(target.serviceId),
+        client.getService(target.serviceId),
+    ]);
+    const secrets = [apiKey, ...configSecrets, ...secretsInVariables(variables)];
     const onCrossing = async (figure: WatchFigure, atSeconds: number) => {
         if (!target.incident) return;
         if (!notify) {
@@ -91,7 +110,7 @@ async function main(): Promise<number> {
         await notifyIncident(target, figure, atSeconds, {
             stack,
             secret: (key) => configValue(pulumi, stack, key),
-            knownSecrets: [apiKey],
+            knownSecrets: secrets,
             log: (line) => say(`watch: ${line}`),
         });
     };
@@ -99,6 +118,16 @@ async function main(): Promise<number> {
         target,
         render: looks,
         sources: [
+            eventsSource(client, { serviceId: target.serviceId, deployId: target.deployId }, secrets),
+            logsSource(
+                client,
+                { serviceId: target.serviceId, ownerId: service.ownerId },
+                {
+                    expected5xx: target.metrics.expected5xx,
+                    maxErrorRate: target.metrics.thresholds.maxErrorRate,
+                    secrets,
+                },
+            ),
             metricsSource(
                 client,
                 {

@@ -4,6 +4,7 @@
 import { execFile } from "node:child_process";
 import { z } from "zod";
 import type { WatchTarget } from "../components/verification/plan";
+import { renderApiUrlProblem } from "../lib/render/apiUrl";
 
 /** Runs `pulumi <args>` in the project directory; resolves with its stdout, or rejects naming the command and its error. */
 export type PulumiRunner = (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
@@ -140,23 +141,61 @@ export async function configValue(pulumi: PulumiRunner, stack: string, key: stri
 }
 
 /**
- * Why the watch must not send the Render key to `apiUrl`: only Render's own API (https://api.render.com) or an
- * emulator on this machine (a loopback address) get it.
+ * The stack's secret config values (the Render key, the channels' secrets, redisUrl, postgresql:password ...),
+ * decrypted by `pulumi config --json --show-secrets`, whose output reaches only this process through a pipe: the
+ * watch redacts them from every line it shows. Empty when the stack has none.
+ */
+export async function secretConfigValues(pulumi: PulumiRunner, stack: string): Promise<string[]> {
+    const result = await pulumi(["config", "--json", "--show-secrets", "--stack", stack]);
+    if (result.code !== 0) {
+        // Only the CLI's own words, which never carry a value.
+        throw new CannotWatch(
+            `pulumi config --json --stack ${stack} failed (exit ${result.code}): ${lastLine(result.stderr)}`,
+        );
+    }
+    return secretsInConfig(result.stdout);
+}
+
+/** Pure: the values `pulumi config --json --show-secrets` marks secret. */
+export function secretsInConfig(json: string): string[] {
+    let config: unknown;
+    try {
+        config = JSON.parse(json);
+    } catch {
+        throw new CannotWatch("pulumi config --json printed no JSON");
+    }
+    return Object.values(config as Record<string, { value?: unknown; secret?: unknown }>)
+        .filter((entry) => entry?.secret === true && typeof entry.value === "string" && entry.value !== "")
+        .map((entry) => entry.value as string);
+}
+
+/** The service's variables whose values are secrets: the program's own, and any named like a credential. */
+const SECRET_VARIABLE = /^(?:SECRET_KEY|DATABASE_URL|REDIS_URL)$|SECRET|PASSWORD|TOKEN|API_KEY|PRIVATE_KEY/i;
+
+/**
+ * Pure: what the service's variables hold that must never be shown: SECRET_KEY, DATABASE_URL (and its password, as
+ * written and decoded), anything named like a credential. The app may write any of them into its logs.
+ */
+export function secretsInVariables(variables: ReadonlyArray<{ key: string; value: string }>): string[] {
+    const secrets: string[] = [];
+    for (const { key, value } of variables) {
+        if (!SECRET_VARIABLE.test(key) || value === "") continue;
+        secrets.push(value);
+        if (URL.canParse(value)) {
+            const password = new URL(value).password;
+            if (password) secrets.push(password, decodeURIComponent(password));
+        }
+    }
+    return secrets;
+}
+
+/**
+ * Why the watch must not send the Render key to `apiUrl`: the one rule the stack config, the providers and the client
+ * keep (lib/render/apiUrl.ts): Render's own API, or an emulator on this machine's loopback.
  */
 export function apiUrlProblem(apiUrl: string): string | undefined {
-    let url: URL;
-    try {
-        url = new URL(apiUrl);
-    } catch {
-        return `apiUrl ${JSON.stringify(apiUrl)} is not a URL`;
-    }
-    const loopback = ["127.0.0.1", "localhost", "[::1]"].includes(url.hostname);
-    if (url.protocol === "https:" && url.hostname === "api.render.com") return undefined;
-    if (loopback && (url.protocol === "http:" || url.protocol === "https:")) return undefined;
-    return (
-        `the stack's watch output names ${url.origin} as Render's API; the Render key goes only to ` +
-        "https://api.render.com or an emulator on this machine (127.0.0.1, localhost)"
-    );
+    const problem = renderApiUrlProblem(apiUrl);
+    return problem && `the stack's watch output's apiUrl ${problem}`;
 }
 
 function lastLine(text: string): string {

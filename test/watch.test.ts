@@ -6,6 +6,8 @@ import { startEmulator, type Emulator } from "../emulator";
 import { type Deploy, RenderClient } from "../lib/render/client";
 import { verificationPlan, type WatchIncident, type WatchTarget, watchTarget } from "../components/verification";
 import type { MetricsReadings } from "../components/verification/metricsVerdict";
+import { eventsSource } from "../components/verification/eventsWatch";
+import { logsSource } from "../components/verification/logsWatch";
 import { metricsSource } from "../components/verification/metricsWatch";
 import { lengthenedEnd, supersession } from "../components/verification/supersession";
 import { watchNotice } from "../components/verification/watchNotice";
@@ -18,7 +20,7 @@ import {
     type WatchReport,
 } from "../components/verification/watchVerdict";
 import { notifyIncident } from "../scripts/watchNotify";
-import { apiUrlProblem } from "../scripts/watchStack";
+import { apiUrlProblem, secretsInConfig, secretsInVariables } from "../scripts/watchStack";
 import { startPagerDutyStandIn, type PagerDutyStandIn } from "./support/pagerDutyStandIn";
 import { startSlackStandIn, type SlackStandIn } from "./support/slackStandIn";
 import { startSmtpStandIn, type SmtpStandIn } from "./support/smtpStandIn";
@@ -444,7 +446,9 @@ describe("the watch against the emulator and its stand-in app", function () {
     let client: RenderClient;
 
     before(async () => {
-        emulator = await startEmulator({ stepMs: 20 });
+        // The watch runs here 25 times faster than in production (Render looked at every 200 ms, not every 5 s): so does
+        // Render's budget of 400 GETs, a window of 2.4 s for its minute, or the file's later tests wait out its 429s.
+        emulator = await startEmulator({ stepMs: 20, rateLimitWindowMs: 2_400 });
         client = new RenderClient({ apiKey: emulator.apiKey, baseUrl: emulator.baseUrl, retryBaseMs: 10 });
     });
 
@@ -689,5 +693,112 @@ describe("the watch against the emulator and its stand-in app", function () {
             /^response time: could not be judged: Render reported no latency figures of srv-\w+ for the window$/,
         );
         assert.match(outcome.summary, /but 1 figure could not be judged \(response time\)/);
+    });
+
+    /**
+     * The four sources as scripts/watch.ts wires them, the events and logs read every second instead of every 15 and
+     * 60 s (faster would spend the emulator's 400 GETs a minute, as it would Render's, and be waited out).
+     */
+    function fourSources(t: WatchTarget, secrets: string[]): Array<WatchSource<unknown>> {
+        const events = eventsSource(client, { serviceId: t.serviceId, deployId: t.deployId }, secrets);
+        const logs = logsSource(
+            client,
+            { serviceId: t.serviceId, ownerId: emulator.ownerId },
+            { expected5xx: t.metrics.expected5xx, maxErrorRate: t.metrics.thresholds.maxErrorRate, secrets },
+        );
+        return [{ ...events, everyMs: 200 }, { ...logs, everyMs: 200 }, metricsOf(t)] as Array<WatchSource<unknown>>;
+    }
+
+    it("its four sources in one window: /healthz, the service's events, its logs and Render's metrics, each judged and named", async () => {
+        const t = target(2);
+        const { report, outcome, lines } = await watching(t, { sources: fourSources(t, [emulator.apiKey]) }).done;
+        assert.deepEqual(
+            report.sources.map((s) => s.source),
+            ["health", "events", "logs", "metrics"],
+        );
+        assert.equal(outcome.exitCode, WATCH_EXIT.clean, `${outcome.summary}\n${lines.join("\n")}`);
+        assert.deepEqual(
+            report.sources[2].figures.map((f) => f.line.slice(0, f.line.indexOf(":"))),
+            ["request errors", "app errors", "crash signatures"],
+        );
+        assert.match(report.sources[1].figures[0].line, /^events: \d+ events? in the \d+ s since the deploy went live/);
+        assert.match(outcome.summary, /health: 1 ok; events: 1 ok; logs: 3 ok; metrics: 4 ok, 1 not applicable/);
+    });
+
+    it("an instance that dies in the window fails the watch at once, naming server_failed, its time and Render's reason", async () => {
+        const t = target(4);
+        const run = watching(t, { sources: fourSources(t, [emulator.apiKey]) });
+        await waitFor("the watch to start", () => run.lines.some((l) => l.startsWith("watching ")), {
+            timeoutMs: 2_000,
+        });
+        const instance = emulator.crash({ reason: "oom", restartSeconds: 1 });
+        await waitFor("the crash to be said", () => run.lines.some((l) => /^CROSSED.*server_failed/.test(l)), {
+            timeoutMs: 3_000,
+        });
+        const { outcome, told } = await run.done;
+        assert.equal(outcome.exitCode, WATCH_EXIT.crossed, outcome.summary);
+        assert.match(
+            outcome.failures.find((f) => f.startsWith("event: server_failed")) ?? outcome.failures.join("\n"),
+            new RegExp(`^event: server_failed at \\S+Z \\(\\+\\d+ s\\): instance ${instance} was killed out of memory`),
+        );
+        assert.ok(
+            outcome.failures.some((f) => /^log: crash signatures: .*out of memory/.test(f)),
+            `the app's last words fail the logs too:\n${outcome.failures.join("\n")}`,
+        );
+        assert.equal(told.length, 1, "the channels are told once per window");
+    });
+
+    it("an app error line carrying the Render key or the database password is shown redacted, never as it is", async () => {
+        const password = new URL(emulator.liveEnv().DATABASE_URL).password;
+        const secrets = [
+            emulator.apiKey,
+            ...secretsInVariables([{ key: "DATABASE_URL", value: emulator.liveEnv().DATABASE_URL }]),
+        ];
+        const t = target(2);
+        const run = watching(t, { sources: fourSources(t, secrets) });
+        await waitFor("the watch to start", () => run.lines.some((l) => l.startsWith("watching ")), {
+            timeoutMs: 2_000,
+        });
+        emulator.appLog(`FATAL: could not log in with ${emulator.liveEnv().DATABASE_URL} (key ${emulator.apiKey})`, {
+            level: "error",
+        });
+        const { outcome, lines } = await run.done;
+        assert.equal(outcome.exitCode, WATCH_EXIT.crossed, outcome.summary);
+        const all = [...lines, ...outcome.failures, outcome.summary].join("\n");
+        assert.match(all, /crash signatures: .*FATAL/);
+        for (const secret of [emulator.apiKey, password, decodeURIComponent(password)])
+            assert.ok(!all.includes(secret), "a secret shown as it is");
+    });
+});
+
+describe("what the watch redacts its lines of", () => {
+    it("every value the stack's config marks secret, and nothing it does not", () => {
+        const json = JSON.stringify({
+            "ahoy-ops:renderApiKey": { value: "rnd_abcdefgh12345678", secret: true },
+            "ahoy-ops:slackWebhookUrl": { value: "https://hooks.slack.com/services/T0/B0/xyz123456", secret: true },
+            "ahoy-ops:service": { value: "ahoy-indie-media", secret: false },
+            "ahoy-ops:redisUrl": { value: "", secret: true },
+        });
+        assert.deepEqual(secretsInConfig(json), [
+            "rnd_abcdefgh12345678",
+            "https://hooks.slack.com/services/T0/B0/xyz123456",
+        ]);
+    });
+
+    it("the service's SECRET_KEY, DATABASE_URL with its password as written and decoded, and anything named like a credential", () => {
+        const secrets = secretsInVariables([
+            { key: "SECRET_KEY", value: "k3y-value-0123456789" },
+            { key: "DATABASE_URL", value: "postgresql://ahoy_app_blue:p%40ss%2Fw0rd!@db:5432/ahoy_prod" },
+            { key: "STRIPE_API_KEY", value: "sk_live_123456789" },
+            { key: "DISABLE_SIGNUP", value: "true" },
+            { key: "BLOCKED_IPS", value: "192.0.2.7" },
+        ]);
+        assert.deepEqual(secrets, [
+            "k3y-value-0123456789",
+            "postgresql://ahoy_app_blue:p%40ss%2Fw0rd!@db:5432/ahoy_prod",
+            "p%40ss%2Fw0rd!",
+            "p@ss/w0rd!",
+            "sk_live_123456789",
+        ]);
     });
 });

@@ -1,7 +1,9 @@
 // The watch's read of the service's logs for its window, handed to the pure judgement in ./logsVerdict.ts.
 import type { RenderClient } from "../../lib/render/client";
-import type { LogsReadings } from "./logsVerdict";
+import { judgeLogs, type LogsJudgement, type LogsReadings } from "./logsVerdict";
 import type { MetricsWindow } from "./metricsWatch";
+import type { WatchSource } from "./watchRunner";
+import type { SourceVerdict } from "./watchVerdict";
 
 /** Whose logs: the service, and the workspace that owns it (asked of Render when not given). */
 export interface LogsTarget {
@@ -47,4 +49,33 @@ export async function readLogs(
         { maxPages },
     );
     return { serviceId: target.serviceId, from, to, logs: read.logs, complete: read.complete, pages: read.pages };
+}
+
+/** How often the watch reads the logs during its window: a crash signature is said within this long. */
+export const LOGS_EVERY_MS = 60_000;
+
+/**
+ * The logs as a source of the watch: read from the deploy going live once a minute (each read bounded by LOG_PAGES),
+ * so a crash signature is said within a minute, and once more over the whole window at its end. Each of judgeLogs'
+ * checks is one figure; the lines they show are redacted of `judgement.secrets` and cut short.
+ */
+export function logsSource(
+    client: RenderClient,
+    target: LogsTarget,
+    judgement: LogsJudgement,
+): WatchSource<LogsReadings> {
+    return {
+        name: "logs",
+        everyMs: LOGS_EVERY_MS,
+        read: (range) => readLogs(client, target, range),
+        judge(readings): SourceVerdict {
+            const figures = judgeLogs(readings, judgement).figures.map((f) => ({
+                check: "log" as const,
+                status: f.status,
+                line: f.line,
+            }));
+            return { source: "logs", figures };
+        },
+        unreadable: (why) => ({ check: "log", line: `Render's logs: ${why}` }),
+    };
 }

@@ -124,6 +124,9 @@ export function startWatch(rehearsal: Rehearsal, args: string[] = [], env: Recor
     }
 }
 
+/** What the watch reads besides its own /healthz samples, each printed as `<source>: <figure>` in its report. */
+const WATCH_SOURCES = ["health", "events", "logs", "metrics"] as const;
+
 /**
  * `npm run watch -- <stack>` to the end of the window, as the README's flow runs it right after `pulumi up`: records
  * what it said at the end (each source's figures and its verdict) on the action, for the scorecard, and checks that it
@@ -139,9 +142,15 @@ export async function watchToEnd(a: Action): Promise<void> {
     a.record.watch = report;
     const summary = report.at(-1) ?? "(nothing printed)";
     a.check(
-        "npm run watch: the rest of the window, /healthz and Render's metrics judged, nothing crossed (exit 0)",
+        "npm run watch: the rest of the window, nothing crossed (exit 0)",
         end.code === 0,
         `exit ${end.code ?? end.signal}: ${summary}`,
+    );
+    const unjudged = WATCH_SOURCES.filter((source) => !report.some((line) => line.startsWith(`${source}: `)));
+    a.check(
+        "the watch judged its four sources: /healthz, Render's service events, its logs and its metrics",
+        unjudged.length === 0,
+        `no verdict from ${unjudged.join(", ")}`,
     );
     const leaked = a.rehearsal.leakedIn(run.lines.join("\n"));
     a.check("the watch prints no secret", leaked.length === 0, leaked.join(", "));

@@ -107,7 +107,7 @@ describe("e2e: the watch leaves pulumi up (stack e2e-watch)", function () {
             a.check(
                 "and reports what it saw until then, with a verdict: clean",
                 new RegExp(
-                    `watch of deploy ${first.id}: clean: nothing crossed in the \\d+ s before ${deploy.id} superseded it \\(health: 1 ok; metrics: `,
+                    `watch of deploy ${first.id}: clean: nothing crossed in the \\d+ s before ${deploy.id} superseded it \\(health: 1 ok; events: 1 ok; logs: 3 ok; metrics: `,
                 ).test(text),
                 text,
             );
@@ -180,7 +180,7 @@ describe("e2e: the watch leaves pulumi up (stack e2e-watch)", function () {
             a.check(`it ended within 2 s (${ms} ms)`, ms <= 2_000, `${ms} ms`);
             a.check(
                 "saying the action was live and verified at +N s and the watch was cut short after M s, and what it saw",
-                /^DISABLE_SIGNUP was live and verified at \+\d+ s; the watch was cut short after \d+ s of its 120 s window \(Ctrl-C\); what it saw: nothing crossed in the \d+ s watched \(health: 1 ok; metrics: 1 could not be judged\)$/m.test(
+                /^DISABLE_SIGNUP was live and verified at \+\d+ s; the watch was cut short after \d+ s of its 120 s window \(Ctrl-C\); what it saw: nothing crossed in the \d+ s watched \(health: 1 ok; events: 1 could not be judged; logs: 1 could not be judged; metrics: 1 could not be judged\)$/m.test(
                     text,
                 ),
                 text,
