@@ -4,6 +4,7 @@ import { z } from "zod";
 import { ownerRoleProblem } from "./rotation";
 import type { ConfigProblem, SettingMeta } from "./settings/kit";
 import { incidentProblems, incidentSettings } from "./settings/incident";
+import { ownershipSettings } from "./settings/ownership";
 import { releaseSettings } from "./settings/release";
 import { redisUrlMeta, rotationSettings } from "./settings/rotation";
 import { switchSettings } from "./settings/switches";
@@ -20,6 +21,7 @@ export const stackConfigSchema = z
     .object({
         ...switchSettings,
         ...releaseSettings,
+        ...ownershipSettings,
         ...verificationSettings,
         ...rotationSettings,
         ...incidentSettings,

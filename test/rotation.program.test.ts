@@ -52,9 +52,15 @@ function changedKeepers(before: ProgramRun, after: ProgramRun): string[] {
 const dependsOn = (r: Registration, name: string) => r.dependencies.some((urn) => urn.endsWith(`::${name}`));
 
 describe("secret rotation, declared from Pulumi.prod.yaml", () => {
-    it("bumping secretKeyGeneration 3 -> 4 renews exactly the SECRET_KEY random", async () => {
-        const changed = changedKeepers(await at({ secretKeyGeneration: 3 }), await at({ secretKeyGeneration: 4 }));
-        assert.deepEqual(changed, ["ahoy-secret-key-bytes"]);
+    it("bumping secretKeyGeneration 3 -> 4 asks SECRET_KEY's source for generation 4 and renews no other secret", async () => {
+        const [three, four] = [await at({ secretKeyGeneration: 3 }), await at({ secretKeyGeneration: 4 })];
+        assert.deepEqual(changedKeepers(three, four), []);
+        assert.equal(three.named("ahoy-secret-key-value").inputs.generation, 3);
+        assert.equal(four.named("ahoy-secret-key-value").inputs.generation, 4);
+        assert.notEqual(
+            reveal(four.named("ahoy-SECRET_KEY").inputs.value),
+            reveal(three.named("ahoy-SECRET_KEY").inputs.value),
+        );
     });
 
     it("SECRET_KEY reaches Render as a 43-character URL-safe secret", async () => {

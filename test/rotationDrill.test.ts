@@ -160,6 +160,8 @@ describe("rotation drills: databaseCredentialGeneration bumps against the emulat
                     key: "DATABASE_URL",
                     value: g.databaseUrl,
                     apiUrl: emulator.baseUrl,
+                    // As the program declares it (SecretRotation's EnvVar): what adoption finds is never shown.
+                    secret: true,
                 }),
             },
             {

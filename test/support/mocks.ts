@@ -35,7 +35,13 @@ export function revealAll(raw: unknown): unknown {
 export function setProjectMocks(
     newResource: pulumi.runtime.Mocks["newResource"] = (args) => ({ id: `${args.name}-id`, state: args.inputs }),
 ): Promise<void> {
-    return pulumi.runtime.setMocks({ newResource, call: (args) => args.inputs }, "ahoy-ops", "prod", false);
+    return pulumi.runtime.setMocks(
+        { newResource, call: (args) => args.inputs },
+        "ahoy-ops",
+        "prod",
+        false,
+        "organization",
+    );
 }
 
 /** A resource registration as the mock monitor receives it: the parts tests look at. */

@@ -55,6 +55,16 @@ function mockOutputs(type: string, name: string, inputs: Record<string, unknown>
             return { serviceId: "srv-mock", seen: "off: nothing changed" };
         case "pulumi-nodejs:dynamic/render:Deploy":
             return { deployId: "dep-mock", commitId: "c0ffee", status: "live" };
+        case "pulumi-nodejs:dynamic/render:ServiceOwner":
+            return { serviceId: "srv-mock", claim: "claim-mock", since: "2026-12-01T03:00:00.000Z", found: {} };
+        case "pulumi-nodejs:dynamic/secrets:SecretKey":
+            // A new key per generation, as a bump makes; the form of token_urlsafe(32).
+            return {
+                value: createHash("sha256")
+                    .update(`${name}:${String(inputs.generation)}`)
+                    .digest("base64url"),
+                origin: "generated (mock)",
+            };
         case "random:index/randomBytes:RandomBytes":
             return { base64: seed.toString("base64"), hex: seed.toString("hex") };
         case "random:index/randomPassword:RandomPassword":
@@ -105,6 +115,8 @@ export async function runProgram(
         "ahoy-ops",
         opts.stack ?? "prod",
         opts.preview ?? false,
+        // What the CLI's file backend calls every stack's organization.
+        "organization",
     );
     // The mock monitor hands newResource unwrapped inputs; keep the wire form too, to see which inputs are secret.
     observeRegistrations((req) =>
