@@ -31,6 +31,7 @@ import { waitFor } from "./support/wait";
 const ROLE_TYPE = "postgresql:index/role:Role";
 const PASSWORD_TYPE = "random:index/randomPassword:RandomPassword";
 const RETIRE_TYPE = "pulumi-nodejs:dynamic/postgres:RetireLogin";
+const GATE_TYPE = "pulumi-nodejs:dynamic/postgres:RotationGate";
 // Each generated password holds every character of RESERVED, and so does the admin's.
 const ADMIN = { user: "ahoy_admin", password: `drill-admin${RESERVED}` };
 
@@ -59,6 +60,8 @@ async function declare(generation: number, server: PostgresServer): Promise<Gene
             if (!passwords.has(kept)) passwords.set(kept, `${randomBytes(12).toString("base64url")}${RESERVED}`);
             state.result = passwords.get(kept);
         }
+        // The gate records the other slot's role under its name (no prefix changed).
+        if (args.type === GATE_TYPE) state.retiring = inputs.standbyRole;
         return { id: `${args.name}-id`, state };
     });
     const credentials = new DatabaseCredentials("ahoy-db", {
@@ -261,7 +264,8 @@ describe("rotation drills: databaseCredentialGeneration bumps against the emulat
 
     it("a bump to 3 before 2 went live is refused at the gate, before any password changes", async () => {
         const three = await gen(3);
-        const blueBefore = (await gen(2)).roles.blue.password;
+        // Blue still runs on generation 1's password: generation 2 never went live.
+        const blueBefore = (await gen(1)).roles.blue.password;
         emulator.clearRequests();
         const failed = await stack.up(program(three)).catch((err: unknown) => err);
         assert.ok(failed instanceof UpFailed, `expected the up to fail, got ${String(failed)}`);
@@ -359,7 +363,7 @@ describe("rotation drills: databaseCredentialGeneration bumps against the emulat
             failed.message,
             /the login ahoy_app_green@.* \(the new DATABASE_URL's\) failed: password authentication failed/,
         );
-        assert.ok(!failed.message.includes(four.roles.green.password), "the password is not in the message");
+        assert.ok(!failed.message.includes(four.roles.green.password!), "the password is not in the message");
         assert.equal(await canLogIn("ahoy_app_blue"), true, "blue, the last working login, is not retired");
         assert.equal(await canConnect(three.databaseUrl), true, "generation 3's URL still logs in");
         // Green's password put back as declared (the live URL works again); the re-run retires blue.

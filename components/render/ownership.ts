@@ -170,16 +170,19 @@ export function generationProblems(
         if (!highest) continue;
         const started = highest.generations![key] as number;
         if (asked < started) {
-            problems.push({
-                property: "generations",
-                reason:
-                    `${setting}: got ${asked}, but generation ${started} already started (recorded by ${highest.by}); ` +
-                    `rotation only goes forward, so a lower generation never brings back a retired secret: ` +
-                    `\`pulumi config set ${setting} ${started + 1}\` rotates again, ${started} keeps what is live now`,
-            });
+            problems.push({ property: "generations", reason: lowerGeneration(setting, asked, started, highest.by) });
         }
     }
     return problems;
+}
+
+/** Why generation `asked` of `setting` is refused when `started` already started (recorded by `by`). */
+export function lowerGeneration(setting: string, asked: number, started: number, by: string): string {
+    return (
+        `${setting}: got ${asked}, but generation ${started} already started (recorded by ${by}); ` +
+        `rotation only goes forward, so a lower generation never brings back a retired secret: ` +
+        `\`pulumi config set ${setting} ${started + 1}\` rotates again, ${started} keeps what is live now`
+    );
 }
 
 /**

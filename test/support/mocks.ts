@@ -48,10 +48,30 @@ export function setProjectMocks(
 export interface RegisterRequest {
     getType(): string;
     getName(): string;
+    /** The parent's URN ("" for none: the stack). */
+    getParent(): string;
     /** The inputs as serialized for the engine: secrets still wrapped in Pulumi's secret signature. */
     getObject(): { toJavaScript(): Record<string, unknown> };
     getDependenciesList(): string[];
     getDeletebeforereplace(): boolean;
+    getRetainondelete(): boolean | undefined;
+    /** Structured aliases (the mock monitor supports them): each a URN or a spec the engine resolves. */
+    getAliasesList(): AliasMessage[];
+}
+
+/** One alias as the SDK sends it: a URN, or a spec (empty fields take the resource's own). */
+export interface AliasMessage {
+    getUrn(): string;
+    getSpec():
+        | {
+              getName(): string;
+              getType(): string;
+              getStack(): string;
+              getProject(): string;
+              getParenturn(): string;
+              getNoparent(): boolean;
+          }
+        | undefined;
 }
 
 /**

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
-import { observeRegistrations, RESERVED } from "./mocks";
+import { observeRegistrations, type RegisterRequest, RESERVED } from "./mocks";
 
 export const repoRoot = path.join(__dirname, "..", "..");
 
@@ -12,11 +12,40 @@ export const repoRoot = path.join(__dirname, "..", "..");
 export interface Registration {
     readonly type: string;
     readonly name: string;
+    /** Its URN, as the engine makes it: the stack, the project, the parents' types and its own, its name. */
+    readonly urn: string;
     readonly inputs: Record<string, unknown>;
     /** The inputs as serialized for the engine: secrets still wrapped in Pulumi's secret signature. */
     readonly raw: Record<string, unknown>;
     /** URNs of the resources this one was declared to depend on. */
     readonly dependencies: string[];
+    /** Its parent's URN; "" for the stack itself. */
+    readonly parent: string;
+    readonly retainOnDelete: boolean;
+    /** The URNs its aliases name, resolved as the engine resolves them (a spec's empty fields are the resource's own). */
+    readonly aliases: string[];
+}
+
+/** The URN the engine gives a resource: the parent's type chain, then its own type, and its name. */
+export function urnOf(stack: string, project: string, parent: string, type: string, name: string): string {
+    const chain = parent ? `${parent.split("::")[2]}$${type}` : type;
+    return `urn:pulumi:${stack}::${project}::${chain}::${name}`;
+}
+
+/** The URNs a registration's aliases name. */
+function aliasUrns(req: RegisterRequest, stack: string, project: string): string[] {
+    return req.getAliasesList().map((alias) => {
+        const spec = alias.getSpec();
+        if (!spec || alias.getUrn()) return alias.getUrn();
+        const parent = spec.getNoparent() ? "" : spec.getParenturn() || req.getParent();
+        return urnOf(
+            spec.getStack() || stack,
+            spec.getProject() || project,
+            parent,
+            spec.getType() || req.getType(),
+            spec.getName() || req.getName(),
+        );
+    });
 }
 
 export interface ProgramRun {
@@ -55,6 +84,9 @@ function mockOutputs(type: string, name: string, inputs: Record<string, unknown>
             return { serviceId: "srv-mock", seen: "off: nothing changed" };
         case "pulumi-nodejs:dynamic/render:Deploy":
             return { deployId: "dep-mock", commitId: "c0ffee", status: "live" };
+        case "pulumi-nodejs:dynamic/postgres:RotationGate":
+            // What the gate records when no prefix changed: the other slot's role keeps its name.
+            return { retiring: inputs.standbyRole };
         case "pulumi-nodejs:dynamic/render:ServiceOwner":
             return { serviceId: "srv-mock", claim: "claim-mock", since: "2026-12-01T03:00:00.000Z", found: {} };
         case "pulumi-nodejs:dynamic/secrets:SecretKey":
@@ -99,12 +131,21 @@ export async function runProgram(
     opts: { preview?: boolean; stack?: string } = {},
 ): Promise<ProgramRun> {
     const registrations: Registration[] = [];
-    const rawByName = new Map<string, { raw: Record<string, unknown>; dependencies: string[] }>();
+    const stack = opts.stack ?? "prod";
+    type Seen = Pick<Registration, "urn" | "raw" | "dependencies" | "parent" | "retainOnDelete" | "aliases">;
+    const rawByName = new Map<string, Seen>();
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-                const { raw, dependencies } = rawByName.get(args.name) ?? { raw: {}, dependencies: [] };
-                registrations.push({ type: args.type, name: args.name, inputs: args.inputs, raw, dependencies });
+                const seen = rawByName.get(args.name) ?? {
+                    urn: "",
+                    raw: {},
+                    dependencies: [],
+                    parent: "",
+                    retainOnDelete: false,
+                    aliases: [],
+                };
+                registrations.push({ type: args.type, name: args.name, inputs: args.inputs, ...seen });
                 const outputs = mockOutputs(args.type, args.name, args.inputs);
                 return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
             },
@@ -113,14 +154,21 @@ export async function runProgram(
             },
         },
         "ahoy-ops",
-        opts.stack ?? "prod",
+        stack,
         opts.preview ?? false,
         // What the CLI's file backend calls every stack's organization.
         "organization",
     );
     // The mock monitor hands newResource unwrapped inputs; keep the wire form too, to see which inputs are secret.
     observeRegistrations((req) =>
-        rawByName.set(req.getName(), { raw: req.getObject().toJavaScript(), dependencies: req.getDependenciesList() }),
+        rawByName.set(req.getName(), {
+            urn: urnOf(stack, "ahoy-ops", req.getParent(), req.getType(), req.getName()),
+            raw: req.getObject().toJavaScript(),
+            dependencies: req.getDependenciesList(),
+            parent: req.getParent(),
+            retainOnDelete: req.getRetainondelete() ?? false,
+            aliases: aliasUrns(req, stack, "ahoy-ops"),
+        }),
     );
     const full = (key: string) => (key.includes(":") ? key : `ahoy-ops:${key}`);
     const config = { ...prodConfig().values };
