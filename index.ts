@@ -5,7 +5,7 @@ import { Release } from "./components/release";
 import { FeatureFlags, flagVariables } from "./components/featureFlags";
 import { MaintenanceMode } from "./components/render/maintenanceMode";
 import { ServiceOwner } from "./components/render/serviceOwner";
-import { SecretRotation, secretVariableKeys } from "./components/secretRotation";
+import { keptWhenLetGo, SecretRotation, secretVariableKeys } from "./components/secretRotation";
 import { verificationFromConfig } from "./components/verification";
 import { loadStackConfig, stackAdminRole, stackRawValues } from "./stacks/load";
 import { formatReadiness, readiness, readinessWarnings } from "./stacks/readiness";
@@ -29,6 +29,7 @@ const owner = new ServiceOwner("ahoy-owner", {
     },
     switches: Object.keys(flagVariables(config)),
     secrets: secretVariableKeys(config),
+    kept: keptWhenLetGo(config),
 });
 // The fastest lever for a complete outage, waiting only on the owner's check: Render's edge serves it at once.
 const maintenancePage = new MaintenanceMode(

@@ -46,6 +46,15 @@ export function secretVariableKeys(settings: Pick<RotationSettings, "databaseApp
     return ["SECRET_KEY", ...(settings.databaseAppHost ? ["DATABASE_URL"] : [])];
 }
 
+/** What else letting go keeps, for the preview: the login roles, which the program never drops. */
+export function keptWhenLetGo(
+    settings: Pick<RotationSettings, "databaseAppHost" | "databaseRolePrefix">,
+): Record<string, string> {
+    if (!settings.databaseAppHost) return {};
+    const roles = `${settings.databaseRolePrefix}_blue, ${settings.databaseRolePrefix}_green`;
+    return { [roles]: "kept: the login roles are never dropped (the live DATABASE_URL logs in as one)" };
+}
+
 /**
  * SECRET_KEY always; DATABASE_URL and its alternating login roles when `databaseAppHost` is set. Call `afterDeploy`
  * with the deploy that carries the new values: only then does the old role lose its login and do sessions go.

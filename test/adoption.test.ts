@@ -11,6 +11,7 @@ import { secretKeySourceProvider } from "../components/secretKey";
 import { parseMarker } from "../components/render/ownership";
 import { EngineStack, UNKNOWN, type Step } from "./support/engine";
 import { secretWire, startProviderHost, type ProviderHost } from "./support/providerHost";
+import { waitFor } from "./support/wait";
 
 const PROD = "organization/ahoy-ops/prod";
 const SCRATCH = "organization/ahoy-ops/scratch";
@@ -85,17 +86,30 @@ describe("owning the service: adoption, a second stack, rotation forward, lettin
             .filter((r) => r.method !== "GET")
             .map((r) => `${r.method} ${r.path.replace(/^\/services\/[^/]+/, "")}`);
     const marker = () => parseMarker(emulator.envVars()[OWNER_MARKER_KEY]);
+    /** Where this test's part of the provider host's log starts (one host serves every test). */
+    let outputMark = 0;
+    const output = () => host.output().slice(outputMark);
+    /** The provider host's log, once this test's part shows `line` (it arrives on a pipe, after the call returned). */
+    const logged = (line: RegExp) =>
+        waitFor(`the provider host to log ${line}`, () => line.test(output()), { state: output });
+
+    before(async () => {
+        host = await startProviderHost();
+    });
 
     beforeEach(async () => {
         // A fresh seeded service per test: each one is a first `up` against a live service.
         emulator = await startEmulator({ port: 0, stepMs: 30 });
-        host = await startProviderHost();
         await host.configure({ [RENDER_API_KEY_CONFIG]: secretWire(emulator.apiKey) });
+        outputMark = host.output().length;
     });
 
     afterEach(async () => {
-        await host?.close();
         await emulator?.close();
+    });
+
+    after(async () => {
+        await host?.close();
     });
 
     it("the first preview reads every key and shows it found => wanted, writing nothing", async () => {
@@ -122,7 +136,7 @@ describe("owning the service: adoption, a second stack, rotation forward, lettin
             RATE_LIMIT_AUTH: "removed (absent when this stack adopted the service)",
             SECRET_KEY: "kept as it is (the app runs on it)",
         });
-        assert.match(host.output(), /BLOCKED_IPS is "192\.0\.2\.7" \(set by hand\); this up makes it absent/);
+        await logged(/BLOCKED_IPS is "192\.0\.2\.7" \(set by hand\); this up makes it absent/);
         // No secret value in anything the preview shows.
         assert.ok(!JSON.stringify(plan).includes(emulator.envVars().SECRET_KEY));
     });
@@ -194,7 +208,7 @@ describe("owning the service: adoption, a second stack, rotation forward, lettin
         await prod.destroy();
         assert.deepEqual(writes(mark), [], "the old owner's destroy wrote nothing");
         assert.deepEqual(emulator.envVars(), before);
-        assert.match(host.output(), /left as it is \(it is managed by organization\/ahoy-ops\/scratch now\)/);
+        await logged(/left as it is \(it is managed by organization\/ahoy-ops\/scratch now\)/);
     });
 
     it("destroy keeps SECRET_KEY, puts the hand-set switch back, removes what the stack created, and lets the service go", async () => {
@@ -234,7 +248,7 @@ describe("owning the service: adoption, a second stack, rotation forward, lettin
         assert.ok(renamed.deleted.includes("ahoy-DISABLE_SIGNUP"), "the engine deleted the old resource, last");
         assert.equal(renamed.ops["flags-DISABLE_SIGNUP"], "create");
         assert.equal(emulator.envVars().DISABLE_SIGNUP, "true", "the key the new resource wrote is still there");
-        assert.match(host.output(), /DISABLE_SIGNUP stays on the service as it is/);
+        await logged(/DISABLE_SIGNUP stays on the service as it is/);
     });
 
     it("a renamed ServiceOwner takes the claim over; the old one's delete lets nothing go", async () => {
@@ -247,7 +261,7 @@ describe("owning the service: adoption, a second stack, rotation forward, lettin
         const m = marker();
         assert.ok(m.state === "present" && m.marker.stack === PROD && m.marker.claim === stack.outputs("owner").claim);
         assert.equal(m.marker.found.BLOCKED_IPS, HAND_SET_BLOCKED_IPS, "the adoption record survived the rename");
-        assert.match(host.output(), /left as it is \(another resource of this stack holds it now/);
+        await logged(/left as it is \(another resource of this stack holds it now/);
     });
 
     it("a lower secretKeyGeneration is refused at preview, by the state and by the service's marker", async () => {

@@ -10,6 +10,7 @@ import {
     letGoPlan,
     mayLetGo,
     type MarkerReading,
+    noLongerManaged,
     OWNER_MARKER_KEY,
     type OwnerMarker,
     type OwnershipRequest,
@@ -261,6 +262,26 @@ describe("letting go", () => {
                 DISABLE_SIGNUP: "removed (absent when this stack adopted the service)",
                 [OWNER_MARKER_KEY]: "removed (the service is let go)",
             },
+        );
+    });
+
+    it("names what else stays, such as the database's login roles", () => {
+        const plan = letGoPlan({}, ["SECRET_KEY"], { "ahoy_app_blue, ahoy_app_green": "kept: never dropped" });
+        assert.equal(plan["ahoy_app_blue, ahoy_app_green"], "kept: never dropped");
+    });
+
+    it("says which keys a changed config no longer manages (they stay as they are)", () => {
+        assert.deepEqual(
+            noLongerManaged(
+                { secrets: ["SECRET_KEY", "DATABASE_URL"], switches: ["A"], kept: { roles: "kept" } },
+                { secrets: ["SECRET_KEY"], switches: ["A"], kept: {} },
+            ),
+            ["DATABASE_URL", "roles"],
+        );
+        assert.deepEqual(
+            noLongerManaged({}, { secrets: ["SECRET_KEY"], switches: [] }),
+            [],
+            "a first up drops nothing",
         );
     });
 

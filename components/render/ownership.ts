@@ -290,12 +290,16 @@ export function adoptionRecord(
     return record;
 }
 
-/** What letting go does to each key, in words for the preview: the secrets stay, the switches go back as found. */
+/**
+ * What letting go does to each key, in words for the preview: the secrets stay, the switches go back as found, and
+ * whatever else the stack keeps (`kept`: the database's login roles, say) stays too.
+ */
 export function letGoPlan(
     found: Readonly<Record<string, string | null>>,
     secrets: readonly string[],
+    kept: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
-    const plan: Record<string, string> = {};
+    const plan: Record<string, string> = { ...kept };
     for (const key of [...secrets].sort()) plan[key] = "kept as it is (the app runs on it)";
     for (const key of Object.keys(found).sort()) {
         const value = found[key];
@@ -306,6 +310,22 @@ export function letGoPlan(
     }
     plan[OWNER_MARKER_KEY] = "removed (the service is let go)";
     return plan;
+}
+
+/**
+ * What this stack stops managing between two `up`s (a capability removed from the config): each stays as it is, and
+ * the preview says so, since the engine shows only a delete.
+ */
+export function noLongerManaged(
+    before: { readonly switches?: readonly string[]; readonly secrets?: readonly string[]; readonly kept?: object },
+    now: { readonly switches: readonly string[]; readonly secrets: readonly string[]; readonly kept?: object },
+): string[] {
+    const gone = (was: readonly string[] = [], is: readonly string[]) => was.filter((key) => !is.includes(key));
+    return [
+        ...gone(before.secrets, now.secrets),
+        ...gone(before.switches, now.switches),
+        ...gone(Object.keys(before.kept ?? {}), Object.keys(now.kept ?? {})),
+    ];
 }
 
 /** One write that letting go makes. */

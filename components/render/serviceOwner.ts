@@ -25,6 +25,8 @@ export interface ServiceOwnerArgs {
     readonly switches: readonly string[];
     /** The secret variables the program manages: kept as they are when the service is let go. */
     readonly secrets: readonly string[];
+    /** Anything else the stack keeps when it lets go, by name, with why (the database's login roles), for the preview. */
+    readonly kept?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -48,6 +50,7 @@ export class ServiceOwner extends ModuleResource {
             generations: args.generations,
             switches: [...args.switches],
             secrets: [...args.secrets],
+            kept: args.kept,
             found: undefined,
             onDestroy: undefined,
             serviceId: undefined,

@@ -11,6 +11,7 @@ import {
     isStackName,
     letGoPlan,
     mayLetGo,
+    noLongerManaged,
     OWNER_MARKER_KEY,
     type OwnerMarker,
     type OwnershipVerdict,
@@ -43,6 +44,8 @@ export interface ServiceOwnerInputs {
     switches: string[];
     /** The secret variables the program manages: kept as they are when the service is let go. */
     secrets: string[];
+    /** Anything else the stack keeps when it lets go, by name, with why (the database's login roles). */
+    kept?: Record<string, string>;
     /** Each switch as it was before any stack wrote it (null: absent), from the marker or read at adoption. */
     found?: Record<string, string | null>;
     /** What letting go (`pulumi destroy`, a service change) does to each key, in words. */
@@ -159,7 +162,7 @@ function markerFor(
 }
 
 function outputsOf(news: ServiceOwnerInputs, serviceId: string, claim: string, since: string): ServiceOwnerOutputs {
-    const { service, apiUrl, stack, takeOverFrom, generations, switches, secrets, found, onDestroy } = news;
+    const { service, apiUrl, stack, takeOverFrom, generations, switches, secrets, kept, found, onDestroy } = news;
     return {
         service,
         apiUrl,
@@ -168,6 +171,7 @@ function outputsOf(news: ServiceOwnerInputs, serviceId: string, claim: string, s
         generations,
         switches,
         secrets,
+        ...(kept === undefined ? {} : { kept }),
         found: found ?? {},
         onDestroy: onDestroy ?? {},
         serviceId,
@@ -204,6 +208,9 @@ export const serviceOwnerProvider: RenderProvider<ServiceOwnerInputs, ServiceOwn
         const verdict = ownershipVerdict(parseMarker(read.marker), { ...inputs, recorded }, inputs.service);
         if (!verdict.ok) return { inputs: news, failures: [...verdict.problems] };
         if (verdict.action !== "hold" || inputs.takeOverFrom !== undefined) void pulumi.log.info(verdict.note);
+        for (const key of read.same ? noLongerManaged(olds, inputs) : []) {
+            void pulumi.log.info(`${inputs.service}: ${key} is no longer managed by this stack; it stays as it is`);
+        }
         const found = adoptionRecord(
             inputs.switches,
             read.current,
@@ -211,7 +218,12 @@ export const serviceOwnerProvider: RenderProvider<ServiceOwnerInputs, ServiceOwn
             read.same ? olds.found : undefined,
         );
         return {
-            inputs: { ...news, serviceId: read.serviceId, found, onDestroy: letGoPlan(found, inputs.secrets) },
+            inputs: {
+                ...news,
+                serviceId: read.serviceId,
+                found,
+                onDestroy: letGoPlan(found, inputs.secrets, inputs.kept),
+            },
             failures: [],
         };
     },
@@ -229,6 +241,7 @@ export const serviceOwnerProvider: RenderProvider<ServiceOwnerInputs, ServiceOwn
             !same(next.generations, old.generations) ||
             !same([...next.switches].sort(), [...old.switches].sort()) ||
             !same([...next.secrets].sort(), [...old.secrets].sort()) ||
+            !same(next.kept ?? {}, old.kept ?? {}) ||
             !same(next.found, old.found);
         // A new service is claimed before the old one is let go (its switches put back, its secrets kept).
         return { changes: changed, replaces: moved ? ["service"] : [], deleteBeforeReplace: false };
@@ -248,7 +261,7 @@ export const serviceOwnerProvider: RenderProvider<ServiceOwnerInputs, ServiceOwn
         const claim = randomBytes(8).toString("hex");
         const marker = markerFor(news, verdict, claim, new Date().toISOString());
         await writeMarker(client, serviceId, news.service, marker);
-        void pulumi.log.info(`${news.service}: ${OWNER_MARKER_KEY} names ${news.stack}; ${verdict.note}`);
+        void pulumi.log.info(`${news.service}: ${OWNER_MARKER_KEY} names ${news.stack} (${verdict.action})`);
         return { id: serviceId, outs: outputsOf(news, serviceId, claim, marker.since) };
     },
 
@@ -301,7 +314,7 @@ export const serviceOwnerProvider: RenderProvider<ServiceOwnerInputs, ServiceOwn
             if (step.kind === "delete") await client.deleteEnvVar(recorded.serviceId, step.key);
             else await client.setEnvVar(recorded.serviceId, step.key, step.value);
         }
-        const plan = letGoPlan(found, recorded.secrets);
+        const plan = letGoPlan(found, recorded.secrets, recorded.kept);
         void pulumi.log.info(
             `${recorded.service}: let go by ${recorded.stack}: ` +
                 Object.entries(plan)
