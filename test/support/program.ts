@@ -26,27 +26,98 @@ export interface Registration {
     readonly aliases: string[];
 }
 
-/** The URN the engine gives a resource: the parent's type chain, then its own type, and its name. */
+/** The engine's root resource: its children's URNs do not carry its type. */
+const STACK_TYPE = "pulumi:pulumi:Stack";
+
+/**
+ * The URN the engine gives a resource (pulumi/pulumi resource/urn.go NewURN): the parent's qualified type (its whole
+ * chain, the stack's own left out), then its own type, and its name.
+ */
 export function urnOf(stack: string, project: string, parent: string, type: string, name: string): string {
-    const chain = parent ? `${parent.split("::")[2]}$${type}` : type;
+    const parentType = parent ? parent.split("::")[2] : "";
+    const chain = parentType && parentType !== STACK_TYPE ? `${parentType}$${type}` : type;
     return `urn:pulumi:${stack}::${project}::${chain}::${name}`;
 }
 
-/** The URNs a registration's aliases name. */
-function aliasUrns(req: RegisterRequest, stack: string, project: string): string[] {
-    return req.getAliasesList().map((alias) => {
-        const spec = alias.getSpec();
-        if (!spec || alias.getUrn()) return alias.getUrn();
-        const parent = spec.getNoparent() ? "" : spec.getParenturn() || req.getParent();
-        return urnOf(
-            spec.getStack() || stack,
-            spec.getProject() || project,
-            parent,
-            spec.getType() || req.getType(),
-            spec.getName() || req.getName(),
-        );
-    });
+/** The URN the SDK's mock monitor hands back (runtime/mocks.js newUrn): only the parent's last type, the stack's too. */
+function mockUrnOf(stack: string, project: string, parent: string, type: string, name: string): string {
+    const chain = parent ? `${parent.split("::")[2].split("$").pop()}$${type}` : type;
+    return `urn:pulumi:${stack}::${project}::${chain}::${name}`;
 }
+
+/**
+ * Engine URNs for registrations seen under the mocks: the mock monitor's URNs are not the engine's (they keep only
+ * the parent's last type), so each parent (and alias parent) is looked up by its mock URN.
+ */
+class UrnBook {
+    private readonly engineByMock = new Map<string, string>();
+
+    constructor(
+        private readonly stack: string,
+        private readonly project: string,
+    ) {}
+
+    private engine(mockUrn: string): string {
+        return mockUrn ? (this.engineByMock.get(mockUrn) ?? mockUrn) : "";
+    }
+
+    /** The engine URN of the registration's parent ("" for none). */
+    parent(req: RegisterRequest): string {
+        return this.engine(req.getParent());
+    }
+
+    /** The registration's engine URN, remembered so its children find their parent's. */
+    urn(req: RegisterRequest): string {
+        const urn = urnOf(this.stack, this.project, this.engine(req.getParent()), req.getType(), req.getName());
+        this.engineByMock.set(mockUrnOf(this.stack, this.project, req.getParent(), req.getType(), req.getName()), urn);
+        return urn;
+    }
+
+    /** The URNs its aliases name, resolved as the engine resolves a spec (empty fields are the resource's own). */
+    aliases(req: RegisterRequest): string[] {
+        return req.getAliasesList().map((alias) => {
+            const spec = alias.getSpec();
+            if (!spec || alias.getUrn()) return alias.getUrn();
+            const parent = spec.getNoparent() ? "" : this.engine(spec.getParenturn() || req.getParent());
+            return urnOf(
+                spec.getStack() || this.stack,
+                spec.getProject() || this.project,
+                parent,
+                spec.getType() || req.getType(),
+                spec.getName() || req.getName(),
+            );
+        });
+    }
+}
+
+/** Records every registration's engine URN, parent, aliases and options, in order (call after setting the mocks). */
+export function recordRegistrations(stack = "prod", project = "ahoy-ops"): readonly Seen[] {
+    const book = new UrnBook(stack, project);
+    const seen: Seen[] = [];
+    observeRegistrations((req) => {
+        seen.push({
+            type: req.getType(),
+            name: req.getName(),
+            urn: book.urn(req),
+            raw: req.getObject().toJavaScript(),
+            dependencies: req.getDependenciesList(),
+            parent: book.parent(req),
+            retainOnDelete: req.getRetainondelete() ?? false,
+            aliases: book.aliases(req),
+        });
+    });
+    return seen;
+}
+
+function unseen(type: string, name: string): Seen {
+    return { type, name, urn: "", raw: {}, dependencies: [], parent: "", retainOnDelete: false, aliases: [] };
+}
+
+/** What a registration shows beside its inputs. */
+export type Seen = Pick<
+    Registration,
+    "urn" | "raw" | "dependencies" | "parent" | "retainOnDelete" | "aliases" | "type" | "name"
+>;
 
 export interface ProgramRun {
     readonly registrations: Registration[];
@@ -132,20 +203,12 @@ export async function runProgram(
 ): Promise<ProgramRun> {
     const registrations: Registration[] = [];
     const stack = opts.stack ?? "prod";
-    type Seen = Pick<Registration, "urn" | "raw" | "dependencies" | "parent" | "retainOnDelete" | "aliases">;
-    const rawByName = new Map<string, Seen>();
+    let seen: readonly Seen[] = [];
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-                const seen = rawByName.get(args.name) ?? {
-                    urn: "",
-                    raw: {},
-                    dependencies: [],
-                    parent: "",
-                    retainOnDelete: false,
-                    aliases: [],
-                };
-                registrations.push({ type: args.type, name: args.name, inputs: args.inputs, ...seen });
+                const found = seen.find((r) => r.name === args.name && r.type === args.type);
+                registrations.push({ ...(found ?? unseen(args.type, args.name)), inputs: args.inputs });
                 const outputs = mockOutputs(args.type, args.name, args.inputs);
                 return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
             },
@@ -160,16 +223,7 @@ export async function runProgram(
         "organization",
     );
     // The mock monitor hands newResource unwrapped inputs; keep the wire form too, to see which inputs are secret.
-    observeRegistrations((req) =>
-        rawByName.set(req.getName(), {
-            urn: urnOf(stack, "ahoy-ops", req.getParent(), req.getType(), req.getName()),
-            raw: req.getObject().toJavaScript(),
-            dependencies: req.getDependenciesList(),
-            parent: req.getParent(),
-            retainOnDelete: req.getRetainondelete() ?? false,
-            aliases: aliasUrns(req, stack, "ahoy-ops"),
-        }),
-    );
+    seen = recordRegistrations(stack);
     const full = (key: string) => (key.includes(":") ? key : `ahoy-ops:${key}`);
     const config = { ...prodConfig().values };
     for (const [key, value] of Object.entries(overrides)) {
