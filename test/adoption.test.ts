@@ -305,6 +305,37 @@ describe("owning the service: adoption, a second stack, rotation forward, lettin
         }
     });
 
+    it("a stack from before adoption was recorded: its first up under this version changes nothing but the marker", async () => {
+        // What the previous version left: its SECRET_KEY (from random bytes) and switches written and live, recorded
+        // by EnvVars without `found` or `secret`, and no ServiceOwner nor SecretKey source.
+        const stack = new EngineStack(host);
+        const oldKey = "previous-version-key-from-random-bytes-0000";
+        const old = program({ stack: PROD });
+        await stack.up([
+            {
+                name: "ahoy-SECRET_KEY",
+                provider: envVarProvider,
+                inputs: () => ({
+                    service: "ahoy-indie-media",
+                    key: "SECRET_KEY",
+                    value: oldKey,
+                    apiUrl: emulator.baseUrl,
+                }),
+            },
+            ...old.slice(3),
+        ]);
+        for (const name of stack.states.keys()) delete stack.states.get(name)!.inputs.found;
+        const before = emulator.envVars();
+        const mark = emulator.requests().length;
+        const result = await stack.up(old);
+        assert.deepEqual(writes(mark), [`PUT /env-vars/${OWNER_MARKER_KEY}`], "only the marker is written");
+        assert.equal(result.ops["ahoy-SECRET_KEY"], "same", "SECRET_KEY's source adopted the key the stack had made");
+        assert.equal(emulator.envVars().SECRET_KEY, oldKey);
+        const after = emulator.envVars();
+        delete after[OWNER_MARKER_KEY];
+        assert.deepEqual(after, before);
+    });
+
     it("a SECRET_KEY still unknown at preview shows only that it is a secret found there", async () => {
         const plan = await new EngineStack(host).preview(program({ stack: PROD }));
         assert.equal(plan["ahoy-SECRET_KEY"].inputs.value, UNKNOWN);
