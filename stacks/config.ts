@@ -132,7 +132,9 @@ function crossCheck(
                 key: "databaseCredentialGeneration",
                 message:
                     `got ${config.databaseCredentialGeneration}, but the database is not managed; set databaseAppHost ` +
-                    "(`pulumi config set databaseAppHost <the host the app connects to>`) and the postgresql: admin connection first",
+                    "(`pulumi config set databaseAppHost <the host the app connects to>`) and the postgresql: admin connection first; " +
+                    "or, letting go of the database, `pulumi config rm databaseCredentialGeneration` too (the service keeps " +
+                    "DATABASE_URL and the login roles stay; the generations started stay recorded on the service)",
             });
         }
         return problems;
