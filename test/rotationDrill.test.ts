@@ -31,7 +31,6 @@ import { waitFor } from "./support/wait";
 const ROLE_TYPE = "postgresql:index/role:Role";
 const PASSWORD_TYPE = "random:index/randomPassword:RandomPassword";
 const RETIRE_TYPE = "pulumi-nodejs:dynamic/postgres:RetireLogin";
-const GATE_TYPE = "pulumi-nodejs:dynamic/postgres:RotationGate";
 // Each generated password holds every character of RESERVED, and so does the admin's.
 const ADMIN = { user: "ahoy_admin", password: `drill-admin${RESERVED}` };
 
@@ -60,8 +59,6 @@ async function declare(generation: number, server: PostgresServer): Promise<Gene
             if (!passwords.has(kept)) passwords.set(kept, `${randomBytes(12).toString("base64url")}${RESERVED}`);
             state.result = passwords.get(kept);
         }
-        // The gate records the other slot's role under its name (no prefix changed).
-        if (args.type === GATE_TYPE) state.retiring = inputs.standbyRole;
         return { id: `${args.name}-id`, state };
     });
     const credentials = new DatabaseCredentials("ahoy-db", {

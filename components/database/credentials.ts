@@ -49,11 +49,8 @@ export interface RetirementProof {
 export class DatabaseCredentials extends pulumi.ComponentResource {
     /** The role the app logs in as from this generation on. */
     public readonly activeRole: string;
-    /**
-     * The role the other slot holds: the login the previous generation went live with (retired after this one goes
-     * live, then without LOGIN or password), keeping its name until a later generation activates its slot.
-     */
-    public readonly standbyRole: pulumi.Output<string>;
+    /** The role that stands by: the previous generation's login, retired once this one is live (no LOGIN, no password). */
+    public readonly standbyRole: string;
     /** The active role's resource: anything that needs its password in the database depends on it. */
     public readonly active: postgresql.Role;
     /**
@@ -78,6 +75,7 @@ export class DatabaseCredentials extends pulumi.ComponentResource {
         this.args = args;
         const active = activeSlot(args.generation);
         this.activeRole = roleName(args.rolePrefix, active);
+        this.standbyRole = roleName(args.rolePrefix, standbySlot(args.generation));
         const ownerProblem = ownerRoleProblem(args.rolePrefix, args.ownerRole, args.adminRole);
         if (ownerProblem) throw new RangeError(`databaseOwnerRole: ${ownerProblem}`);
 
@@ -88,11 +86,10 @@ export class DatabaseCredentials extends pulumi.ComponentResource {
                 database: args.database,
                 generation: args.generation,
                 activeRole: this.activeRole,
-                standbyRole: roleName(args.rolePrefix, standbySlot(args.generation)),
+                standbyRole: this.standbyRole,
             },
             { parent: this },
         );
-        this.standbyRole = this.gate.retiring;
         this.password = this.newPassword(active);
         this.active = this.role(active, this.activeRole, this.password, []);
 
@@ -125,7 +122,7 @@ export class DatabaseCredentials extends pulumi.ComponentResource {
             `${this.baseName}-retire`,
             {
                 database: this.args.database,
-                role: this.gate.retiring,
+                role: this.standbyRole,
                 databaseUrl: this.databaseUrl,
                 generation: this.args.generation,
                 applicationName: this.args.applicationName,
@@ -137,7 +134,7 @@ export class DatabaseCredentials extends pulumi.ComponentResource {
             },
         );
         // Without LOGIN and without a password once retired: even a forced LOGIN could not bring the old one back.
-        const role = this.role(standbySlot(this.args.generation), this.gate.retiring, undefined, [retire]);
+        const role = this.role(standbySlot(this.args.generation), this.standbyRole, undefined, [retire]);
         this.retirement = { retire, role };
         return this.retirement;
     }
@@ -160,13 +157,13 @@ export class DatabaseCredentials extends pulumi.ComponentResource {
     /**
      * A slot's login role: with LOGIN and `password` when active, neither once retired. It owns nothing: as a member of
      * the owner role that switches to it at login (`ALTER ROLE ... SET role`), whatever the app creates belongs to the
-     * owner, so the slots can alternate. Named by slot, never by generation: a rotation only updates it in place (a
-     * new prefix renames the retired one as a generation activates it). Never dropped by the program
+     * owner, so the slots can alternate. Named by slot, never by generation: a rotation only updates it in place (the
+     * gate refuses a new prefix, which would rename it). Never dropped by the program
      * (`retainOnDelete`): `pulumi destroy` or unsetting databaseAppHost leaves the login the live DATABASE_URL uses.
      */
     private role(
         slot: Slot,
-        name: pulumi.Input<string>,
+        name: string,
         password: random.RandomPassword | undefined,
         dependsOn: pulumi.Resource[],
     ): postgresql.Role {

@@ -14,21 +14,18 @@ export interface RotationGateArgs {
     readonly generation: pulumi.Input<number>;
     /** The role this generation activates (gets a new password). */
     readonly activeRole: pulumi.Input<string>;
-    /** The other slot's role under this generation's prefix (what it holds until a bump renames it: `retiring`). */
+    /** The role it takes over from. */
     readonly standbyRole: pulumi.Input<string>;
 }
 
 /**
  * Fails `pulumi preview` and `up` when a generation would give a new password to a role the app may be using: a bump
- * while the previous rotation never went live, a lower generation, a jump, a new role prefix without a bump. The
- * passwords depend on it. It records the role the standby slot holds (`retiring`).
+ * while the previous rotation never went live, a lower generation, a jump, a new role prefix. The passwords depend on it.
  */
 export class RotationGate extends ModuleResource {
     declare public readonly generation: pulumi.Output<number>;
-    /** The login the previous generation went live with: retired once this one is live, and its name kept till then. */
-    declare public readonly retiring: pulumi.Output<string>;
 
     constructor(name: string, args: RotationGateArgs, opts?: pulumi.CustomResourceOptions) {
-        super(rotationGateProvider, name, { ...args, retiring: undefined }, opts);
+        super(rotationGateProvider, name, { ...args }, opts);
     }
 }

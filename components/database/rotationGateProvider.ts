@@ -1,6 +1,6 @@
 // The RotationGate provider's implementation, loaded in the dynamic-provider host at run time (see ../dynamicProvider.ts).
 import type * as pulumi from "@pulumi/pulumi";
-import { gateDecision, type GateRoles, type RoleFacts, rolesToAsk } from "./rotationRules";
+import { gateRefusal, type GateRoles, type RoleFacts, rolesToAsk } from "./rotationRules";
 import { connectAdmin, rememberAdminConfig } from "./sql";
 
 export interface RotationGateInputs extends GateRoles {
@@ -28,8 +28,7 @@ async function roleFacts(database: string, names: string[]): Promise<RoleFacts> 
 /**
  * Refuses, at preview and at `up`, a generation that would change the password of a login the app may be using: a
  * bump while the previous one never went live, a lower generation (a retired password must never come back), a jump,
- * a new role prefix without a bump (it would rename the live login). Records the role the standby slot holds
- * (`retiring`), which the retirement and the standby Role take their name from.
+ * a new role prefix (it would rename the live login).
  */
 export const rotationGateProvider: pulumi.dynamic.ResourceProvider<RotationGateInputs, RotationGateOutputs> = {
     async configure(req) {
@@ -40,22 +39,20 @@ export const rotationGateProvider: pulumi.dynamic.ResourceProvider<RotationGateI
         const asked = rolesToAsk(olds, news);
         let roles: RoleFacts;
         try {
-            // The same generation under the same names asks the database nothing: a no-op preview costs no connection.
+            // What the state alone decides asks the database nothing: a no-op preview costs no connection.
             roles = await roleFacts(news.database, asked);
         } catch (err) {
             const reason = `could not check that generation ${news.generation} is safe to start: ${(err as Error).message}`;
             return { inputs: news, failures: [{ property: "generation", reason }] };
         }
-        const decision = gateDecision(olds, news, roles);
-        const inputs = { ...news, retiring: decision.retiring };
-        return { inputs, failures: decision.refusal ? [{ property: "generation", reason: decision.refusal }] : [] };
+        const refusal = gateRefusal(olds, news, roles);
+        return { inputs: news, failures: refusal ? [{ property: "generation", reason: refusal }] : [] };
     },
 
     async diff(_id, olds, news) {
-        // A state from before `retiring` was recorded holds it as `standbyRole`: no change.
-        const changed =
-            (["database", "generation", "activeRole", "standbyRole"] as const).some((key) => olds[key] !== news[key]) ||
-            (olds.retiring ?? olds.standbyRole) !== news.retiring;
+        const changed = (["database", "generation", "activeRole", "standbyRole"] as const).some(
+            (key) => olds[key] !== news[key],
+        );
         return { changes: changed, replaces: [] };
     },
 

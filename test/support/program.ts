@@ -155,9 +155,6 @@ function mockOutputs(type: string, name: string, inputs: Record<string, unknown>
             return { serviceId: "srv-mock", seen: "off: nothing changed" };
         case "pulumi-nodejs:dynamic/render:Deploy":
             return { deployId: "dep-mock", commitId: "c0ffee", status: "live" };
-        case "pulumi-nodejs:dynamic/postgres:RotationGate":
-            // What the gate records when no prefix changed: the other slot's role keeps its name.
-            return { retiring: inputs.standbyRole };
         case "pulumi-nodejs:dynamic/render:ServiceOwner":
             return { serviceId: "srv-mock", claim: "claim-mock", since: "2026-12-01T03:00:00.000Z", found: {} };
         case "pulumi-nodejs:dynamic/secrets:SecretKey":
