@@ -1,8 +1,8 @@
 // ahoy-ops: validate the stack's config, then declare the runbook's actions against the Render service.
 import * as pulumi from "@pulumi/pulumi";
 import { IncidentComms } from "./components/comms/incidentComms";
-import { Release } from "./components/release";
 import { FeatureFlags, flagVariables } from "./components/featureFlags";
+import { Release } from "./components/release";
 import { MaintenanceMode } from "./components/render/maintenanceMode";
 import { ServiceOwner } from "./components/render/serviceOwner";
 import { keptWhenLetGo, SecretRotation, secretVariableKeys } from "./components/secretRotation";
