@@ -1,11 +1,12 @@
 // ahoy-ops: validate the stack's config, then declare the runbook's actions against the Render service.
 import * as pulumi from "@pulumi/pulumi";
 import { IncidentComms } from "./components/comms/incidentComms";
-import { FeatureFlags } from "./components/featureFlags";
+import { FeatureFlags, flagVariables } from "./components/featureFlags";
 import { Release } from "./components/release";
 import { MaintenanceMode } from "./components/render/maintenanceMode";
+import { ServiceOwner } from "./components/render/serviceOwner";
 import { Timeline } from "./components/report/timeline";
-import { SecretRotation } from "./components/secretRotation";
+import { keptWhenLetGo, SecretRotation, secretVariableKeys } from "./components/secretRotation";
 import { verificationFromConfig } from "./components/verification";
 import { loadStackConfig, stackAdminRole, stackRawValues } from "./stacks/load";
 import { formatReadiness, readiness, readinessWarnings } from "./stacks/readiness";
@@ -17,19 +18,38 @@ const target = { service: config.service, apiUrl: config.renderApiUrl };
 const ready = readiness(config, stackRawValues(), process.env, pulumi.getStack());
 for (const warning of readinessWarnings(ready)) void pulumi.log.warn(warning);
 
-// The fastest lever for a complete outage, declared first and waiting on nothing: Render's edge serves it at once.
-const maintenancePage = new MaintenanceMode("ahoy-maintenance-page", {
+// One stack owns the service: claimed on the first `up` (which reads every variable before writing one), refused to
+// any other stack and to a generation lower than one already started, at preview, before anything is written.
+const owner = new ServiceOwner("ahoy-owner", {
     ...target,
-    enabled: config.MAINTENANCE_PAGE,
-    uri: config.maintenancePageUri,
-    serviceUrl: config.verify ? config.serviceUrl : undefined,
+    stack: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+    takeOverFrom: config.takeOverFrom,
+    generations: {
+        secretKey: config.secretKeyGeneration,
+        ...(config.databaseAppHost ? { databaseCredential: config.databaseCredentialGeneration } : {}),
+    },
+    switches: Object.keys(flagVariables(config)),
+    secrets: secretVariableKeys(config),
+    kept: keptWhenLetGo(config),
 });
+// The fastest lever for a complete outage, waiting only on the owner's check: Render's edge serves it at once.
+const maintenancePage = new MaintenanceMode(
+    "ahoy-maintenance-page",
+    {
+        ...target,
+        enabled: config.MAINTENANCE_PAGE,
+        uri: config.maintenancePageUri,
+        serviceUrl: config.verify ? config.serviceUrl : undefined,
+    },
+    { dependsOn: [owner] },
+);
 const flags = new FeatureFlags("ahoy", {
     ...target,
     settings: config,
     maintenanceDatabase: config.databaseAppHost && config.databaseName,
+    owner,
 });
-const secrets = new SecretRotation("ahoy", { ...target, settings: config, adminRole: stackAdminRole() });
+const secrets = new SecretRotation("ahoy", { ...target, settings: config, adminRole: stackAdminRole(), owner });
 const release = new Release("ahoy", {
     ...target,
     variables: { ...flags.variables, ...secrets.variables },

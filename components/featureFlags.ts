@@ -40,6 +40,8 @@ export interface FeatureFlagsArgs {
     readonly settings: FlagSettings;
     /** The app's database: MAINTENANCE_MODE is also written as the runbook's `app_settings` row there. */
     readonly maintenanceDatabase?: string;
+    /** The stack's claim on the service: no switch is written before it (a second stack refuses there). */
+    readonly owner?: pulumi.Resource;
 }
 
 /**
@@ -59,11 +61,12 @@ export class FeatureFlags extends pulumi.ComponentResource {
         super("ahoy:flags:FeatureFlags", name, {}, opts);
         this.values = flagVariables(args.settings);
         this.variables = {};
+        const afterOwner = args.owner ? [args.owner] : [];
         for (const [key, value] of Object.entries(this.values)) {
             this.variables[key] = new EnvVar(
                 `${name}-${key}`,
                 { service: args.service, apiUrl: args.apiUrl, key, value },
-                { parent: this },
+                { parent: this, dependsOn: afterOwner },
             );
         }
         if (args.maintenanceDatabase) {
@@ -74,7 +77,7 @@ export class FeatureFlags extends pulumi.ComponentResource {
                     key: "maintenance_mode",
                     value: String(args.settings.MAINTENANCE_MODE),
                 },
-                { parent: this },
+                { parent: this, dependsOn: afterOwner },
             );
         }
         this.registerOutputs({ values: this.values });

@@ -8,6 +8,8 @@ const IMPLEMENTATIONS: Record<string, () => Implementation> = {
     "render:EnvVar": () => require("./render/envVarProvider").envVarProvider,
     "render:Deploy": () => require("./render/deployProvider").deployProvider,
     "render:MaintenanceMode": () => require("./render/maintenanceModeProvider").maintenanceModeProvider,
+    "render:ServiceOwner": () => require("./render/serviceOwnerProvider").serviceOwnerProvider,
+    "secrets:SecretKey": () => require("./secretKeyProvider").secretKeySourceProvider,
     "verify:Verification": () => require("./verification/provider").verificationProvider,
     "postgres:AppSetting": () => require("./database/appSettingProvider").appSettingProvider,
     "comms:Incident": () => require("./comms/incidentProvider").incidentProvider,

@@ -37,6 +37,22 @@ export interface SecretRotationArgs {
     readonly settings: RotationSettings;
     /** The admin role the database is managed as (postgresql:username, else PGUSER, else postgres). */
     readonly adminRole?: string;
+    /** The stack's claim on the service: nothing here reads or writes before it (a second stack refuses there). */
+    readonly owner?: pulumi.Resource;
+}
+
+/** The secret variables the program manages for `settings`: kept as they are when the service is let go. */
+export function secretVariableKeys(settings: Pick<RotationSettings, "databaseAppHost">): string[] {
+    return ["SECRET_KEY", ...(settings.databaseAppHost ? ["DATABASE_URL"] : [])];
+}
+
+/** What else letting go keeps, for the preview: the login roles, which the program never drops. */
+export function keptWhenLetGo(
+    settings: Pick<RotationSettings, "databaseAppHost" | "databaseRolePrefix">,
+): Record<string, string> {
+    if (!settings.databaseAppHost) return {};
+    const roles = `${settings.databaseRolePrefix}_blue, ${settings.databaseRolePrefix}_green`;
+    return { [roles]: "kept: the login roles are never dropped (the live DATABASE_URL logs in as one)" };
 }
 
 /**
@@ -56,17 +72,18 @@ export class SecretRotation extends pulumi.ComponentResource {
         super("ahoy:secrets:SecretRotation", name, {}, opts);
         this.name = name;
         this.settings = args.settings;
+        const afterOwner = args.owner ? [args.owner] : [];
         const variable = (key: string, value: pulumi.Output<string>) =>
             new EnvVar(
                 `${name}-${key}`,
                 { service: args.service, apiUrl: args.apiUrl, key, value, secret: true },
-                { parent: this },
+                { parent: this, dependsOn: afterOwner },
             );
 
         this.secretKey = new SecretKey(
             `${name}-secret-key`,
-            { generation: args.settings.secretKeyGeneration },
-            { parent: this },
+            { service: args.service, apiUrl: args.apiUrl, generation: args.settings.secretKeyGeneration },
+            { parent: this, dependsOn: afterOwner },
         );
         this.variables = { SECRET_KEY: variable("SECRET_KEY", this.secretKey.value) };
 
@@ -85,7 +102,7 @@ export class SecretRotation extends pulumi.ComponentResource {
                     applicationName: s.service,
                     adminRole: args.adminRole,
                 },
-                { parent: this },
+                { parent: this, dependsOn: afterOwner },
             );
             // The URL is built from the active role's outputs and the login proof's, so this write waits for both.
             this.variables.DATABASE_URL = variable("DATABASE_URL", this.database.databaseUrl);

@@ -1,15 +1,19 @@
-// The runbook's step after a SECRET_KEY rotation: once the deploy carrying the new key is live, clear the sessions in Redis.
+// The runbook's step after a SECRET_KEY rotation: once the deploy carrying the new key is live, clear the sessions in
+// Redis; turning the flush on, or pointing it at another URL or pattern, clears nothing.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { checkGeneration } from "../stacks/rotation";
 
-/** Run from the project root (the directory Pulumi runs the program and its commands in); no secret in the text. */
-export const CLEAR_SESSIONS_COMMAND = "node scripts/clear-sessions.js";
-/** Run when only the URL or pattern changed: proves Redis is reachable without logging anyone out. */
+/**
+ * Run on every change (an update): clears the sessions only when SECRET_KEY_GENERATION is higher than the generation
+ * the previous run printed, else proves Redis reachable. From the project root; no secret in the text.
+ */
+export const CLEAR_SESSIONS_COMMAND = "node scripts/clear-sessions.js --if-rotated";
+/** Run when the flush is first declared (`sessionStore redis` turned on): proves Redis reachable, clears nothing. */
 export const CHECK_SESSIONS_COMMAND = "node scripts/clear-sessions.js --check";
 
 export interface SessionFlushArgs {
-    /** `secretKeyGeneration`: the sessions are cleared once per generation, never on other changes. */
+    /** `secretKeyGeneration`: the sessions are cleared when it goes up, never on other changes or when first declared. */
     readonly generation: number;
     /** `redisUrl`: where the sessions live; reaches the command only through its environment, as a secret. */
     readonly redisUrl: pulumi.Input<string>;
@@ -28,18 +32,21 @@ export class SessionFlush extends pulumi.ComponentResource {
         checkGeneration(args.generation, "secretKeyGeneration");
         if (args.keyPattern === "")
             throw new RangeError("sessionKeyPattern: got an empty pattern; expected a glob such as session:* or unset");
-        const environment: Record<string, pulumi.Input<string>> = { REDIS_URL: pulumi.secret(args.redisUrl) };
+        const environment: Record<string, pulumi.Input<string>> = {
+            REDIS_URL: pulumi.secret(args.redisUrl),
+            SECRET_KEY_GENERATION: String(args.generation),
+        };
         if (args.keyPattern !== undefined) environment.SESSION_KEY_PATTERN = args.keyPattern;
         this.command = new command.local.Command(
             `${name}-clear`,
             {
-                // A trigger change replaces the command, and replacing runs `create`: the flush, once per generation.
-                create: CLEAR_SESSIONS_COMMAND,
-                // Any other input change is an update; without its own `update` it would rerun `create` and flush again.
-                update: CHECK_SESSIONS_COMMAND,
+                // Turning the flush on (a create) clears nothing: the sessions are signed with the key that is live.
+                create: CHECK_SESSIONS_COMMAND,
+                // Any change is an update (no triggers, so nothing replaces it): the generation it prints last, handed
+                // back as PULUMI_COMMAND_STDOUT, tells a bump (clear, once the deploy is live) from a new URL or pattern.
+                update: CLEAR_SESSIONS_COMMAND,
                 environment,
                 logging: command.types.enums.local.Logging.None,
-                triggers: [args.generation],
             },
             { parent: this, dependsOn: [args.afterDeploy] },
         );

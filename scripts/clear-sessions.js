@@ -1,10 +1,15 @@
 // Clears the app's sessions in Redis after a SECRET_KEY rotation (the runbook's FLUSHDB), run by the SessionFlush command.
 //
 // Environment (set by components/sessions.ts; never on the command line):
-//   REDIS_URL            redis[s]://[user:password@]host:port[/db]  (a secret: never printed)
-//   SESSION_KEY_PATTERN  optional glob (e.g. `session:*`): only matching keys are removed, SCAN + UNLINK in
-//                        batches, so nothing else in the database is lost; unset: FLUSHDB, as the runbook says.
-// With `--check` it only connects and pings: a changed URL or pattern is verified without logging anyone out.
+//   REDIS_URL              redis[s]://[user:password@]host:port[/db]  (a secret: never printed)
+//   SESSION_KEY_PATTERN    optional glob (e.g. `session:*`): only matching keys are removed, SCAN + UNLINK in
+//                          batches, so nothing else in the database is lost; unset: FLUSHDB, as the runbook says.
+//   SECRET_KEY_GENERATION  the secretKeyGeneration the live SECRET_KEY belongs to; printed last, as
+//                          `generation N`, so the next run knows which generation the sessions were last cleared for.
+//   PULUMI_COMMAND_STDOUT  what the previous run printed (the command provider passes it to an update).
+// With `--check` it only connects and pings: the sessions are kept (a first run: enabling the flush clears nothing).
+// With `--if-rotated` it clears them only when SECRET_KEY_GENERATION is higher than the generation the previous run
+// printed (a bump, once its deploy is live), and otherwise only checks (a changed URL or pattern logs nobody out).
 // Exits 0 on success; on failure prints one line naming what failed (never the URL) and exits 1 (2 for bad usage).
 "use strict";
 
@@ -38,13 +43,41 @@ async function unlinkMatching(client, pattern) {
     return unlinked;
 }
 
+/** The generation a previous run's output ends with (`generation N`), or undefined when it names none. */
+function previousGeneration(stdout) {
+    const all = [...String(stdout ?? "").matchAll(/\bgeneration (\d+)\b/g)];
+    return all.length === 0 ? undefined : Number(all[all.length - 1][1]);
+}
+
+/** Whether this run clears the sessions, and why, from the option and the generations. */
+function decide(argv, env) {
+    if (argv.includes("--check")) return { clear: false, why: "a first run clears nothing" };
+    if (!argv.includes("--if-rotated")) return { clear: true, why: "asked to" };
+    const now = Number(env.SECRET_KEY_GENERATION);
+    const before = previousGeneration(env.PULUMI_COMMAND_STDOUT);
+    if (before === undefined) return { clear: false, why: "the previous run named no generation" };
+    if (now > before) return { clear: true, why: `SECRET_KEY went from generation ${before} to ${now}` };
+    return { clear: false, why: `SECRET_KEY is still generation ${before}` };
+}
+
 async function main(argv, env) {
-    const check = argv.includes("--check");
-    const unknown = argv.filter((arg) => arg !== "--check");
-    if (unknown.length > 0) {
-        console.error(`clear-sessions: unknown argument ${JSON.stringify(unknown[0])}; the only option is --check`);
+    const unknown = argv.filter((arg) => arg !== "--check" && arg !== "--if-rotated");
+    if (unknown.length > 0 || argv.length > 1) {
+        console.error(
+            `clear-sessions: unknown argument ${JSON.stringify(unknown[0] ?? argv[1])}; use --check or --if-rotated, or nothing`,
+        );
         return 2;
     }
+    const generation = env.SECRET_KEY_GENERATION;
+    if (generation !== undefined && !/^\d+$/.test(generation)) {
+        console.error(
+            `clear-sessions: SECRET_KEY_GENERATION is ${JSON.stringify(generation)}; expected a whole number`,
+        );
+        return 2;
+    }
+    const decision = decide(argv, env);
+    const check = !decision.clear;
+    const suffix = generation === undefined ? "" : `; generation ${generation}`;
     const url = env.REDIS_URL;
     if (!url) {
         console.error(
@@ -68,14 +101,17 @@ async function main(argv, env) {
         await client.connect();
         if (check) {
             await client.ping();
-            console.log(`clear-sessions: Redis reachable; nothing cleared (--check)`);
+            console.log(`clear-sessions: Redis reachable; nothing cleared (${decision.why})${suffix}`);
         } else if (pattern === undefined) {
             await client.flushDb();
-            console.log("clear-sessions: FLUSHDB done; every session in the database is gone");
+            console.log(
+                `clear-sessions: FLUSHDB done (${decision.why}); every session in the database is gone${suffix}`,
+            );
         } else {
             const count = await unlinkMatching(client, pattern);
             console.log(
-                `clear-sessions: unlinked ${count} key${count === 1 ? "" : "s"} matching ${JSON.stringify(pattern)}`,
+                `clear-sessions: unlinked ${count} key${count === 1 ? "" : "s"} matching ${JSON.stringify(pattern)} ` +
+                    `(${decision.why})${suffix}`,
             );
         }
         return 0;

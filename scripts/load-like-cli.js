@@ -147,6 +147,8 @@ async function main() {
         "ahoy-ops",
         process.env.AHOY_STACK || "prod",
         true,
+        // The CLI always names the stack's organization; its file backend calls it "organization".
+        "organization",
     );
 
     let exported = [];

@@ -10,6 +10,7 @@ import {
     plainTextSecretProblems,
 } from "./settings/credentials";
 import { incidentProblems, incidentSettings } from "./settings/incident";
+import { ownershipSettings } from "./settings/ownership";
 import { releaseSettings } from "./settings/release";
 import { redisUrlMeta, rotationSettings } from "./settings/rotation";
 import { switchSettings } from "./settings/switches";
@@ -26,6 +27,7 @@ export const stackConfigSchema = z
     .object({
         ...switchSettings,
         ...releaseSettings,
+        ...ownershipSettings,
         ...verificationSettings,
         ...rotationSettings,
         ...incidentSettings,
@@ -146,7 +148,9 @@ function crossCheck(
                 key: "databaseCredentialGeneration",
                 message:
                     `got ${config.databaseCredentialGeneration}, but the database is not managed; set databaseAppHost ` +
-                    "(`pulumi config set databaseAppHost <the host the app connects to>`) and the postgresql: admin connection first",
+                    "(`pulumi config set databaseAppHost <the host the app connects to>`) and the postgresql: admin connection first; " +
+                    "or, letting go of the database, `pulumi config rm databaseCredentialGeneration` too (the service keeps " +
+                    "DATABASE_URL and the login roles stay; the generations started stay recorded on the service)",
             });
         }
         return problems;

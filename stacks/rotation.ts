@@ -140,17 +140,10 @@ export function databaseUrl(parts: DatabaseUrlParts): string {
 }
 
 /**
- * The SECRET_KEY form the runbook's `secrets.token_urlsafe(32)` prints: 32 random bytes as URL-safe base64
- * without padding (43 characters), from the standard base64 that `random.RandomBytes` gives.
+ * The SECRET_KEY form the runbook's `secrets.token_urlsafe(32)` prints: 32 random bytes as URL-safe base64 without
+ * padding (43 characters).
  */
-export function secretKeyFromBase64(base64: string): string {
-    // Buffer.from silently skips characters it cannot decode, so the text is checked before it is decoded.
-    if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(base64)) {
-        throw new RangeError("SECRET_KEY: the random source is not padded standard base64");
-    }
-    const bytes = Buffer.from(base64, "base64");
-    if (bytes.length !== 32) {
-        throw new RangeError(`SECRET_KEY: the random source holds ${bytes.length} bytes; expected 32`);
-    }
-    return bytes.toString("base64url");
+export function secretKeyOf(bytes: Uint8Array): string {
+    if (bytes.length !== 32) throw new RangeError(`SECRET_KEY: got ${bytes.length} random bytes; expected 32`);
+    return Buffer.from(bytes).toString("base64url");
 }

@@ -42,6 +42,7 @@ describe("parseStackConfig", () => {
             renderApiKey: undefined,
             releasePin: undefined,
             repository: undefined,
+            takeOverFrom: undefined,
             serviceUrl: SERVICE_URL,
             verify: true,
             mediaProbePath: undefined,
@@ -256,6 +257,15 @@ describe("parseStackConfig", () => {
         assert.match(message, /"host-9" is not/);
         assert.doesNotMatch(message, /"host-10"/);
         assert.match(message, /; and 15 more/);
+    });
+
+    it("takeOverFrom takes a stack's full name, as the refusal names the owner, and nothing else", () => {
+        const config = parseStackConfig({ ...REQUIRED, takeOverFrom: "organization/ahoy-ops/prod" });
+        assert.equal(config.takeOverFrom, "organization/ahoy-ops/prod");
+        assert.match(
+            problemsOf({ takeOverFrom: "prod" }),
+            /takeOverFrom: got "prod": expected a stack's full name, <organization>\/<project>\/<stack>/,
+        );
     });
 
     it("reports every problem at once, not just the first", () => {

@@ -110,15 +110,9 @@ async function declare(generation: number, app = { host: "127.0.0.1", port: 5432
     const databaseUrl = await valueOf(credentials.databaseUrl);
     const databaseUrlSecret = await pulumi.isSecret(credentials.databaseUrl);
     await Promise.all(
-        [
-            credentials,
-            deploy,
-            retirement.role,
-            retirement.retire,
-            verification,
-            credentials.passwords.blue,
-            credentials.passwords.green,
-        ].map((r) => valueOf(r.urn)),
+        [credentials, deploy, retirement.role, retirement.retire, verification, credentials.password].map((r) =>
+            valueOf(r.urn),
+        ),
     );
 
     const ofType = (type: string) => resources.filter((r) => r.type === type);
@@ -166,7 +160,7 @@ async function loadDatabaseProvider<I, O>(
 }
 
 describe("database credentials as declared", () => {
-    it("declare two login roles named by slot, members of the owner role that switch to it at login; only the active one logs in", async () => {
+    it("declare two login roles named by slot, members of the owner role that switch to it at login; only the active one logs in, or has a password", async () => {
         for (const generation of [3, 4, 5]) {
             const declared = await declare(generation);
             const roles = declared.ofType(ROLE_TYPE);
@@ -178,7 +172,8 @@ describe("database credentials as declared", () => {
             for (const role of roles) {
                 assert.deepEqual(role.inputs.roles, ["ahoy"], `${role.name}: a member of the owner role`);
                 assert.equal(role.inputs.assumeRole, "ahoy", `${role.name}: switches to the owner role at login`);
-                assert.ok(isSecretValue(role.raw.password), `${role.name}: the password input is a secret`);
+                if (role.inputs.login) assert.ok(isSecretValue(role.raw.password), `${role.name}: a secret password`);
+                else assert.ok(!("password" in role.inputs), `${role.name}: retired, without a password`);
                 assert.ok(
                     !("superuser" in role.inputs) && !("createRole" in role.inputs),
                     `${role.name}: no extra privileges`,
@@ -191,19 +186,18 @@ describe("database credentials as declared", () => {
         }
     });
 
-    it("3 to 4 gives only the standby slot a new password, makes it active, and points DATABASE_URL at it", async () => {
+    it("3 to 4 gives the standby slot a password of generation 4's own, makes it active, and points DATABASE_URL at it; blue loses its", async () => {
         const [three, four] = [await declare(3), await declare(4)];
         assert.equal(three.activeRole, "ahoy_app_blue");
         assert.equal(four.activeRole, "ahoy_app_green");
-        assert.equal(
-            four.declaredRole("blue").password,
-            three.declaredRole("blue").password,
-            "blue keeps its password",
-        );
-        assert.notEqual(
-            four.declaredRole("green").password,
-            three.declaredRole("green").password,
-            "green gets a new one",
+        assert.ok(four.declaredRole("green").password, "green gets a password");
+        assert.notEqual(four.declaredRole("green").password, three.declaredRole("blue").password);
+        assert.equal(three.declaredRole("green").password, undefined, "green had none while it stood by");
+        assert.equal(four.declaredRole("blue").password, undefined, "retired, blue keeps no password");
+        assert.deepEqual(
+            four.ofType(PASSWORD_TYPE).map((p) => [p.name, (p.inputs.keepers as { generation: string }).generation]),
+            [["db-green-password", "4"]],
+            "one password, kept by the generation",
         );
         assert.match(four.databaseUrl, /^postgresql:\/\/ahoy_app_green:/);
         assert.equal(new Client({ connectionString: four.databaseUrl }).password, four.declaredRole("green").password);
@@ -323,7 +317,7 @@ describe("database credentials against PostgreSQL 15", function () {
     it("lets the app connect with the composed DATABASE_URL, acting as the owner, so its tables belong to the owner", async () => {
         const declared = await declare(3, app());
         assert.ok(
-            declared.declaredRole("blue").password.includes(RESERVED),
+            declared.declaredRole("blue").password!.includes(RESERVED),
             "the password holds every reserved character",
         );
         await applyRole(admin, declared.declaredRole("blue"));
@@ -379,9 +373,12 @@ describe("database credentials against PostgreSQL 15", function () {
         );
         await newSession.query("INSERT INTO tracks (title) VALUES ('after rotation')");
         await newSession.end();
-        // The bridged Role then declares blue without LOGIN: what the database already says.
+        // The bridged Role then declares blue without LOGIN and without a password: even a LOGIN given back by hand
+        // would not let generation 3's password in.
         await applyRole(admin, four.declaredRole("blue"));
-        assert.match(String(await canConnect(three.databaseUrl)), /not permitted to log in/);
+        await admin.query("ALTER ROLE ahoy_app_blue LOGIN");
+        assert.match(String(await canConnect(three.databaseUrl)), /password authentication failed/);
+        await admin.query("ALTER ROLE ahoy_app_blue NOLOGIN");
     });
 
     /** RetireLogin's inputs as the program declares them for `declaration`, with the deploy live since `liveSince`. */
@@ -418,7 +415,7 @@ describe("database credentials against PostgreSQL 15", function () {
             );
             assert.match(err.message, /ahoy_app_green keeps its login/);
             assert.ok(
-                !err.message.includes(five.declaredRole("blue").password),
+                !err.message.includes(five.declaredRole("blue").password!),
                 "the new password is not in the message",
             );
             return true;
@@ -460,7 +457,7 @@ describe("database credentials against PostgreSQL 15", function () {
                 err.message,
                 /the login ahoy_app_blue@127\.0\.0\.1:\d+\/ahoy_prod \(the new DATABASE_URL's\) failed: password authentication failed/,
             );
-            assert.ok(!err.message.includes(five.declaredRole("blue").password), "the password is not in the message");
+            assert.ok(!err.message.includes(five.declaredRole("blue").password!), "the password is not in the message");
             return true;
         });
         assert.equal(await canConnect(four.databaseUrl), true, "green, the login the app runs on, still works");
@@ -509,7 +506,7 @@ describe("database credentials against PostgreSQL 15", function () {
                 err.message,
                 /the login ahoy_app_green@.* failed: password authentication failed for user "ahoy_app_green"/,
             );
-            assert.ok(!err.message.includes(six.declaredRole("green").password));
+            assert.ok(!err.message.includes(six.declaredRole("green").password!));
             return true;
         });
         await applyRole(admin, six.declaredRole("green"));
@@ -531,7 +528,7 @@ describe("database credentials against PostgreSQL 15", function () {
             );
             await superuser.query("CREATE ROLE gate_retired NOLOGIN");
             const retired = await gate.check!(
-                gateInputs(7, "gate_live", "gate_other"),
+                gateInputs(7, "gate_live", "gate_retired"),
                 gateInputs(8, "gate_retired", "gate_live"),
             );
             assert.deepEqual(retired.failures, []);
@@ -582,6 +579,22 @@ describe("database credentials against PostgreSQL 15", function () {
                 bump.failures![0].reason,
                 /could not check that generation 9 is safe to start: could not connect/,
             );
+            // Nor for what it refuses from the state alone: a lower generation, a jump, a new prefix (with a bump or not).
+            for (const [news, refusal] of [
+                [
+                    gateInputs(7, "gate_new", "gate_app"),
+                    /databaseCredentialGeneration: got 7, but generation 8 already started/,
+                ],
+                [gateInputs(10, "gate_app", "gate_new"), /rotation goes one generation at a time/],
+                [
+                    gateInputs(8, "other_app", "other_new"),
+                    /databaseRolePrefix: the login roles are gate_app \(live, generation 8\)/,
+                ],
+                [gateInputs(9, "other_new", "other_app"), /\(1\) `pulumi config rm databaseAppHost`/],
+            ] as const) {
+                const refused = await gate.check!(gateInputs(8, "gate_app", "gate_new"), news);
+                assert.match(refused.failures![0].reason, refusal);
+            }
         });
     });
 });

@@ -15,11 +15,13 @@ describe("the dynamic providers' text, as the provider host loads it", function 
     this.timeout(30_000);
 
     it("registers tsx even where node already has a .ts handler (Node 23.6 to 24.3 define one that cannot load these files)", async () => {
-        // A fresh plain node (no tsx), whose own .ts handler fails as node's type stripping fails on this project.
+        // A fresh plain node (no tsx), whose own .ts handler fails as node's type stripping fails on this project. The
+        // check of a recorded variable reads nothing at Render (a first one reads what adoption would take over).
         const script = `
             require.extensions[".ts"] = () => { throw new Error("node's own .ts handler cannot load this file"); };
             const provider = require("require-from-string")(${JSON.stringify(envVarProvider.source)}).handler();
-            provider.check({}, { service: "ahoy-indie-media", key: "DISABLE_SIGNUP", value: "true", apiUrl: "https://api.render.com/v1" })
+            const olds = { service: "ahoy-indie-media", key: "DISABLE_SIGNUP", value: "false", apiUrl: "https://api.render.com/v1" };
+            provider.check(olds, { ...olds, value: "true" })
                 .then((result) => console.log(JSON.stringify(result)), (err) => { console.error(err.message); process.exit(1); });
         `;
         const { stdout } = await run(process.execPath, ["-e", script], {

@@ -62,7 +62,7 @@ describe("the Render emulator", function () {
     });
 
     describe("seed", () => {
-        it("starts with ahoy-indie-media live on its first commit, with stored variables including a hand-set one", async () => {
+        it("starts with ahoy-indie-media live on its first commit, with stored variables including hand-set ones", async () => {
             assert.match(emu.serviceId, /^srv-[0-9a-v]{20}$/);
             const service = emu.service();
             assert.equal(service.name, "ahoy-indie-media");
@@ -74,7 +74,12 @@ describe("the Render emulator", function () {
             assert.match(live.id, /^dep-[0-9a-v]{20}$/);
             assert.equal(live.commit.id, emu.branchHead());
             assert.match(live.commit.id, /^[0-9a-f]{40}$/);
-            assert.deepEqual(Object.keys(emu.envVars()).sort(), ["DATABASE_URL", "SECRET_KEY", "SOME_HAND_SET_VAR"]);
+            assert.deepEqual(Object.keys(emu.envVars()).sort(), [
+                "BLOCKED_IPS",
+                "DATABASE_URL",
+                "SECRET_KEY",
+                "SOME_HAND_SET_VAR",
+            ]);
             assert.deepEqual(emu.liveEnv(), emu.envVars());
             const reply = await api(emu, "GET", `/services/${emu.serviceId}`);
             assert.deepEqual(reply.json, service, "service() is what GET /services/{id} returns");

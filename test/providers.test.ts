@@ -97,7 +97,7 @@ describe("Render providers through the dynamic-provider host", function () {
             );
         });
 
-        it("is written, updated, refreshed and deleted one key at a time, and a hand-set variable survives", async () => {
+        it("is written, updated, refreshed and unset one key at a time; a hand-set variable survives, and removing it leaves it", async () => {
             emulator.setEnvVar("HAND_SET_NOTE", "set in the dashboard");
             emulator.clearRequests();
             const urn = envVarUrn("signup");
@@ -124,14 +124,20 @@ describe("Render providers through the dynamic-provider host", function () {
             assert.equal(reapplied.op, "update");
             assert.equal(emulator.envVars().DISABLE_SIGNUP, "true");
 
-            await host.delete(reapplied.state.id, urn, reapplied.state.outputs);
+            // Unset, it is deleted, in an update.
+            const unset = await upResource(host, urn, envVarInputs("DISABLE_SIGNUP", undefined), reapplied.state);
+            assert.equal(unset.op, "update");
             assert.equal(emulator.envVars().DISABLE_SIGNUP, undefined);
-            const gone = await refreshResource(host, reapplied.state);
+            const gone = await refreshResource(host, unset.state);
             assert.ok(gone, "a managed key stays managed when Render has no such variable");
             assert.equal(gone.outputs.value, undefined, "a deleted variable must read as absent");
             assert.ok(!("value" in gone.inputs), "the refreshed inputs say absent, so the next up writes it again");
-            // Deleting what is already gone is fine (Render answers 404).
+
+            // Removing the resource lets go: the variable stays as it is (the stack's ServiceOwner puts switches back as
+            // found on destroy; a renamed resource's old self must not delete what its new self wrote).
+            emulator.setEnvVar("DISABLE_SIGNUP", "true");
             await host.delete(reapplied.state.id, urn, reapplied.state.outputs);
+            assert.equal(emulator.envVars().DISABLE_SIGNUP, "true");
 
             assert.equal(emulator.envVars().HAND_SET_NOTE, "set in the dashboard");
             assert.equal(count("PUT /services/{id}/env-vars"), 0, "the whole-set PUT must never be used");
@@ -140,7 +146,7 @@ describe("Render providers through the dynamic-provider host", function () {
                 writes().map((r) => `${r.method} ${r.path.replace(/^\/v1/, "")}`),
                 [
                     ...Array(3).fill(`PUT /services/${emulator.serviceId}/env-vars/DISABLE_SIGNUP`),
-                    ...Array(2).fill(`DELETE /services/${emulator.serviceId}/env-vars/DISABLE_SIGNUP`),
+                    `DELETE /services/${emulator.serviceId}/env-vars/DISABLE_SIGNUP`,
                 ],
             );
         });

@@ -52,9 +52,15 @@ function changedKeepers(before: ProgramRun, after: ProgramRun): string[] {
 const dependsOn = (r: Registration, name: string) => r.dependencies.some((urn) => urn.endsWith(`::${name}`));
 
 describe("secret rotation, declared from Pulumi.prod.yaml", () => {
-    it("bumping secretKeyGeneration 3 -> 4 renews exactly the SECRET_KEY random", async () => {
-        const changed = changedKeepers(await at({ secretKeyGeneration: 3 }), await at({ secretKeyGeneration: 4 }));
-        assert.deepEqual(changed, ["ahoy-secret-key-bytes"]);
+    it("bumping secretKeyGeneration 3 -> 4 asks SECRET_KEY's source for generation 4 and renews no other secret", async () => {
+        const [three, four] = [await at({ secretKeyGeneration: 3 }), await at({ secretKeyGeneration: 4 })];
+        assert.deepEqual(changedKeepers(three, four), []);
+        assert.equal(three.named("ahoy-secret-key-value").inputs.generation, 3);
+        assert.equal(four.named("ahoy-secret-key-value").inputs.generation, 4);
+        assert.notEqual(
+            reveal(four.named("ahoy-SECRET_KEY").inputs.value),
+            reveal(three.named("ahoy-SECRET_KEY").inputs.value),
+        );
     });
 
     it("SECRET_KEY reaches Render as a 43-character URL-safe secret", async () => {
@@ -64,25 +70,28 @@ describe("secret rotation, declared from Pulumi.prod.yaml", () => {
         assert.match(String(reveal(variable.inputs.value)), /^[A-Za-z0-9_-]{43}$/);
     });
 
-    it("bumping databaseCredentialGeneration 3 -> 4 renews only the standby slot's password and makes it active", async () => {
+    it("bumping databaseCredentialGeneration 3 -> 4 gives green a password of generation 4's own and makes it active", async () => {
         const three = await at({ databaseCredentialGeneration: 3 });
         const four = await at({ databaseCredentialGeneration: 4 });
-        assert.deepEqual(changedKeepers(three, four), ["ahoy-db-green-password"]);
+        assert.deepEqual(keepers(three), { "ahoy-db-blue-password": JSON.stringify({ generation: "3" }) });
+        assert.deepEqual(keepers(four), { "ahoy-db-green-password": JSON.stringify({ generation: "4" }) });
         assert.equal(four.named("ahoy-db-green").inputs.login, true);
         assert.equal(four.named("ahoy-db-blue").inputs.login, false);
+        assert.ok(!("password" in four.named("ahoy-db-blue").inputs), "retired, blue keeps no password");
         assert.match(String(reveal(four.named("ahoy-DATABASE_URL").inputs.value)), /^postgresql:\/\/ahoy_app_green:/);
         assert.match(String(reveal(three.named("ahoy-DATABASE_URL").inputs.value)), /^postgresql:\/\/ahoy_app_blue:/);
     });
 
-    it("3 -> 5 returns to the same role with a new password; role names never change", async () => {
-        const three = await at({ databaseCredentialGeneration: 3 });
-        const five = await at({ databaseCredentialGeneration: 5 });
-        assert.deepEqual(changedKeepers(three, five), ["ahoy-db-blue-password", "ahoy-db-green-password"]);
-        const urlThree = String(reveal(three.named("ahoy-DATABASE_URL").inputs.value));
-        const urlFive = String(reveal(five.named("ahoy-DATABASE_URL").inputs.value));
-        assert.match(urlFive, /^postgresql:\/\/ahoy_app_blue:/);
-        assert.notEqual(urlFive, urlThree, "the blue role comes back with a new password");
-        for (const run of [three, five]) {
+    it("every generation's password is new: 3 -> 4 -> 5 returns to blue with a password never seen; role names never change", async () => {
+        const runs = [
+            await at({ databaseCredentialGeneration: 3 }),
+            await at({ databaseCredentialGeneration: 4 }),
+            await at({ databaseCredentialGeneration: 5 }),
+        ];
+        const urls = runs.map((run) => String(reveal(run.named("ahoy-DATABASE_URL").inputs.value)));
+        assert.match(urls[2], /^postgresql:\/\/ahoy_app_blue:/);
+        assert.equal(new Set(urls.map((url) => new URL(url).password)).size, 3, "three generations, three passwords");
+        for (const run of runs) {
             assert.deepEqual(
                 run
                     .ofType(ROLE)
@@ -91,6 +100,18 @@ describe("secret rotation, declared from Pulumi.prod.yaml", () => {
                 ["ahoy_app_blue", "ahoy_app_green"],
             );
         }
+    });
+
+    it("the login roles are never dropped by the program: both are retained when the stack lets them go", async () => {
+        const run = await at({});
+        assert.deepEqual(
+            run
+                .ofType(ROLE)
+                .filter((r) => r.retainOnDelete)
+                .map((r) => r.name)
+                .sort(),
+            ["ahoy-db-blue", "ahoy-db-green"],
+        );
     });
 
     it("the URL is composed for the app's host, port, database and sslmode, its password percent-encoded", async () => {
@@ -136,7 +157,8 @@ describe("secret rotation, declared from Pulumi.prod.yaml", () => {
         const [flush] = run.ofType(COMMAND);
         assert.ok(flush, "a session flush is declared when sessionStore is redis");
         assert.ok(dependsOn(flush, "ahoy-deploy"));
-        assert.deepEqual(flush.inputs.triggers, [2]);
+        assert.equal((reveal(flush.inputs.environment) as Record<string, string>).SECRET_KEY_GENERATION, "2");
+        assert.ok(!("triggers" in flush.inputs), "nothing replaces it: turning the flush on must not run a clear");
         assert.equal(flush.inputs.logging, "none");
         const env = flush.raw.environment as Record<string, unknown>;
         assert.ok(
@@ -156,7 +178,7 @@ describe("secret rotation, declared from Pulumi.prod.yaml", () => {
     it("every secret input is a secret, and no serialized provider or plain input carries a secret", async () => {
         const run = await at({ secretKeyGeneration: 2, databaseCredentialGeneration: 2 });
         assert.ok(isSecretValue(run.named("ahoy-DATABASE_URL").raw.value));
-        for (const role of run.ofType(ROLE))
+        for (const role of run.ofType(ROLE).filter((r) => "password" in r.raw))
             assert.ok(isSecretValue(role.raw.password), `${role.name}'s password must be a secret`);
         const secretValues = [
             REDIS_URL,
@@ -164,7 +186,8 @@ describe("secret rotation, declared from Pulumi.prod.yaml", () => {
             "s3cr3t",
             String(reveal(run.named("ahoy-SECRET_KEY").inputs.value)),
         ];
-        for (const role of run.ofType(ROLE)) secretValues.push(String(reveal(role.inputs.password)));
+        for (const role of run.ofType(ROLE).filter((r) => "password" in r.inputs))
+            secretValues.push(String(reveal(role.inputs.password)));
         for (const r of run.registrations) {
             const plain = JSON.stringify(r.raw, (_key, value) => (isSecretValue(value) ? "[secret]" : value));
             const leaked = secretValues.filter((secret) => plain.includes(secret));

@@ -5,13 +5,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fc from "fast-check";
 import { Client } from "pg";
 import { SecretKey } from "../components/secretKey";
+import { newSecretKey } from "../components/secretKeyProvider";
 import {
     SLOTS,
     activeSlot,
     databaseUrl,
     encodeUrlComponent,
     roleName,
-    secretKeyFromBase64,
+    secretKeyOf,
     slotKeeper,
     standbySlot,
     type Slot,
@@ -183,7 +184,7 @@ describe("SECRET_KEY", () => {
     it("has the form of secrets.token_urlsafe(32): 43 URL-safe base64 characters, no padding, the same bytes", () => {
         fc.assert(
             fc.property(fc.uint8Array({ minLength: 32, maxLength: 32 }), (bytes) => {
-                const key = secretKeyFromBase64(Buffer.from(bytes).toString("base64"));
+                const key = secretKeyOf(bytes);
                 return /^[A-Za-z0-9_-]{43}$/.test(key) && Buffer.from(key, "base64url").equals(Buffer.from(bytes));
             }),
         );
@@ -192,59 +193,58 @@ describe("SECRET_KEY", () => {
     it("matches Python's token_urlsafe encoding for a known value", () => {
         // base64.urlsafe_b64encode(bytes(range(224, 256))).rstrip(b"=")
         const bytes = Buffer.from(Array.from({ length: 32 }, (_, i) => 224 + i));
-        assert.equal(secretKeyFromBase64(bytes.toString("base64")), "4OHi4-Tl5ufo6err7O3u7_Dx8vP09fb3-Pn6-_z9_v8");
+        assert.equal(secretKeyOf(bytes), "4OHi4-Tl5ufo6err7O3u7_Dx8vP09fb3-Pn6-_z9_v8");
     });
 
-    it("refuses a source that is not 32 bytes of base64, without echoing it", () => {
-        const short = randomBytes(16).toString("base64");
-        assert.throws(
-            () => secretKeyFromBase64(short),
-            (err: Error) => /holds 16 bytes; expected 32/.test(err.message) && !err.message.includes(short),
-        );
-        assert.throws(() => secretKeyFromBase64("not base64!"), /not padded standard base64/);
+    it("refuses anything but 32 bytes", () => {
+        assert.throws(() => secretKeyOf(randomBytes(16)), /got 16 random bytes; expected 32/);
+    });
+
+    it("a new key is 32 fresh random bytes each time", () => {
+        const keys = new Set(Array.from({ length: 50 }, () => newSecretKey()));
+        assert.equal(keys.size, 50);
+        for (const key of keys) assert.equal(Buffer.from(key, "base64url").length, 32);
     });
 });
 
 describe("SecretKey component", () => {
-    /** Declares SecretKey under mocks whose RandomBytes derives its bytes from the keeper, as a new keeper would. */
+    const SOURCE = "pulumi-nodejs:dynamic/secrets:SecretKey";
+
+    /** Declares SecretKey under mocks whose source answers a value (as the provider would, adopted or new). */
     async function declareKey(generation: number) {
         const declared: pulumi.runtime.MockResourceArgs[] = [];
         await setProjectMocks((args) => {
             declared.push(args);
             const state: Record<string, unknown> = { ...args.inputs };
-            if (args.type === "random:index/randomBytes:RandomBytes") {
-                const keeper = String((args.inputs.keepers as Record<string, unknown>).generation);
-                state.base64 = Buffer.alloc(32, `generation ${keeper} `).toString("base64");
-            }
+            if (args.type === SOURCE) state.value = `key-of-generation-${generation}`;
             return { id: `${args.name}-id`, state };
         });
-        const key = new SecretKey("secret-key", { generation });
+        const key = new SecretKey("secret-key", {
+            service: "ahoy-indie-media",
+            apiUrl: "http://127.0.0.1:1/v1",
+            generation,
+        });
         const value = await valueOf(key.value);
-        await valueOf(key.bytes.urn);
-        const bytes = declared.find((r) => r.type === "random:index/randomBytes:RandomBytes");
-        assert.ok(bytes, "SecretKey declares a RandomBytes");
-        return { value, secret: await pulumi.isSecret(key.value), inputs: bytes.inputs };
+        await valueOf(key.source.urn);
+        const source = declared.find((r) => r.type === SOURCE);
+        assert.ok(source, "SecretKey declares its source");
+        return { value, secret: await pulumi.isSecret(key.value), inputs: source.inputs };
     }
 
-    it("declares 32 random bytes kept by the generation and exposes them as a secret token_urlsafe(32) string", async () => {
+    it("declares its source for the service and the generation, and hands its value on as a secret", async () => {
         const key = await declareKey(3);
-        assert.deepEqual(key.inputs, { length: 32, keepers: { generation: "3" } });
-        assert.match(key.value, /^[A-Za-z0-9_-]{43}$/);
-        assert.equal(key.value, Buffer.alloc(32, "generation 3 ").toString("base64url"));
+        assert.deepEqual(
+            { service: key.inputs.service, apiUrl: key.inputs.apiUrl, generation: key.inputs.generation },
+            { service: "ahoy-indie-media", apiUrl: "http://127.0.0.1:1/v1", generation: 3 },
+        );
+        assert.equal(key.value, "key-of-generation-3");
         assert.ok(key.secret, "SECRET_KEY is a secret");
-    });
-
-    it("a new generation changes the keeper, so the key is regenerated; the same generation keeps it", async () => {
-        const [three, threeAgain, four] = [await declareKey(3), await declareKey(3), await declareKey(4)];
-        assert.deepEqual(threeAgain.inputs, three.inputs);
-        assert.deepEqual(four.inputs, { length: 32, keepers: { generation: "4" } });
-        assert.notEqual(four.value, three.value);
     });
 
     it("refuses a generation below 1, naming the setting", async () => {
         await setProjectMocks();
         assert.throws(
-            () => new SecretKey("bad", { generation: 0 }),
+            () => new SecretKey("bad", { service: "ahoy-indie-media", apiUrl: "http://127.0.0.1:1/v1", generation: 0 }),
             /secretKeyGeneration: got 0; expected a whole number >= 1/,
         );
     });

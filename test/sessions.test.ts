@@ -98,10 +98,10 @@ describe("SessionFlush: clearing sessions after a SECRET_KEY rotation", function
     });
 
     describe("what is declared", () => {
-        it("runs the clear script after the deploy, once per generation, with the Redis URL only in its secret environment", async () => {
+        it("checks Redis when first declared, clears on an update after the deploy, with the Redis URL only in its secret environment", async () => {
             const declared = await declareFlush(server.url, 4);
-            assert.equal(declared.create, CLEAR_SESSIONS_COMMAND);
-            assert.equal(declared.update, CHECK_SESSIONS_COMMAND);
+            assert.equal(declared.create, CHECK_SESSIONS_COMMAND);
+            assert.equal(declared.update, CLEAR_SESSIONS_COMMAND);
             for (const text of [declared.create, declared.update]) {
                 assert.ok(
                     !text.includes(REDIS_PASSWORD) &&
@@ -115,24 +115,24 @@ describe("SessionFlush: clearing sessions after a SECRET_KEY rotation", function
                 "REDIS_URL is a secret",
             );
             assert.equal(declared.environment.REDIS_URL, server.url);
+            assert.equal(declared.environment.SECRET_KEY_GENERATION, "4");
             assert.ok(!("SESSION_KEY_PATTERN" in declared.environment), "no pattern: FLUSHDB");
             assert.equal(declared.raw.logging, "none");
-            assert.deepEqual(declared.raw.triggers, [4]);
+            assert.ok(!("triggers" in declared.raw), "no trigger: nothing ever replaces it, which would run create");
             assert.ok(
                 declared.dependencies.includes(declared.deployUrn),
                 "it waits for the deploy carrying the new key",
             );
         });
 
-        it("changes only its trigger when the generation changes, which is what replaces (reruns) it", async () => {
+        it("a new generation changes only SECRET_KEY_GENERATION: an update, which clears once", async () => {
             const [four, five] = [
                 await declareFlush(server.url, 4, "session:*"),
                 await declareFlush(server.url, 5, "session:*"),
             ];
-            assert.deepEqual(four.raw.triggers, [4]);
-            assert.deepEqual(five.raw.triggers, [5]);
-            const rest = (d: DeclaredCommand) => ({ ...d.raw, triggers: undefined });
+            const rest = (d: DeclaredCommand) => ({ ...d.raw, environment: undefined });
             assert.deepEqual(rest(four), rest(five));
+            assert.deepEqual({ ...five.environment, SECRET_KEY_GENERATION: "4" }, four.environment);
             assert.equal(five.environment.SESSION_KEY_PATTERN, "session:*");
         });
 
@@ -142,12 +142,26 @@ describe("SessionFlush: clearing sessions after a SECRET_KEY rotation", function
     });
 
     describe("the declared command against redis-server", () => {
-        it("without a pattern clears every key (FLUSHDB, as the runbook says)", async () => {
-            await seed(["session:a", "session:b", "rate:1.2.3.4"]);
+        /** Runs the update as the command provider does: with what the previous run printed. */
+        const update = (declared: DeclaredCommand, previous: string) =>
+            run(declared.update, { ...declared.environment, PULUMI_COMMAND_STDOUT: previous });
+
+        it("turning it on (sessionStore redis, the create) clears nothing and records the generation", async () => {
+            await seed(["session:a", "session:b", "other-app:cache"]);
             const declared = await declareFlush(server.url, 2);
             const result = await run(declared.create, declared.environment);
             assert.equal(result.code, 0, result.stderr);
+            assert.deepEqual(await remaining(), ["other-app:cache", "session:a", "session:b"]);
+            assert.match(result.stdout, /nothing cleared \(a first run clears nothing\); generation 2\n$/);
+        });
+
+        it("a bump, once its deploy is live, clears every key (FLUSHDB, as the runbook says)", async () => {
+            await seed(["session:a", "session:b", "rate:1.2.3.4"]);
+            const declared = await declareFlush(server.url, 3);
+            const result = await update(declared, "clear-sessions: Redis reachable; nothing cleared; generation 2");
+            assert.equal(result.code, 0, result.stderr);
             assert.deepEqual(await remaining(), []);
+            assert.match(result.stdout, /FLUSHDB done \(SECRET_KEY went from generation 2 to 3\).*; generation 3/);
             assert.ok(!(result.stdout + result.stderr).includes(REDIS_PASSWORD), "prints no secret");
         });
 
@@ -156,18 +170,30 @@ describe("SessionFlush: clearing sessions after a SECRET_KEY rotation", function
             const binary = Buffer.from([...Buffer.from("session:"), 0xff, 0xfe]);
             await seed([...sessions, binary, "sessions-config", "rate:1.2.3.4", "cache:session:1"]);
             const declared = await declareFlush(server.url, 3, "session:*");
-            const result = await run(declared.create, declared.environment);
+            const result = await update(declared, "generation 2");
             assert.equal(result.code, 0, result.stderr);
             assert.deepEqual(await remaining(), ["cache:session:1", "rate:1.2.3.4", "sessions-config"]);
             assert.match(result.stdout, /unlinked 1235 keys matching "session:\*"/);
         });
 
-        it("the update command (URL or pattern changed, same generation) reaches Redis and clears nothing", async () => {
+        it("a changed URL or pattern (an update at the same generation) reaches Redis and clears nothing", async () => {
             await seed(["session:a", "other"]);
             const declared = await declareFlush(server.url, 3, "session:*");
-            const result = await run(declared.update, declared.environment);
+            const result = await update(declared, "clear-sessions: ...; generation 3");
             assert.equal(result.code, 0, result.stderr);
             assert.deepEqual(await remaining(), ["other", "session:a"]);
+            assert.match(result.stdout, /nothing cleared \(SECRET_KEY is still generation 3\); generation 3/);
+        });
+
+        it("clears nothing when the previous run named no generation (a state from before this was recorded)", async () => {
+            await seed(["session:a"]);
+            const declared = await declareFlush(server.url, 3);
+            const result = await update(
+                declared,
+                "clear-sessions: FLUSHDB done; every session in the database is gone",
+            );
+            assert.equal(result.code, 0, result.stderr);
+            assert.deepEqual(await remaining(), ["session:a"]);
         });
 
         it("fails with a clear message, and without the URL or password, when Redis refuses the credentials", async () => {
@@ -175,7 +201,7 @@ describe("SessionFlush: clearing sessions after a SECRET_KEY rotation", function
             const wrongPassword = "wr0ng:/?#pass";
             const url = server.url.replace(encodeURIComponent(REDIS_PASSWORD), encodeURIComponent(wrongPassword));
             const declared = await declareFlush(url, 3);
-            const result = await run(declared.create, declared.environment);
+            const result = await update(declared, "generation 2");
             assert.equal(result.code, 1);
             assert.match(result.stderr, /^clear-sessions: could not clear sessions: /);
             for (const secret of [wrongPassword, encodeURIComponent(wrongPassword), url]) {
@@ -186,7 +212,7 @@ describe("SessionFlush: clearing sessions after a SECRET_KEY rotation", function
 
         it("fails with a clear message when Redis is unreachable", async () => {
             const declared = await declareFlush("redis://:secret-pw@127.0.0.1:1/0", 3);
-            const result = await run(declared.create, declared.environment);
+            const result = await update(declared, "generation 2");
             assert.equal(result.code, 1);
             assert.match(result.stderr, /could not clear sessions: .*ECONNREFUSED/);
             assert.ok(!result.stderr.includes("secret-pw"), "the error shows the Redis password");

@@ -1,17 +1,10 @@
 // The app's database login, rotated by alternating two roles: the standby gets a new password, proves it logs in, goes
-// live, and only once the deploy carrying it is live and verified does the previous role lose LOGIN and its sessions.
+// live, and only once the deploy carrying it is live and verified does the previous role lose LOGIN, its sessions and
+// its password. Neither role is ever dropped by the program: letting go (destroy, databaseAppHost unset) leaves both.
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import {
-    activeSlot,
-    databaseUrl,
-    ownerRoleProblem,
-    roleName,
-    slotKeeper,
-    standbySlot,
-    type Slot,
-} from "../../stacks/rotation";
+import { activeSlot, databaseUrl, ownerRoleProblem, roleName, standbySlot, type Slot } from "../../stacks/rotation";
 import { LoginProof } from "./loginProof";
 import { RetireLogin } from "./retireLogin";
 import { RotationGate } from "./rotationGate";
@@ -56,12 +49,15 @@ export interface RetirementProof {
 export class DatabaseCredentials extends pulumi.ComponentResource {
     /** The role the app logs in as from this generation on. */
     public readonly activeRole: string;
-    /** The role that stands by (and, after `retireStandby`, cannot log in). */
+    /** The role that stands by: the previous generation's login, retired once this one is live (no LOGIN, no password). */
     public readonly standbyRole: string;
     /** The active role's resource: anything that needs its password in the database depends on it. */
     public readonly active: postgresql.Role;
-    /** Each slot's password, kept by the last generation that activated the slot. */
-    public readonly passwords: Readonly<Record<Slot, random.RandomPassword>>;
+    /**
+     * The active role's password: new for every generation (kept by it). The retired slot has none declared, so a
+     * generation that activates it again, or a forced revert, always gets a password never seen before.
+     */
+    public readonly password: random.RandomPassword;
     /** The app's DATABASE_URL (secret), available only once the active role holds its password and logged in with it. */
     public readonly databaseUrl: pulumi.Output<string>;
     /** Refuses a generation while the previous one has not gone live. */
@@ -94,11 +90,8 @@ export class DatabaseCredentials extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        this.passwords = {
-            blue: this.password("blue"),
-            green: this.password("green"),
-        };
-        this.active = this.role(active, true, []);
+        this.password = this.newPassword(active);
+        this.active = this.role(active, this.activeRole, this.password, []);
 
         // Built from the role's own outputs: the URL exists only after the database holds this password.
         const { host, port, database, sslMode, applicationName } = args;
@@ -140,13 +133,14 @@ export class DatabaseCredentials extends pulumi.ComponentResource {
                 dependsOn: [proof.deploy, ...(proof.verification ? [proof.verification] : []), this.proof],
             },
         );
-        const role = this.role(standbySlot(this.args.generation), false, [retire]);
+        // Without LOGIN and without a password once retired: even a forced LOGIN could not bring the old one back.
+        const role = this.role(standbySlot(this.args.generation), this.standbyRole, undefined, [retire]);
         this.retirement = { retire, role };
         return this.retirement;
     }
 
-    /** A slot's password: a new one only when a generation activates the slot. */
-    private password(slot: Slot): random.RandomPassword {
+    /** The active slot's password: new for each generation, and only once the gate found the slot unused. */
+    private newPassword(slot: Slot): random.RandomPassword {
         return new random.RandomPassword(
             `${this.baseName}-${slot}-password`,
             {
@@ -154,29 +148,35 @@ export class DatabaseCredentials extends pulumi.ComponentResource {
                 // Reserved URL characters among them, so the URL's percent-encoding is always exercised.
                 special: true,
                 minSpecial: 2,
-                keepers: { generation: String(slotKeeper(this.args.generation, slot)) },
+                keepers: { generation: String(this.args.generation) },
             },
-            // A new password only once the gate has found the slot unused by the app.
             { parent: this, dependsOn: [this.gate] },
         );
     }
 
     /**
-     * A slot's login role. It owns nothing: as a member of the owner role that switches to it at login
-     * (`ALTER ROLE ... SET role`), whatever the app creates belongs to the owner, so the slots can alternate.
-     * Named by slot, never by generation: a rotation only updates `password` and `login` in place.
+     * A slot's login role: with LOGIN and `password` when active, neither once retired. It owns nothing: as a member of
+     * the owner role that switches to it at login (`ALTER ROLE ... SET role`), whatever the app creates belongs to the
+     * owner, so the slots can alternate. Named by slot, never by generation: a rotation only updates it in place (the
+     * gate refuses a new prefix, which would rename it). Never dropped by the program
+     * (`retainOnDelete`): `pulumi destroy` or unsetting databaseAppHost leaves the login the live DATABASE_URL uses.
      */
-    private role(slot: Slot, login: boolean, dependsOn: pulumi.Resource[]): postgresql.Role {
+    private role(
+        slot: Slot,
+        name: string,
+        password: random.RandomPassword | undefined,
+        dependsOn: pulumi.Resource[],
+    ): postgresql.Role {
         return new postgresql.Role(
             `${this.baseName}-${slot}`,
             {
-                name: roleName(this.args.rolePrefix, slot),
-                login,
-                password: pulumi.secret(this.passwords[slot].result),
+                name,
+                login: password !== undefined,
+                ...(password ? { password: pulumi.secret(password.result) } : {}),
                 roles: [this.args.ownerRole],
                 assumeRole: this.args.ownerRole,
             },
-            { parent: this, dependsOn },
+            { parent: this, dependsOn, retainOnDelete: true },
         );
     }
 }

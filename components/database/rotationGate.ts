@@ -19,8 +19,8 @@ export interface RotationGateArgs {
 }
 
 /**
- * Fails `pulumi preview` and `up` when a generation bump would give a new password to a role that can still log in:
- * the previous rotation never went live, and the app may be using that role. The passwords depend on it.
+ * Fails `pulumi preview` and `up` when a generation would give a new password to a role the app may be using: a bump
+ * while the previous rotation never went live, a lower generation, a jump, a new role prefix. The passwords depend on it.
  */
 export class RotationGate extends ModuleResource {
     declare public readonly generation: pulumi.Output<number>;

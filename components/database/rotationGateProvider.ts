@@ -1,75 +1,52 @@
 // The RotationGate provider's implementation, loaded in the dynamic-provider host at run time (see ../dynamicProvider.ts).
 import type * as pulumi from "@pulumi/pulumi";
+import { gateRefusal, type GateRoles, type RoleFacts, rolesToAsk } from "./rotationRules";
 import { connectAdmin, rememberAdminConfig } from "./sql";
 
-export interface RotationGateInputs {
+export interface RotationGateInputs extends GateRoles {
     /** Any database the admin can reach; roles belong to the whole cluster. */
     readonly database: string;
-    /** `databaseCredentialGeneration`. */
-    readonly generation: number;
-    /** The login role this generation activates: the one about to get a new password. */
-    readonly activeRole: string;
-    /** The role it takes over from. */
-    readonly standbyRole: string;
 }
 
 export type RotationGateOutputs = RotationGateInputs;
 
-/**
- * Why giving `activeRole` a new password now could cut the app off, or undefined when it cannot. The role a new
- * generation activates is the one the previous rotation retired (LOGIN taken away only once its successor was live
- * and proven). If it can still log in, that retirement never ran: the previous generation did not go live, the app
- * may be running on this very role, and a new password would lock it out.
- */
-async function refusal(olds: Partial<RotationGateInputs>, news: RotationGateInputs): Promise<string | undefined> {
-    const client = await connectAdmin(news.database);
+/** What the database says of `names`: absent, or whether each can log in. */
+async function roleFacts(database: string, names: string[]): Promise<RoleFacts> {
+    if (names.length === 0) return {};
+    const client = await connectAdmin(database);
     try {
-        const found = await client.query<{ rolcanlogin: boolean }>(
-            "SELECT rolcanlogin FROM pg_roles WHERE rolname = $1",
-            [news.activeRole],
+        const found = await client.query<{ rolname: string; rolcanlogin: boolean }>(
+            "SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname = ANY($1)",
+            [names],
         );
-        if (found.rows.length === 0 || !found.rows[0].rolcanlogin) return undefined;
+        return Object.fromEntries(found.rows.map((r) => [r.rolname, { canLogin: r.rolcanlogin }]));
     } finally {
         await client.end();
     }
-    if (olds.generation === undefined) {
-        return (
-            `generation ${news.generation} would give ${news.activeRole} a new password, but ${news.activeRole} already ` +
-            `exists and can log in, so something may use it; if nothing does, run ALTER ROLE ${news.activeRole} NOLOGIN, ` +
-            `then pulumi up again`
-        );
-    }
-    return (
-        `generation ${news.generation} would give ${news.activeRole} a new password, but ${news.activeRole} can still log ` +
-        `in: generation ${olds.generation} never went live (its deploy, verification or login proof failed, so ` +
-        `${news.activeRole} was never retired) and the app may still run on it. Finish generation ${olds.generation} ` +
-        `first: set databaseCredentialGeneration back to ${olds.generation}, run pulumi up until it succeeds, then bump it`
-    );
 }
 
-/** Refuses, at preview and at `up`, a rotation that would change the password of the login the app may be using. */
+/**
+ * Refuses, at preview and at `up`, a generation that would change the password of a login the app may be using: a
+ * bump while the previous one never went live, a lower generation (a retired password must never come back), a jump,
+ * a new role prefix (it would rename the live login).
+ */
 export const rotationGateProvider: pulumi.dynamic.ResourceProvider<RotationGateInputs, RotationGateOutputs> = {
     async configure(req) {
         rememberAdminConfig(req.config);
     },
 
     async check(olds, news) {
-        // The same generation is a re-run (or nothing at all): its password is already set, no new one is made.
-        if (olds.generation === news.generation) return { inputs: news, failures: [] };
+        const asked = rolesToAsk(olds, news);
+        let roles: RoleFacts;
         try {
-            const why = await refusal(olds, news);
-            return { inputs: news, failures: why ? [{ property: "generation", reason: why }] : [] };
+            // What the state alone decides asks the database nothing: a no-op preview costs no connection.
+            roles = await roleFacts(news.database, asked);
         } catch (err) {
-            return {
-                inputs: news,
-                failures: [
-                    {
-                        property: "generation",
-                        reason: `could not check that generation ${news.generation} is safe to start: ${(err as Error).message}`,
-                    },
-                ],
-            };
+            const reason = `could not check that generation ${news.generation} is safe to start: ${(err as Error).message}`;
+            return { inputs: news, failures: [{ property: "generation", reason }] };
         }
+        const refusal = gateRefusal(olds, news, roles);
+        return { inputs: news, failures: refusal ? [{ property: "generation", reason: refusal }] : [] };
     },
 
     async diff(_id, olds, news) {

@@ -23,8 +23,11 @@ export interface EnvVarArgs {
     readonly secret?: boolean;
 }
 
-/** One Render environment variable, present or absent, written and deleted key by key (never PUT /env-vars, which
- * replaces them all). */
+/**
+ * One Render environment variable, present or absent, written and deleted key by key (never PUT /env-vars, which
+ * replaces them all). Its first `up` reads what the service has (the preview shows it, found => wanted); removing the
+ * resource leaves the variable as it is (the stack's ServiceOwner puts switches back as found on destroy).
+ */
 export class EnvVar extends ModuleResource {
     // `declare`: with ES2022 class fields a plain field would reset the output the base constructor assigned.
     declare public readonly serviceId: pulumi.Output<string>;
@@ -39,6 +42,8 @@ export class EnvVar extends ModuleResource {
             key: args.key,
             value: args.secret && args.value !== undefined ? pulumi.secret(args.value) : args.value,
             apiUrl: args.apiUrl,
+            // Only on a secret: the adoption note then says whether one was there, never what.
+            ...(args.secret ? { secret: true } : {}),
             serviceId: undefined,
             revision: undefined,
         };

@@ -1,7 +1,10 @@
 // The EnvVar provider's implementation, loaded in the dynamic-provider host at run time (see ../dynamicProvider.ts).
 import { randomBytes } from "node:crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { adoptionNote } from "./ownership";
 import {
     configureRenderProvider,
+    isSecretWrapper,
     isUnknown,
     openRenderClient,
     RenderProvider,
@@ -18,6 +21,13 @@ export interface EnvVarInputs {
     /** The value to store; absent: the variable must not exist on the service (it is deleted). */
     value?: string;
     apiUrl: string;
+    /** The value is a secret: what adoption found is never shown, only whether it was there. */
+    secret?: boolean;
+    /**
+     * What the service had before this resource first wrote the key, and what it becomes (set by `check` on a create,
+     * so the preview shows it: `"192.0.2.7" (set by hand) => absent`); kept as recorded afterwards.
+     */
+    found?: string;
 }
 
 /** The EnvVar provider's outputs: the inputs plus the service's resolved srv- id and the revision of the last write. */
@@ -53,8 +63,42 @@ function newRevision(): string {
 }
 
 function inputsOf(props: EnvVarInputs): EnvVarInputs {
-    const { service, key, value, apiUrl } = props;
-    return value === undefined ? { service, key, apiUrl } : { service, key, value, apiUrl };
+    const { service, key, value, apiUrl, secret, found } = props;
+    return {
+        service,
+        key,
+        ...(value === undefined ? {} : { value }),
+        apiUrl,
+        ...(secret === undefined ? {} : { secret }),
+        ...(found === undefined ? {} : { found }),
+    };
+}
+
+/**
+ * Adoption reads before it writes: on a create (or a move to another service) what the service has now for the key,
+ * shown in the preview beside what it becomes, and warned about when a switch set by hand is about to change.
+ */
+async function adoptionFound(
+    provider: RenderProviderState,
+    next: EnvVarInputs,
+    secret: boolean,
+): Promise<{ found?: string; failure?: string }> {
+    try {
+        const client = openRenderClient(provider, next.apiUrl);
+        const current = await client.getEnvVar(await client.resolveServiceId(next.service), next.key);
+        if (isUnknown(next.value) && !secret) {
+            return { found: `${current === undefined ? "absent" : JSON.stringify(current)} => (known after the up)` };
+        }
+        const found = adoptionNote(current, next.value, secret);
+        if (!secret && current !== undefined && current !== next.value) {
+            void pulumi.log.warn(`${next.service}: ${next.key} is ${found.replace(" => ", "; this up makes it ")}`);
+        }
+        return { found };
+    } catch (err) {
+        return {
+            failure: `could not read ${next.key} on ${next.service} before adopting it: ${(err as Error).message}`,
+        };
+    }
 }
 
 /** Makes Render's stored variable what the inputs say: written with PUT /env-vars/{key}, or deleted when absent. */
@@ -73,7 +117,7 @@ async function write(provider: RenderProviderState, inputs: EnvVarInputs, servic
 export const envVarProvider: RenderProvider<EnvVarInputs, EnvVarOutputs> = {
     configure: configureRenderProvider,
 
-    async check(_olds, news) {
+    async check(olds, news) {
         const { service, key, value, apiUrl } = revealed(news);
         const failures = serviceFailures(service, apiUrl);
         const keyProblem = isUnknown(key) ? undefined : envVarKeyProblem(key);
@@ -87,8 +131,18 @@ export const envVarProvider: RenderProvider<EnvVarInputs, EnvVarOutputs> = {
                 reason: `value of ${String(key)} must be a string or absent, got ${typeof value}`,
             });
         }
+        if (failures.length > 0) return { inputs: news, failures };
+        // The engine hands check the recorded inputs: none on a create.
+        const old = revealed(olds) as Partial<EnvVarInputs>;
+        if (old.key !== undefined && old.service === service) {
+            // Adopted already (or managed since before adoption was recorded): what was found stays as recorded.
+            return { inputs: old.found === undefined ? news : { ...news, found: old.found }, failures };
+        }
+        // A value the engine sends as a secret is one, flag or not: what was found is then never shown.
+        const adoption = await adoptionFound(this, revealed(news), news.secret === true || isSecretWrapper(news.value));
+        if (adoption.failure) return { inputs: news, failures: [{ property: "key", reason: adoption.failure }] };
         // The inputs go back as they came, so a secret stays wrapped for the engine.
-        return { inputs: news, failures };
+        return { inputs: { ...news, found: adoption.found }, failures };
     },
 
     async diff(_id, olds, news) {
@@ -143,10 +197,12 @@ export const envVarProvider: RenderProvider<EnvVarInputs, EnvVarOutputs> = {
         };
     },
 
+    // Letting go never breaks the app: a resource that goes (destroy, a rename, a capability removed, a move to another
+    // service) leaves the variable as it is. A secret stays because the app runs on it; a switch is put back as found
+    // by the stack's ServiceOwner, once, at destroy, while a renamed resource's old self must not delete the key its
+    // new self has just written. To remove a switch, unset it: that deletes it in an update the deploy follows.
     async delete(_id, props) {
         const recorded = revealed(props);
-        if (recorded.value === undefined) return;
-        // A 404 (already gone) is as good as deleted.
-        await openRenderClient(this, recorded.apiUrl).deleteEnvVar(recorded.serviceId, recorded.key);
+        void pulumi.log.info(`${recorded.service}: ${recorded.key} stays on the service as it is`);
     },
 };

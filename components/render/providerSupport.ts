@@ -34,7 +34,8 @@ export function revealed<T extends object>(props: T): T {
     ) as T;
 }
 
-function isSecretWrapper(value: unknown): value is { value: unknown } {
+/** True for a value the engine sent wrapped as a secret. */
+export function isSecretWrapper(value: unknown): value is { value: unknown } {
     return (
         typeof value === "object" &&
         value !== null &&

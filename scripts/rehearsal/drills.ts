@@ -1,12 +1,17 @@
 // The runbook's actions as an on-call engineer types them, each followed by what the emulator, the stand-in app, the
 // database and Redis show: one implementation for `npm run rehearse` and the e2e tests.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { Client } from "pg";
 import { createClient } from "redis";
+import { OWNER_MARKER_KEY, parseMarker } from "../../components/render/ownership";
+import { HAND_SET_BLOCKED_IPS } from "../../emulator/seed";
 import { canConnect } from "../../test/support/postgres";
 import { waitFor } from "../../test/support/wait";
-import { resourcesSummary } from "./cli";
+import { PulumiCli, resourcesSummary } from "./cli";
 import { previewSteps, type Action, type PreviewStep } from "./rehearsal";
 import { incidentMitigating, openIncident, postIncidentReport, resolveIncident } from "./reportDrills";
+import { repoRoot } from "./toolchain";
 import { watchToEnd } from "./watch";
 
 export interface Drill {
@@ -60,6 +65,17 @@ function checkWrites(a: Action, expected: Record<string, number>): void {
             .join(", ")}`,
         same,
         `saw ${JSON.stringify(seen)}`,
+    );
+}
+
+/** The owner marker on the service records `generation` as the highest started of `which`. */
+function checkMarkerGeneration(a: Action, which: "secretKey" | "databaseCredential", generation: number): void {
+    const reading = parseMarker(a.rehearsal.emulator.envVars()[OWNER_MARKER_KEY]);
+    const recorded = reading.state === "present" ? reading.marker.generations[which] : undefined;
+    a.check(
+        `the service's owner marker records ${which} generation ${generation}`,
+        recorded === generation,
+        String(recorded),
     );
 }
 
@@ -145,6 +161,35 @@ function resourcesOf(output: string): string {
     return resourcesSummary(output);
 }
 
+/** The rehearsal stack's full name, as the owner marker records it (the file backend's organization). */
+function stackName(a: Action): string {
+    return `organization/ahoy-ops/${a.rehearsal.options.stack}`;
+}
+
+/** What the owner marker on the service says, or why it says nothing. */
+function ownerOf(a: Action): string {
+    const reading = parseMarker(a.rehearsal.emulator.envVars()[OWNER_MARKER_KEY]);
+    return reading.state === "present" ? reading.marker.stack : reading.state;
+}
+
+/** Sessions the app holds in Redis before the program manages anything (the flush must leave them). */
+const SEEDED_SESSIONS = ["session:alice", "session:bob", "other-app:cache"];
+
+function redisClient(url: string) {
+    return createClient({ url });
+}
+
+async function withRedis<T>(a: Action, body: (redis: ReturnType<typeof redisClient>) => Promise<T>): Promise<T> {
+    const redis = redisClient(a.rehearsal.services.redis!.url);
+    redis.on("error", () => undefined);
+    await redis.connect();
+    try {
+        return await body(redis);
+    } finally {
+        if (redis.isOpen) await redis.close();
+    }
+}
+
 // --- the drills ---------------------------------------------------------------------------------------------------
 
 /** `pulumi stack init` and the settings an on-call engineer gives a rehearsal stack. */
@@ -187,22 +232,87 @@ export const configure: Drill = {
     },
 };
 
-/** The first `pulumi up`: the stack takes over SECRET_KEY (and DATABASE_URL) and deploys the live commit once. */
+/**
+ * The first preview against the live service: every key it will manage read first, what it found shown beside what
+ * it wants (`found`), the hand-set BLOCKED_IPS warned about, the app's secrets shown only as present; nothing written.
+ */
+export const adoptionPreview: Drill = {
+    name: "adoption preview: pulumi preview --diff against the live service",
+    async run(a) {
+        const r = a.rehearsal;
+        const seeded = r.emulator.envVars();
+        // The app's own values: never printed, in any output.
+        for (const key of ["SECRET_KEY", "DATABASE_URL"]) if (seeded[key]) r.secrets.add(seeded[key]);
+        const mark = a.mark();
+        const preview = await a.pulumi(["preview", "--diff"]);
+        a.check("the preview wrote nothing", a.writesSince(mark) === 0, `${a.writesSince(mark)} writes`);
+        const out = preview.output;
+        /** The value the preview shows for `property` of the EnvVar of `key` (the first such line of its block). */
+        const shown = (key: string, property: string): string | undefined => {
+            const lines = out.split("\n");
+            const start = lines.findIndex((l) => l.includes(`EnvVar::ahoy-${key}]`));
+            for (const line of start < 0 ? [] : lines.slice(start + 1, start + 12)) {
+                const match = new RegExp(`^\\s+${property}\\s+: (.*)$`).exec(line);
+                if (match) return match[1];
+            }
+            return undefined;
+        };
+        const found = (key: string, text: string) => shown(key, "found") === JSON.stringify(text);
+        a.check(
+            `preview: BLOCKED_IPS found "${HAND_SET_BLOCKED_IPS}" (set by hand) => absent`,
+            found("BLOCKED_IPS", `"${HAND_SET_BLOCKED_IPS}" (set by hand) => absent`),
+            `found: ${shown("BLOCKED_IPS", "found")}`,
+        );
+        a.check(
+            "preview: a warning names the hand-set switch about to change",
+            out.includes(`BLOCKED_IPS is "${HAND_SET_BLOCKED_IPS}" (set by hand); this up makes it absent`),
+            "no warning",
+        );
+        a.check(
+            "preview: SECRET_KEY found present, its value not shown",
+            found("SECRET_KEY", "present (a secret, not shown)"),
+            `found: ${shown("SECRET_KEY", "found")}`,
+        );
+        a.check(
+            "preview: SECRET_KEY's source adopts the app's key",
+            /origin\s+: "adopted: the SECRET_KEY found on ahoy-indie-media/.test(out),
+            "no such line",
+        );
+        a.check(
+            "preview: what destroy would leave (onDestroy): the secrets kept, BLOCKED_IPS put back",
+            /SECRET_KEY\s+: "kept as it is \(the app runs on it\)"/.test(out) &&
+                out.includes(`: ${JSON.stringify(`put back to "${HAND_SET_BLOCKED_IPS}" (as found)`)}`),
+            "no onDestroy lines",
+        );
+        a.check("no secret in the preview", r.leakedIn(out).length === 0, r.leakedIn(out).join(", "));
+    },
+};
+
+/**
+ * The first `pulumi up`: the stack adopts the service (the app's SECRET_KEY kept byte for byte; DATABASE_URL taken
+ * over by the managed login when the database is managed), claims it, and deploys the live commit once.
+ */
 export const converge: Drill = {
     name: "converge: pulumi up",
     async run(a) {
         const emulator = a.rehearsal.emulator;
         const before = liveDeploy(a);
+        const appKey = emulator.envVars().SECRET_KEY;
+        a.rehearsal.secrets.add(appKey);
+        const redis = a.rehearsal.services.redis;
+        if (redis) await withRedis(a, async (c) => void (await Promise.all(SEEDED_SESSIONS.map((k) => c.set(k, "v")))));
         await a.pulumi(["up", "--yes"]);
         const live = liveDeploy(a);
         a.check("one deploy", a.deploysCreated() === 1, `${a.deploysCreated()} deploys`);
         a.check("it runs the commit that was live", live.commit.id === before.commit.id, `${live.commit.id} live`);
         const env = emulator.liveEnv();
+        a.check("SECRET_KEY live is the app's own, byte for byte", env.SECRET_KEY === appKey, "it changed");
         a.check(
-            "SECRET_KEY live (43 URL-safe characters)",
-            /^[A-Za-z0-9_-]{43}$/.test(env.SECRET_KEY ?? ""),
-            "missing",
+            "BLOCKED_IPS (set by hand) is what the config says: absent, stored and live",
+            env.BLOCKED_IPS === undefined && emulator.envVars().BLOCKED_IPS === undefined,
+            `${env.BLOCKED_IPS}`,
         );
+        a.check("the service names this stack its owner", ownerOf(a) === stackName(a), ownerOf(a));
         await checkStatus(a, "/healthz answers 200", "GET", "/healthz", 200);
         if (a.rehearsal.services.postgres) {
             const url = env.DATABASE_URL ?? "";
@@ -210,6 +320,35 @@ export const converge: Drill = {
             const login = await canConnect(url);
             a.check("the app logs in with it", login === true, String(login));
         }
+        if (redis) {
+            const left = await withRedis(a, (c) => c.exists(SEEDED_SESSIONS));
+            a.check(
+                "turning on sessionStore redis cleared nothing: the sessions are all there",
+                left === SEEDED_SESSIONS.length,
+                `${left} of ${SEEDED_SESSIONS.length} left`,
+            );
+        }
+    },
+};
+
+/** The URNs the engine gave every resource are the ones test/urns pins (where the mocks' URN tests hold them). */
+export const urnContract: Drill = {
+    name: "URNs: the engine's are the pinned ones",
+    async run(a) {
+        const exported = JSON.parse((await a.pulumi(["stack", "export"])).stdout) as {
+            deployment: { resources: Array<{ urn: string; type: string }> };
+        };
+        const pins = new Set(
+            ["prod.txt", "prod-database.txt"].flatMap((file) =>
+                fs.readFileSync(path.join(repoRoot, "test", "urns", file), "utf8").split("\n"),
+            ),
+        );
+        const prefix = `urn:pulumi:${a.rehearsal.options.stack}::`;
+        const unpinned = exported.deployment.resources
+            .filter((r) => !r.type.startsWith("pulumi:providers:"))
+            .map((r) => r.urn.replace(prefix, "urn:pulumi:prod::").replace(/::ahoy-ops-[^:]+$/, "::ahoy-ops-prod"))
+            .filter((urn) => !pins.has(urn));
+        a.check("every URN the engine recorded is pinned in test/urns", unpinned.length === 0, unpinned.join(", "));
     },
 };
 
@@ -353,7 +492,10 @@ export const rotateSecretKey: Drill = {
             await a.pulumi(["up", "--yes"]);
             const after = a.rehearsal.emulator.liveEnv().SECRET_KEY;
             a.check("a new SECRET_KEY is live", after !== undefined && after !== before, "unchanged");
-            checkWrites(a, { "PUT env-vars/{key}": 1, "POST deploys": 1 });
+            a.check("in the runbook's token_urlsafe(32) form", /^[A-Za-z0-9_-]{43}$/.test(after ?? ""), "another form");
+            // The variable, and the owner marker recording the generation started (a revert is refused by it).
+            checkWrites(a, { "PUT env-vars/{key}": 2, "POST deploys": 1 });
+            checkMarkerGeneration(a, "secretKey", 2);
             if (redis) {
                 const left = await redis.dbSize();
                 a.check("the old sessions are gone from Redis", left === 0, `${left} keys left`);
@@ -410,7 +552,135 @@ export const rotateDatabaseLogin: Drill = {
             logins.ahoy_app_green === true && logins.ahoy_app_blue === false,
             JSON.stringify(logins),
         );
-        checkWrites(a, { "PUT env-vars/{key}": 1, "POST deploys": 1 });
+        // The variable, and the owner marker recording the generation started (a revert is refused by it).
+        checkWrites(a, { "PUT env-vars/{key}": 2, "POST deploys": 1 });
+        checkMarkerGeneration(a, "databaseCredential", 2);
+    },
+};
+
+/** A reverted rotation PR: both generations back to 1 after they went to 2. The preview refuses; nothing is written. */
+export const revertRefused: Drill = {
+    name: "revert a rotation: both generations back to 1, refused at preview",
+    async run(a) {
+        const database = a.rehearsal.services.postgres !== undefined;
+        const mark = a.mark();
+        // --config sets the values in the stack file too, as `pulumi config set` does.
+        const preview = await a.pulumi(
+            [
+                "preview",
+                "--diff",
+                "--config",
+                "secretKeyGeneration=1",
+                ...(database ? ["--config", "databaseCredentialGeneration=1"] : []),
+            ],
+            { allowFailure: true },
+        );
+        a.check("the preview fails", preview.code !== 0, "it succeeded");
+        a.check(
+            "it names the SECRET_KEY generation already started and the way forward",
+            preview.output.includes("secretKeyGeneration: got 1, but generation 2 already started") &&
+                preview.output.includes("`pulumi config set secretKeyGeneration 3` rotates again"),
+            preview.output
+                .split("\n")
+                .filter((l) => l.includes("error"))
+                .join(" | "),
+        );
+        if (database) {
+            a.check(
+                "and the database login's",
+                preview.output.includes("databaseCredentialGeneration: got 1, but generation 2 already started"),
+                preview.output
+                    .split("\n")
+                    .filter((l) => l.includes("error"))
+                    .join(" | "),
+            );
+        }
+        a.check("nothing was written", a.writesSince(mark) === 0, `${a.writesSince(mark)} writes`);
+        // Forward again, as the refusal says (2 keeps what is live), for the drills after this one.
+        await a.pulumi(["config", "set", "secretKeyGeneration", "2"]);
+        if (database) await a.pulumi(["config", "set", "databaseCredentialGeneration", "2"]);
+    },
+};
+
+/**
+ * `pulumi stack init` of a second stack with the defaults and the API key, against the owned service: its preview and
+ * its `up` refuse before writing anything, naming the owner and the hand-over; its destroy touches nothing.
+ */
+export const secondStack: Drill = {
+    name: "a second stack: refused, naming the owner; its destroy touches nothing",
+    async run(a) {
+        const r = a.rehearsal;
+        const other = `${r.options.stack}-second`;
+        // Someone's scratch stack: the defaults, the API key exported as on the on-call's machine.
+        const cli = new PulumiCli({ ...r.cli.options, stack: other, extraEnv: { RENDER_API_KEY: r.emulator.apiKey } });
+        const run = async (args: string[], opts: { allowFailure?: boolean } = {}) => {
+            const result = await cli.run(args, opts);
+            a.record.commands.push(`${result.command} --stack ${other}`);
+            return result;
+        };
+        const stackFile = path.join(repoRoot, `Pulumi.${other}.yaml`);
+        try {
+            await run(["stack", "init", other]);
+            const before = r.emulator.envVars();
+            const mark = a.mark();
+            const up = await run(
+                ["up", "--yes", "--config", `renderApiUrl=${r.emulator.baseUrl}`, "--config", "verify=false"],
+                { allowFailure: true },
+            );
+            const owner = stackName(a);
+            a.check("its up fails, at the preview", up.code !== 0, "it succeeded");
+            a.check(
+                "naming the owner and the reviewed hand-over",
+                up.output.includes(`ahoy-indie-media is managed by stack ${owner}`) &&
+                    up.output.includes(`\`pulumi config set takeOverFrom ${owner}\``),
+                up.output
+                    .split("\n")
+                    .filter((l) => l.includes("error"))
+                    .join(" | "),
+            );
+            await run(["destroy", "--yes"]);
+            a.check("nothing was written to Render", a.writesSince(mark) === 0, `${a.writesSince(mark)} writes`);
+            a.check(
+                "every variable is as it was",
+                JSON.stringify(r.emulator.envVars()) === JSON.stringify(before),
+                "changed",
+            );
+            a.check("the service still names its owner", ownerOf(a) === owner, ownerOf(a));
+            await run(["stack", "rm", other, "--yes"]);
+        } finally {
+            fs.rmSync(stackFile, { force: true });
+        }
+    },
+};
+
+/**
+ * `pulumi config rm databaseAppHost` (and the generation with it): the program stops managing the database. The
+ * service keeps DATABASE_URL, the login roles stay, and the app's login works.
+ */
+export const letGoOfDatabase: Drill = {
+    name: "let go of the database: pulumi config rm databaseAppHost",
+    async run(a) {
+        const emulator = a.rehearsal.emulator;
+        const url = emulator.envVars().DATABASE_URL;
+        await a.pulumi(["config", "rm", "databaseAppHost"]);
+        await a.pulumi(["config", "rm", "databaseCredentialGeneration"]);
+        const up = await a.pulumi(["up", "--yes"]);
+        a.check(
+            "its preview says DATABASE_URL stays",
+            up.output.includes("DATABASE_URL is no longer managed by this stack; it stays as it is"),
+            "no such line",
+        );
+        a.check("DATABASE_URL stays on the service, unchanged", emulator.envVars().DATABASE_URL === url, "changed");
+        a.check("and live", emulator.liveEnv().DATABASE_URL === url, "changed");
+        const login = await canConnect(url);
+        a.check("the app logs in with it", login === true, String(login));
+        const logins = await roleLogins(a);
+        a.check(
+            "both login roles stay, the live one with LOGIN",
+            Object.keys(logins).length === 2 && Object.values(logins).includes(true),
+            JSON.stringify(logins),
+        );
+        a.check("SECRET_KEY stays", emulator.envVars().SECRET_KEY !== undefined, "gone");
     },
 };
 
@@ -496,32 +766,52 @@ export const secretsStayEncrypted: Drill = {
     },
 };
 
-/** `pulumi destroy` and `pulumi stack rm`: the managed variables and the login roles go; the service keeps running. */
+/**
+ * `pulumi destroy` and `pulumi stack rm`: letting go never breaks the app. SECRET_KEY and DATABASE_URL stay (and the
+ * app's login works), the switches go back as the first `up` found them (BLOCKED_IPS set by hand comes back, the
+ * ones the stack created go), the owner marker goes; the service keeps running its deploy.
+ */
 export const destroy: Drill = {
     name: "destroy: pulumi destroy + stack rm",
     async run(a) {
         const r = a.rehearsal;
         const live = liveDeploy(a).id;
+        const before = r.emulator.envVars();
         await a.pulumi(["destroy", "--yes"]);
-        const left = Object.keys(r.emulator.envVars()).filter(
-            (k) => SWITCHES.includes(k) || k === "SECRET_KEY" || k === "DATABASE_URL",
+        const after = r.emulator.envVars();
+        for (const key of ["SECRET_KEY", "DATABASE_URL"]) {
+            if (before[key] !== undefined) a.check(`${key} stays, unchanged`, after[key] === before[key], "changed");
+        }
+        a.check(
+            `BLOCKED_IPS is back as found (${HAND_SET_BLOCKED_IPS})`,
+            after.BLOCKED_IPS === HAND_SET_BLOCKED_IPS,
+            String(after.BLOCKED_IPS),
         );
-        a.check("the managed variables are gone from Render", left.length === 0, left.join(", "));
+        const created = SWITCHES.filter((k) => k !== "BLOCKED_IPS" && k in after);
+        a.check("the switches the stack created are gone", created.length === 0, created.join(", "));
+        a.check("the service is let go (no owner marker)", !(OWNER_MARKER_KEY in after), ownerOf(a));
         a.check("the service keeps running its deploy", liveDeploy(a).id === live, liveDeploy(a).id);
-        if (r.services.postgres) {
+        if (r.services.postgres && after.DATABASE_URL) {
+            const login = await canConnect(r.emulator.liveEnv().DATABASE_URL);
+            a.check("the app's live DATABASE_URL still logs in", login === true, String(login));
             const roles = await roleLogins(a);
-            a.check("the login roles are dropped", Object.keys(roles).length === 0, Object.keys(roles).join(", "));
+            a.check("the login roles stay", Object.keys(roles).length === 2, Object.keys(roles).join(", "));
         }
         await a.pulumi(["stack", "rm", r.options.stack, "--yes"]);
         const stacks = await a.pulumi(["stack", "ls"]);
-        a.check("the stack is gone", !stacks.output.includes(r.options.stack), "still listed");
+        const listed = stacks.output
+            .split("\n")
+            .some((line) => line.split(/\s+/)[0]?.replace(/\*$/, "") === r.options.stack);
+        a.check("the stack is gone", !listed, "still listed");
     },
 };
 
 /** The whole game day, in order. */
 export const RUNBOOK: readonly Drill[] = [
     configure,
+    adoptionPreview,
     converge,
+    urnContract,
     openIncident,
     disableSignup,
     rateLimitAuth,
@@ -533,8 +823,11 @@ export const RUNBOOK: readonly Drill[] = [
     postIncidentReport,
     rotateSecretKey,
     rotateDatabaseLogin,
+    revertRefused,
+    secondStack,
     noOp,
     drift,
     secretsStayEncrypted,
+    letGoOfDatabase,
     destroy,
 ];

@@ -101,6 +101,17 @@ export class EngineStack {
         return { ops, deleted };
     }
 
+    /** `pulumi destroy`: every resource deleted, the last declared first (dependents before what they depend on). */
+    async destroy(): Promise<string[]> {
+        const deleted: string[] = [];
+        for (const [name, state] of [...this.states].reverse()) {
+            await this.host.delete(state.id, state.urn, state.outputs);
+            this.states.delete(name);
+            deleted.push(name);
+        }
+        return deleted;
+    }
+
     /**
      * `pulumi preview`: Check and Diff of every resource, nothing applied. A resource that would change hands the
      * next ones its new inputs with every other output unknown, as the engine does for a provider without previews.

@@ -35,17 +35,43 @@ export function revealAll(raw: unknown): unknown {
 export function setProjectMocks(
     newResource: pulumi.runtime.Mocks["newResource"] = (args) => ({ id: `${args.name}-id`, state: args.inputs }),
 ): Promise<void> {
-    return pulumi.runtime.setMocks({ newResource, call: (args) => args.inputs }, "ahoy-ops", "prod", false);
+    return pulumi.runtime.setMocks(
+        { newResource, call: (args) => args.inputs },
+        "ahoy-ops",
+        "prod",
+        false,
+        "organization",
+    );
 }
 
 /** A resource registration as the mock monitor receives it: the parts tests look at. */
 export interface RegisterRequest {
     getType(): string;
     getName(): string;
+    /** The parent's URN ("" for none: the stack). */
+    getParent(): string;
     /** The inputs as serialized for the engine: secrets still wrapped in Pulumi's secret signature. */
     getObject(): { toJavaScript(): Record<string, unknown> };
     getDependenciesList(): string[];
     getDeletebeforereplace(): boolean;
+    getRetainondelete(): boolean | undefined;
+    /** Structured aliases (the mock monitor supports them): each a URN or a spec the engine resolves. */
+    getAliasesList(): AliasMessage[];
+}
+
+/** One alias as the SDK sends it: a URN, or a spec (empty fields take the resource's own). */
+export interface AliasMessage {
+    getUrn(): string;
+    getSpec():
+        | {
+              getName(): string;
+              getType(): string;
+              getStack(): string;
+              getProject(): string;
+              getParenturn(): string;
+              getNoparent(): boolean;
+          }
+        | undefined;
 }
 
 /**

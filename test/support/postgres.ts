@@ -173,7 +173,8 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
 export interface DeclaredRole {
     readonly name: string;
     readonly login: boolean;
-    readonly password: string;
+    /** Absent: no password (PASSWORD NULL), as a retired role is declared. */
+    readonly password?: string;
     readonly roles: readonly string[];
     readonly assumeRole: string;
 }
@@ -185,7 +186,8 @@ export interface DeclaredRole {
 export async function applyRole(admin: Client, role: DeclaredRole): Promise<void> {
     const name = admin.escapeIdentifier(role.name);
     const exists = (await admin.query("SELECT 1 FROM pg_roles WHERE rolname = $1", [role.name])).rowCount === 1;
-    const attributes = `${role.login ? "LOGIN" : "NOLOGIN"} PASSWORD ${admin.escapeLiteral(role.password)}`;
+    const password = role.password ? admin.escapeLiteral(role.password) : "NULL";
+    const attributes = `${role.login ? "LOGIN" : "NOLOGIN"} PASSWORD ${password}`;
     await admin.query(`${exists ? "ALTER" : "CREATE"} ROLE ${name} WITH ${attributes}`);
     for (const member of role.roles) await admin.query(`GRANT ${admin.escapeIdentifier(member)} TO ${name}`);
     await admin.query(`ALTER ROLE ${name} SET ROLE TO ${admin.escapeIdentifier(role.assumeRole)}`);

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
-import { observeRegistrations, RESERVED } from "./mocks";
+import { observeRegistrations, type RegisterRequest, RESERVED } from "./mocks";
 
 export const repoRoot = path.join(__dirname, "..", "..");
 
@@ -12,12 +12,112 @@ export const repoRoot = path.join(__dirname, "..", "..");
 export interface Registration {
     readonly type: string;
     readonly name: string;
+    /** Its URN, as the engine makes it: the stack, the project, the parents' types and its own, its name. */
+    readonly urn: string;
     readonly inputs: Record<string, unknown>;
     /** The inputs as serialized for the engine: secrets still wrapped in Pulumi's secret signature. */
     readonly raw: Record<string, unknown>;
     /** URNs of the resources this one was declared to depend on. */
     readonly dependencies: string[];
+    /** Its parent's URN; "" for the stack itself. */
+    readonly parent: string;
+    readonly retainOnDelete: boolean;
+    /** The URNs its aliases name, resolved as the engine resolves them (a spec's empty fields are the resource's own). */
+    readonly aliases: string[];
 }
+
+/** The engine's root resource: its children's URNs do not carry its type. */
+const STACK_TYPE = "pulumi:pulumi:Stack";
+
+/**
+ * The URN the engine gives a resource (pulumi/pulumi resource/urn.go NewURN): the parent's qualified type (its whole
+ * chain, the stack's own left out), then its own type, and its name.
+ */
+export function urnOf(stack: string, project: string, parent: string, type: string, name: string): string {
+    const parentType = parent ? parent.split("::")[2] : "";
+    const chain = parentType && parentType !== STACK_TYPE ? `${parentType}$${type}` : type;
+    return `urn:pulumi:${stack}::${project}::${chain}::${name}`;
+}
+
+/** The URN the SDK's mock monitor hands back (runtime/mocks.js newUrn): only the parent's last type, the stack's too. */
+function mockUrnOf(stack: string, project: string, parent: string, type: string, name: string): string {
+    const chain = parent ? `${parent.split("::")[2].split("$").pop()}$${type}` : type;
+    return `urn:pulumi:${stack}::${project}::${chain}::${name}`;
+}
+
+/**
+ * Engine URNs for registrations seen under the mocks: the mock monitor's URNs are not the engine's (they keep only
+ * the parent's last type), so each parent (and alias parent) is looked up by its mock URN.
+ */
+class UrnBook {
+    private readonly engineByMock = new Map<string, string>();
+
+    constructor(
+        private readonly stack: string,
+        private readonly project: string,
+    ) {}
+
+    private engine(mockUrn: string): string {
+        return mockUrn ? (this.engineByMock.get(mockUrn) ?? mockUrn) : "";
+    }
+
+    /** The engine URN of the registration's parent ("" for none). */
+    parent(req: RegisterRequest): string {
+        return this.engine(req.getParent());
+    }
+
+    /** The registration's engine URN, remembered so its children find their parent's. */
+    urn(req: RegisterRequest): string {
+        const urn = urnOf(this.stack, this.project, this.engine(req.getParent()), req.getType(), req.getName());
+        this.engineByMock.set(mockUrnOf(this.stack, this.project, req.getParent(), req.getType(), req.getName()), urn);
+        return urn;
+    }
+
+    /** The URNs its aliases name, resolved as the engine resolves a spec (empty fields are the resource's own). */
+    aliases(req: RegisterRequest): string[] {
+        return req.getAliasesList().map((alias) => {
+            const spec = alias.getSpec();
+            if (!spec || alias.getUrn()) return alias.getUrn();
+            const parent = spec.getNoparent() ? "" : this.engine(spec.getParenturn() || req.getParent());
+            return urnOf(
+                spec.getStack() || this.stack,
+                spec.getProject() || this.project,
+                parent,
+                spec.getType() || req.getType(),
+                spec.getName() || req.getName(),
+            );
+        });
+    }
+}
+
+/** Records every registration's engine URN, parent, aliases and options, in order (call after setting the mocks). */
+export function recordRegistrations(stack = "prod", project = "ahoy-ops"): readonly Seen[] {
+    const book = new UrnBook(stack, project);
+    const seen: Seen[] = [];
+    observeRegistrations((req) => {
+        seen.push({
+            type: req.getType(),
+            name: req.getName(),
+            urn: book.urn(req),
+            raw: req.getObject().toJavaScript(),
+            dependencies: req.getDependenciesList(),
+            parent: book.parent(req),
+            retainOnDelete: req.getRetainondelete() ?? false,
+            aliases: book.aliases(req),
+        });
+    });
+    return seen;
+}
+
+function unseen(type: string, name: string): Seen {
+    return { type, name, urn: "", raw: {}, dependencies: [], parent: "", retainOnDelete: false, aliases: [] };
+}
+
+/** What a registration shows beside its inputs. */
+export type Seen = Pick<
+    Registration,
+    "urn" | "raw" | "dependencies" | "parent" | "retainOnDelete" | "aliases" | "type" | "name"
+>;
 
 export interface ProgramRun {
     readonly registrations: Registration[];
@@ -64,6 +164,16 @@ function mockOutputs(type: string, name: string, inputs: Record<string, unknown>
                 serviceId: "srv-mock",
                 liveAt: "2026-12-01T03:00:03.000Z",
             };
+        case "pulumi-nodejs:dynamic/render:ServiceOwner":
+            return { serviceId: "srv-mock", claim: "claim-mock", since: "2026-12-01T03:00:00.000Z", found: {} };
+        case "pulumi-nodejs:dynamic/secrets:SecretKey":
+            // A new key per generation, as a bump makes; the form of token_urlsafe(32).
+            return {
+                value: createHash("sha256")
+                    .update(`${name}:${String(inputs.generation)}`)
+                    .digest("base64url"),
+                origin: "generated (mock)",
+            };
         case "random:index/randomBytes:RandomBytes":
             return { base64: seed.toString("base64"), hex: seed.toString("hex") };
         case "random:index/randomPassword:RandomPassword":
@@ -98,12 +208,13 @@ export async function runProgram(
     opts: { preview?: boolean; stack?: string } = {},
 ): Promise<ProgramRun> {
     const registrations: Registration[] = [];
-    const rawByName = new Map<string, { raw: Record<string, unknown>; dependencies: string[] }>();
+    const stack = opts.stack ?? "prod";
+    let seen: readonly Seen[] = [];
     await pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-                const { raw, dependencies } = rawByName.get(args.name) ?? { raw: {}, dependencies: [] };
-                registrations.push({ type: args.type, name: args.name, inputs: args.inputs, raw, dependencies });
+                const found = seen.find((r) => r.name === args.name && r.type === args.type);
+                registrations.push({ ...(found ?? unseen(args.type, args.name)), inputs: args.inputs });
                 const outputs = mockOutputs(args.type, args.name, args.inputs);
                 return { id: `${args.name}-id`, state: { ...args.inputs, ...outputs } };
             },
@@ -112,15 +223,14 @@ export async function runProgram(
             },
         },
         "ahoy-ops",
-        opts.stack ?? "prod",
+        stack,
         opts.preview ?? false,
-        // The program's StackReference to itself (while an incident is open) names the organization.
+        // What the CLI's file backend calls every stack's organization (the program's StackReference to itself, while an
+        // incident is open, and the owner's marker name it).
         "organization",
     );
     // The mock monitor hands newResource unwrapped inputs; keep the wire form too, to see which inputs are secret.
-    observeRegistrations((req) =>
-        rawByName.set(req.getName(), { raw: req.getObject().toJavaScript(), dependencies: req.getDependenciesList() }),
-    );
+    seen = recordRegistrations(stack);
     const full = (key: string) => (key.includes(":") ? key : `ahoy-ops:${key}`);
     const config = { ...prodConfig().values };
     for (const [key, value] of Object.entries(overrides)) {
