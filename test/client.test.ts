@@ -932,6 +932,17 @@ describe("Render client (local HTTP server)", function () {
             assert.match(err.message, /400 invalid value: \[redacted\]… \(\[redacted\]\)/);
         });
 
+        it("Render's error quoting a DATABASE_URL's password decoded (it was sent percent-encoded) shows none of it", async () => {
+            const password = "Xk9$mQ2!pL7&vR4*hT6(wZ1)";
+            const url = `postgresql://ahoy_app_blue:${encodeURIComponent(password).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}@db:5432/ahoy_prod`;
+            fake.reset((_req, res) => send(res, 400, { message: `password ${password} is too weak` }));
+            const err = await client()
+                .setEnvVar(SERVICE, "DATABASE_URL", url)
+                .catch((e: unknown) => e);
+            assert.ok(err instanceof RenderApiError);
+            assert.match(err.message, /400 password \[redacted\] is too weak/);
+        });
+
         it("redactSecrets hides every run of 4 or more characters shared with a secret, and nothing else", () => {
             fc.assert(
                 fc.property(

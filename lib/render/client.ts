@@ -3,7 +3,11 @@
 // The client knows nothing of Pulumi: the Render providers build one per call, in the dynamic-provider host, with the
 // API key they read there (see providerSupport.ts).
 import { z } from "zod";
+import { redactSecrets } from "../redact";
 import { failedBeforeSending, isRetryableStatus, networkErrorCode, retryDelayMs, serverRequestedWaitMs } from "./retry";
+
+// The one redaction everyone calls (lib/redact.ts), also reached from here, as the client was its first home.
+export { redactSecrets };
 
 export interface RenderClientOptions {
     apiKey: string;
@@ -845,34 +849,6 @@ export class RenderClient {
     private redact(text: string, secrets: string[]): string {
         return redactSecrets(text, [this.apiKey, ...secrets]);
     }
-}
-
-/** Overlaps shorter than this are not taken for a quoted secret: 4 characters of a random secret are not English. */
-const MIN_SECRET_OVERLAP = 4;
-
-/**
- * `text` with every run of characters that also occurs in one of `secrets` (4 or more in a row, or a whole secret
- * shorter than that) replaced by "[redacted]": Render's messages may quote part of a value (`invalid value: pw4w…`),
- * so removing only whole values is not enough. Pure; it errs towards hiding too much.
- */
-export function redactSecrets(text: string, secrets: readonly string[]): string {
-    const hidden = new Array<boolean>(text.length).fill(false);
-    for (const secret of secrets) {
-        if (!secret) continue;
-        const width = Math.min(MIN_SECRET_OVERLAP, secret.length);
-        const windows = new Set<string>();
-        for (let i = 0; i + width <= secret.length; i++) windows.add(secret.slice(i, i + width));
-        // A common run of length L >= width is made of windows of that width that all occur in the secret.
-        for (let i = 0; i + width <= text.length; i++) {
-            if (windows.has(text.slice(i, i + width))) hidden.fill(true, i, i + width);
-        }
-    }
-    let out = "";
-    for (let i = 0; i < text.length; i++) {
-        if (!hidden[i]) out += text[i];
-        else if (i === 0 || !hidden[i - 1]) out += "[redacted]";
-    }
-    return out;
 }
 
 /** Why a failed request leaves open whether Render acted on it, or undefined when it did not act. */
