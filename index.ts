@@ -5,6 +5,7 @@ import { FeatureFlags } from "./components/featureFlags";
 import { Release } from "./components/release";
 import { MaintenanceMode } from "./components/render/maintenanceMode";
 import { SecretRotation } from "./components/secretRotation";
+import { formatUpWaits, upWaits } from "./components/upWaits";
 import { verificationFromConfig } from "./components/verification";
 import { loadStackConfig, stackAdminRole, stackRawValues } from "./stacks/load";
 import { formatReadiness, readiness, readinessWarnings } from "./stacks/readiness";
@@ -15,6 +16,8 @@ const target = { service: config.service, apiUrl: config.renderApiUrl };
 // Peacetime readiness, on every preview: what each runbook action still lacks, and the command that supplies it.
 const ready = readiness(config, stackRawValues(), process.env, pulumi.getStack());
 for (const warning of readinessWarnings(ready)) void pulumi.log.warn(warning);
+// Every wait has a deadline: the most this up can take, said before it starts (components/upWaits.ts).
+void pulumi.log.info(formatUpWaits(upWaits(config)));
 
 // The fastest lever for a complete outage, declared first and waiting on nothing: Render's edge serves it at once.
 const maintenancePage = new MaintenanceMode("ahoy-maintenance-page", {

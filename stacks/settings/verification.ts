@@ -53,10 +53,11 @@ export const verificationSettings = {
         {
             default: "300",
             description:
-                "How long to watch after a deploy: /healthz (errors at most 5%, within 2 s), then Render's metrics for that window at the runbook's thresholds; 10 to 3600 s.",
+                "How long to watch after a deploy: /healthz (errors at most 5%, within 2 s), then Render's metrics for that window at the runbook's thresholds; 10 to 1200 s.",
         },
         10,
-        3600,
+        // The whole up (deploy, checks and this window) must end within the up job's timeout: test/upWaits.test.ts.
+        1200,
         "seconds",
     ),
 };
