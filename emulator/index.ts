@@ -1,5 +1,5 @@
 // A local Render API for tests and rehearsals: Render's /v1 routes over an in-memory account seeded with Ahoy's service.
-import { AhoyApp, type Misbehaviour } from "./app";
+import { AhoyApp, type AppDatabaseStatus, type Misbehaviour } from "./app";
 import { metricsOf, type MetricsSettings } from "./metrics";
 import { seedAhoy } from "./seed";
 import { ApiServer, Fault, RecordedRequest } from "./server";
@@ -11,7 +11,7 @@ export { DEPLOY_STATUSES, RETAINED_BUILDS, SECONDS_PER_STEP, SMALL_NODE_APP } fr
 export type { DeployClock, MaintenanceMode } from "./state";
 export { SEEDED_SERVICE_NAME } from "./seed";
 export { MEDIA_PREFIX } from "./app";
-export type { Misbehaviour } from "./app";
+export type { AppDatabaseStatus, Misbehaviour } from "./app";
 export type { MetricsSettings } from "./metrics";
 
 export const DEFAULT_API_KEY = "rnd_emulator_key";
@@ -59,6 +59,11 @@ export interface Emulator {
     readonly metrics: EmulatorMetrics;
     /** The stand-in app misbehaves as `rule` says (a share of requests under a path failing or slow); undefined: stops. */
     misbehave(rule?: Misbehaviour): void;
+    /**
+     * The stand-in app's database pool: opened with the live deploy's DATABASE_URL when it goes live (loopback hosts
+     * only), its sessions, and why it holds none.
+     */
+    appDatabase(): AppDatabaseStatus;
     /**
      * Pushes a commit to the service's branch; with autoDeploy "yes" this triggers a deploy (trigger "new_commit").
      * `bad`: it builds and goes live, but the app's /healthz answers 500. `sha`: a chosen 40-hex id (e.g. a commit in a
@@ -122,7 +127,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         appPort = await app.listen(opts.appPort ?? 0);
     } catch (error) {
         state.close();
-        await api.close();
+        await Promise.all([api.close(), app.database.close()]);
         throw error;
     }
 
@@ -141,6 +146,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
                 }),
         },
         misbehave: (rule) => app.misbehave(rule),
+        appDatabase: () => app.database.status(),
         pushCommit: ({ message, failBuild, failUpdate, bad, sha } = {}) =>
             state.pushCommit(serviceId, message, failBuild ?? false, bad ?? false, sha, failUpdate ?? false),
         dashboardDeploy: (commitId) => state.dashboardDeploy(serviceId, commitId),
