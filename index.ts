@@ -1,7 +1,7 @@
 // ahoy-ops: validate the stack's config, then declare the runbook's actions against the Render service.
 import * as pulumi from "@pulumi/pulumi";
 import { IncidentComms } from "./components/comms/incidentComms";
-import { FeatureFlags } from "./components/featureFlags";
+import { FeatureFlags, flagVariables } from "./components/featureFlags";
 import { Release } from "./components/release";
 import { MaintenanceMode } from "./components/render/maintenanceMode";
 import { SecretRotation } from "./components/secretRotation";
@@ -19,7 +19,14 @@ for (const warning of readinessWarnings(ready)) void pulumi.log.warn(warning);
 // Every wait has a deadline: the most this up can take, said before it starts (components/upWaits.ts).
 void pulumi.log.info(formatUpWaits(upWaits(config)));
 
-// The fastest lever for a complete outage, declared first and waiting on nothing: Render's edge serves it at once.
+// Incident comms first, depending on nothing the mitigation checks: a refused pin or rotation never holds back an
+// alert, and a slow channel never delays a mitigation (the receipt that fails the up for it waits for the mitigation).
+const comms = new IncidentComms("ahoy", {
+    settings: config,
+    facts: { switches: flagVariables(config), lastVerification: lastVerification() },
+    stack: `${pulumi.getProject()}/${pulumi.getStack()}`,
+});
+// The fastest lever for a complete outage, waiting on nothing: Render's edge serves it at once.
 const maintenancePage = new MaintenanceMode("ahoy-maintenance-page", {
     ...target,
     enabled: config.MAINTENANCE_PAGE,
@@ -41,12 +48,8 @@ const release = new Release("ahoy", {
     checksAfter: [maintenancePage],
 });
 secrets.afterDeploy({ deploy: release.deploy, verification: release.verification });
-// Beside the mitigation, never before it: comms run alongside the deploy, and a failed channel fails the up after it.
-const comms = new IncidentComms("ahoy", {
-    settings: config,
-    facts: { switches: flags.values, lastVerification: lastVerification() },
-    mitigation: release.verification ?? release.deploy,
-});
+// A channel that did not take a message fails the up after the mitigation ran, never before.
+comms.receiptAfter(release.verification ?? release.deploy);
 
 /**
  * The previous `up`'s verification, for an incident update's Progress line, read from this stack's own last outputs:

@@ -10,6 +10,7 @@ const IMPLEMENTATIONS: Record<string, () => Implementation> = {
     "render:MaintenanceMode": () => require("./render/maintenanceModeProvider").maintenanceModeProvider,
     "verify:Verification": () => require("./verification/provider").verificationProvider,
     "postgres:AppSetting": () => require("./database/appSettingProvider").appSettingProvider,
+    "comms:Intent": () => require("./comms/intentProvider").intentProvider,
     "comms:Incident": () => require("./comms/incidentProvider").incidentProvider,
     "comms:Receipt": () => require("./comms/receiptProvider").receiptProvider,
     "postgres:RotationGate": () => require("./database/rotationGateProvider").rotationGateProvider,
