@@ -488,7 +488,7 @@ async function deploy(
             void pulumi.log.info(
                 `${service}: adopting ${describeDeploy(adopted)}, not triggering another: made through the API after ` +
                     `the last variable write (${new Date(newestWrite(inputs.revisions)!).toISOString()}), of the commit ` +
-                    `this up deploys, it carries the writes; an earlier up's trigger whose answer was lost` +
+                    `this up deploys, it carries the writes: an earlier up's trigger it could not record (its answer lost, or that up killed)` +
                     (others.length > 0 ? ` (${others.join(", ")} also qualify: check the service's deploys)` : ""),
             );
         } else {
