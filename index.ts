@@ -26,6 +26,14 @@ const comms = new IncidentComms("ahoy", {
     facts: { switches: flagVariables(config), lastVerification: lastVerification() },
     stack: `${pulumi.getProject()}/${pulumi.getStack()}`,
 });
+// Every resource declared from here on (the mitigation) starts once the messages are on their way: the engine starts
+// nothing new after a failed step, so a write Render refuses at once would otherwise hold back the alert. It waits for
+// the incident's write-ahead record only, a local write, never for a message.
+pulumi.runtime.registerStackTransformation((args) =>
+    args.resource instanceof pulumi.CustomResource
+        ? { props: args.props, opts: pulumi.mergeOptions(args.opts, { dependsOn: [comms.started] }) }
+        : undefined,
+);
 // The fastest lever for a complete outage, waiting on nothing: Render's edge serves it at once.
 const maintenancePage = new MaintenanceMode("ahoy-maintenance-page", {
     ...target,

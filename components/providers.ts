@@ -12,6 +12,7 @@ const IMPLEMENTATIONS: Record<string, () => Implementation> = {
     "postgres:AppSetting": () => require("./database/appSettingProvider").appSettingProvider,
     "comms:Intent": () => require("./comms/intentProvider").intentProvider,
     "comms:Incident": () => require("./comms/incidentProvider").incidentProvider,
+    "comms:Started": () => require("./comms/startedProvider").commsStartedProvider,
     "comms:Receipt": () => require("./comms/receiptProvider").receiptProvider,
     "postgres:RotationGate": () => require("./database/rotationGateProvider").rotationGateProvider,
     "postgres:LoginProof": () => require("./database/loginProofProvider").loginProofProvider,

@@ -8,6 +8,7 @@ import { Incident } from "./incident";
 import type { IncidentDeadlines, IncidentTexts } from "./incidentProvider";
 import { IncidentIntent } from "./intent";
 import { IncidentReceipt } from "./receipt";
+import { CommsStarted } from "./started";
 
 /** The stack settings incident comms read. */
 export type IncidentCommsSettings = Pick<
@@ -81,8 +82,12 @@ export function progressFacts(
  * - the receipt (`receiptAfter`) depends on both the Incident and the mitigation, so it runs after the deploy and its
  *   verification; its diff makes it run whenever a message is undelivered, and it then fails the `up` naming each
  *   channel and its answer.
+ * - the marker `started`, ready with the Incident: the mitigation's steps wait for it (index.ts), so the engine has
+ *   started sending before any of them can fail and stop it from starting anything new.
  * The next `up` finds the undelivered messages in the Incident's state and sends only those. Declare it before the
- * mitigation, so a preview or a refused pin or rotation never holds back an alert.
+ * mitigation: nothing the mitigation does during the up (a write refused, a deploy failed, a rotation refused at its
+ * retirement) holds back an alert. What a preview refuses (a pin Render does not know, a rotation bumped too early)
+ * stops the whole up before anything runs, messages included: fix or remove it, and up again.
  */
 export class IncidentComms extends pulumi.ComponentResource {
     /** One line on the current (or last) incident, or "none". */
@@ -97,6 +102,11 @@ export class IncidentComms extends pulumi.ComponentResource {
     public readonly intent: IncidentIntent;
     /** The messages' resource. */
     public readonly delivery: Incident;
+    /**
+     * Done once the messages' step is on its way: every mitigation step waits for it (see ./started.ts), so one that
+     * fails at once (a write Render refuses) cannot keep the alert from going out. It waits for no message.
+     */
+    public readonly started: CommsStarted;
 
     private readonly baseName: string;
     private receipt?: IncidentReceipt;
@@ -110,22 +120,20 @@ export class IncidentComms extends pulumi.ComponentResource {
             .output(facts.lastVerification)
             .apply((last) => progressLine(progressFacts(settings, facts, last ?? undefined)));
         this.intent = new IncidentIntent(`${name}-incident-intent`, { stack: args.stack, incident }, { parent: this });
+        const intent = pulumi
+            .all([this.intent.token, this.intent.dedupKey, this.intent.openedAt])
+            .apply(([token, dedupKey, openedAt]) => ({
+                token,
+                ...(dedupKey && { dedupKey }),
+                ...(openedAt && { openedAt }),
+            }));
         this.delivery = new Incident(
             `${name}-incident`,
-            {
-                incident,
-                progress,
-                source: settings.service,
-                intent: pulumi
-                    .all([this.intent.token, this.intent.dedupKey, this.intent.openedAt])
-                    .apply(([token, dedupKey, openedAt]) => ({
-                        token,
-                        ...(dedupKey && { dedupKey }),
-                        ...(openedAt && { openedAt }),
-                    })),
-            },
+            { incident, progress, source: settings.service, intent },
             { parent: this },
         );
+        // Ready with the messages (the same inputs, declared just after them): what the mitigation waits for.
+        this.started = new CommsStarted(`${name}-incident-started`, { after: [progress, intent] }, { parent: this });
         this.incident = this.delivery.summary;
         this.messages = this.delivery.texts;
         this.channels = this.delivery.channels;
