@@ -23,10 +23,10 @@ export interface IncidentIntentArgs {
  * killed while sending: whatever it sends now may already have gone out, and is sent marked as such.
  */
 export class IncidentIntent extends ModuleResource {
-    /** When the incident opened (ISO 8601); absent before the first one. */
-    declare public readonly openedAt: pulumi.Output<string | undefined>;
-    /** `<stack>/<openedAt>`: PagerDuty's dedup_key for every event of the incident, whichever `up` sends it. */
-    declare public readonly dedupKey: pulumi.Output<string | undefined>;
+    /** When the incident opened (ISO 8601); "" before the first one. */
+    declare public readonly openedAt: pulumi.Output<string>;
+    /** `<stack>/<openedAt>`: PagerDuty's dedup_key for every event of the incident, whichever `up` sends it; or "". */
+    declare public readonly dedupKey: pulumi.Output<string>;
     /** New each time the record is written. */
     declare public readonly token: pulumi.Output<string>;
 

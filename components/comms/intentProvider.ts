@@ -12,10 +12,10 @@ export interface IncidentIntentInputs {
     readonly incident?: DeclaredIncident;
 }
 
-/** The record: the inputs, the incident's identity, and this write's token. */
+/** The record: the inputs, the incident's identity ("" before the first incident), and this write's token. */
 export interface IncidentIntentOutputs extends IncidentIntentInputs {
-    readonly openedAt?: string;
-    readonly dedupKey?: string;
+    readonly openedAt: string;
+    readonly dedupKey: string;
     readonly token: string;
 }
 
@@ -55,14 +55,16 @@ function write(inputs: IncidentIntentInputs, olds?: IncidentIntentOutputs): Inci
     written().add(token);
     // A new incident opens now; an open one (or the one being closed) keeps its identity.
     const opens = inputs.incident !== undefined && olds?.incident === undefined;
-    const openedAt = opens ? new Date().toISOString() : olds?.openedAt;
-    const record: IncidentIntentOutputs = {
+    const openedAt = opens ? new Date().toISOString() : (olds?.openedAt ?? "");
+    // Always present, "" before the first incident: a preview reads an absent output as unknown, and would show the
+    // messages' resource changing on every flag flip.
+    return {
         stack: inputs.stack,
         ...(inputs.incident && { incident: inputs.incident }),
-        ...(openedAt && { openedAt, dedupKey: dedupKeyOf(inputs.stack, openedAt) }),
+        openedAt,
+        dedupKey: openedAt ? dedupKeyOf(inputs.stack, openedAt) : "",
         token,
     };
-    return record;
 }
 
 export const intentProvider: pulumi.dynamic.ResourceProvider<IncidentIntentInputs, IncidentIntentOutputs> = {
