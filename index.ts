@@ -7,6 +7,7 @@ import { MaintenanceMode } from "./components/render/maintenanceMode";
 import { ServiceOwner } from "./components/render/serviceOwner";
 import { Timeline } from "./components/report/timeline";
 import { keptWhenLetGo, SecretRotation, secretVariableKeys } from "./components/secretRotation";
+import { formatUpWaits, upWaits } from "./components/upWaits";
 import { verificationFromConfig } from "./components/verification";
 import { loadStackConfig, stackAdminRole, stackRawValues } from "./stacks/load";
 import { formatReadiness, readiness, readinessWarnings } from "./stacks/readiness";
@@ -17,7 +18,24 @@ const target = { service: config.service, apiUrl: config.renderApiUrl };
 // Peacetime readiness, on every preview: what each runbook action still lacks, and the command that supplies it.
 const ready = readiness(config, stackRawValues(), process.env, pulumi.getStack());
 for (const warning of readinessWarnings(ready)) void pulumi.log.warn(warning);
+// Every wait has a deadline: the most this up can take, said before it starts (components/upWaits.ts).
+void pulumi.log.info(formatUpWaits(upWaits(config)));
 
+// Incident comms first, depending on nothing the mitigation checks: a refused pin or rotation never holds back an
+// alert, and a slow channel never delays a mitigation (the receipt that fails the up for it waits for the mitigation).
+const comms = new IncidentComms("ahoy", {
+    settings: config,
+    facts: { switches: flagVariables(config), lastVerification: lastVerification() },
+    stack: `${pulumi.getProject()}/${pulumi.getStack()}`,
+});
+// Every resource declared from here on (the mitigation) starts once the messages are on their way: the engine starts
+// nothing new after a failed step, so a write Render refuses at once would otherwise hold back the alert. It waits for
+// the incident's write-ahead record only, a local write, never for a message.
+pulumi.runtime.registerStackTransformation((args) =>
+    args.resource instanceof pulumi.CustomResource
+        ? { props: args.props, opts: pulumi.mergeOptions(args.opts, { dependsOn: [comms.started] }) }
+        : undefined,
+);
 // One stack owns the service: claimed on the first `up` (which reads every variable before writing one), refused to
 // any other stack and to a generation lower than one already started, at preview, before anything is written.
 const owner = new ServiceOwner("ahoy-owner", {
@@ -59,12 +77,8 @@ const release = new Release("ahoy", {
     checksAfter: [maintenancePage],
 });
 secrets.afterDeploy({ deploy: release.deploy, verification: release.verification });
-// Beside the mitigation, never before it: comms run alongside the deploy, and a failed channel fails the up after it.
-const comms = new IncidentComms("ahoy", {
-    settings: config,
-    facts: { switches: flags.values, lastVerification: lastVerification() },
-    mitigation: release.verification ?? release.deploy,
-});
+// A channel that did not take a message fails the up after the mitigation ran, never before.
+comms.receiptAfter(release.verification ?? release.deploy);
 // What this `up` did, kept for `npm run report` (the stack history holds no outputs): after everything, before nothing.
 new Timeline("ahoy-timeline", {
     deploy: release.deploy,

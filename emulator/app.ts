@@ -1,6 +1,8 @@
 // A stand-in for the Ahoy app on its own port: it answers as the LIVE deploy's commit and variables say it would.
 import { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Pool } from "pg";
 import { contains, networkOf, parseAddress, readNetwork } from "../lib/ip";
+import { redactSecrets } from "../lib/redact";
 import { closeServer, createLocalServer, listenLocal, readBody } from "./http";
 import { logsOf } from "./logs";
 import { metricsOf } from "./metrics";
@@ -68,6 +70,8 @@ export class AhoyApp {
     private trouble?: { rule: Misbehaviour; seen: number };
     /** Requests answered, to send each to the next instance in turn. */
     private served = 0;
+    /** The live deploy's database pool, as the real app holds one. */
+    readonly database: AppDatabase;
 
     constructor(
         private readonly state: RenderState,
@@ -76,14 +80,15 @@ export class AhoyApp {
         this.server = createLocalServer("ahoy stand-in app", { error: "stand-in app error" }, (req, res) =>
             this.handle(req, res),
         );
+        this.database = new AppDatabase(state, serviceId);
     }
 
     listen(port: number): Promise<number> {
         return listenLocal(this.server, port);
     }
 
-    close(): Promise<void> {
-        return closeServer(this.server);
+    async close(): Promise<void> {
+        await Promise.all([closeServer(this.server), this.database.close()]);
     }
 
     /** From now on, misbehaves as `rule` says; undefined: behaves again. */
@@ -246,4 +251,116 @@ function clientAddress(req: IncomingMessage): string {
         .split(",")[0]
         .trim();
     return forwarded || (req.socket.remoteAddress ?? "").replace(/^::ffff:/, "");
+}
+
+/** What the app's database pool shows: how many sessions it holds now, and why it holds none when it cannot log in. */
+export interface AppDatabaseStatus {
+    /** The live deploy whose DATABASE_URL the pool was opened with; undefined without one. */
+    readonly deployId?: string;
+    /** Open sessions. */
+    readonly sessions: number;
+    /** Why the last attempt to log in failed (redacted), or why none is made. */
+    readonly error?: string;
+}
+
+/** Sessions the app keeps open, as a web app's pool keeps warm connections. */
+const APP_POOL_SESSIONS = 2;
+/** How often the app looks for a new live deploy (its instances switching over), and retries a failed login. */
+const APP_POOL_SYNC_MS = 50;
+const APP_POOL_RETRY_MS = 1_000;
+
+/**
+ * The stand-in app's database, as the real app's: each deploy, going live, opens a pool with ITS DATABASE_URL (the
+ * login, the host, the port and `application_name` all from the URL) and keeps APP_POOL_SESSIONS sessions open,
+ * logging in again after a failure; the pool is closed when another deploy replaces it. So whatever the program
+ * proves about the app's login (pg_stat_activity's sessions of the new role with the service's application_name) is
+ * what the app did. Only loopback hosts are connected to: the emulator runs beside a throwaway PostgreSQL, never
+ * reaches a real one (the seeded URL names Render's host, and says so in `status`).
+ */
+export class AppDatabase {
+    private deployId?: string;
+    private pool?: Pool;
+    private error?: string;
+    private lastTry = 0;
+    private closed = false;
+    private readonly timer: NodeJS.Timeout;
+
+    constructor(
+        private readonly state: RenderState,
+        private readonly serviceId: string,
+    ) {
+        this.timer = setInterval(() => this.sync(), APP_POOL_SYNC_MS);
+        this.timer.unref();
+    }
+
+    status(): AppDatabaseStatus {
+        return { deployId: this.deployId, sessions: this.pool?.totalCount ?? 0, error: this.error };
+    }
+
+    async close(): Promise<void> {
+        this.closed = true;
+        clearInterval(this.timer);
+        const pool = this.pool;
+        this.pool = undefined;
+        await pool?.end().catch(() => undefined);
+    }
+
+    /** Follows the live deploy: a new one closes the old pool and opens its own; a pool short of sessions logs in. */
+    private sync(): void {
+        if (this.closed) return;
+        const live = this.state.hasService(this.serviceId) ? this.state.liveDeploy(this.serviceId) : undefined;
+        if (live?.id !== this.deployId) {
+            this.deployId = live?.id;
+            const old = this.pool;
+            this.pool = undefined;
+            this.error = undefined;
+            // The replaced deploy's instances stop: their sessions end.
+            void old?.end().catch(() => undefined);
+            const url = live && this.state.liveEnv(this.serviceId).DATABASE_URL;
+            if (url) this.pool = this.open(url);
+            this.lastTry = 0;
+        }
+        const pool = this.pool;
+        if (!pool || pool.totalCount >= APP_POOL_SESSIONS || Date.now() - this.lastTry < APP_POOL_RETRY_MS) return;
+        this.lastTry = Date.now();
+        for (let i = pool.totalCount; i < APP_POOL_SESSIONS; i++) {
+            pool.connect().then(
+                (client) => {
+                    if (pool === this.pool) this.error = undefined;
+                    client.release();
+                },
+                (err: Error) => {
+                    if (pool === this.pool) this.error = redactSecrets(err.message, [pool.options.connectionString]);
+                },
+            );
+        }
+    }
+
+    /** A pool for `url`, or none (with the reason in `error`) when its host is not on this machine. */
+    private open(url: string): Pool | undefined {
+        let host: string;
+        try {
+            host = new URL(url).hostname.replace(/^\[|\]$/g, "");
+        } catch {
+            this.error = "DATABASE_URL is not a URL: the app cannot log in";
+            return undefined;
+        }
+        if (!["127.0.0.1", "localhost", "::1"].includes(host)) {
+            this.error = `DATABASE_URL's host ${host} is not on this machine: the stand-in app logs in only to loopback hosts`;
+            return undefined;
+        }
+        const pg: typeof import("pg") = require("pg");
+        const pool = new pg.Pool({
+            connectionString: url,
+            max: APP_POOL_SESSIONS,
+            // Kept open while idle, as a warm pool is; ended with the deploy.
+            idleTimeoutMillis: 0,
+            connectionTimeoutMillis: 2_000,
+        });
+        // A session the server ends (a retired login) is an event on the pool, not a crash of the emulator.
+        pool.on("error", (err) => {
+            if (pool === this.pool) this.error = redactSecrets(err.message, [url]);
+        });
+        return pool;
+    }
 }

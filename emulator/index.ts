@@ -1,9 +1,9 @@
 // A local Render API for tests and rehearsals: Render's /v1 routes over an in-memory account seeded with Ahoy's service.
 import { accountOf } from "./account";
-import { AhoyApp, type Misbehaviour } from "./app";
 import { type CrashDrill, crashInstance, injectEvent } from "./drills";
 import { eventsOf, type ServiceEvent } from "./events";
 import { logsOf } from "./logs";
+import { AhoyApp, type AppDatabaseStatus, type Misbehaviour } from "./app";
 import { metricsOf, type MetricsSettings } from "./metrics";
 import { seedAhoy } from "./seed";
 import { ApiServer, Fault, RecordedRequest } from "./server";
@@ -23,7 +23,7 @@ export { DEPLOY_STATUSES, RETAINED_BUILDS, SECONDS_PER_STEP, SMALL_NODE_APP } fr
 export type { DeployClock, MaintenanceMode } from "./state";
 export { SEEDED_SERVICE_NAME } from "./seed";
 export { MEDIA_PREFIX } from "./app";
-export type { Misbehaviour } from "./app";
+export type { AppDatabaseStatus, Misbehaviour } from "./app";
 export type { MetricsSettings } from "./metrics";
 export type { CrashDrill } from "./drills";
 export type { ServiceEvent, ServiceEventType } from "./events";
@@ -97,6 +97,11 @@ export interface Emulator {
     /** The instances running the live deploy. */
     instances(serviceId?: string): Instance[];
     /**
+     * The stand-in app's database pool: opened with the live deploy's DATABASE_URL when it goes live (loopback hosts
+     * only), its sessions, and why it holds none.
+     */
+    appDatabase(): AppDatabaseStatus;
+    /**
      * Pushes a commit to the service's branch; with autoDeploy "yes" this triggers a deploy (trigger "new_commit").
      * `bad`: it builds and goes live, but the app's /healthz answers 500. `sha`: a chosen 40-hex id (e.g. a commit in a
      * real git repository that a tag points at). Returns the SHA.
@@ -165,7 +170,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         appPort = await app.listen(opts.appPort ?? 0);
     } catch (error) {
         state.close();
-        await api.close();
+        await Promise.all([api.close(), app.database.close()]);
         throw error;
     }
 
@@ -195,6 +200,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         events: (id = serviceId) => events.list(id).map(({ item }) => item),
         logLines: (id = serviceId) => logs.count(id),
         instances: (id = serviceId) => state.instances(id),
+        appDatabase: () => app.database.status(),
         pushCommit: ({ message, failBuild, failUpdate, bad, sha } = {}) =>
             state.pushCommit(serviceId, message, failBuild ?? false, bad ?? false, sha, failUpdate ?? false),
         dashboardDeploy: (commitId) => state.dashboardDeploy(serviceId, commitId),

@@ -19,18 +19,20 @@ const { createClient, RESP_TYPES } = require("redis");
 const BATCH = 500;
 const CONNECT_TIMEOUT_MS = 10000;
 
-/** The error's message with the URL and its password cut out, whatever the client put into it. */
+/**
+ * The error's message with the URL and its password cut out, whatever the client put into it, in any encoding: the
+ * program's one redaction (lib/redact.ts), loaded through tsx only when there is something to redact.
+ */
 function redact(message, url) {
     const secrets = [url];
     try {
         const password = new URL(url).password;
-        if (password) secrets.push(password, decodeURIComponent(password));
+        if (password) secrets.push(password);
     } catch {
         // An unparsable URL is redacted whole, above.
     }
-    let text = String(message);
-    for (const secret of secrets.filter(Boolean)) text = text.split(secret).join("[redacted]");
-    return text;
+    const { redactSecrets } = require("tsx/cjs/api").require("../lib/redact.ts", __filename);
+    return redactSecrets(String(message), secrets);
 }
 
 async function unlinkMatching(client, pattern) {

@@ -1,4 +1,5 @@
 // Rotation arithmetic, free of Pulumi: which login slot a generation activates, what keeps each secret, and the URL the app is given.
+import { isIPv4, isIPv6 } from "node:net";
 
 /** The two alternating login roles: one is active, the other stands by (AWS Secrets Manager's "alternating users"). */
 export type Slot = "blue" | "green";
@@ -24,9 +25,36 @@ export const SSL_MODES = ["disable", "allow", "prefer", "require", "verify-ca", 
  */
 export const DATABASE_NAME_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 
-/** A host name, or an IPv6 (any text with a ":" is one) or IPv4 address: what DATABASE_URL can carry as its host. */
-export const HOST_PATTERN =
-    /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$/;
+/** What databaseAppHost must be, as its errors say. */
+export const APP_HOST_EXPECTED =
+    "a host name (such as dpg-cr9q1q3v2p9s73b0ug4g-a) or an IPv4/IPv6 address, without a scheme, port or path";
+
+/**
+ * Why `host` cannot be DATABASE_URL's host, or undefined when it can: a DNS name (labels of letters, digits and inner
+ * hyphens, at most 63 each and 253 in all, not all digits), an IPv4 address, or an IPv6 address (bare, as the URL
+ * brackets it itself). A port (`db:5432`), a scheme or a path is named as what it is.
+ */
+export function appHostProblem(host: string): string | undefined {
+    if (host === "") return `expected ${APP_HOST_EXPECTED}`;
+    if (/^[a-z][a-z0-9+.-]*:\/\//i.test(host)) return `a URL; expected only its host: ${APP_HOST_EXPECTED}`;
+    if (isIPv6(host)) return undefined;
+    const port = /^(.+):(\d{1,5})$/.exec(host);
+    if (port && (isIPv4(port[1]) || isDnsName(port[1]))) {
+        return `a host with a port; set the host alone, and the port with pulumi config set databasePort ${port[2]}`;
+    }
+    if (/^\[.*\]$/.test(host)) return "an IPv6 address in brackets; give it without them (the URL adds them)";
+    if (/^[\d.]+$/.test(host)) return isIPv4(host) ? undefined : `not an IPv4 address; expected ${APP_HOST_EXPECTED}`;
+    return isDnsName(host) ? undefined : `expected ${APP_HOST_EXPECTED}`;
+}
+
+function isDnsName(host: string): boolean {
+    const labels = host.replace(/\.$/, "").split(".");
+    return (
+        host.length <= 253 &&
+        labels.every((l) => /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(l)) &&
+        !labels.every((l) => /^\d+$/.test(l))
+    );
+}
 
 /** Throws unless `generation` is a whole number >= 1; `key` names the setting in the message. */
 export function checkGeneration(generation: number, key = "rotation generation"): void {
@@ -116,11 +144,8 @@ export function databaseUrl(parts: DatabaseUrlParts): string {
     // Messages name the part, never the password's value.
     if (user === "") throw new RangeError("DATABASE_URL: the user name is empty");
     if (password === "") throw new RangeError(`DATABASE_URL: the password of ${user} is empty`);
-    if (!HOST_PATTERN.test(host)) {
-        throw new RangeError(
-            `databaseAppHost: got ${JSON.stringify(host)}; expected a host name or an IPv4/IPv6 address`,
-        );
-    }
+    const hostProblem = appHostProblem(host);
+    if (hostProblem) throw new RangeError(`databaseAppHost: got ${JSON.stringify(host)}; ${hostProblem}`);
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
         throw new RangeError(`databasePort: got ${port}; expected a whole number from 1 to 65535`);
     }

@@ -3,7 +3,13 @@ import { strict as assert } from "node:assert";
 import { spawn } from "node:child_process";
 import * as http from "node:http";
 import * as path from "node:path";
-import { DeployFailedError, RenderClient, type Deploy, type RenderClientOptions } from "../lib/render/client";
+import {
+    DeployFailedError,
+    RenderClient,
+    TriggerFateUnknownError,
+    type Deploy,
+    type RenderClientOptions,
+} from "../lib/render/client";
 import { startEmulator, type Emulator } from "../emulator";
 import { closeServer, listenLocal } from "../emulator/http";
 import { waitFor } from "./support/wait";
@@ -162,7 +168,7 @@ describe("Render client against the emulator", function () {
         assert.notEqual(emu.liveDeploy()?.id, started.id);
     });
 
-    it("rides out injected 429s and 500s on reads, variable writes and the deploy trigger", async () => {
+    it("rides out injected 429s and 500s on reads and variable writes, and a 429 on the deploy trigger", async () => {
         const c = client();
         emu.inject({ method: "PUT", path: "/services/{serviceId}/env-vars/{envVarKey}", status: 500, count: 2 });
         emu.inject({
@@ -171,7 +177,6 @@ describe("Render client against the emulator", function () {
             status: 429,
             retryAfterSeconds: 1,
         });
-        emu.inject({ method: "POST", path: "/services/{serviceId}/deploys", status: 503 });
         emu.inject({ method: "POST", path: "/services/{serviceId}/deploys", status: 429, retryAfterSeconds: 0 });
         await c.setEnvVar(emu.serviceId, "RATE_LIMIT_AUTH", "5/minute");
         const started = Date.now();
@@ -189,14 +194,26 @@ describe("Render client against the emulator", function () {
                 .map((r) => r.status);
         assert.deepEqual(statuses("/services/{serviceId}/env-vars/{envVarKey}", "PUT"), [500, 500, 200]);
         assert.deepEqual(statuses("/services/{serviceId}/env-vars/{envVarKey}", "GET"), [429, 200]);
-        assert.deepEqual(statuses("/services/{serviceId}/deploys", "POST"), [503, 429, 201]);
-        // The 503 to the deploy trigger may come after Render acted: it is looked up, then sent again, not retried blindly.
+        assert.deepEqual(statuses("/services/{serviceId}/deploys", "POST"), [429, 201]);
         assert.equal(logs.filter((l) => /; retry \d of 4 in \d+ ms/.test(l)).length, 4);
-        assert.equal(
-            logs.filter((l) => /503 .*and Render created no deploy for it; sending it again/.test(l)).length,
-            1,
-        );
         await c.deleteEnvVar(emu.serviceId, "RATE_LIMIT_AUTH");
+    });
+
+    it("never resends a deploy trigger answered 503 (Render may have acted): none found, its fate is unknown", async () => {
+        const c = client({ triggerLookupMs: 500 });
+        emu.clearRequests();
+        emu.inject({ method: "POST", path: "/services/{serviceId}/deploys", status: 503 });
+        const before = emu.deploys().length;
+        const err = await c
+            .triggerDeploy(emu.serviceId, { commitId: emu.liveDeploy()?.commit.id })
+            .catch((e: unknown) => e);
+        assert.ok(err instanceof TriggerFateUnknownError, `expected TriggerFateUnknownError, got ${String(err)}`);
+        assert.equal(
+            emu.requests().filter((r) => r.route === "/services/{serviceId}/deploys" && r.method === "POST").length,
+            1,
+            "the trigger was sent again",
+        );
+        assert.equal(emu.deploys().length, before);
     });
 
     it("retries a read that timed out", async () => {

@@ -9,6 +9,8 @@ import {
     RenderApiError,
     RenderClient,
     RenderNetworkError,
+    DeadlineError,
+    TriggerFateUnknownError,
     isTerminal,
     type Deploy,
     type RenderClientOptions,
@@ -509,20 +511,51 @@ describe("Render client (local HTTP server)", function () {
             assert.match(err.message, /dep-twin-a of aaaaaaa \(trigger api, queued, created /);
         });
 
-        it("resends a deploy trigger answered 429 (Render did not act), and after a 500 that created nothing", async () => {
+        it("resends a deploy trigger answered 429 (Render did not act)", async () => {
             const fakeRender = renderWithDeploys([live()], (n, _body, res) => {
                 if (n === 1) return void send(res, 429, { message: "rate limit" }, { "Retry-After": "0" });
-                if (n === 2) return void send(res, 500, { message: "oops" });
                 const made = deploy("dep-new", "created", new Date());
                 send(res, 201, made);
                 return made;
             });
             assert.equal((await client().triggerDeploy(SERVICE)).id, "dep-new");
-            assert.equal(fakeRender.posts(), 3);
-            assert.match(
-                logs.join("\n"),
-                /500 \(request id req-\d+\), and Render created no deploy for it; sending it again/,
+            assert.equal(fakeRender.posts(), 2);
+        });
+
+        it("never resends after a 500 (Render may have acted): no deploy within the lookup window fails saying the trigger's fate is unknown", async () => {
+            const fakeRender = renderWithDeploys(
+                [live()],
+                (_n, _body, res) => void send(res, 500, { message: "oops" }),
             );
+            const started = Date.now();
+            const err = await client({ triggerLookupMs: 300 })
+                .triggerDeploy(SERVICE, { commitId: COMMIT })
+                .catch((e: unknown) => e);
+            assert.ok(err instanceof TriggerFateUnknownError, `expected TriggerFateUnknownError, got ${String(err)}`);
+            assert.equal(fakeRender.posts(), 1, "the trigger was sent again");
+            assert.ok(Date.now() - started >= 300, "it looked for the whole window");
+            assert.match(
+                err.message,
+                /POST \/services\/srv-\w+\/deploys: 500 \(request id req-\d+\), and no deploy it could have made \(trigger api, commit aaaaaaa, created since \S+\) appeared in the 0\.\d s since\. Render may still act on it, so it was not sent again: the trigger's fate is unknown\. .* run pulumi up again: it adopts the deploy if Render made it, and triggers one if not/,
+            );
+        });
+
+        it("a trigger Render holds past the client's timeout and acts on later is found when it lands within the lookup window", async () => {
+            const list = [live()];
+            let posts = 0;
+            fake.reset((req, res) => {
+                if (req.method !== "POST") return deployList(list)(req, res);
+                posts++;
+                // Render acts 300 ms after the client stopped waiting, and never answers this connection.
+                setTimeout(() => list.unshift(deploy("dep-late", "queued", new Date())), 400);
+                setTimeout(() => res.socket?.destroy(), 2_000);
+            });
+            const got = await client({ requestTimeoutMs: 100, triggerLookupMs: 3_000 }).triggerDeploy(SERVICE, {
+                commitId: COMMIT,
+            });
+            assert.equal(got.id, "dep-late");
+            assert.equal(posts, 1);
+            assert.match(logs.join("\n"), /no response \(TIMEOUT\), but Render created deploy dep-late; using it/);
         });
 
         for (const [what, answer] of [
@@ -540,30 +573,17 @@ describe("Render client (local HTTP server)", function () {
             });
         }
 
-        it("after a reset, does not take a teammate's dashboard deploy of the same commit for its own, and resends", async () => {
-            const fakeRender = renderWithDeploys([live()], (n, _body, res) => {
-                if (n === 1) {
-                    res.socket?.destroy();
-                    // Meanwhile a teammate pressed "Deploy" in the dashboard.
-                    return deploy("dep-teammate", "build_in_progress", new Date(), { trigger: "manual" });
-                }
-                const made = deploy("dep-ours", "queued", new Date());
-                send(res, 201, made);
-                return made;
+        it("after a reset, does not take a teammate's dashboard deploy of the same commit for its own, nor resends", async () => {
+            const fakeRender = renderWithDeploys([live()], (_n, _body, res) => {
+                res.socket?.destroy();
+                // Meanwhile a teammate pressed "Deploy" in the dashboard.
+                return deploy("dep-teammate", "build_in_progress", new Date(), { trigger: "manual" });
             });
-            assert.equal((await client().triggerDeploy(SERVICE, { commitId: COMMIT })).id, "dep-ours");
-            assert.equal(fakeRender.posts(), 2);
-        });
-
-        it("when a deploy trigger's connection drops and no deploy was created, sends it again", async () => {
-            const fakeRender = renderWithDeploys([], (n, _body, res) => {
-                if (n === 1) return void res.socket?.destroy();
-                const made = deploy("dep-second", "created", new Date());
-                send(res, 201, made);
-                return made;
-            });
-            assert.equal((await client().triggerDeploy(SERVICE)).id, "dep-second");
-            assert.equal(fakeRender.posts(), 2);
+            const err = await client({ triggerLookupMs: 200 })
+                .triggerDeploy(SERVICE, { commitId: COMMIT })
+                .catch((e: unknown) => e);
+            assert.ok(err instanceof TriggerFateUnknownError, `expected TriggerFateUnknownError, got ${String(err)}`);
+            assert.equal(fakeRender.posts(), 1);
         });
 
         it("rollback posts the target deploy id and returns the new rollback deploy", async () => {
@@ -712,6 +732,33 @@ describe("Render client (local HTTP server)", function () {
                 err.message,
                 /^deploy dep-slow of srv-\w+ was still build_in_progress after 0\.\d s \(request id req-\d+\)$/,
             );
+        });
+
+        it("waitForDeploy stops at the client's deadline, however long its own timeout, naming the status", async () => {
+            fake.reset((_q, res) => send(res, 200, deploy("dep-slow", "queued", new Date())));
+            const started = Date.now();
+            const err = await client({ deadline: Date.now() + 1_500 })
+                .waitForDeploy(SERVICE, "dep-slow", { firstPollMs: 10, timeoutMs: 30 * 60_000 })
+                .catch((e: unknown) => e);
+            assert.ok(err instanceof DeployFailedError, `expected a DeployFailedError, got ${String(err)}`);
+            assert.equal(err.timedOut, true);
+            assert.match(err.message, /^deploy dep-slow of srv-\w+ was still queued after 0\.\d s/);
+            assert.ok(Date.now() - started < 1_500, "it waited past the deadline");
+        });
+
+        it("no retry waits past the deadline: a Retry-After longer than the time left fails at once with the last answer", async () => {
+            fake.reset((_q, res) => send(res, 429, { message: "slow down" }, { "Retry-After": "30" }));
+            const started = Date.now();
+            const err = await client({ deadline: Date.now() + 2_000, maxRetryWaitMs: 60_000 })
+                .getService(SERVICE)
+                .catch((e: unknown) => e);
+            assert.ok(err instanceof DeadlineError, `expected a DeadlineError, got ${String(err)}`);
+            assert.match(
+                err.message,
+                /^GET \/services\/srv-\w+: no time left before this client's deadline \(.*\); the last try: GET \/services\/srv-\w+: 429 slow down/,
+            );
+            assert.ok(Date.now() - started < 1_000, "it slept towards a wait it could not finish");
+            assert.equal(fake.requests.length, 1);
         });
 
         it("isTerminal is true for live and every failure status, false while in flight", () => {
@@ -930,6 +977,17 @@ describe("Render client (local HTTP server)", function () {
                 `a middle part of the secret leaked: ${err.message}`,
             );
             assert.match(err.message, /400 invalid value: \[redacted\]… \(\[redacted\]\)/);
+        });
+
+        it("Render's error quoting a DATABASE_URL's password decoded (it was sent percent-encoded) shows none of it", async () => {
+            const password = "Xk9$mQ2!pL7&vR4*hT6(wZ1)";
+            const url = `postgresql://ahoy_app_blue:${encodeURIComponent(password).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)}@db:5432/ahoy_prod`;
+            fake.reset((_req, res) => send(res, 400, { message: `password ${password} is too weak` }));
+            const err = await client()
+                .setEnvVar(SERVICE, "DATABASE_URL", url)
+                .catch((e: unknown) => e);
+            assert.ok(err instanceof RenderApiError);
+            assert.match(err.message, /400 password \[redacted\] is too weak/);
         });
 
         it("redactSecrets hides every run of 4 or more characters shared with a secret, and nothing else", () => {

@@ -5,6 +5,7 @@ import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import { IncidentComms } from "../components/comms/incidentComms";
 import { incidentProvider } from "../components/comms/incident";
+import { intentProvider } from "../components/comms/intent";
 import type { IncidentOutputs } from "../components/comms/incidentProvider";
 import { receiptProvider } from "../components/comms/receipt";
 import { ChannelError, redact } from "../lib/comms/delivery";
@@ -27,6 +28,7 @@ import {
 } from "./support/providerHost";
 import { startSlackStandIn, type SlackStandIn } from "./support/slackStandIn";
 import { startSmtpStandIn, type SmtpStandIn } from "./support/smtpStandIn";
+import { waitFor } from "./support/wait";
 
 const FAST = { backoffMs: 20, maxWaitMs: 2_000 };
 const ON_CALL = "Primary On-Call (primary@ahoy.example, +1-555-0100)";
@@ -244,7 +246,10 @@ describe("incident comms: the ledger of messages", () => {
     /** One `up` with every channel answering: what it wrote, and the record after it. */
     async function apply(record: IncidentRecord | undefined, incident: DeclaredIncident | undefined) {
         const plan = planUp(record, incident);
-        const written = compose(record, incident, plan, new Date(), "p", () => `key-${++keys}`);
+        const written = compose(record, incident, plan, new Date(), "p", () => ({
+            dedupKey: `key-${++keys}`,
+            openedAt: new Date().toISOString(),
+        }));
         const after =
             written &&
             (await deliver(
@@ -313,6 +318,14 @@ describe("incident comms: the drills through the dynamic-provider host", functio
     let host: ProviderHost;
     /** Every output and error the drills saw, for the no-secret check at the end. */
     const seen: string[] = [];
+    const INTENT_URN = dynamicUrn("comms:Intent", "ahoy-incident-intent");
+    /** The stack config that sets every channel, as `configure` receives it. */
+    const CHANNELS_CONFIG = () => ({
+        "ahoy-ops:slackWebhookUrl": slack.webhookUrl,
+        "ahoy-ops:pagerDutyRoutingKey": pagerDuty.routingKey,
+        "ahoy-ops:alertEmail": ALERT_EMAIL,
+        "ahoy-ops:smtpUrl": smtp.url,
+    });
     const INCIDENT_URN = dynamicUrn("comms:Incident", "ahoy-incident");
     const RECEIPT_URN = dynamicUrn("comms:Receipt", "ahoy-incident-receipt");
 
@@ -323,20 +336,16 @@ describe("incident comms: the drills through the dynamic-provider host", functio
             startSmtpStandIn(),
         ]);
         host = await startProviderHost({ AHOY_PAGERDUTY_EVENTS_URL: pagerDuty.eventsUrl });
-        await host.configure({
-            "ahoy-ops:slackWebhookUrl": slack.webhookUrl,
-            "ahoy-ops:pagerDutyRoutingKey": pagerDuty.routingKey,
-            "ahoy-ops:alertEmail": ALERT_EMAIL,
-            "ahoy-ops:smtpUrl": smtp.url,
-        });
+        await host.configure(CHANNELS_CONFIG());
     });
     after(async () => {
         await host?.close();
         await Promise.all([slack?.close(), pagerDuty?.close(), smtp?.close()]);
     });
 
-    /** The stack's state of the two resources between `up`s. */
+    /** The stack's state of the three resources between `up`s. */
     interface Stack {
+        intent?: ResourceState;
         incident?: ResourceState;
         receipt?: ResourceState;
     }
@@ -357,12 +366,19 @@ describe("incident comms: the drills through the dynamic-provider host", functio
         stack: Stack,
         incident: DeclaredIncident | undefined,
         progress = "no switches on",
+        using: ProviderHost = host,
     ): Promise<UpResult> {
         const steps: string[] = [];
         const delivered = await upResource(
-            host,
+            using,
             INCIDENT_URN,
-            { incident, progress, source: "ahoy-indie-media", [PROVIDER_KEY]: incidentProvider.source },
+            {
+                incident,
+                progress,
+                source: "ahoy-indie-media",
+                intent: await writeIntent(stack, incident, using),
+                [PROVIDER_KEY]: incidentProvider.source,
+            },
             stack.incident,
         );
         steps.push(`incident ${delivered.op}`);
@@ -373,7 +389,7 @@ describe("incident comms: the drills through the dynamic-provider host", functio
         let failure: Error | undefined;
         try {
             const receipt = await upResource(
-                host,
+                using,
                 RECEIPT_URN,
                 { failures: outputs.failures, [PROVIDER_KEY]: receiptProvider.source },
                 stack.receipt,
@@ -387,6 +403,19 @@ describe("incident comms: the drills through the dynamic-provider host", functio
             seen.push(failure.message);
         }
         return { op: delivered.op, outputs, steps, failure };
+    }
+
+    /** The write-ahead record's step, completed before the Incident's: what the Incident is given of it. */
+    async function writeIntent(stack: Stack, incident: DeclaredIncident | undefined, using: ProviderHost) {
+        const written = await upResource(
+            using,
+            INTENT_URN,
+            { stack: "ahoy-ops/test", incident, [PROVIDER_KEY]: intentProvider.source },
+            stack.intent,
+        );
+        stack.intent = written.state;
+        const { token, dedupKey, openedAt } = written.state.outputs as Record<string, string | undefined>;
+        return { token, ...(dedupKey && { dedupKey }), ...(openedAt && { openedAt }) };
     }
 
     /** What each stand-in has taken so far, to count what an `up` sent. */
@@ -422,7 +451,9 @@ describe("incident comms: the drills through the dynamic-provider host", functio
         assert.equal(opened.op, "replace", "a new incident is a new resource");
         assert.equal(opened.failure, undefined);
         const dedupKey = stack.incident!.id;
-        assert.match(dedupKey, /^ahoy-ops-[0-9a-f-]{36}$/);
+        // The stack and the incident's opening: the same in any up that speaks of this incident.
+        assert.match(dedupKey, /^ahoy-ops\/test\/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+        assert.equal(dedupKey, `ahoy-ops/test/${opened.outputs.record!.openedAt}`);
         assert.deepEqual(sentSince(start), { slack: 1, pagerDuty: 1, email: 1 });
         assert.match(
             opened.outputs.texts.alert!,
@@ -706,6 +737,84 @@ describe("incident comms: the drills through the dynamic-provider host", functio
         await host.delete(stack.incident!.id, INCIDENT_URN, stack.incident!.outputs);
     });
 
+    it("an up killed after PagerDuty and Slack took the alert: the next up pages no one again, and what it sends again is marked", async () => {
+        const stack: Stack = {};
+        await up(stack, undefined);
+        const start = counts();
+        const doomed = await startProviderHost({ AHOY_PAGERDUTY_EVENTS_URL: pagerDuty.eventsUrl });
+        try {
+            await doomed.configure(CHANNELS_CONFIG());
+            // Slack posts the alert and holds its answer: the up is killed before the Incident step can return.
+            slack.fail({ mode: "answerLate", delayMs: 10_000, times: 1 });
+            const killed = up(stack, SIGNUP_ABUSE, "no switches on", doomed).catch((err: unknown) => err);
+            await waitFor(
+                "Slack and PagerDuty to take the alert",
+                () => slack.posts.length > start.slack && pagerDuty.events.length > start.pagerDuty,
+                { timeoutMs: 20_000 },
+            );
+            await doomed.kill();
+            assert.ok((await killed) instanceof Error, "the killed up failed");
+        } finally {
+            slack.heal();
+            await doomed.close().catch(() => undefined);
+        }
+        assert.equal(stack.incident!.id, "no-incident", "the engine recorded nothing of the killed Incident step");
+        const dedupKey = String(stack.intent!.outputs.dedupKey);
+
+        const next = await up(stack, SIGNUP_ABUSE);
+        assert.equal(next.failure, undefined);
+        assert.equal(stack.incident!.id, dedupKey, "the incident the killed up opened, under its dedup_key");
+        const events = pagerDuty.events.slice(start.pagerDuty);
+        assert.deepEqual(
+            events.map((e) => [e.event_action, e.dedup_key]),
+            [
+                ["trigger", dedupKey],
+                ["trigger", dedupKey],
+            ],
+        );
+        assert.deepEqual(pagerDuty.alerts.get(dedupKey), { state: "triggered", incidents: 1 }, "paged once");
+        const posts = slack.posts.slice(start.slack);
+        assert.equal(posts.length, 2, "the alert was posted again...");
+        assert.ok(!JSON.stringify(posts[0].blocks).includes("Sent again"));
+        assert.match(
+            JSON.stringify(posts[1].blocks),
+            /Sent again: an earlier `pulumi up` was stopped while sending this/,
+        );
+        assert.equal(headlines([posts[1].text])[0], headlines([posts[0].text])[0], "...the same alert");
+        const mails = smtp.mails.slice(start.email);
+        assert.ok(mails.length >= 1);
+        assert.deepEqual(
+            [...new Set(mails.map((m) => m.headers["message-id"]))],
+            [`<alert.${dedupKey}@ahoy-ops.invalid>`],
+            "one Message-ID: a mail client shows one message",
+        );
+        assert.match(mails[mails.length - 1].text, /Sent again: /);
+        assert.match(host.output(), /an earlier pulumi up was stopped while sending/);
+
+        const before = requests();
+        assert.equal((await up(stack, SIGNUP_ABUSE)).op, "same", "the next up sends nothing");
+        assert.equal(requests(), before);
+        await up(stack, { ...SIGNUP_ABUSE, status: "resolved" });
+        assert.equal(pagerDuty.alerts.get(dedupKey)?.state, "resolved");
+    });
+
+    it("a message an earlier up tried (it failed) is sent again marked as such; one never tried is not marked", async () => {
+        const stack: Stack = {};
+        await up(stack, SIGNUP_ABUSE);
+        const start = counts();
+        slack.fail({ mode: "down" });
+        await up(stack, { ...SIGNUP_ABUSE, status: "mitigating" });
+        slack.heal();
+        await up(stack, { ...SIGNUP_ABUSE, status: "mitigating" });
+        const posts = slack.posts.slice(start.slack);
+        assert.equal(posts.length, 1);
+        assert.match(JSON.stringify(posts[0].blocks), /Sent again: /, "Slack's update, tried before, is marked");
+        const mails = smtp.mails.slice(start.email);
+        assert.equal(mails.length, 1);
+        assert.doesNotMatch(mails[0].text, /Sent again/, "the email, sent once, is not");
+        await up(stack, { ...SIGNUP_ABUSE, status: "resolved" });
+    });
+
     it("puts no secret in any output, state, log line or error: not the webhook URL, the routing key or the SMTP login", () => {
         const everything = [...seen, host.output()].join("\n");
         assert.ok(seen.length > 20, "the drills above produced the outputs checked here");
@@ -729,10 +838,16 @@ describe("incident comms: a channel that is not configured", function () {
         const host = await startProviderHost();
         try {
             await host.configure({ "ahoy-ops:slackWebhookUrl": slack.webhookUrl, "ahoy-ops:alertEmail": ALERT_EMAIL });
+            const intent = await upResource(host, dynamicUrn("comms:Intent", "ahoy-incident-intent"), {
+                stack: "ahoy-ops/test",
+                incident: SIGNUP_ABUSE,
+                [PROVIDER_KEY]: intentProvider.source,
+            });
             const created = await upResource(host, dynamicUrn("comms:Incident", "ahoy-incident"), {
                 incident: SIGNUP_ABUSE,
                 progress: "p",
                 source: "ahoy-indie-media",
+                intent: intent.state.outputs,
                 [PROVIDER_KEY]: incidentProvider.source,
             });
             const outputs = created.state.outputs as unknown as IncidentOutputs;
@@ -752,7 +867,7 @@ describe("incident comms: a channel that is not configured", function () {
 });
 
 describe("incident comms in the resource graph", () => {
-    it("the messages depend on nothing of the mitigation; the receipt waits for both", async () => {
+    it("the messages depend on nothing of the mitigation, only on their write-ahead record; the receipt waits for both", async () => {
         await setProjectMocks();
         const registered = new Map<string, { name: string; dependencies: string[]; raw: Record<string, unknown> }>();
         observeRegistrations((req) =>
@@ -777,26 +892,33 @@ describe("incident comms in the resource graph", () => {
             },
             new Set(["slackWebhookUrl"]),
         );
-        const mitigation = new StandInDeploy("verification");
+        // Declared first, as index.ts does: the comms before the mitigation, the receipt after it.
         const comms = new IncidentComms(
             "ahoy",
-            { settings, facts: { switches: { DISABLE_SIGNUP: "true" } }, mitigation },
+            { settings, facts: { switches: { DISABLE_SIGNUP: "true" } }, stack: "ahoy-ops/prod" },
             {},
         );
-        const [mitigationUrn] = await Promise.all([
+        const mitigation = new StandInDeploy("verification");
+        const receiptResource = comms.receiptAfter(mitigation);
+        const [mitigationUrn, intentUrn] = await Promise.all([
             valueOf(mitigation.urn),
+            valueOf(comms.intent.urn),
             valueOf(comms.incident),
-            valueOf(comms.receipt.urn),
+            valueOf(receiptResource.urn),
         ]);
+        const intent = registered.get("pulumi-nodejs:dynamic/comms:Intent");
         const incident = registered.get("pulumi-nodejs:dynamic/comms:Incident");
         const receipt = registered.get("pulumi-nodejs:dynamic/comms:Receipt");
-        assert.ok(incident && receipt, `expected both resources, got ${[...registered.keys()].join(", ")}`);
+        assert.ok(intent && incident && receipt, `expected the three, got ${[...registered.keys()].join(", ")}`);
         assert.equal(incident.name, "ahoy-incident");
+        assert.deepEqual(intent.dependencies, [], "the write-ahead record waits for nothing");
+        assert.equal(intent.raw.stack, "ahoy-ops/prod");
         assert.deepEqual(
             incident.dependencies,
-            [],
-            "the Incident waits for nothing, so a slow webhook never delays the deploy",
+            [intentUrn],
+            "the Incident waits for its record only, so a slow webhook never delays the deploy",
         );
+        assert.throws(() => comms.receiptAfter(mitigation), /receiptAfter was already called/);
         assert.ok(receipt.dependencies.includes(mitigationUrn), "the receipt runs after the mitigation");
         assert.equal(receipt.dependencies.length, 2, "and after the Incident");
         assert.deepEqual(incident.raw.incident, {

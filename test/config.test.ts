@@ -325,6 +325,39 @@ describe("parseStackConfig", () => {
         assert.match(message, /repository: got /);
     });
 
+    // DATABASE_URL's host: what the app connects to. A port or a scheme in it would make a URL the app cannot use.
+    const appHosts: Array<[string, RegExp | undefined]> = [
+        ["dpg-cr9q1q3v2p9s73b0ug4g-a", undefined],
+        ["db.internal", undefined],
+        ["10.0.0.5", undefined],
+        ["::1", undefined],
+        ["fd00::5", undefined],
+        [
+            "db.internal:5432",
+            /databaseAppHost: got "db.internal:5432": a host with a port; set the host alone, and the port with pulumi config set databasePort 5432/,
+        ],
+        ["10.0.0.5:6543", /a host with a port; .* pulumi config set databasePort 6543/],
+        [":", /databaseAppHost: got ":": expected a host name .* or an IPv4\/IPv6 address/],
+        ["dead:5432", /a host with a port/],
+        [
+            "postgres://db.internal/ahoy",
+            /databaseAppHost: got "postgres:\/\/db.internal\/ahoy": a URL; expected only its host/,
+        ],
+        ["10.0.0.300", /databaseAppHost: got "10.0.0.300": not an IPv4 address/],
+        ["[::1]", /an IPv6 address in brackets; give it without them/],
+        ["db_internal", /databaseAppHost: got "db_internal": expected a host name/],
+        ["-db", /databaseAppHost: got "-db": expected a host name/],
+    ];
+    for (const [host, problem] of appHosts) {
+        it(`${problem ? "refuses, at preview," : "accepts"} databaseAppHost ${host}`, () => {
+            if (!problem) {
+                assert.equal(parseStackConfig({ ...REQUIRED, databaseAppHost: host }).databaseAppHost, host);
+                return;
+            }
+            assert.match(problemsOf({ databaseAppHost: host }), problem);
+        });
+    }
+
     it("refuses an owner role that is one of the login roles, before anything is declared", () => {
         assert.match(
             problemsOf({ databaseAppHost: "db.internal", databaseOwnerRole: "ahoy_app_blue" }),
@@ -626,13 +659,17 @@ describe("release pin and verification settings", () => {
         assert.equal(parseStackConfig({ verify: "false", BLOCK_DIRECT_MEDIA: "true" }).BLOCK_DIRECT_MEDIA, true);
     });
 
-    it("bounds the stability window to 10-3600 s, 300 (the runbook's five minutes) by default", () => {
+    it("bounds the stability window to 10-1200 s, 300 (the runbook's five minutes) by default", () => {
         assert.equal(parsed({}).stabilityWindowSeconds, 300);
         assert.equal(parsed({ stabilityWindowSeconds: "10" }).stabilityWindowSeconds, 10);
-        assert.equal(parsed({ stabilityWindowSeconds: "3600" }).stabilityWindowSeconds, 3600);
+        assert.equal(parsed({ stabilityWindowSeconds: "1200" }).stabilityWindowSeconds, 1200);
+        assert.match(
+            problemsOf({ stabilityWindowSeconds: "3600" }),
+            /stabilityWindowSeconds: got "3600": expected whole seconds from 10 to 1200/,
+        );
         assert.match(
             problemsOf({ stabilityWindowSeconds: "9" }),
-            /stabilityWindowSeconds: got "9": expected whole seconds from 10 to 3600/,
+            /stabilityWindowSeconds: got "9": expected whole seconds from 10 to 1200/,
         );
         assert.match(problemsOf({ stabilityWindowSeconds: "5m" }), /stabilityWindowSeconds: got "5m"/);
     });

@@ -1,5 +1,6 @@
 // Alternating database users: what DatabaseCredentials declares, applied to a real PostgreSQL 15 the way the provider would.
 import { strict as assert } from "node:assert";
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { Client } from "pg";
 import { DatabaseCredentials, type DatabaseCredentialsArgs } from "../components/database/credentials";
@@ -73,8 +74,10 @@ async function declare(generation: number, app = { host: "127.0.0.1", port: 5432
     await setProjectMocks((args) => {
         const state: Record<string, unknown> = { ...args.inputs };
         if (args.type === PASSWORD_TYPE) {
+            // Random-looking, as a real one is (redaction hides any 4 characters of it), and different per keeper.
             const keepers = revealAll(args.inputs.keepers) as { generation: string };
-            state.result = `${args.name}@${keepers.generation} ${RESERVED}`;
+            const seed = createHash("sha256").update(`${args.name}@${keepers.generation}`).digest("base64url");
+            state.result = `${seed.slice(0, 20)} ${RESERVED}`;
         }
         return { id: `${args.name}-id`, state };
     });
@@ -290,6 +293,8 @@ describe("database credentials against PostgreSQL 15", function () {
     const open: Client[] = [];
 
     before(async () => {
+        // The app's sessions on a new login are awaited 2 s here, not a minute.
+        process.env.AHOY_APP_LOGIN_WAIT_MS = "2000";
         server = await startPostgres();
         superuser = await server.connect();
         // The owner role exists before the program, which never creates it; the admin is no superuser.
@@ -298,6 +303,7 @@ describe("database credentials against PostgreSQL 15", function () {
     });
 
     after(async () => {
+        delete process.env.AHOY_APP_LOGIN_WAIT_MS;
         for (const client of open) await client.end().catch(() => undefined);
         await admin?.end().catch(() => undefined);
         await superuser?.end().catch(() => undefined);
@@ -473,15 +479,53 @@ describe("database credentials against PostgreSQL 15", function () {
             "postgresql:password": "weak-pw",
         });
         const inputs = retirement(four, new Date());
+        // The app runs on green: its session is there, but weak_admin may not see whose it is.
+        const appSession = await connectUrl(four.databaseUrl);
         await assert.rejects(provider.create!(inputs), (err: Error) => {
             assert.match(
                 err.message,
-                /weak_admin may not retire ahoy_app_blue|weak_admin may not see where they come from/,
+                /weak_admin may not retire ahoy_app_blue|weak_admin may not see (where they come from|whether they are the app's)/,
             );
             assert.match(err.message, /GRANT pg_(signal_backend|read_all_stats) TO weak_admin/);
             assert.ok(!err.message.includes("weak-pw"));
             return true;
         });
+        await appSession.end();
+    });
+
+    it("does not retire the old login while the app has not logged in with the new one: fails naming its host and port", async () => {
+        const four = await declare(4, app());
+        await applyRole(admin, four.declaredRole("green"));
+        const five = await declare(5, { host: server.host, port: 1 });
+        await applyRole(admin, five.declaredRole("blue"));
+        // The app runs generation 4's green; generation 5's URL names a port where no database listens, so the
+        // deploy carrying it has no session on blue, though blue's login works through the admin's host and port.
+        const oldApp = await connectUrl(four.databaseUrl);
+        const provider = await loadDatabaseProvider<RetireLoginInputs, RetireLoginOutputs>(
+            retireLoginProvider,
+            adminConfig,
+        );
+        const started = Date.now();
+        await assert.rejects(provider.create!(retirement(five, new Date(Date.now() + 1_000))), (err: Error) => {
+            assert.match(
+                err.message,
+                /^not retiring ahoy_app_green: the app has not logged in with the new DATABASE_URL: no session of ahoy_app_blue with application_name "ahoy-indie-media" appeared within 2 s after the deploy went live at .*so the app may not reach 127\.0\.0\.1:1: check databaseAppHost and databasePort .* ahoy_app_green keeps its login/,
+            );
+            return true;
+        });
+        assert.ok(Date.now() - started >= 2_000, "it waited for the app's sessions");
+        assert.equal(
+            await canConnect(four.databaseUrl),
+            true,
+            "green, the login that works for the app, still logs in",
+        );
+        assert.equal((await oldApp.query("SELECT 1 AS ok")).rows[0].ok, 1, "the old app's session is untouched");
+        // Once the app runs on blue (a corrected URL deployed), the next try retires green.
+        const newApp = await connectUrl(five.databaseUrl.replace(":1/", `:${server.port}/`));
+        const retired = await provider.create!(retirement(five, new Date(Date.now() + 1_000)));
+        assert.equal(retired.outs?.terminated, 1, "the old app's session ended");
+        assert.match(String(await canConnect(four.databaseUrl)), /not permitted to log in/);
+        await newApp.end();
     });
 
     it("retires nothing and succeeds when the old role does not exist yet (the first generation)", async () => {

@@ -2,10 +2,14 @@
 import { strict as assert } from "node:assert";
 import fc from "fast-check";
 import {
+    adoptableDeploy,
     DeployDecisionInput,
     PinTarget,
     decideDeploy,
     type DeployFacts,
+    type ListedDeploy,
+    newestWrite,
+    revisionTime,
     reuseProblem,
     rollbackUnavailableMessage,
 } from "../components/render/deployDecision";
@@ -410,5 +414,87 @@ describe("deploying without a build (deployMode deploy_only)", () => {
                 );
             }),
         );
+    });
+});
+
+describe("adopting a deploy an earlier up triggered, whose answer was lost", () => {
+    const WRITE = Date.parse("2026-12-01T03:00:00.000Z");
+    const after = (s: number) => new Date(WRITE + s * 1000).toISOString();
+    const live: ListedDeploy = {
+        id: "dep-live",
+        status: "live",
+        trigger: "new_commit",
+        commitId: LIVE,
+        createdAt: "2026-11-30T12:00:00.000Z",
+    };
+    const late = (overrides: Partial<ListedDeploy> = {}): ListedDeploy => ({
+        id: "dep-late",
+        status: "build_in_progress",
+        trigger: "api",
+        commitId: LIVE,
+        createdAt: after(95),
+        ...overrides,
+    });
+    const cases: Array<[string, ListedDeploy[], Record<string, unknown>, string | undefined]> = [
+        ["an API deploy of the live commit created after the last write, in flight", [late(), live], {}, "dep-late"],
+        [
+            "the same, already live (the commit is its own)",
+            [late({ status: "live" }), { ...live, status: "deactivated" }],
+            {},
+            "dep-late",
+        ],
+        ["queued behind another deploy", [late({ status: "queued" }), live], {}, "dep-late"],
+        ["created before the last write: it does not carry it", [late({ createdAt: after(-1) }), live], {}, undefined],
+        ["a teammate's dashboard deploy", [late({ trigger: "manual" }), live], {}, undefined],
+        ["a push's autodeploy", [late({ trigger: "new_commit" }), live], {}, undefined],
+        ["a deploy of another commit than the live one", [late({ commitId: GOOD }), live], {}, undefined],
+        ["one that failed", [late({ status: "build_failed" }), live], {}, undefined],
+        ["one that was canceled", [late({ status: "canceled" }), live], {}, undefined],
+        ["one superseded since", [late({ status: "deactivated" }), live], {}, undefined],
+        ["the deploy the state records", [late({ status: "live" })], { recordedDeployId: "dep-late" }, undefined],
+        [
+            "pinned: a deploy of the pinned commit",
+            [late({ commitId: GOOD }), live],
+            { pinnedCommitId: GOOD },
+            "dep-late",
+        ],
+        ["pinned: a deploy of the live commit is not the pin's", [late(), live], { pinnedCommitId: GOOD }, undefined],
+        [
+            "a deploy-id pin: its rollback",
+            [late({ trigger: "rollback", commitId: GOOD }), live],
+            { pinnedCommitId: GOOD, rollbackPin: true },
+            "dep-late",
+        ],
+        ["a rollback without a deploy-id pin", [late({ trigger: "rollback" }), live], {}, undefined],
+        ["no write time known", [late(), live], { newestWrite: undefined }, undefined],
+    ];
+    for (const [what, recent, extra, expected] of cases) {
+        it(`${what}: ${expected ? `adopts ${expected}` : "adopts nothing"}`, () => {
+            const found = adoptableDeploy({ recent, newestWrite: WRITE, ...extra });
+            assert.equal(found?.deploy.id, expected);
+        });
+    }
+
+    it("two that qualify: the newest is adopted, the other named", () => {
+        const found = adoptableDeploy({
+            recent: [late({ id: "dep-second", createdAt: after(120) }), late(), live],
+            newestWrite: WRITE,
+        });
+        assert.equal(found?.deploy.id, "dep-second");
+        assert.deepEqual(
+            found?.others.map((d) => d.id),
+            ["dep-late"],
+        );
+    });
+
+    it("reads a write's time from its revision, and the newest of the managed variables'", () => {
+        assert.equal(revisionTime("2026-12-01T03:00:00.000Z-bdccf9b0"), WRITE);
+        assert.equal(revisionTime("revision-of-something"), undefined);
+        assert.equal(revisionTime(undefined), undefined);
+        assert.equal(
+            newestWrite({ A: "2026-12-01T02:00:00.000Z-00aa", B: "2026-12-01T03:00:00.000Z-bdccf9b0", C: "x" }),
+            WRITE,
+        );
+        assert.equal(newestWrite({}), undefined);
     });
 });

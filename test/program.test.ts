@@ -84,6 +84,35 @@ describe("the program, declared from Pulumi.prod.yaml", () => {
         }
     });
 
+    it("incident comms come first and wait on nothing of the mitigation; every mitigation step waits for their start", async () => {
+        const run = await runProgram({ databaseAppHost: "dpg-cr9q1q3v2p9s73b0ug4g-a" });
+        // Custom resources only: components and the stack itself do nothing at Render or in the database.
+        const custom = run.registrations.filter((r) => !r.type.startsWith("ahoy:") && !r.type.startsWith("pulumi:"));
+        const names = custom.map((r) => r.name);
+        const started = run.named("ahoy-incident-started");
+        const comms = ["ahoy-incident-intent", "ahoy-incident", "ahoy-incident-started"];
+        for (const name of comms) {
+            assert.ok(
+                run.named(name).dependencies.every((urn) => comms.some((c) => urn.endsWith(`::${c}`))),
+                `${name} depends on something of the mitigation: ${run.named(name).dependencies.join(", ")}`,
+            );
+        }
+        assert.equal(names.indexOf("ahoy-incident-intent"), 0, `the write-ahead record is declared first: ${names}`);
+        // The receipt is the comms' own step after the mitigation: it waits for both.
+        const mitigation = custom.filter((r) => !comms.includes(r.name) && r.name !== "ahoy-incident-receipt");
+        assert.ok(mitigation.length > 15, `the mitigation's resources: ${mitigation.map((r) => r.name).join(", ")}`);
+        for (const r of mitigation) {
+            assert.ok(
+                r.dependencies.some((urn) => urn.endsWith("::ahoy-incident-started")),
+                `${r.type} ${r.name} may start before the incident's messages: ${r.dependencies.join(", ")}`,
+            );
+        }
+        assert.ok(
+            started.dependencies.some((urn) => urn.endsWith("::ahoy-incident-intent")),
+            "the marker is ready with the messages, after their write-ahead record",
+        );
+    });
+
     const switches: Array<[string, string, string, string]> = [
         ["DISABLE_SIGNUP", "true", "DISABLE_SIGNUP", "true"],
         ["MAINTENANCE_MODE", "true", "MAINTENANCE_MODE", "true"],

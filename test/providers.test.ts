@@ -365,7 +365,8 @@ describe("Render providers through the dynamic-provider host", function () {
             assert.deepEqual(kinds(), []);
         });
 
-        it("rides out injected 429s and 500s without an extra write or deploy", async () => {
+        // A 500 to the deploy trigger itself is never resent (Render may have acted): test/truthfulUp.test.ts drills it.
+        it("rides out injected 429s on the write and the trigger, and a 503 on a poll, without an extra write or deploy", async () => {
             emulator.clearRequests();
             emulator.inject({
                 method: "PUT",
@@ -374,7 +375,7 @@ describe("Render providers through the dynamic-provider host", function () {
                 count: 2,
                 retryAfterSeconds: 1,
             });
-            emulator.inject({ method: "POST", path: /\/deploys$/, status: 500, count: 1 });
+            emulator.inject({ method: "POST", path: /\/deploys$/, status: 429, count: 1, retryAfterSeconds: 0 });
             emulator.inject({ method: "GET", path: /\/deploys\/dep-/, status: 503, count: 1 });
 
             const ops = await up({ DISABLE_SIGNUP: "true", MAINTENANCE_MODE: "true" });
@@ -386,7 +387,7 @@ describe("Render providers through the dynamic-provider host", function () {
                     .filter((r) => renderRequestKind(r) === kind)
                     .map((r) => r.status);
             assert.deepEqual(statuses("PUT /services/{id}/env-vars/{key}"), [429, 429, 200]);
-            assert.deepEqual(statuses("POST /services/{id}/deploys"), [500, 201]);
+            assert.deepEqual(statuses("POST /services/{id}/deploys"), [429, 201]);
             assert.equal(emulator.liveEnv().MAINTENANCE_MODE, "true");
             assert.equal(deploy.outputs.status, "live");
         });

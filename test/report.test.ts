@@ -290,7 +290,10 @@ describe("post-incident report: the timeline from the stack's history and state"
                 impact: "uploads take a minute",
                 onCall: "primary",
             };
-            const record = compose(undefined, declared, planUp(undefined, declared), at, "", () => "ahoy-ops-renamed");
+            const record = compose(undefined, declared, planUp(undefined, declared), at, "", () => ({
+                dedupKey: "ahoy-ops-renamed",
+                openedAt: at.toISOString(),
+            }));
             const r = report("renamed", { history: h, state: { incident: record, pending: [], encrypted: [] } });
             const up = ups(r)[0];
             assert.ok(changed(up).includes("incidentOncall renamed incidentOnCall (primary)"), changed(up).join("; "));

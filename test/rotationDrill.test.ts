@@ -48,7 +48,7 @@ interface Generation {
 const passwords = new Map<string, string>();
 
 /** Declares DatabaseCredentials and its retirement under mocks, at the test server's address. */
-async function declare(generation: number, server: PostgresServer): Promise<Generation> {
+async function declare(generation: number, server: PostgresServer, port = server.port): Promise<Generation> {
     const registered: Array<{ type: string; name: string; inputs: Record<string, unknown> }> = [];
     await setProjectMocks((args) => {
         const inputs = revealAll(args.inputs) as Record<string, unknown>;
@@ -66,7 +66,7 @@ async function declare(generation: number, server: PostgresServer): Promise<Gene
         rolePrefix: "ahoy_app",
         ownerRole: "ahoy",
         host: server.host,
-        port: server.port,
+        port,
         database: "ahoy_prod",
         sslMode: "disable",
         applicationName: SEEDED_SERVICE_NAME,
@@ -207,7 +207,8 @@ describe("rotation drills: databaseCredentialGeneration bumps against the emulat
         superuser = await server.connect();
         // The owner role and the app's database exist before the program, which never changes them; the admin is no superuser.
         admin = await createAppDatabase(server, superuser, ADMIN);
-        host = await startProviderHost({ RENDER_API_KEY: emulator.apiKey });
+        // The app's sessions on a new login are awaited 3 s, not a minute: the stand-in app logs in within 100 ms.
+        host = await startProviderHost({ RENDER_API_KEY: emulator.apiKey, AHOY_APP_LOGIN_WAIT_MS: "3000" });
         await host.configure(adminStackConfig(server, ADMIN));
         stack = new EngineStack(host);
 
@@ -370,9 +371,40 @@ describe("rotation drills: databaseCredentialGeneration bumps against the emulat
         assert.equal(await canLogIn("ahoy_app_blue"), false);
     });
 
+    it("generation 5 with a wrong databasePort: the app cannot log in, the up fails at the retirement, the old login keeps working; the right port converges", async () => {
+        const four = await gen(4);
+        const wrong = await declare(5, server, 1);
+        const failed = await stack.up(program(wrong, { checkApp: false })).catch((err: unknown) => err);
+        assert.ok(failed instanceof UpFailed, `expected the up to fail, got ${String(failed)}`);
+        assert.equal(failed.step, "ahoy-db-retire", failed.message);
+        assert.match(
+            failed.message,
+            /not retiring ahoy_app_green: the app has not logged in with the new DATABASE_URL: no session of ahoy_app_blue with application_name "ahoy-indie-media" appeared within 3 s .*so the app may not reach 127\.0\.0\.1:1: check databaseAppHost and databasePort/,
+        );
+        // What the deploy did: it is live with the wrong URL, and the app's pool cannot log in with it.
+        assert.equal(emulator.liveEnv().DATABASE_URL, wrong.databaseUrl);
+        assert.equal(emulator.appDatabase().sessions, 0);
+        assert.match(emulator.appDatabase().error ?? "", /ECONNREFUSED/);
+        // What the database says: green keeps LOGIN, and a real login with generation 4's URL works.
+        assert.equal(await canLogIn("ahoy_app_green"), true, "green, the login that works, is not retired");
+        assert.equal(await canConnect(four.databaseUrl), true, "generation 4's URL still logs in");
+        assert.ok(!failed.message.includes(wrong.roles.blue.password!), "the password is not in the message");
+
+        // `pulumi config set databasePort <the right one>`: the URL changes, is deployed, and the app logs in.
+        const right = await gen(5);
+        assert.equal(right.roles.blue.password, wrong.roles.blue.password, "the same generation, the same password");
+        // Until its deploy is live, the live URL is the wrong one: the app's login is checked once, at the end.
+        const result = await stack.up(program(right, { checkApp: false }));
+        await appConnects("the corrected URL's deploy");
+        assert.equal(result.ops["ahoy-DATABASE_URL"], "update");
+        assert.equal(result.ops["ahoy-db-retire"], "update", "the retirement runs again, now with proof");
+        assert.equal(await canLogIn("ahoy_app_green"), false, "green is retired once the app runs on blue");
+        assert.equal(emulator.appDatabase().sessions > 0, true, "the app holds sessions on blue");
+    });
+
     it("a re-run with nothing changed writes nothing to Render, asks the gate nothing, and no secret reached the host's output", async () => {
         emulator.clearRequests();
-        const result = await stack.up(program(await gen(4)));
+        const result = await stack.up(program(await gen(5)));
         const resources = Object.entries(result.ops).filter(([, op]) => op !== "ran");
         assert.ok(
             resources.every(([, op]) => op === "same"),

@@ -18,6 +18,9 @@ import { waitFor } from "./support/wait";
 
 // Short, so "slower than the client's timeout" is a fraction of a second; the proxy holds answers longer than this.
 const REQUEST_TIMEOUT_MS = 400;
+// After a trigger's answer is lost, the client looks for its deploy twice as long as a request may take (60 s after a
+// 30 s timeout in production).
+const TRIGGER_LOOKUP_MS = 2 * REQUEST_TIMEOUT_MS;
 
 describe("a truthful `pulumi up`: faults, foreign deploys and the engine's step order", function () {
     this.timeout(120_000);
@@ -114,6 +117,7 @@ describe("a truthful `pulumi up`: faults, foreign deploys and the engine's step 
         host = await startProviderHost({
             AHOY_RENDER_REQUEST_TIMEOUT_MS: String(REQUEST_TIMEOUT_MS),
             AHOY_RENDER_RETRY_BASE_MS: "20",
+            AHOY_RENDER_TRIGGER_LOOKUP_MS: String(TRIGGER_LOOKUP_MS),
         });
         await host.configure({ [RENDER_API_KEY_CONFIG]: secretWire(emulator.apiKey) });
         stack = new EngineStack(host);
@@ -197,10 +201,6 @@ describe("a truthful `pulumi up`: faults, foreign deploys and the engine's step 
                 () => proxy.inject({ method: "POST", path: /\/deploys$/, kind: "refuse", status: 429, count: 2 }),
             ],
             [
-                "500s on the deploy trigger before Render acted",
-                () => proxy.inject({ method: "POST", path: /\/deploys$/, kind: "refuse", status: 500, count: 2 }),
-            ],
-            [
                 "a gateway 502 after Render had accepted the deploy trigger",
                 () => proxy.inject({ method: "POST", path: /\/deploys$/, kind: "replace", status: 502 }),
             ],
@@ -246,6 +246,110 @@ describe("a truthful `pulumi up`: faults, foreign deploys and the engine's step 
                     Object.values(again.ops).every((op) => op === "same"),
                     `a re-run is a no-op: ${JSON.stringify(again.ops)}`,
                 );
+            });
+        }
+    });
+
+    describe("a deploy trigger whose fate cannot be known", () => {
+        it("a 500 to the trigger (Render may have acted): the up fails saying its fate is unknown, never resends; the next up deploys once", async () => {
+            // The opposite of what runs now, so the up writes and deploys.
+            const config = settings({ DISABLE_SIGNUP: String(emulator.envVars().DISABLE_SIGNUP !== "true") });
+            const before = ids();
+            const triggers = () => proxy.requests().filter((r) => r.method === "POST" && /\/deploys$/.test(r.path));
+            const sent = triggers().length;
+            proxy.inject({ method: "POST", path: /\/deploys$/, kind: "refuse", status: 500 });
+            const failed = await stack.up(program(config)).catch((err: unknown) => err);
+            assert.ok(failed instanceof UpFailed, `expected the up to fail, got ${String(failed)}`);
+            assert.equal(failed.step, "ahoy-deploy");
+            assert.match(
+                failed.message,
+                /deploys: 500, and no deploy it could have made .*the trigger's fate is unknown/,
+            );
+            assert.equal(triggers().length - sent, 1, "the trigger was sent once, never again");
+            assert.equal(createdSince(before).length, 0, "Render made no deploy");
+            assert.equal(proxy.pending(), 0, "the fault was met");
+            await stack.up(program(config));
+            assert.equal(apiDeploys(before).length, 1, "one deploy");
+            assertTruthful(config);
+        });
+    });
+
+    describe("a deploy trigger Render acts on late, after the client stopped waiting", () => {
+        // Production's figures at 1/30: a request times out after 30 s (here 1 s), a lost trigger's deploy is looked
+        // for 60 s (here 2 s). Render acts 1 s, 31 s and 90 s past the timeout (here 33 ms, 1033 ms and 3 s).
+        const SCALE = 1 / 30;
+        const TIMEOUT_MS = 30_000 * SCALE;
+        const saved: { emulator?: Emulator; proxy?: FaultProxy; stack?: EngineStack; host?: ProviderHost } = {};
+        before(async () => {
+            Object.assign(saved, { emulator, proxy, stack, host });
+            emulator = await startEmulator({
+                port: 0,
+                stepMs: 40,
+                clock: { updateSeconds: 0.1 },
+                rateLimitWindowMs: 2_000,
+            });
+            proxy = await startFaultProxy(emulator.baseUrl);
+            host = await startProviderHost({
+                AHOY_RENDER_REQUEST_TIMEOUT_MS: String(TIMEOUT_MS),
+                AHOY_RENDER_RETRY_BASE_MS: "20",
+                AHOY_RENDER_TRIGGER_LOOKUP_MS: String(60_000 * SCALE),
+            });
+            await host.configure({ [RENDER_API_KEY_CONFIG]: secretWire(emulator.apiKey) });
+            stack = new EngineStack(host);
+            await stack.up(program(settings()));
+        });
+        after(async () => {
+            await host.close();
+            await proxy.close();
+            await emulator.close();
+            ({ emulator, proxy, stack, host } = saved as Required<typeof saved>);
+        });
+
+        let on = false;
+        for (const [pastTimeout, answer, within] of [
+            [1, "never", true],
+            [31, "late", true],
+            [90, "never", false],
+        ] as const) {
+            const outcome = within
+                ? "the up finds it within its lookup and uses it"
+                : "the up fails saying the trigger's fate is unknown, and the next up adopts the late deploy";
+            it(`${pastTimeout} s past the timeout (answer ${answer}): ${outcome}; one deploy, the switch live, then a no-op`, async () => {
+                on = !on;
+                const config = settings({ DISABLE_SIGNUP: String(on) });
+                const before = ids();
+                const actAfterMs = TIMEOUT_MS + pastTimeout * 1_000 * SCALE;
+                proxy.inject({ method: "POST", path: /\/deploys$/, kind: "late", actAfterMs, answer });
+                const first = await stack.up(program(config)).catch((err: unknown) => err);
+                if (within) {
+                    assert.ok(!(first instanceof Error), `expected the up to succeed, got ${String(first)}`);
+                } else {
+                    assert.ok(first instanceof UpFailed, `expected the up to fail, got ${String(first)}`);
+                    assert.equal(first.step, "ahoy-deploy");
+                    assert.match(first.message, /no response \(TIMEOUT\).*the trigger's fate is unknown/);
+                    assert.equal(createdSince(before).length, 0, "nothing landed before the up gave up");
+                    await waitFor("Render to act on the held trigger", () => apiDeploys(before).length === 1, {
+                        timeoutMs: 10_000,
+                    });
+                    const next = await stack.up(program(config));
+                    assert.equal(next.ops["ahoy-deploy"], "update");
+                    assert.match(host.output(), /adopting dep-\w+ of [0-9a-f]{7} \(trigger api, /);
+                }
+                assert.equal(proxy.pending(), 0, "the fault was met");
+                // Whatever the proxy still holds has landed by now: Render is in its final state.
+                await new Promise((resolve) => setTimeout(resolve, 200));
+                assert.equal(apiDeploys(before).length, 1, `one deploy: ${JSON.stringify(createdSince(before))}`);
+                await waitFor("the deploy to be live", () => emulator.liveDeploy()?.id === apiDeploys(before)[0].id, {
+                    timeoutMs: 10_000,
+                });
+                assert.equal((await app()).register, on ? 503 : 400, "the app answers as the switch says");
+                assertTruthful(config);
+                const again = await stack.up(program(config));
+                assert.ok(
+                    Object.values(again.ops).every((op) => op === "same"),
+                    `the next up is a no-op: ${JSON.stringify(again.ops)}`,
+                );
+                assert.equal(apiDeploys(before).length, 1, "still one deploy");
             });
         }
     });

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Channel } from "../../lib/comms/delivery";
 import type { DeclaredIncident, IncidentRecord } from "../../lib/comms/ledger";
 import { ModuleResource, moduleProvider } from "../dynamicProvider";
-import type { IncidentDeadlines, IncidentTexts } from "./incidentProvider";
+import type { IncidentDeadlines, IncidentTexts, IntentSeen } from "./incidentProvider";
 
 export type { IncidentInputs, IncidentOutputs } from "./incidentProvider";
 
@@ -17,6 +17,8 @@ export interface IncidentArgs {
     readonly progress: pulumi.Input<string>;
     /** The affected system as PagerDuty names it: the Render service. */
     readonly source: pulumi.Input<string>;
+    /** The write-ahead record's token, and the incident's dedup_key and opening (./intent.ts). */
+    readonly intent: pulumi.Input<IntentSeen>;
 }
 
 /**
@@ -41,6 +43,7 @@ export class Incident extends ModuleResource {
                 incident: args.incident,
                 progress: args.progress,
                 source: args.source,
+                intent: args.intent,
                 record: undefined,
                 summary: undefined,
                 texts: undefined,
@@ -48,6 +51,7 @@ export class Incident extends ModuleResource {
                 deadlines: undefined,
                 failures: undefined,
                 undelivered: undefined,
+                intentToken: undefined,
             },
             opts,
         );

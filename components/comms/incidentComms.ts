@@ -7,7 +7,9 @@ import type { StackConfig } from "../../stacks/config";
 import type { WatchIncident } from "../verification/plan";
 import { Incident } from "./incident";
 import type { IncidentDeadlines, IncidentTexts } from "./incidentProvider";
+import { IncidentIntent } from "./intent";
 import { IncidentReceipt } from "./receipt";
+import { CommsStarted } from "./started";
 
 /** The stack settings incident comms read. */
 export type IncidentCommsSettings = Pick<
@@ -42,8 +44,8 @@ export interface IncidentCommsArgs {
     readonly settings: IncidentCommsSettings;
     /** What the Progress line is written from, besides the settings. */
     readonly facts: IncidentFacts;
-    /** The mitigation's last step (the deploy's verification): a failed channel fails the `up` only after it ran. */
-    readonly mitigation: pulumi.Resource;
+    /** `<project>/<stack>`: with the incident's opening, PagerDuty's dedup_key. */
+    readonly stack: string;
 }
 
 /** The incident the settings declare, or undefined when the incident keys are not set. */
@@ -68,15 +70,25 @@ export function progressFacts(
 }
 
 /**
- * The incident's messages and their receipt. Two resources, so that comms never delay the mitigation and a failed
- * channel still fails the `up`, after the mitigation:
- * - the Incident depends on nothing of the mitigation: the engine runs it beside the deploy, and a slow webhook
- *   (bounded by the senders' timeouts) never holds the deploy up. It never fails on a channel's account either: the
- *   engine schedules no new step after a failure, so a throw here could keep the deploy from starting. It records what
- *   each channel took, and what a failing one answered, and warns.
- * - the receipt depends on both the Incident and the mitigation, so it runs after the deploy and its verification; its
- *   diff makes it run whenever a message is undelivered, and it then fails the `up` naming each channel and its answer.
- * The next `up` finds the undelivered messages in the Incident's state and sends only those.
+ * The incident's messages and their receipt. Three resources, so that comms never delay the mitigation, a failed
+ * channel still fails the `up` after the mitigation, and a killed `up` never pages twice:
+ * - the intent is written first, depending on nothing: the incident's opening (so PagerDuty's dedup_key, the stack and
+ *   that opening) and a token, completed before any message goes out (a write-ahead record);
+ * - the Incident depends on nothing of the mitigation, only on the intent: the engine runs it beside the deploy, and a
+ *   slow webhook (bounded by the senders' timeouts) never holds the deploy up. It never fails on a channel's account
+ *   either: the engine schedules no new step after a failure, so a throw here could keep the deploy from starting. It
+ *   records what each channel took, and what a failing one answered, and warns. Seeing an intent an earlier `up`
+ *   wrote and never completed (killed while sending), it sends what that `up` may have sent again, marked as such,
+ *   under the same dedup_key (PagerDuty keeps one incident, and pages once);
+ * - the receipt (`receiptAfter`) depends on both the Incident and the mitigation, so it runs after the deploy and its
+ *   verification; its diff makes it run whenever a message is undelivered, and it then fails the `up` naming each
+ *   channel and its answer.
+ * - the marker `started`, ready with the Incident: the mitigation's steps wait for it (index.ts), so the engine has
+ *   started sending before any of them can fail and stop it from starting anything new.
+ * The next `up` finds the undelivered messages in the Incident's state and sends only those. Declare it before the
+ * mitigation: nothing the mitigation does during the up (a write refused, a deploy failed, a rotation refused at its
+ * retirement) holds back an alert. What a preview refuses (a pin Render does not know, a rotation bumped too early)
+ * stops the whole up before anything runs, messages included: fix or remove it, and up again.
  */
 export class IncidentComms extends pulumi.ComponentResource {
     /** One line on the current (or last) incident, or "none". */
@@ -87,8 +99,6 @@ export class IncidentComms extends pulumi.ComponentResource {
     public readonly channels: pulumi.Output<Record<Channel, string>>;
     /** The response deadline (from the alert) and the post-incident deadlines (from the resolution), ISO 8601. */
     public readonly deadlines: pulumi.Output<IncidentDeadlines>;
-    /** The step that fails the `up`, after the mitigation, while a channel has not taken a message. */
-    public readonly receipt: IncidentReceipt;
     /** The incident's ledger (every message, when, and what each channel took), for the post-incident report. */
     public readonly record: pulumi.Output<IncidentRecord | undefined>;
     /**
@@ -96,39 +106,72 @@ export class IncidentComms extends pulumi.ComponentResource {
      * watch that posts a crossed threshold to it; undefined otherwise.
      */
     public readonly openIncident: pulumi.Output<WatchIncident | undefined>;
+    /** The write-ahead record the messages are sent after. */
+    public readonly intent: IncidentIntent;
+    /** The messages' resource. */
+    public readonly delivery: Incident;
+    /**
+     * Done once the messages' step is on its way: every mitigation step waits for it (see ./started.ts), so one that
+     * fails at once (a write Render refuses) cannot keep the alert from going out. It waits for no message.
+     */
+    public readonly started: CommsStarted;
+
+    private readonly baseName: string;
+    private receipt?: IncidentReceipt;
 
     constructor(name: string, args: IncidentCommsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ahoy:comms:IncidentComms", name, {}, opts);
+        this.baseName = name;
         const { settings, facts } = args;
+        const incident = declaredIncident(settings);
         const progress = pulumi
             .output(facts.lastVerification)
             .apply((last) => progressLine(progressFacts(settings, facts, last ?? undefined)));
-        const delivery = new Incident(
+        this.intent = new IncidentIntent(`${name}-incident-intent`, { stack: args.stack, incident }, { parent: this });
+        const intent = pulumi
+            .all([this.intent.token, this.intent.dedupKey, this.intent.openedAt])
+            .apply(([token, dedupKey, openedAt]) => ({
+                token,
+                ...(dedupKey && { dedupKey }),
+                ...(openedAt && { openedAt }),
+            }));
+        this.delivery = new Incident(
             `${name}-incident`,
-            { incident: declaredIncident(settings), progress, source: settings.service },
+            { incident, progress, source: settings.service, intent },
             { parent: this },
         );
-        this.receipt = new IncidentReceipt(
-            `${name}-incident-receipt`,
-            { failures: delivery.failures },
-            { parent: this, dependsOn: [delivery, args.mitigation] },
-        );
-        const declared = declaredIncident(settings);
-        this.openIncident = delivery.id.apply((dedupKey) =>
-            declared && declared.status !== "resolved"
-                ? { severity: declared.severity, title: declared.title, status: declared.status, dedupKey }
+        // Ready with the messages (the same inputs, declared just after them): what the mitigation waits for.
+        this.started = new CommsStarted(`${name}-incident-started`, { after: [progress, intent] }, { parent: this });
+        this.incident = this.delivery.summary;
+        this.messages = this.delivery.texts;
+        this.channels = this.delivery.channels;
+        this.deadlines = this.delivery.deadlines;
+        this.record = this.delivery.record;
+        this.openIncident = this.delivery.id.apply((dedupKey) =>
+            incident && incident.status !== "resolved"
+                ? { severity: incident.severity, title: incident.title, status: incident.status, dedupKey }
                 : undefined,
         );
-        this.incident = delivery.summary;
-        this.messages = delivery.texts;
-        this.channels = delivery.channels;
-        this.deadlines = delivery.deadlines;
-        this.record = delivery.record;
         this.registerOutputs({
             incident: this.incident,
             messages: this.messages,
             channels: this.channels,
             deadlines: this.deadlines,
         });
+    }
+
+    /**
+     * The receipt, after `mitigation` (the mitigation's last step, the deploy's verification): it fails the `up`, only
+     * once that ran, while a channel has not taken a message. Call it once.
+     */
+    receiptAfter(mitigation: pulumi.Resource): IncidentReceipt {
+        if (this.receipt)
+            throw new Error(`${this.baseName}: receiptAfter was already called; the receipt is declared once`);
+        this.receipt = new IncidentReceipt(
+            `${this.baseName}-incident-receipt`,
+            { failures: this.delivery.failures },
+            { parent: this, dependsOn: [this.delivery, mitigation] },
+        );
+        return this.receipt;
     }
 }

@@ -1,6 +1,5 @@
 // The Incident provider's implementation, loaded in the dynamic-provider host at run time (see ../dynamicProvider.ts):
 // writes the incident's messages and sends each to Slack, PagerDuty and email once, recording what each channel took.
-import { randomUUID } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import {
     CHANNEL_NAMES,
@@ -25,6 +24,7 @@ import {
     planUp,
     undelivered,
 } from "../../lib/comms/ledger";
+import { writtenByThisUp } from "./intentProvider";
 import {
     formatDuration,
     formatUtc,
@@ -47,6 +47,15 @@ export const CHANNEL_CONFIG = {
 /** Where PagerDuty events go: the real Events API, unless a test or rehearsal points this variable at a stand-in. */
 export const PAGERDUTY_URL_ENV = "AHOY_PAGERDUTY_EVENTS_URL";
 
+/** The write-ahead record (./intent.ts) as the messages' resource reads it. */
+export interface IntentSeen {
+    /** New each time the record is written. */
+    readonly token: string;
+    /** The incident's dedup_key and opening: a new incident takes them. */
+    readonly dedupKey?: string;
+    readonly openedAt?: string;
+}
+
 /** What the program declares: the incident from the config (or none), the Progress line for an update, the source. */
 export interface IncidentInputs {
     /** The incident the config declares; absent when the incident keys are not set. */
@@ -55,6 +64,8 @@ export interface IncidentInputs {
     readonly progress: string;
     /** The affected system as PagerDuty names it: the Render service. */
     readonly source: string;
+    /** The write-ahead record, written (completed) before this resource sends anything. */
+    readonly intent: IntentSeen;
 }
 
 /** The deadlines of the incident, ISO 8601 (absent until they apply). */
@@ -89,6 +100,24 @@ export interface IncidentOutputs extends IncidentInputs {
     readonly failures: string[];
     /** (message, channel) pairs still to be sent. */
     readonly undelivered: number;
+    /** The write-ahead record's token this resource last completed under: another one, not this up's, was cut short. */
+    readonly intentToken?: string;
+}
+
+/** The line a message sent again carries: an earlier `up` may have delivered it already. */
+export const SENT_AGAIN =
+    "Sent again: an earlier `pulumi up` was stopped while sending this, or its answer was lost; " +
+    "it may already be here once. It is the same message.";
+
+/** The engine's stand-in, during a preview, for a value only known once an earlier resource is applied. */
+const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Whether a value (or the token inside it) is the engine's unknown. */
+function isUnknownValue(value: unknown): boolean {
+    return (
+        value === UNKNOWN_VALUE ||
+        (typeof value === "object" && value !== null && (value as { token?: unknown }).token === UNKNOWN_VALUE)
+    );
 }
 
 // One provider host serves one `up`; `configure` runs before any other method (see ../dynamicProvider.ts).
@@ -103,14 +132,32 @@ function messageId(record: IncidentRecord, message: MessageRecord): string {
  * Sends one message to one channel, with the secrets `configure` found. The senders redact them from what a channel
  * answers; anything else that goes wrong is redacted here, so no error can carry one into the state or a log line.
  */
-async function send(channel: Channel, message: MessageRecord, record: IncidentRecord, source: string): Promise<string> {
+async function send(
+    channel: Channel,
+    message: MessageRecord,
+    record: IncidentRecord,
+    source: string,
+    again: boolean,
+): Promise<string> {
     try {
-        return await sendWith(channelConfig, channel, message, record, source);
+        return await sendWith(
+            channelConfig,
+            channel,
+            again ? { ...message, note: noted(message.note) } : message,
+            record,
+            source,
+            again,
+        );
     } catch (err) {
         if (err instanceof ChannelError) throw err;
         const secrets = [channelConfig.slackWebhookUrl, channelConfig.pagerDutyRoutingKey, channelConfig.smtpUrl];
         throw new ChannelError(channel, redact(`an error: ${(err as Error).message ?? String(err)}`, secrets), true);
     }
+}
+
+/** A message's note with the sent-again line after it. */
+function noted(note: string | undefined): string {
+    return note ? `${note}\n${SENT_AGAIN}` : SENT_AGAIN;
 }
 
 async function sendWith(
@@ -119,6 +166,7 @@ async function sendWith(
     message: MessageRecord,
     record: IncidentRecord,
     source: string,
+    again: boolean,
 ): Promise<string> {
     if (channel === "slack") {
         const { postToSlack } = require("../../lib/comms/slack") as typeof import("../../lib/comms/slack");
@@ -145,6 +193,8 @@ async function sendWith(
                           status: statusText(message.status),
                           impact: message.impact,
                           ...(message.note && { response: message.note }),
+                          // Same dedup_key: PagerDuty adds it to the alert an earlier up opened, and pages no one again.
+                          ...(again && { sent_again: SENT_AGAIN }),
                       },
                   } as const);
         return sendPagerDutyEvent(config.pagerDutyRoutingKey!, event, url);
@@ -162,7 +212,7 @@ async function sendWith(
 }
 
 /** The outputs for a record: its texts, each channel's standing, the deadlines, the failures. */
-function outputsFor(inputs: IncidentInputs, record: IncidentRecord | undefined): IncidentOutputs {
+function outputsFor(inputs: IncidentInputs, record: IncidentRecord | undefined, intentToken?: string): IncidentOutputs {
     const texts: IncidentTexts = { updates: [] };
     const deadlines: IncidentDeadlines = {};
     let summary = "none";
@@ -195,29 +245,52 @@ function outputsFor(inputs: IncidentInputs, record: IncidentRecord | undefined):
         deadlines,
         failures: failures(record),
         undelivered: undelivered(record).length,
+        ...(intentToken && { intentToken }),
     };
     // The host sends outputs as a protobuf Struct, which has no `undefined`: absent fields are left out.
     return JSON.parse(JSON.stringify(outputs)) as IncidentOutputs;
 }
 
-/** Writes what the plan calls for, sends what is undelivered, and logs each channel's answer (never a secret). */
-async function run(record: IncidentRecord | undefined, inputs: IncidentInputs): Promise<IncidentRecord | undefined> {
+/**
+ * Whether an earlier `up` wrote the intent and was cut short before this resource recorded its sends: the intent's
+ * token is neither the one last completed (`completed`) nor one this `up` wrote.
+ */
+export function interruptedBefore(intent: IntentSeen, completed: string | undefined): boolean {
+    return intent.token !== completed && !writtenByThisUp(intent.token);
+}
+
+/**
+ * Writes what the plan calls for (a new incident takes the intent's opening and dedup_key), sends what is
+ * undelivered (marked as sent again where an earlier `up` may have sent it), and logs each channel's answer (never a
+ * secret).
+ */
+async function run(
+    record: IncidentRecord | undefined,
+    inputs: IncidentInputs,
+    interrupted: boolean,
+): Promise<IncidentRecord | undefined> {
     const plan = planUp(record, inputs.incident);
-    const written = compose(
-        record,
-        inputs.incident,
-        plan,
-        new Date(),
-        inputs.progress,
-        () => `ahoy-ops-${randomUUID()}`,
-    );
+    const now = new Date();
+    const written = compose(record, inputs.incident, plan, now, inputs.progress, () => {
+        const { dedupKey, openedAt } = inputs.intent;
+        if (!dedupKey || !openedAt)
+            throw new Error("the incident's intent names no opening: its record was not written");
+        return { dedupKey, openedAt };
+    });
     if (!written) return undefined;
     const before = new Set(undelivered(written).map(({ message, channel }) => `${message.id}/${channel}`));
+    if (interrupted && before.size > 0) {
+        await pulumi.log.warn(
+            "incident comms: an earlier pulumi up was stopped while sending (its record was written, its sends never " +
+                "recorded): what it may have sent goes out again, marked as sent again; PagerDuty keeps one incident",
+        );
+    }
     const delivered = await deliver(
         written,
         unconfigured(channelConfig),
-        (channel, message, r) => send(channel, message, r, inputs.source),
+        (channel, message, r, again) => send(channel, message, r, inputs.source, again),
         () => new Date(),
+        interrupted,
     );
     for (const message of delivered.messages) {
         for (const channel of CHANNELS) {
@@ -252,6 +325,10 @@ function checkFailures(news: IncidentInputs): pulumi.dynamic.CheckFailure[] {
     if (typeof news.source !== "string" || news.source === "") {
         failures.push({ property: "source", reason: "source must name the affected service" });
     }
+    const intent = news.intent as unknown;
+    if (!isUnknownValue(intent) && (typeof intent !== "object" || intent === null || !("token" in intent))) {
+        failures.push({ property: "intent", reason: "intent must be the incident's write-ahead record (./intent.ts)" });
+    }
     return failures;
 }
 
@@ -272,26 +349,35 @@ export const incidentProvider: pulumi.dynamic.ResourceProvider<IncidentInputs, I
     },
 
     async diff(_id, olds, news) {
-        // Nothing new to write and nothing undelivered: no change, so a no-op `up` sends nothing and calls no one.
         const plan = planUp(olds.record, news.incident);
-        if (!hasWork(plan)) return { changes: false };
+        // A new intent (unknown in a preview until it is written) is recorded even where nothing is sent.
+        const intentToken = isUnknownValue(news.intent) ? UNKNOWN_VALUE : news.intent?.token;
+        const newIntent = intentToken === UNKNOWN_VALUE || intentToken !== olds.intentToken;
+        // Nothing new to write and nothing undelivered: no change, so a no-op `up` sends nothing and calls no one.
+        if (!hasWork(plan) && !newIntent) return { changes: false };
         // A new incident is a new resource (its id is the dedup_key); the old one, closed or idle, goes quietly.
         return { changes: true, replaces: plan.opens ? ["incident"] : [], deleteBeforeReplace: false };
     },
 
     async create(inputs) {
-        const record = await run(undefined, inputs);
-        return { id: record?.dedupKey ?? "no-incident", outs: outputsFor(inputs, record) };
+        const record = await run(undefined, inputs, interruptedBefore(inputs.intent, undefined));
+        return { id: record?.dedupKey ?? "no-incident", outs: outputsFor(inputs, record, inputs.intent.token) };
     },
 
     async update(_id, olds, news) {
-        return { outs: outputsFor(news, await run(olds.record, news)) };
+        const interrupted = interruptedBefore(news.intent, olds.intentToken);
+        return { outs: outputsFor(news, await run(olds.record, news, interrupted), news.intent.token) };
     },
 
     async read(id, props) {
         // Nothing outside holds the record: a refresh keeps it as it is, with the inputs it was written from.
         if (!props) throw new Error(`cannot import incident ${id}: declare it in the program instead`);
-        const inputs: IncidentInputs = { incident: props.incident, progress: props.progress, source: props.source };
+        const inputs: IncidentInputs = {
+            incident: props.incident,
+            progress: props.progress,
+            source: props.source,
+            intent: props.intent,
+        };
         return { id, props, inputs: inputs as IncidentOutputs };
     },
 

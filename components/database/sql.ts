@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import type * as pulumi from "@pulumi/pulumi";
 import type { Client, ClientConfig } from "pg";
 import { isLoopbackHost } from "../../lib/ip";
+import { redactSecrets } from "../../lib/redact";
 
 /** The admin connection as settings, before `pg` turns it into a client. */
 export interface AdminSettings {
@@ -178,7 +179,8 @@ export async function connectAdmin(database?: string): Promise<Client> {
         await client.connect();
     } catch (err) {
         await client.end().catch(() => undefined);
-        throw new Error(`could not connect to PostgreSQL as ${describeAdmin(settings)}: ${(err as Error).message}`, {
+        const said = redactSecrets((err as Error).message, [settings.password]);
+        throw new Error(`could not connect to PostgreSQL as ${describeAdmin(settings)}: ${said}`, {
             cause: err,
         });
     }
@@ -234,7 +236,7 @@ export async function proveLogin(databaseUrl: string): Promise<string> {
         const who = await client.query<{ login: string }>("SELECT session_user::text AS login");
         return who.rows[0].login;
     } catch (err) {
-        const said = (err as Error).message.split(login.password).join("[redacted]");
+        const said = redactSecrets((err as Error).message, [login.password, databaseUrl]);
         throw new Error(`the login ${describeAdmin(settings)} (the new DATABASE_URL's) failed: ${said}`, {
             cause: err,
         });

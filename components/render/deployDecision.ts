@@ -225,6 +225,67 @@ export function decideDeploy(input: DeployDecisionInput): DeployDecision {
     };
 }
 
+/** When an EnvVar revision (`<ISO time>-<hex>`, see envVarProvider.ts) was written, epoch ms; undefined if unreadable. */
+export function revisionTime(revision: unknown): number | undefined {
+    if (typeof revision !== "string") return undefined;
+    const match = /^(.+)-[0-9a-f]+$/.exec(revision);
+    const at = match ? Date.parse(match[1]) : NaN;
+    return Number.isNaN(at) ? undefined : at;
+}
+
+/** When the newest of the managed variables was written (epoch ms), from their revisions; undefined when none reads. */
+export function newestWrite(revisions: Readonly<Record<string, unknown>> | undefined): number | undefined {
+    const times = Object.values(revisions ?? {})
+        .map(revisionTime)
+        .filter((t): t is number => t !== undefined);
+    return times.length > 0 ? Math.max(...times) : undefined;
+}
+
+/** A deploy in Render's list, with what adoption needs beyond the decision's facts. */
+export interface ListedDeploy extends DeployFacts {
+    /** RFC 3339, Render's clock. */
+    readonly createdAt: string;
+}
+
+/** What adoption is decided on. */
+export interface AdoptionInput {
+    /** The service's newest deploys, newest first. */
+    readonly recent: readonly ListedDeploy[];
+    /** When the newest managed variable was written (epoch ms): a deploy created after it carries every write. */
+    readonly newestWrite?: number;
+    /** The deploy the state records: never adopted again. */
+    readonly recordedDeployId?: string;
+    /** The commit a pin resolves to; undefined: unpinned, the live commit's. */
+    readonly pinnedCommitId?: string;
+    /** The pin is a deploy id, so this up's deploy may be a rollback (trigger "rollback"). */
+    readonly rollbackPin?: boolean;
+}
+
+const IN_FLIGHT_STATUSES = ["created", "queued", "build_in_progress", "pre_deploy_in_progress", "update_in_progress"];
+
+/**
+ * A deploy this `up` takes for its own instead of triggering one: made through the API (or a rollback, for a deploy-id
+ * pin), of the commit this up would deploy, created after the newest variable write (so it carries every write),
+ * in flight or live, and not the deploy the state already records. That is the trigger of an earlier `up` whose answer
+ * was lost and which Render acted on late: adopting it keeps "one deploy" true. Any other deploy (a teammate's, a push's
+ * autodeploy, one that failed) is never adopted. The newest such deploy, with the others that also qualify.
+ */
+export function adoptableDeploy(input: AdoptionInput): { deploy: ListedDeploy; others: ListedDeploy[] } | undefined {
+    if (input.newestWrite === undefined) return undefined;
+    const live = input.recent.find((d) => d.status === "live");
+    const candidates = input.recent.filter((d) => {
+        const ours = d.trigger === "api" || (input.rollbackPin === true && d.trigger === "rollback");
+        const carriesWrites = Date.parse(d.createdAt) >= input.newestWrite!;
+        const running = d.status === "live" || IN_FLIGHT_STATUSES.includes(d.status);
+        // Unpinned, a flag flip deploys the live commit: the one live now (or this deploy itself, once it went live).
+        const commit = input.pinnedCommitId ?? (d.status === "live" ? d.commitId : live?.commitId);
+        const sameCommit = commit !== undefined && d.commitId === commit;
+        return ours && carriesWrites && running && d.id !== input.recordedDeployId && sameCommit;
+    });
+    const [deploy, ...others] = candidates;
+    return deploy && { deploy, others };
+}
+
 /** The error for a rollback Render refused because the target's build artifact is gone: what would work instead. */
 export function rollbackUnavailableMessage(deployId: string, commitId: string | undefined, renderSaid: string): string {
     const instead = commitId

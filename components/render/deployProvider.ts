@@ -9,13 +9,21 @@ import {
     RenderClient,
 } from "../../lib/render/client";
 import {
+    adoptableDeploy,
     AutoDeploy,
     DeployAction,
     decideDeploy,
     deployOf,
+    newestWrite,
     PinTarget,
     rollbackUnavailableMessage,
 } from "./deployDecision";
+import {
+    DEPLOY_BUDGET_MINUTES,
+    OTHER_DEPLOYS_MAX_MINUTES,
+    QUEUED_MAX_MINUTES,
+    TRIGGER_LOOKUP_SECONDS,
+} from "../upWaits";
 import { parseReleasePin, releasePinProblem } from "../../lib/releasePin";
 import { isCommitSha, resolveGitRef } from "../../lib/gitRef";
 import {
@@ -247,8 +255,21 @@ const IN_FLIGHT: readonly string[] = [
     "pre_deploy_in_progress",
     "update_in_progress",
 ];
-// Waiting for someone else's deploy to finish before ours gets as long as a deploy of ours may take.
-const DEPLOY_TIMEOUT_MS = 30 * 60_000;
+/** The Deploy step's bounds in ms (components/upWaits.ts), shrunk by a drill's AHOY_DEPLOY_WAIT_SCALE (e.g. 0.001). */
+export function deployBounds(env: NodeJS.ProcessEnv): { budgetMs: number; othersMs: number; queuedMs: number } {
+    const raw = env.AHOY_DEPLOY_WAIT_SCALE;
+    const scale = raw === undefined || raw === "" ? 1 : Number(raw);
+    if (!(scale > 0 && scale <= 1)) {
+        throw new Error(
+            `AHOY_DEPLOY_WAIT_SCALE: got ${JSON.stringify(raw)}; expected a number above 0 and at most 1, or unset`,
+        );
+    }
+    return {
+        budgetMs: DEPLOY_BUDGET_MINUTES * 60_000 * scale,
+        othersMs: OTHER_DEPLOYS_MAX_MINUTES * 60_000 * scale,
+        queuedMs: QUEUED_MAX_MINUTES * 60_000 * scale,
+    };
+}
 
 /** What Render runs and has in flight now: the newest deploys (the snapshot ours is told apart by) and the live one. */
 async function renderNow(
@@ -269,17 +290,29 @@ async function settle(
     serviceId: string,
     service: string,
     inFlight: RenderDeploy[],
+    boundMs: number,
 ): Promise<void> {
+    // One bound for all of them together: a queue of other deploys is waited out once, not one full wait each.
+    const until = Date.now() + boundMs;
     for (const other of inFlight) {
         void pulumi.log.info(
             `${service}: ${describeDeploy(other)} is in flight; waiting for it to end before deciding what to deploy, ` +
-                `so this deploy cannot undo it`,
+                `so this deploy cannot undo it (at most ${formatMinutes(until - Date.now())} more)`,
         );
         try {
-            await client.waitForDeploy(serviceId, other.id, { timeoutMs: DEPLOY_TIMEOUT_MS });
+            await client.waitForDeploy(serviceId, other.id, { timeoutMs: until - Date.now() });
         } catch (err) {
             // Its failure is its own: what matters here is only that it is no longer in flight.
-            if (!(err instanceof DeployFailedError) || err.timedOut) throw err;
+            if (!(err instanceof DeployFailedError)) throw err;
+            if (err.timedOut) {
+                throw new Error(
+                    `${describeDeploy({ ...other, status: err.status as RenderDeploy["status"] })}, someone else's, was ` +
+                        `still in flight after this up waited ${formatMinutes(boundMs)} for the deploys ahead of it to end, ` +
+                        `so it deployed nothing (deploying now could undo it). The variables are written but not running: ` +
+                        `let it end (or cancel it in Render), then run pulumi up again`,
+                    { cause: err },
+                );
+            }
         }
     }
 }
@@ -295,20 +328,9 @@ async function waitOurTurn(
     serviceId: string,
     ours: RenderDeploy,
     liveBefore: RenderDeploy | undefined,
+    queuedMs: number,
 ): Promise<void> {
-    let status = ours.status;
-    let pollMs = 100;
-    // `queued` is waiting for another deploy to end; once ours leaves it, the one ahead has ended (live or not).
-    while (status === "queued") {
-        await sleep(pollMs);
-        pollMs = Math.min(1_000, pollMs * 2);
-        try {
-            status = (await client.getDeploy(serviceId, ours.id)).status;
-        } catch (err) {
-            if (isTransient(err)) continue;
-            throw err;
-        }
-    }
+    await waitQueued(client, serviceId, ours, queuedMs);
     const live = await client.liveDeploy(serviceId);
     const ourCommit = ours.commit?.id;
     if (!live || live.id === ours.id || live.id === liveBefore?.id || live.commit?.id === ourCommit) return;
@@ -326,6 +348,38 @@ async function waitOurTurn(
             `back, so this up ${canceled}. The variables are written but not running: run pulumi up again to deploy ` +
             `${short(live.commit?.id)} with them`,
     );
+}
+
+/**
+ * Waits while our deploy is `queued` (behind another deploy), polling quickly: at most `boundMs`, after which the up
+ * fails naming it and what it waits behind. It is left queued, carrying the variables: the next `up` adopts it.
+ */
+async function waitQueued(client: RenderClient, serviceId: string, ours: RenderDeploy, boundMs: number): Promise<void> {
+    const until = Date.now() + boundMs;
+    let status = ours.status;
+    let pollMs = 100;
+    // `queued` is waiting for another deploy to end; once ours leaves it, the one ahead has ended (live or not).
+    while (status === "queued") {
+        if (Date.now() >= until) {
+            const ahead = (await client.listDeploys(serviceId, { limit: RECENT_DEPLOYS })).find(
+                (d) => d.id !== ours.id && IN_FLIGHT.includes(d.status) && d.status !== "queued",
+            );
+            throw new Error(
+                `deploy ${ours.id} stayed queued for ${formatMinutes(boundMs)}` +
+                    (ahead ? ` behind ${describeDeploy(ahead)}` : "") +
+                    `: this up stops waiting. It stays queued and carries the variables when it runs: run pulumi up ` +
+                    `again to wait for it (the next up adopts it rather than deploy again), or cancel it in Render`,
+            );
+        }
+        await sleep(Math.min(pollMs, Math.max(0, until - Date.now())));
+        pollMs = Math.min(1_000, pollMs * 2);
+        try {
+            status = (await client.getDeploy(serviceId, ours.id)).status;
+        } catch (err) {
+            if (isTransient(err)) continue;
+            throw err;
+        }
+    }
 }
 
 /**
@@ -369,7 +423,12 @@ async function deploy(
     olds?: DeployOutputs,
 ): Promise<DeployOutputs> {
     const { service, apiUrl } = inputs;
-    const client = openRenderClient(provider, apiUrl);
+    const bounds = deployBounds(process.env);
+    // Every request and wait of the step ends within its budget (components/upWaits.ts), printed at the up's start.
+    const client = openRenderClient(provider, apiUrl, {
+        deadline: Date.now() + bounds.budgetMs,
+        triggerLookupMs: TRIGGER_LOOKUP_SECONDS * 1_000,
+    });
     // diff replaces the resource when the service changes, so on update it is still the one recorded.
     const serviceId = olds?.serviceId ?? (await client.resolveServiceId(service));
     const where = `render:Deploy ${service} (${serviceId})`;
@@ -383,8 +442,23 @@ async function deploy(
         pinTarget(client, serviceId, inputs),
     ]);
     let now = await renderNow(client, serviceId);
-    if (!pin && now.inFlight.length > 0) {
-        await settle(client, serviceId, service, now.inFlight);
+    // An earlier up's trigger that Render acted on after its answer was lost: ours, so it is taken, never a second.
+    const adoption = adoptableDeploy({
+        recent: now.recent.map((d) => ({
+            id: d.id,
+            status: d.status,
+            trigger: d.trigger,
+            commitId: d.commit?.id,
+            createdAt: d.createdAt,
+        })),
+        newestWrite: newestWrite(inputs.revisions),
+        recordedDeployId: olds?.deployId,
+        pinnedCommitId: pin?.commitId,
+        rollbackPin: pin?.kind === "deploy",
+    });
+    const adopted = adoption && now.recent.find((d) => d.id === adoption.deploy.id);
+    if (!adopted && !pin && now.inFlight.length > 0) {
+        await settle(client, serviceId, service, now.inFlight, bounds.othersMs);
         now = await renderNow(client, serviceId);
     }
     const variablesChanged = !olds || !sameRevisions(olds.revisions, inputs.revisions);
@@ -409,16 +483,29 @@ async function deploy(
         void pulumi.log.info(`${service}: autodeploy set to "${decision.setAutoDeploy}"`);
     }
     try {
-        const triggered = await startDeploy(client, serviceId, decision.action, now.recent);
-        void pulumi.log.info(
-            `${service}: deploy ${triggered.id} ${describeAction(decision.action, !!pin)} triggered (${triggered.status})`,
-        );
+        let triggered: RenderDeploy;
+        if (adopted) {
+            triggered = adopted;
+            const others = adoption.others.map((d) => d.id);
+            void pulumi.log.info(
+                `${service}: adopting ${describeDeploy(adopted)}, not triggering another: made through the API after ` +
+                    `the last variable write (${new Date(newestWrite(inputs.revisions)!).toISOString()}), of the commit ` +
+                    `this up deploys, it carries the writes: an earlier up's trigger it could not record (its answer lost, or that up killed)` +
+                    (others.length > 0 ? ` (${others.join(", ")} also qualify: check the service's deploys)` : ""),
+            );
+        } else {
+            triggered = await startDeploy(client, serviceId, decision.action, now.recent);
+            void pulumi.log.info(
+                `${service}: deploy ${triggered.id} ${describeAction(decision.action, !!pin)} triggered (${triggered.status})`,
+            );
+        }
         const action = decision.action;
         const guarded = !pin && (action.kind === "commit" || action.kind === "deployOnly");
-        if (guarded) await waitOurTurn(client, serviceId, triggered, now.live);
+        if (guarded) await waitOurTurn(client, serviceId, triggered, now.live, bounds.queuedMs);
+        else await waitQueued(client, serviceId, triggered, bounds.queuedMs);
         const done = await waitLive(client, serviceId, triggered, service);
         if (guarded) await checkNotOvertaken(client, serviceId, triggered, now.live);
-        if (action.kind === "deployOnly" && done.commit?.id !== action.commitId) {
+        if (!adopted && action.kind === "deployOnly" && done.commit?.id !== action.commitId) {
             // Render reused another build than the one the decision saw running: say so, never report success.
             throw new Error(
                 `deploy ${done.id} (no build) went live running commit ${short(done.commit?.id)}, not ` +
@@ -465,8 +552,8 @@ async function waitLive(
 ): Promise<RenderDeploy> {
     let reported = triggered.status;
     try {
+        // Bounded by the client's deadline: the rest of the step's budget.
         return await client.waitForDeploy(serviceId, triggered.id, {
-            timeoutMs: DEPLOY_TIMEOUT_MS,
             onStatus: (status) => {
                 // The first poll usually repeats the status the trigger answered with; report changes only.
                 if (status.status !== reported) {
@@ -478,9 +565,16 @@ async function waitLive(
     } catch (err) {
         if (err instanceof DeployFailedError) {
             const commit = triggered.commit?.id ? ` of commit ${short(triggered.commit.id)}` : "";
-            const outcome = err.timedOut ? `was still ${err.status} when the wait ran out` : `ended ${err.status}`;
+            if (err.timedOut) {
+                throw new Error(
+                    `Render deploy ${err.deployId}${commit} was still ${err.status} when this up's deploy budget ran out ` +
+                        `(request id ${err.requestId ?? "not given"}), not live yet; the variables are written and it carries ` +
+                        `them. Run pulumi up again: it waits for this deploy (adopting it) rather than deploy again.`,
+                    { cause: err },
+                );
+            }
             throw new Error(
-                `Render deploy ${err.deployId}${commit} ${outcome} (request id ${err.requestId ?? "not given"}), not live; ` +
+                `Render deploy ${err.deployId}${commit} ended ${err.status} (request id ${err.requestId ?? "not given"}), not live; ` +
                     `the variables are written but not running. See the deploy's logs in Render, then run pulumi up again to retry.`,
                 { cause: err },
             );
@@ -491,6 +585,10 @@ async function waitLive(
 
 function short(commitId: string | undefined): string {
     return commitId ? commitId.slice(0, 7) : "(no commit)";
+}
+
+function formatMinutes(ms: number): string {
+    return ms >= 60_000 ? `${Math.round(ms / 6_000) / 10} min` : `${Math.round(ms / 100) / 10} s`;
 }
 
 function sleep(ms: number): Promise<void> {

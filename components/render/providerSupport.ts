@@ -52,7 +52,11 @@ export function isUnknown(value: unknown): boolean {
  * A Render client for one provider call. The key comes from the stack config (through `configure`) or else from
  * RENDER_API_KEY, looked up when the call runs, in the provider host: it is never a resource input, so never in the state.
  */
-export function openRenderClient(provider: RenderProviderState, apiUrl: string): RenderClient {
+export function openRenderClient(
+    provider: RenderProviderState,
+    apiUrl: string,
+    bounds: { deadline?: number; triggerLookupMs?: number } = {},
+): RenderClient {
     const apiKey = provider.apiKey || process.env[RENDER_API_KEY_ENV];
     if (!apiKey) {
         throw new Error(
@@ -61,20 +65,30 @@ export function openRenderClient(provider: RenderProviderState, apiUrl: string):
         );
     }
     const { RenderClient } = require("../../lib/render/client") as typeof import("../../lib/render/client");
+    const tuning = clientTuning(process.env);
     return new RenderClient({
         apiKey,
         baseUrl: apiUrl,
         log: (message) => void pulumi.log.info(message),
-        ...clientTuning(process.env),
+        requestTimeoutMs: tuning.requestTimeoutMs,
+        retryBaseMs: tuning.retryBaseMs,
+        // A drill's shorter lookup wins over the provider's own bound.
+        triggerLookupMs: tuning.triggerLookupMs ?? bounds.triggerLookupMs,
+        deadline: bounds.deadline,
     });
 }
 
 /**
  * Drill settings for the Render client, from the provider host's environment: how long one request may take
- * (AHOY_RENDER_REQUEST_TIMEOUT_MS, default 30000) and the retry backoff's base (AHOY_RENDER_RETRY_BASE_MS, default
- * 500). Rehearsals and fault drills shorten them; production leaves them unset.
+ * (AHOY_RENDER_REQUEST_TIMEOUT_MS, default 30000), the retry backoff's base (AHOY_RENDER_RETRY_BASE_MS, default
+ * 500) and how long to look for the deploy a trigger whose answer was lost may have made
+ * (AHOY_RENDER_TRIGGER_LOOKUP_MS, default 60000). Rehearsals and fault drills shorten them; production leaves them unset.
  */
-export function clientTuning(env: NodeJS.ProcessEnv): { requestTimeoutMs?: number; retryBaseMs?: number } {
+export function clientTuning(env: NodeJS.ProcessEnv): {
+    requestTimeoutMs?: number;
+    retryBaseMs?: number;
+    triggerLookupMs?: number;
+} {
     const read = (name: string): number | undefined => {
         const raw = env[name];
         if (raw === undefined || raw === "") return undefined;
@@ -88,6 +102,7 @@ export function clientTuning(env: NodeJS.ProcessEnv): { requestTimeoutMs?: numbe
     return {
         requestTimeoutMs: read("AHOY_RENDER_REQUEST_TIMEOUT_MS"),
         retryBaseMs: read("AHOY_RENDER_RETRY_BASE_MS"),
+        triggerLookupMs: read("AHOY_RENDER_TRIGGER_LOOKUP_MS"),
     };
 }
 

@@ -1,5 +1,6 @@
 // What the three senders share: a channel's failure as its answer (never its secret), and one JSON POST with a timeout
 // that retries only what the services say to retry (429 and 5xx), within a small budget that honours Retry-After.
+import { redactSecrets } from "../redact";
 
 /** The channels a message goes to, by the name the state and outputs use. */
 export type Channel = "slack" | "pagerDuty" | "email";
@@ -34,23 +35,15 @@ export function unconfigured(settings: ChannelSettings): Record<Channel, string 
     };
 }
 
-/** `text` with every secret in it replaced by `***`, also where it appears URL-encoded. */
+/**
+ * `text` with every secret in it hidden, in any encoding and any 4-character part (lib/redact.ts, the one redaction
+ * the program uses). Very short strings (a port, "smtp") are not taken for secrets: they would mask unrelated text.
+ */
 export function redact(text: string, secrets: readonly (string | undefined)[]): string {
-    let out = text;
-    const forms = new Set<string>();
-    for (const secret of secrets) {
-        // Very short strings (a port, "smtp") would mask unrelated text and hide nothing worth hiding.
-        if (!secret || secret.length < 4) continue;
-        forms.add(secret);
-        forms.add(encodeURIComponent(secret));
-        try {
-            forms.add(decodeURIComponent(secret));
-        } catch {
-            // not URI-encoded: the plain form is enough
-        }
-    }
-    for (const form of [...forms].sort((a, b) => b.length - a.length)) out = out.split(form).join("***");
-    return out;
+    return redactSecrets(
+        text,
+        secrets.filter((secret): secret is string => !!secret && secret.length >= 4),
+    );
 }
 
 /** A channel that did not take a message: which channel, and what it answered (redacted). */

@@ -60,10 +60,16 @@ export interface MessageRecord {
 
 /** One incident, from its alert on. */
 export interface IncidentRecord {
-    /** PagerDuty's dedup_key, and the resource's id: the same for every event of the incident. */
+    /**
+     * PagerDuty's dedup_key, and the resource's id: the same for every event of the incident, derived from the stack
+     * and the incident's opening (the write-ahead record's), so an `up` killed after PagerDuty took the alert, and the
+     * next one that sends it again, speak of one incident.
+     */
     readonly dedupKey: string;
-    /** ISO 8601, when the alert was written: the start of every duration. */
+    /** ISO 8601, when the incident opened: the start of every duration. */
     readonly openedAt: string;
+    /** The write-ahead record's token the last `up` that sent messages completed under. */
+    readonly intentToken?: string;
     /** ISO 8601, when the last resolution was written; absent while unresolved. */
     readonly resolvedAt?: string;
     /** ISO 8601, when the incident keys were removed: the next incident is a new one. */
@@ -138,19 +144,23 @@ const pending = (at: string): Record<Channel, DeliveryRecord> =>
         CHANNELS.map((channel) => [channel, { state: "pending", at, answer: "not sent yet", attempts: 0 }]),
     ) as Record<Channel, DeliveryRecord>;
 
-/** The record after writing the plan's messages at `now`: a new one when the plan opens an incident. */
+/** A new incident's identity: its dedup_key and when it opened (ISO 8601). */
+export interface Opening {
+    readonly dedupKey: string;
+    readonly openedAt: string;
+}
+
+/** The record after writing the plan's messages at `now`: a new one, as `opening` names it, when the plan opens one. */
 export function compose(
     record: IncidentRecord | undefined,
     declared: DeclaredIncident | undefined,
     plan: Plan,
     now: Date,
     progress: string,
-    newDedupKey: () => string,
+    opening: () => Opening,
 ): IncidentRecord | undefined {
     const at = now.toISOString();
-    let next: IncidentRecord | undefined = plan.opens
-        ? { dedupKey: newDedupKey(), openedAt: at, messages: [] }
-        : record;
+    let next: IncidentRecord | undefined = plan.opens ? { ...opening(), messages: [] } : record;
     if (!next) return undefined;
     const messages = [...next.messages];
     for (const kind of plan.compose) {
@@ -168,12 +178,16 @@ export function compose(
             deliveries: pending(at),
         };
         if (kind === "alert") {
+            // The alert speaks of the incident's opening: the same text in whichever up sends it.
             const d = declared as DeclaredIncident;
+            const opened = new Date(next.openedAt);
             messages.push({
                 ...base,
+                at: next.openedAt,
+                deliveries: pending(next.openedAt),
                 status: d.status,
-                text: alertText({ ...d, at: now }),
-                note: responseNote(d.severity, now),
+                text: alertText({ ...d, at: opened }),
+                note: responseNote(d.severity, opened),
             });
         } else if (kind === "update") {
             const d = declared as DeclaredIncident;
@@ -194,20 +208,31 @@ export function compose(
     return next;
 }
 
-/** Sends one message to one channel; resolves with the channel's answer, throws a ChannelError. */
-export type Send = (channel: Channel, message: MessageRecord, record: IncidentRecord) => Promise<string>;
+/**
+ * Sends one message to one channel; resolves with the channel's answer, throws a ChannelError. `again`: the message may
+ * already have reached the channel (an earlier `up` tried it), so it goes out marked as sent again.
+ */
+export type Send = (
+    channel: Channel,
+    message: MessageRecord,
+    record: IncidentRecord,
+    again: boolean,
+) => Promise<string>;
 
 /**
  * Sends every message a channel has not taken, channel by channel side by side, each channel's in order: a channel
  * that fails one keeps the later ones pending (Slack never shows update 2 before update 1). `notConfigured` names,
- * per channel, why it is not configured (its messages are then skipped), or is undefined when it is. Never throws: a
- * failure is recorded with the channel's answer.
+ * per channel, why it is not configured (its messages are then skipped), or is undefined when it is. A message an
+ * earlier `up` tried (it failed, or timed out), or any message at all when `interrupted` (an earlier `up` was killed
+ * while sending, see intentProvider.ts), is sent marked as sent again. Never throws: a failure is recorded with the
+ * channel's answer.
  */
 export async function deliver(
     record: IncidentRecord,
     notConfigured: Readonly<Record<Channel, string | undefined>>,
     send: Send,
     now: () => Date,
+    interrupted = false,
 ): Promise<IncidentRecord> {
     const messages = record.messages.map((m) => ({ ...m, deliveries: { ...m.deliveries } }));
     await Promise.all(
@@ -232,7 +257,7 @@ export async function deliver(
                 }
                 const attempts = before.attempts + 1;
                 try {
-                    const answer = await send(channel, message, record);
+                    const answer = await send(channel, message, record, interrupted || before.attempts > 0);
                     message.deliveries[channel] = { state: "delivered", at, answer, attempts };
                 } catch (err) {
                     const answer = err instanceof ChannelError ? err.answer : `an error: ${(err as Error).message}`;

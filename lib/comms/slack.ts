@@ -37,8 +37,8 @@ export function slackPayload(message: SlackMessage): { text: string; blocks: obj
  * (`400 invalid_payload`, `404 no_service`, `410 channel_is_archived`, `503 ...`), never the webhook URL.
  */
 export async function postToSlack(webhookUrl: string, message: SlackMessage, options?: SendOptions): Promise<string> {
-    // The path is the secret part (/services/T.../B.../token): masked on its own too, wherever it might be echoed.
-    const secrets = [webhookUrl, URL.canParse(webhookUrl) ? new URL(webhookUrl).pathname : undefined];
+    // The token in the path is the secret part (/services/T.../B.../token): redaction hides it wherever it is echoed.
+    const secrets = [webhookUrl];
     const answer = await postJson("slack", webhookUrl, slackPayload(message), secrets, options);
     const said = describeAnswer(answer, secrets);
     if (answer.status !== 200) throw new ChannelError("slack", said, answer.status === 429 || answer.status >= 500);

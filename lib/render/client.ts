@@ -3,8 +3,12 @@
 // The client knows nothing of Pulumi: the Render providers build one per call, in the dynamic-provider host, with the
 // API key they read there (see providerSupport.ts).
 import { z } from "zod";
+import { redactSecrets } from "../redact";
 import { renderApiUrlProblem } from "./apiUrl";
 import { failedBeforeSending, isRetryableStatus, networkErrorCode, retryDelayMs, serverRequestedWaitMs } from "./retry";
+
+// The one redaction everyone calls (lib/redact.ts), also reached from here, as the client was its first home.
+export { redactSecrets };
 
 export interface RenderClientOptions {
     apiKey: string;
@@ -18,6 +22,16 @@ export interface RenderClientOptions {
     maxRetryWaitMs?: number;
     /** A request with no complete answer after this long counts as a network failure. Default 30000. */
     requestTimeoutMs?: number;
+    /**
+     * After a deploy trigger whose answer leaves open whether Render acted (no answer, a reset, a 5xx), how long to look
+     * for the deploy it may have made before failing with TriggerFateUnknownError. Default 60000.
+     */
+    triggerLookupMs?: number;
+    /**
+     * When the work this client serves must be over (epoch ms): no request is sent, no retry or poll waits, past it;
+     * a call that would is refused with DeadlineError. Unset: each wait has only its own bound.
+     */
+    deadline?: number;
     /** Progress and retry notes. Never given a variable's value or the key. */
     log?: (message: string) => void;
 }
@@ -273,8 +287,8 @@ const FAILED_STATUSES: readonly string[] = [
 ];
 // How many of the service's newest deploys a lookup reads: more than can be created in the seconds one request takes.
 const RECENT_DEPLOYS = 20;
-// After an answer that leaves open whether Render created the deploy, how many looks (a backoff apart) before resending.
-const AMBIGUOUS_LOOKUPS = 2;
+// Between two looks for a deploy a trigger may have made: the longest wait (the first ones are shorter).
+const LOOKUP_MAX_POLL_MS = 5_000;
 // After a 202, how many times to look for the queued deploy before giving up.
 const QUEUED_LOOKUPS = 6;
 const ERROR_DETAIL_MAX = 300;
@@ -447,6 +461,38 @@ export class AmbiguousDeployError extends Error {
     }
 }
 
+/**
+ * A deploy trigger Render may or may not have acted on (no answer, a reset, a 5xx), after which no deploy it could have
+ * made appeared within the lookup window. It is not sent again: Render may still act on it (a request held past the
+ * client's timeout lands late), and a second one would make two deploys.
+ */
+export class TriggerFateUnknownError extends Error {
+    /** When the request was sent (epoch ms): a deploy it made is created after it. */
+    readonly sentAt: number;
+
+    constructor(method: string, path: string, why: string, sentAt: number, lookedMs: number, wanted: string) {
+        super(
+            `${method} ${path}: ${why}, and no deploy it could have made (${wanted}, created since ` +
+                `${new Date(sentAt).toISOString()}) appeared in the ${formatDuration(lookedMs)} since. Render may still ` +
+                `act on it, so it was not sent again: the trigger's fate is unknown. Look at the service's deploys in ` +
+                `Render, then run pulumi up again: it adopts the deploy if Render made it, and triggers one if not`,
+        );
+        this.name = "TriggerFateUnknownError";
+        this.sentAt = sentAt;
+    }
+}
+
+/** The client's deadline (RenderClientOptions.deadline) came before the call could be made or finished. */
+export class DeadlineError extends Error {
+    constructor(what: string, deadline: number, last?: Error) {
+        super(
+            `${what}: no time left before this client's deadline (${new Date(deadline).toISOString()})` +
+                (last ? `; the last try: ${last.message}` : ""),
+        );
+        this.name = "DeadlineError";
+    }
+}
+
 /** "dep-... (api, queued, created 2026-...)": a deploy as a failure message lists it. */
 export function describeDeploy(d: Deploy): string {
     const commit = d.commit?.id ? ` of ${d.commit.id.slice(0, 7)}` : "";
@@ -486,6 +532,8 @@ export class RenderClient {
     private readonly retryBaseMs: number;
     private readonly maxRetryWaitMs: number;
     private readonly requestTimeoutMs: number;
+    private readonly triggerLookupMs: number;
+    private readonly deadline?: number;
     private readonly log: (message: string) => void;
 
     constructor(opts: RenderClientOptions) {
@@ -502,6 +550,8 @@ export class RenderClient {
         this.retryBaseMs = opts.retryBaseMs ?? 500;
         this.maxRetryWaitMs = opts.maxRetryWaitMs ?? 60_000;
         this.requestTimeoutMs = opts.requestTimeoutMs ?? 30_000;
+        this.triggerLookupMs = opts.triggerLookupMs ?? 60_000;
+        this.deadline = opts.deadline;
         this.log = opts.log ?? (() => undefined);
     }
 
@@ -618,27 +668,45 @@ export class RenderClient {
      * among the deploys listed before the request (`opts.before`) nor created before the newest of them by Render's
      * clock. Never a teammate's dashboard deploy, an autodeploy, or one that was already there.
      *
-     * Retries: a 429 means Render did not act, so the POST is sent again. A 5xx or a lost connection after the request
-     * left is ambiguous: Render may have created the deploy (a gateway 502 after it did, a reset before its answer).
-     * The client then looks for this request's deploy: one found is used; none, the POST is sent again; more than
-     * one, it fails listing them rather than guess. So one call never starts two deploys by resending.
+     * Retries: a 429, or a connection that failed before the request left, proves Render did not act: the POST is sent
+     * again. A 5xx, a reset or no answer after the request left is ambiguous: Render may have created the deploy (a
+     * gateway 502 after it did, an answer lost), or may still create it (a request held past the timeout lands late).
+     * The client then looks for this request's deploy for `triggerLookupMs`: one found is used; more than one, it
+     * fails listing them; none, it fails with TriggerFateUnknownError and never resends. So one call never starts two
+     * deploys, and the next `up` adopts a deploy that lands after that.
      */
     async triggerDeploy(serviceId: string, body: DeployRequest = {}, opts: CreateDeployOptions = {}): Promise<Deploy> {
         const expectCommit = opts.expectCommit ?? body.commitId;
         const path = `/services/${enc(serviceId)}/deploys`;
-        return this.createDeploy(serviceId, path, body, opts.before, (d) => {
-            if (d.trigger !== "api") return false;
-            return expectCommit === undefined || (d.commit?.id ?? "").startsWith(expectCommit);
-        });
+        const wanted = `trigger api${expectCommit ? `, commit ${expectCommit.slice(0, 7)}` : ""}`;
+        return this.createDeploy(
+            serviceId,
+            path,
+            body,
+            opts.before,
+            (d) => {
+                if (d.trigger !== "api") return false;
+                return expectCommit === undefined || (d.commit?.id ?? "").startsWith(expectCommit);
+            },
+            wanted,
+        );
     }
 
     /** Rolls back to `deployId`'s build (a new deploy, trigger "rollback", of its commit); retried like triggerDeploy. */
     async rollback(serviceId: string, deployId: string, opts: CreateDeployOptions = {}): Promise<Deploy> {
         const path = `/services/${enc(serviceId)}/rollback`;
-        return this.createDeploy(serviceId, path, { deployId }, opts.before, (d) => {
-            if (d.trigger !== "rollback") return false;
-            return opts.expectCommit === undefined || (d.commit?.id ?? "").startsWith(opts.expectCommit);
-        });
+        const wanted = `trigger rollback${opts.expectCommit ? `, commit ${opts.expectCommit.slice(0, 7)}` : ""}`;
+        return this.createDeploy(
+            serviceId,
+            path,
+            { deployId },
+            opts.before,
+            (d) => {
+                if (d.trigger !== "rollback") return false;
+                return opts.expectCommit === undefined || (d.commit?.id ?? "").startsWith(opts.expectCommit);
+            },
+            wanted,
+        );
     }
 
     async cancelDeploy(serviceId: string, deployId: string): Promise<Deploy> {
@@ -795,10 +863,11 @@ export class RenderClient {
      * a deploy that went live.
      */
     async waitForDeploy(serviceId: string, deployId: string, opts: WaitForDeployOptions = {}): Promise<Deploy> {
-        const timeoutMs = opts.timeoutMs ?? 30 * 60_000;
+        const startedAt = Date.now();
+        // The client's deadline bounds the wait too, less a moment for the last poll.
+        const timeoutMs = Math.min(opts.timeoutMs ?? 30 * 60_000, (this.deadline ?? Infinity) - startedAt - 1_000);
         const maxPollMs = opts.maxPollMs ?? 15_000;
         let pollMs = opts.firstPollMs ?? 1_000;
-        const startedAt = Date.now();
         let last: { deploy: Deploy; requestId?: string } | undefined;
         let trouble: string | undefined;
         let failedPolls = 0;
@@ -816,7 +885,7 @@ export class RenderClient {
                     throw new DeployFailedError(serviceId, seen.deploy, seen.requestId);
                 }
             } catch (err) {
-                if (!isTransient(err)) throw err;
+                if (!isTransient(err) && !(err instanceof DeadlineError)) throw err;
                 failedPolls++;
                 trouble = `the last poll failed (${(err as Error).message})`;
                 this.log(
@@ -852,6 +921,7 @@ export class RenderClient {
         body: object,
         listedBefore: Deploy[] | undefined,
         matches: (d: Deploy) => boolean,
+        wanted: string,
     ): Promise<Deploy> {
         const before = listedBefore ?? (await this.listDeploys(serviceId, { limit: RECENT_DEPLOYS }));
         const known = new Set(before.map((d) => d.id));
@@ -859,48 +929,74 @@ export class RenderClient {
         const mine = (d: Deploy) => !known.has(d.id) && Date.parse(d.createdAt) >= newest && matches(d);
         const created = async () =>
             (await this.listDeploys(serviceId, { limit: RECENT_DEPLOYS })).filter(mine).reverse();
-        // Each round is one POST; a new round starts only after the lookups found no deploy of this request.
-        for (let round = 0; ; round++) {
-            let res: CallResult;
-            try {
-                res = await this.call({ method: "POST", path, body, idempotent: false });
-            } catch (err) {
-                const why = ambiguity(err);
-                if (why === undefined || round >= this.maxRetries) throw err;
-                for (let look = 0; look < AMBIGUOUS_LOOKUPS; look++) {
-                    const found = await created();
-                    if (found.length > 1) throw new AmbiguousDeployError("POST", path, why, found);
-                    if (found.length === 1) {
-                        this.log(`POST ${path}: ${why}, but Render created deploy ${found[0].id}; using it`);
-                        return found[0];
-                    }
-                    await sleep(retryDelayMs(look, undefined, this.retryBaseMs, this.maxRetryWaitMs));
-                }
-                const wait = retryDelayMs(round, undefined, this.retryBaseMs, this.maxRetryWaitMs);
-                this.log(`POST ${path}: ${why}, and Render created no deploy for it; sending it again in ${wait} ms`);
-                await sleep(wait);
-                continue;
+        const sentAt = Date.now();
+        let res: CallResult;
+        try {
+            // Resent only where Render cannot have acted (a 429, a connection refused): call() does that itself.
+            res = await this.call({ method: "POST", path, body, idempotent: false });
+        } catch (err) {
+            const why = ambiguity(err);
+            if (why === undefined) throw err;
+            const found = await this.lookFor(created, this.triggerLookupMs);
+            if (found.length > 1) throw new AmbiguousDeployError("POST", path, why, found);
+            if (found.length === 1) {
+                this.log(`POST ${path}: ${why}, but Render created deploy ${found[0].id}; using it`);
+                return found[0];
             }
-            if (res.status !== 202) return this.parse(deploySchema, res, "POST", path, "a deploy");
-            // 202: queued behind a running deploy, with no body; ours is the one deploy of this request in the list.
-            for (let look = 0; look < QUEUED_LOOKUPS; look++) {
-                const found = await created();
-                if (found.length > 1) throw new AmbiguousDeployError("POST", path, "202 (queued)", found);
-                if (found.length === 1) {
-                    this.log(`POST ${path}: 202, queued behind a running deploy as ${found[0].id}`);
-                    return found[0];
-                }
-                await sleep(retryDelayMs(look, undefined, this.retryBaseMs, this.maxRetryWaitMs));
+            throw new TriggerFateUnknownError("POST", path, why, sentAt, Date.now() - sentAt, wanted);
+        }
+        if (res.status !== 202) return this.parse(deploySchema, res, "POST", path, "a deploy");
+        // 202: queued behind a running deploy, with no body; ours is the one deploy of this request in the list.
+        for (let look = 0; look < QUEUED_LOOKUPS; look++) {
+            const found = await created();
+            if (found.length > 1) throw new AmbiguousDeployError("POST", path, "202 (queued)", found);
+            if (found.length === 1) {
+                this.log(`POST ${path}: 202, queued behind a running deploy as ${found[0].id}`);
+                return found[0];
             }
-            throw new RenderApiError(
-                "POST",
-                path,
-                202,
-                `Render queued the deploy but none created through the API since the ${before.length} listed before ` +
-                    `the request appeared after ${QUEUED_LOOKUPS} lookups; check the service's deploys before triggering again`,
-                res.requestId,
+            await this.sleepWithin(
+                retryDelayMs(look, undefined, this.retryBaseMs, this.maxRetryWaitMs),
+                `POST ${path}`,
             );
         }
+        throw new RenderApiError(
+            "POST",
+            path,
+            202,
+            `Render queued the deploy but none created through the API since the ${before.length} listed before ` +
+                `the request appeared after ${QUEUED_LOOKUPS} lookups; check the service's deploys before triggering again`,
+            res.requestId,
+        );
+    }
+
+    /**
+     * Lists `created()` until it finds something or `windowMs` (and the deadline) has passed, polling quickly at first;
+     * the last look is at the window's end. Returns what the last look found.
+     */
+    private async lookFor(created: () => Promise<Deploy[]>, windowMs: number): Promise<Deploy[]> {
+        const until = Math.min(Date.now() + windowMs, this.deadline ?? Infinity);
+        let pollMs = Math.max(1, this.retryBaseMs);
+        for (;;) {
+            let found: Deploy[] = [];
+            try {
+                found = await created();
+            } catch (err) {
+                // A failed look says nothing about the deploy: look again while the window lasts.
+                if (!isTransient(err)) throw err;
+            }
+            const left = until - Date.now();
+            if (found.length > 0 || left <= 0) return found;
+            await sleep(Math.min(pollMs, left));
+            pollMs = Math.min(LOOKUP_MAX_POLL_MS, pollMs * 2);
+        }
+    }
+
+    /** Sleeps `ms`, or refuses with DeadlineError when the deadline comes first. */
+    private async sleepWithin(ms: number, what: string, last?: Error): Promise<void> {
+        if (this.deadline !== undefined && Date.now() + ms >= this.deadline) {
+            throw new DeadlineError(what, this.deadline, last);
+        }
+        await sleep(ms);
     }
 
     /** One metrics GET: the shared query (the spec's parameter names) plus the endpoint's own, answered as time series. */
@@ -1003,6 +1099,8 @@ export class RenderClient {
         if (spec.body !== undefined) headers["Content-Type"] = "application/json";
         const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
         for (let attempt = 0; ; attempt++) {
+            const left = (this.deadline ?? Infinity) - Date.now();
+            if (left <= 0) throw new DeadlineError(`${method} ${path}`, this.deadline!);
             let response: Response;
             let text: string;
             try {
@@ -1010,21 +1108,20 @@ export class RenderClient {
                     method,
                     headers,
                     body,
-                    signal: AbortSignal.timeout(this.requestTimeoutMs),
+                    signal: AbortSignal.timeout(Math.min(this.requestTimeoutMs, left)),
                 });
                 text = await response.text();
             } catch (err) {
                 const code = networkErrorCode(err);
                 const maybeDelivered = !failedBeforeSending(code);
+                const failure = new RenderNetworkError(method, path, code, maybeDelivered, attempt + 1);
                 // Resending a non-idempotent POST that may have arrived is the caller's decision (createDeploy).
-                if ((maybeDelivered && spec.idempotent === false) || attempt >= this.maxRetries) {
-                    throw new RenderNetworkError(method, path, code, maybeDelivered, attempt + 1);
-                }
+                if ((maybeDelivered && spec.idempotent === false) || attempt >= this.maxRetries) throw failure;
                 const wait = retryDelayMs(attempt, undefined, this.retryBaseMs, this.maxRetryWaitMs);
                 this.log(
                     `${method} ${path}: no response (${code}); retry ${attempt + 1} of ${this.maxRetries} in ${wait} ms`,
                 );
-                await sleep(wait);
+                await this.sleepWithin(wait, `${method} ${path}`, failure);
                 continue;
             }
             const status = response.status;
@@ -1040,7 +1137,9 @@ export class RenderClient {
                     `${method} ${path}: ${status}${requestId ? ` (request id ${requestId})` : ""}; ` +
                         `retry ${attempt + 1} of ${this.maxRetries} in ${wait} ms${why}`,
                 );
-                await sleep(wait);
+                const detail = this.errorDetail(text, response.statusText, spec.secrets ?? []);
+                const failure = new RenderApiError(method, path, status, detail, requestId, attempt + 1);
+                await this.sleepWithin(wait, `${method} ${path}`, failure);
                 continue;
             }
             const detail = this.errorDetail(text, response.statusText, spec.secrets ?? []);
@@ -1066,34 +1165,6 @@ export class RenderClient {
     private redact(text: string, secrets: string[]): string {
         return redactSecrets(text, [this.apiKey, ...secrets]);
     }
-}
-
-/** Overlaps shorter than this are not taken for a quoted secret: 4 characters of a random secret are not English. */
-const MIN_SECRET_OVERLAP = 4;
-
-/**
- * `text` with every run of characters that also occurs in one of `secrets` (4 or more in a row, or a whole secret
- * shorter than that) replaced by "[redacted]": Render's messages may quote part of a value (`invalid value: pw4w…`),
- * so removing only whole values is not enough. Pure; it errs towards hiding too much.
- */
-export function redactSecrets(text: string, secrets: readonly string[]): string {
-    const hidden = new Array<boolean>(text.length).fill(false);
-    for (const secret of secrets) {
-        if (!secret) continue;
-        const width = Math.min(MIN_SECRET_OVERLAP, secret.length);
-        const windows = new Set<string>();
-        for (let i = 0; i + width <= secret.length; i++) windows.add(secret.slice(i, i + width));
-        // A common run of length L >= width is made of windows of that width that all occur in the secret.
-        for (let i = 0; i + width <= text.length; i++) {
-            if (windows.has(text.slice(i, i + width))) hidden.fill(true, i, i + width);
-        }
-    }
-    let out = "";
-    for (let i = 0; i < text.length; i++) {
-        if (!hidden[i]) out += text[i];
-        else if (i === 0 || !hidden[i - 1]) out += "[redacted]";
-    }
-    return out;
 }
 
 /** A page size Render takes (1 to 100) and a bound of at least one page, or an error naming the call. */

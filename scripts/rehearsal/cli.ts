@@ -143,6 +143,14 @@ export class PulumiCli {
     }
 
     /**
+     * `kill -9` of every command still running and its plugins (its process group), as a CI runner's timeout or a
+     * closed laptop leaves an `up`: no chance to cancel, release the lock or record what was in flight.
+     */
+    killAll(): void {
+        for (const child of this.running) signalGroup(child, "SIGKILL");
+    }
+
+    /**
      * Stops every command still running, with its plugins: SIGINT (the CLI cancels cleanly), then SIGKILL of the
      * process group after `graceMs`.
      */

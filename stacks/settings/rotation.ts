@@ -1,7 +1,7 @@
 // Secret rotation: SECRET_KEY and the sessions after it, the app's database login and the URL it is given.
 import { z } from "zod";
-import { DATABASE_NAME_PATTERN, HOST_PATTERN, MAX_ROLE_PREFIX_LENGTH, ROLE_PATTERN, SSL_MODES } from "../rotation";
-import { checkedText, digits, oneOf, optionalText, setting, type SettingMeta, text, wholeNumber } from "./kit";
+import { appHostProblem, DATABASE_NAME_PATTERN, MAX_ROLE_PREFIX_LENGTH, ROLE_PATTERN, SSL_MODES } from "../rotation";
+import { checkedText, digits, oneOf, setting, type SettingMeta, text, wholeNumber } from "./kit";
 
 /** A rotation generation: bumping it in a reviewed PR is what rotates the secret. */
 function generation(description: string) {
@@ -85,13 +85,15 @@ export const rotationSettings = {
         ROLE_PATTERN,
         63,
     ),
-    databaseAppHost: optionalText(
+    databaseAppHost: checkedText(
         {
+            pulumiType: "string",
+            default: "",
             expected: "the host name or IP address the app connects to, or unset to leave DATABASE_URL alone",
             description:
                 "The database host as the app reaches it; set, the program manages the login roles and DATABASE_URL.",
         },
-        HOST_PATTERN,
+        appHostProblem,
     ),
     databasePort: wholeNumber(
         { default: "5432", description: "The database port in the app's DATABASE_URL." },

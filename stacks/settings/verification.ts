@@ -53,9 +53,10 @@ export const verificationSettings = {
         {
             default: "300",
             description:
-                "How long npm run watch watches after a deploy goes live: /healthz (errors at most 5%, within 2 s), then Render's metrics for that window at the runbook's thresholds; 10 to 3600 s.",
+                "How long npm run watch watches after a deploy goes live: /healthz (errors at most 5%, within 2 s), Render's service events and logs, then its metrics for that window at the runbook's thresholds; 10 to 3600 s.",
         },
         10,
+        // The window is the watch's (the up only checks and settles): up.yml's watch job is sized for two of the longest.
         3600,
         "seconds",
     ),

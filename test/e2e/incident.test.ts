@@ -28,7 +28,7 @@ describe("e2e: an incident through the Pulumi CLI (stack e2e-incident)", functio
         assert.ok(!Rehearsal.failed(record), `${name}: ${JSON.stringify(record.checks)}`);
     };
 
-    it("opening an incident posts the runbook's alert once", async () => {
+    it("an incident opened in an up whose mitigation Render refuses: the alert goes out once, and the re-run sends nothing more", async () => {
         await act("open the incident", async (a) => {
             await a.configSet("slackWebhookUrl", slack!.webhookUrl, { secret: true });
             await a.pulumi(["config", "set", "--path", "contacts.primary.email", "primary@ahoy.example"]);
@@ -37,12 +37,28 @@ describe("e2e: an incident through the Pulumi CLI (stack e2e-incident)", functio
             await a.configSet("incidentTitle", "Signup abuse");
             await a.configSet("incidentImpact", "bots are creating accounts");
             await a.configSet("incidentOnCall", "primary");
-            await a.pulumi(["up", "--yes"]);
+            // The mitigation's first write is refused (a 400, never retried): the comms, declared first and
+            // waiting on nothing of the mitigation, still go out.
+            await a.configSet("RATE_LIMIT_AUTH", "3 per minute");
+            rehearsal!.emulator.inject({ method: "PUT", path: /\/env-vars\/RATE_LIMIT_AUTH$/, status: 400 });
+            const refused = await a.pulumi(["up", "--yes"], { allowFailure: true });
+            a.check(
+                "the up fails at the write",
+                refused.code !== 0 && /RATE_LIMIT_AUTH/.test(refused.output),
+                `exit ${refused.code}`,
+            );
             a.check("one post", slack!.posts.length === 1, `${slack!.posts.length} posts`);
             a.check(
                 "the alert",
                 /^🚨 INCIDENT ALERT - SEV-1 \(Critical\) - Signup abuse/.test(slack!.posts[0]?.text ?? ""),
                 slack!.posts[0]?.text,
+            );
+            await a.pulumi(["up", "--yes"]);
+            a.check("the re-run posts nothing more", slack!.posts.length === 1, `${slack!.posts.length} posts`);
+            a.check(
+                "and the mitigation is live",
+                rehearsal!.emulator.liveEnv().RATE_LIMIT_AUTH === "3 per minute",
+                JSON.stringify(rehearsal!.emulator.liveEnv().RATE_LIMIT_AUTH),
             );
         });
     });

@@ -16,7 +16,12 @@ export type FaultKind =
     /** Reset the connection without forwarding: a dropped connection. */
     | { kind: "drop" }
     /** Forward untouched: only `onMatch` happens (someone else acting at that very moment). */
-    | { kind: "pass" };
+    | { kind: "pass" }
+    /**
+     * Hold the request `actAfterMs` (past the client's timeout), then forward it, so Render acts that late; then answer
+     * `never` (the connection reset, if the client still holds it) or `late` (Render's answer, to whoever still listens).
+     */
+    | { kind: "late"; actAfterMs: number; answer: "never" | "late" };
 
 export type ProxyFault = FaultKind & {
     /** Matches the HTTP method; every method when absent. */
@@ -115,6 +120,26 @@ export async function startFaultProxy(upstreamBaseUrl: string): Promise<FaultPro
                 if (fault.retryAfterSeconds !== undefined) headers["Retry-After"] = String(fault.retryAfterSeconds);
                 res.writeHead(fault.status, headers);
                 res.end(JSON.stringify({ message: `fault proxy: ${fault.status}` }));
+                return;
+            }
+            if (fault?.kind === "late") {
+                const body = Buffer.concat(chunks);
+                const timer = setTimeout(async () => {
+                    timers.delete(timer);
+                    try {
+                        const late = await forward(req, body);
+                        record(true);
+                        if (fault.answer === "late" && !res.destroyed) {
+                            res.writeHead(late.status, late.headers);
+                            res.end(late.body);
+                            return;
+                        }
+                    } catch {
+                        record(false);
+                    }
+                    req.socket.destroy();
+                }, fault.actAfterMs);
+                timers.add(timer);
                 return;
             }
             let answer: { status: number; headers: http.IncomingHttpHeaders; body: Buffer };

@@ -7,7 +7,9 @@ import type { AddressInfo } from "node:net";
 export type Fault =
     | { readonly mode: "down"; readonly times?: number }
     | { readonly mode: "rateLimited"; readonly retryAfterSeconds?: number; readonly times?: number }
-    | { readonly mode: "slow"; readonly delayMs: number; readonly times?: number };
+    | { readonly mode: "slow"; readonly delayMs: number; readonly times?: number }
+    /** Acts on the request at once (posts, pages), then holds the answer `delayMs`: an answer lost to a timeout or a kill. */
+    | { readonly mode: "answerLate"; readonly delayMs: number; readonly times?: number };
 
 /** One request as the stand-in received it, and what it answered. */
 export interface Exchange {
@@ -73,6 +75,12 @@ export async function startHttpStandIn(
             };
             if (active?.mode === "down") return respond(downAnswer);
             if (active?.mode === "rateLimited") return respond(rateLimitedAnswer(active.retryAfterSeconds ?? 1));
+            if (active?.mode === "answerLate") {
+                const answer = handle(exchange);
+                const timer = setTimeout(() => respond(answer), active.delayMs);
+                res.on("close", () => clearTimeout(timer));
+                return;
+            }
             if (active?.mode === "slow") {
                 const timer = setTimeout(() => respond(handle(exchange)), active.delayMs);
                 res.on("close", () => clearTimeout(timer));

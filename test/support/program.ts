@@ -123,6 +123,8 @@ export interface ProgramRun {
     readonly registrations: Registration[];
     /** What the program logged as warnings (the preview shows them under the stack). */
     readonly warnings: string[];
+    /** What the program logged as information (the preview shows it under the stack too). */
+    readonly infos: string[];
     readonly outputs: Record<string, unknown>;
     /** The registrations of one resource type, e.g. `pulumi-nodejs:dynamic/render:EnvVar`. */
     ofType(type: string): Registration[];
@@ -247,6 +249,13 @@ export async function runProgram(
     const warnings: string[] = [];
     const consoleWarn = console.warn;
     console.warn = (message: unknown) => void warnings.push(String(message).replace(/^warning: \[runtime\] /, ""));
+    const infos: string[] = [];
+    const consoleLog = console.log;
+    console.log = (message: unknown) => {
+        const text = String(message);
+        if (text.startsWith("info: [runtime] ")) infos.push(text.slice("info: [runtime] ".length));
+        else consoleLog(message);
+    };
     try {
         outputs = (await pulumi.runtime.runInPulumiStack(async () => require(entry))) ?? {};
         // Resources declared late (after a deploy, inside applies) register asynchronously: wait as the CLI does.
@@ -256,10 +265,12 @@ export async function runProgram(
         throw Object.assign(err as Error, { registrations });
     } finally {
         console.warn = consoleWarn;
+        console.log = consoleLog;
     }
     return {
         registrations,
         warnings,
+        infos,
         outputs,
         ofType: (type) => registrations.filter((r) => r.type === type),
         named(name) {

@@ -72,6 +72,8 @@ export interface ProviderHost {
     delete(id: string, urn: string, props: Props): Promise<void>;
     /** Everything the host wrote to stdout and stderr after its port line (the providers' log lines land here). */
     output(): string;
+    /** `kill -9` of the host, mid-call if need be (an `up` killed), and waits until it is gone. */
+    kill(): Promise<void>;
     close(): Promise<void>;
 }
 
@@ -235,6 +237,12 @@ export async function startProviderHost(env: NodeJS.ProcessEnv = {}): Promise<Pr
             await call<proto.DeleteRequest, unknown>("delete", req);
         },
         output: () => output,
+        async kill() {
+            process.removeListener("exit", kill);
+            child.kill("SIGKILL");
+            await exited;
+            client.close();
+        },
         async close() {
             process.removeListener("exit", kill);
             client.close();

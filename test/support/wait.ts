@@ -12,11 +12,11 @@ export interface WaitOptions {
 /** Checks `condition` every `pollMs` until it holds; fails naming `what`, and what was seen last, after `timeoutMs`. */
 export async function waitFor(
     what: string,
-    condition: () => boolean,
+    condition: () => boolean | Promise<boolean>,
     { timeoutMs = 5000, pollMs = 5, state }: WaitOptions = {},
 ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
-    while (!condition()) {
+    while (!(await condition())) {
         if (Date.now() > deadline) {
             throw new Error(
                 `timed out after ${timeoutMs} ms waiting for ${what}${state ? `; last seen: ${state()}` : ""}`,
