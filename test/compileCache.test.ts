@@ -173,17 +173,15 @@ describe("the compile caches of the processes that hold production secrets", fun
         const host = await startProviderHost({ TMPDIR: tmp });
         try {
             await host.configure({});
-            const checked = await host.check(
-                dynamicUrn("render:EnvVar", "ahoy-DISABLE_SIGNUP"),
-                {},
-                {
-                    service: "ahoy-indie-media",
-                    key: "DISABLE_SIGNUP",
-                    value: "true",
-                    apiUrl: "http://127.0.0.1:1/v1",
-                    [PROVIDER_KEY]: envVarProvider.source,
-                },
-            );
+            const inputs = {
+                service: "ahoy-indie-media",
+                key: "DISABLE_SIGNUP",
+                value: "true",
+                apiUrl: "http://127.0.0.1:1/v1",
+                [PROVIDER_KEY]: envVarProvider.source,
+            };
+            // A variable already managed (its recorded inputs as olds): the check reads nothing at Render.
+            const checked = await host.check(dynamicUrn("render:EnvVar", "ahoy-DISABLE_SIGNUP"), inputs, inputs);
             assert.deepEqual(checked.failures, [], "the provider loaded through tsx");
         } finally {
             await host.close();
@@ -211,7 +209,8 @@ describe("the compile caches of the processes that hold production secrets", fun
         const script =
             `const p = require(${JSON.stringify(providerFile)}).handler();` +
             "p.configure({ config: { get: () => undefined } })" +
-            `.then(() => p.check({}, ${JSON.stringify(inputs)}))` +
+            // A variable already managed (its recorded inputs as olds): the check reads nothing at Render.
+            `.then(() => p.check(${JSON.stringify(inputs)}, ${JSON.stringify(inputs)}))` +
             ".then((r) => console.log(JSON.stringify(r.failures)));";
         const { stdout } = await run(process.execPath, ["-e", script], {
             cwd: checkout,

@@ -659,17 +659,17 @@ describe("release pin and verification settings", () => {
         assert.equal(parseStackConfig({ verify: "false", BLOCK_DIRECT_MEDIA: "true" }).BLOCK_DIRECT_MEDIA, true);
     });
 
-    it("bounds the stability window to 10-1200 s, 300 (the runbook's five minutes) by default", () => {
+    it("bounds the stability window to 10-3600 s, 300 (the runbook's five minutes) by default", () => {
         assert.equal(parsed({}).stabilityWindowSeconds, 300);
         assert.equal(parsed({ stabilityWindowSeconds: "10" }).stabilityWindowSeconds, 10);
-        assert.equal(parsed({ stabilityWindowSeconds: "1200" }).stabilityWindowSeconds, 1200);
+        assert.equal(parsed({ stabilityWindowSeconds: "3600" }).stabilityWindowSeconds, 3600);
         assert.match(
-            problemsOf({ stabilityWindowSeconds: "3600" }),
-            /stabilityWindowSeconds: got "3600": expected whole seconds from 10 to 1200/,
+            problemsOf({ stabilityWindowSeconds: "3601" }),
+            /stabilityWindowSeconds: got "3601": expected whole seconds from 10 to 3600/,
         );
         assert.match(
             problemsOf({ stabilityWindowSeconds: "9" }),
-            /stabilityWindowSeconds: got "9": expected whole seconds from 10 to 1200/,
+            /stabilityWindowSeconds: got "9": expected whole seconds from 10 to 3600/,
         );
         assert.match(problemsOf({ stabilityWindowSeconds: "5m" }), /stabilityWindowSeconds: got "5m"/);
     });

@@ -8,6 +8,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import { deployProvider } from "../components/render/deploy";
 import { envVarProvider, RENDER_API_KEY_CONFIG } from "../components/render/envVar";
+import { serviceOwnerProvider } from "../components/render/serviceOwner";
 import { RenderClient } from "../lib/render/client";
 import { dynamicUrn, PROVIDER_KEY, type ProviderHost, secretWire, startProviderHost } from "./support/providerHost";
 import { startRecordingListener, type RecordingListener } from "./support/recordingListener";
@@ -101,12 +102,29 @@ describe("renderApiUrl: the Render API key goes only to Render or a loopback emu
         const recorded = { ...envVarInputs(foreignUrl), serviceId: "srv-d0abcdefghijklmnopqr", revision: "rev-1" };
         const urn = dynamicUrn("render:EnvVar", "ahoy-DISABLE_SIGNUP");
         const id = "srv-d0abcdefghijklmnopqr/DISABLE_SIGNUP";
-        for (const work of [host.read(id, urn, recorded, envVarInputs(foreignUrl)), host.delete(id, urn, recorded)]) {
-            assert.match(
-                await refused(work),
-                /the API URL would send the Render API key to api\.render\.com\.attacker\.test/,
-            );
-        }
+        const refusal = /the API URL would send the Render API key to api\.render\.com\.attacker\.test/;
+        assert.match(await refused(host.read(id, urn, recorded, envVarInputs(foreignUrl))), refusal);
+        // A variable's delete leaves it on the service and asks Render nothing (letting go is the owner's).
+        await host.delete(id, urn, recorded);
+        // The owner's delete (a destroy puts the switches back as found) is where a state's apiUrl would be used.
+        const owner = {
+            service: "ahoy-indie-media",
+            apiUrl: foreignUrl,
+            stack: "organization/ahoy-ops/prod",
+            generations: { secretKey: 1 },
+            switches: ["DISABLE_SIGNUP"],
+            secrets: ["SECRET_KEY"],
+            serviceId: "srv-d0abcdefghijklmnopqr",
+            claim: "claim-1",
+            since: "2026-12-01T03:00:00.000Z",
+            [PROVIDER_KEY]: serviceOwnerProvider.source,
+        };
+        assert.match(
+            await refused(
+                host.delete("srv-d0abcdefghijklmnopqr", dynamicUrn("render:ServiceOwner", "ahoy-owner"), owner),
+            ),
+            refusal,
+        );
         assert.equal(listener.received().length, before, "the listener received a request");
     });
 

@@ -307,7 +307,7 @@ describe("the watch's update to an open incident", () => {
         };
         const notice = watchNotice(incident, target, figure, 5, "prod", new Date(at(5)), [key]);
         assert.ok(!notice.text.includes(key) && !notice.text.includes("s3cretKey"), notice.text.slice(0, 300));
-        assert.match(notice.progress, /FATAL token=\*\*\* url=\*\*\*/);
+        assert.match(notice.progress, /FATAL token=\[redacted\] url=\[redacted\]%2Fx /);
         assert.ok(notice.progress.length <= 2000, `${notice.progress.length} characters`);
     });
 });

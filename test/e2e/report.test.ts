@@ -133,8 +133,15 @@ describe("e2e: the post-incident report through the Pulumi CLI (stack e2e-report
                 if (row.includes("message, the alert")) return "alert";
                 if (row.includes("message, update 1")) return "update";
                 if (row.includes("message, resolution 1")) return "resolution";
-                const i = text.split("\n").indexOf(row);
-                const config = text.split("\n")[i + 1] ?? "";
+                // The row's own lines, up to the next row: a message line (the commit's title, on a clean tree) may
+                // come before its config line.
+                const lines = text.split("\n");
+                const i = lines.indexOf(row);
+                const next = lines.findIndex((l, j) => j > i && /^- \*\*/.test(l));
+                const config = lines
+                    .slice(i + 1, next < 0 ? undefined : next)
+                    .filter((l) => l.startsWith("  - config: "))
+                    .join("\n");
                 if (config.includes("incidentSeverity 0 => 2")) return "open";
                 if (config.includes("DISABLE_SIGNUP false => true")) return "flip";
                 if (config.includes("releasePin (unset) =>")) return "pin";
@@ -155,7 +162,7 @@ describe("e2e: the post-incident report through the Pulumi CLI (stack e2e-report
             };
             assert.match(block(ids.flip), /no build: reuses the live build/);
             assert.match(block(ids.flip), /signup disabled: POST \/api\/auth\/register answered 503/);
-            assert.match(block(ids.flip), /watch: GET \/healthz for 10 s/);
+            assert.match(block(ids.flip), /settle: GET \/healthz for 3 s: \d+ requests, 0 errors/);
             assert.match(block(ids.pin), /rolling back to dep-\w+, reusing its build/);
             assert.match(block(ids.pin), /healthz: GET \/healthz answered 200/);
             assert.match(text, /`slackWebhookUrl set \[secret\]`/);
@@ -205,7 +212,8 @@ describe("e2e: the post-incident report through the Pulumi CLI (stack e2e-report
         it("an unknown incident names the one the stack knows, and exits 1", async () => {
             const run = await runReport(rehearsal!, [rehearsal!.options.stack, "--incident", "ahoy-ops-nope"]);
             assert.equal(run.code, 1);
-            const key = /`(ahoy-ops-[0-9a-f-]+)`/.exec(field(text, "Stack, incident"))![1];
+            // The incident's dedup_key: the project, the stack and when it opened.
+            const key = /`(ahoy-ops\/[^`]+)`/.exec(field(text, "Stack, incident"))![1];
             assert.ok(run.stderr.includes(key), run.stderr);
             assert.match(run.stderr, /Signup abuse, opened .*, resolved/);
         });
