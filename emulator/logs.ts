@@ -5,19 +5,9 @@ import { badRequest } from "./errors";
 import { isoMicros, parseMicros } from "./ids";
 import type { RenderState, StateChange } from "./state";
 
-/** One label of a log line, e.g. `{name: "statusCode", value: "503"}`. */
-export interface LogLabel {
-    name: string;
-    value: string;
-}
+import type { LogEntry } from "../lib/render/client";
 
-/** A log line as the API answers it. */
-export interface LogEntry {
-    id: string;
-    message: string;
-    timestamp: string;
-    labels: LogLabel[];
-}
+export type { LogEntry, LogLabel } from "../lib/render/client";
 
 /** One request the stand-in app answered, as Render's proxy logs it. */
 export interface RequestLine {

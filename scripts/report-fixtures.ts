@@ -10,6 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { PulumiCli } from "./rehearsal/cli";
 import { configure, converge } from "./rehearsal/drills";
+import { configureIncident } from "./rehearsal/reportDrills";
 import { Rehearsal, type Action } from "./rehearsal/rehearsal";
 import { loadToolchain, repoRoot } from "./rehearsal/toolchain";
 import { TYPES } from "../lib/report/state";
@@ -64,13 +65,7 @@ async function incident(): Promise<void> {
         for (const drill of [configure, converge]) await must(r, drill.name, (a) => drill.run(a));
         await must(r, "the incident", async (a) => {
             const emulator = r.emulator;
-            await a.configSet("slackWebhookUrl", slack.webhookUrl, { secret: true });
-            await a.pulumi(["config", "set", "--path", "contacts.primary.email", "primary@ahoy.example"]);
-            await a.pulumi(["config", "set", "--path", "contacts.primary.phone", "+1-555-0100"]);
-            await a.configSet("incidentSeverity", "2");
-            await a.configSet("incidentTitle", "Signup abuse");
-            await a.configSet("incidentImpact", "bots are creating accounts");
-            await a.configSet("incidentOnCall", "primary");
+            await configureIncident(a, slack.webhookUrl);
             await a.pulumi(["up", "--yes"]);
             await a.configSet("DISABLE_SIGNUP", "true");
             await a.pulumi(["up", "--yes"]);

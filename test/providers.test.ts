@@ -365,6 +365,21 @@ describe("Render providers through the dynamic-provider host", function () {
             assert.deepEqual(kinds(), []);
         });
 
+        it("a variable let go (`config rm databaseAppHost`, a renamed resource's old self) deploys nothing: its delete wrote nothing", async () => {
+            const converged = deploy;
+            emulator.clearRequests();
+            const d = await upResource(host, urn, deployInputs({ DISABLE_SIGNUP: signup.outputs.revision }), deploy);
+            assert.equal(d.op, "update", "the recorded set of revisions must follow the program");
+            assert.deepEqual(d.state.outputs.revisions, { DISABLE_SIGNUP: signup.outputs.revision });
+            assert.equal(
+                d.state.outputs.deployId,
+                converged.outputs.deployId,
+                "the recorded deploy stays the live one",
+            );
+            assert.deepEqual(writes().map(renderRequestKind), [], "no variable write and no deploy trigger");
+            deploy = converged; // Render saw nothing: the two-key state is still what it runs
+        });
+
         // A 500 to the deploy trigger itself is never resent (Render may have acted): test/truthfulUp.test.ts drills it.
         it("rides out injected 429s on the write and the trigger, and a 503 on a poll, without an extra write or deploy", async () => {
             emulator.clearRequests();

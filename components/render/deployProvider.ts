@@ -95,7 +95,7 @@ function deployDue(olds: Partial<DeployInputs>, news: DeployInputs): boolean {
     return (
         isUnknown(news.revisions) ||
         Object.values(news.revisions ?? {}).some(isUnknown) ||
-        !sameRevisions(olds.revisions, news.revisions) ||
+        writtenSince(olds.revisions, news.revisions) ||
         (news.releasePin ?? "") !== (olds.releasePin ?? "") ||
         (news.releaseCommit ?? "") !== (olds.releaseCommit ?? "")
     );
@@ -119,6 +119,15 @@ async function previewPlan(client: RenderClient, serviceId: string, inputs: Depl
     }
     const commit = pinnedCommit ?? recent.find((d) => d.status === "live")?.commitId;
     return commit ? deployOf(commit, { recent }).how : "no live deploy of a commit to deploy again";
+}
+
+/**
+ * Whether a managed variable was written since `olds`: a key whose revision is new or differs. A key no longer managed
+ * is no write: the program let it go (`config rm databaseAppHost`, a renamed resource's old self) and its delete leaves
+ * Render's value as it is, so the live deploy already runs it.
+ */
+function writtenSince(olds: Record<string, string> | undefined, news: Record<string, string> | undefined): boolean {
+    return Object.entries(news ?? {}).some(([key, revision]) => (olds ?? {})[key] !== revision);
 }
 
 /** The same writes: every key with the same revision. */
@@ -461,7 +470,7 @@ async function deploy(
         await settle(client, serviceId, service, now.inFlight, bounds.othersMs);
         now = await renderNow(client, serviceId);
     }
-    const variablesChanged = !olds || !sameRevisions(olds.revisions, inputs.revisions);
+    const variablesChanged = !olds || writtenSince(olds.revisions, inputs.revisions);
     let decision;
     try {
         decision = decideDeploy({
@@ -658,7 +667,9 @@ export const deployProvider: RenderProvider<DeployInputs, DeployOutputs> = {
         // The repository a tag is looked up in deploys nothing unless the tag now resolves elsewhere (releaseCommit).
         // apiUrl deploys nothing either, but it is an update: the outputs, where refresh reads it, must follow.
         const moved = serviceChanged(old, next.service);
-        const changed = deployDue(old, next) || next.apiUrl !== old.apiUrl;
+        // A key let go deploys nothing either, but its revision must leave the recorded set.
+        const changed =
+            deployDue(old, next) || next.apiUrl !== old.apiUrl || !sameRevisions(old.revisions, next.revisions);
         return { changes: moved || changed, replaces: moved ? ["service"] : [] };
     },
 
@@ -671,7 +682,7 @@ export const deployProvider: RenderProvider<DeployInputs, DeployOutputs> = {
     async update(_id, olds, news) {
         const old = revealed(olds);
         const next = revealed(news);
-        // Only where Render is reached changed: nothing was written, so nothing is deployed.
+        // Only where Render is reached, or a key let go: nothing was written, so nothing is deployed.
         if (!deployDue(old, next)) return { outs: { ...old, ...inputsOf(next) } };
         return { outs: await deploy(this, next, old) };
     },

@@ -655,7 +655,7 @@ export const secondStack: Drill = {
 
 /**
  * `pulumi config rm databaseAppHost` (and the generation with it): the program stops managing the database. The
- * service keeps DATABASE_URL, the login roles stay, and the app's login works.
+ * service keeps DATABASE_URL, the login roles stay, and the app's login works; Render sees no write and no deploy.
  */
 export const letGoOfDatabase: Drill = {
     name: "let go of the database: pulumi config rm databaseAppHost",
@@ -681,6 +681,8 @@ export const letGoOfDatabase: Drill = {
             JSON.stringify(logins),
         );
         a.check("SECRET_KEY stays", emulator.envVars().SECRET_KEY !== undefined, "gone");
+        checkWrites(a, {});
+        a.check("no deploy: nothing was written", a.deploysCreated() === 0, `${a.deploysCreated()} deploys`);
     },
 };
 

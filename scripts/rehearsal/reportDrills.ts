@@ -50,18 +50,23 @@ function lastPost(a: Action): string {
 }
 
 /** The incident keys as the runbook's table has them, with Slack as the channel and a contact to be on call. */
+/** The config that opens the drills' incident: SEV-2 "Signup abuse", posted to `webhookUrl`, the primary on call. */
+export async function configureIncident(a: Action, webhookUrl: string): Promise<void> {
+    await a.configSet("slackWebhookUrl", webhookUrl, { secret: true });
+    await a.pulumi(["config", "set", "--path", "contacts.primary.email", "primary@ahoy.example"]);
+    await a.pulumi(["config", "set", "--path", "contacts.primary.phone", "+1-555-0100"]);
+    await a.configSet("incidentSeverity", "2");
+    await a.configSet("incidentTitle", "Signup abuse");
+    await a.configSet("incidentImpact", "bots are creating accounts");
+    await a.configSet("incidentOnCall", "primary");
+}
+
 export const openIncident: Drill = {
     name: "open the incident: incidentSeverity 2, Slack",
     async run(a) {
         const slack = a.rehearsal.services.slack;
         const posts = slack.posts.length;
-        await a.configSet("slackWebhookUrl", slack.webhookUrl, { secret: true });
-        await a.pulumi(["config", "set", "--path", "contacts.primary.email", "primary@ahoy.example"]);
-        await a.pulumi(["config", "set", "--path", "contacts.primary.phone", "+1-555-0100"]);
-        await a.configSet("incidentSeverity", "2");
-        await a.configSet("incidentTitle", "Signup abuse");
-        await a.configSet("incidentImpact", "bots are creating accounts");
-        await a.configSet("incidentOnCall", "primary");
+        await configureIncident(a, slack.webhookUrl);
         await a.pulumi(["up", "--yes"]);
         a.check("one post to Slack", slack.posts.length === posts + 1, `${slack.posts.length - posts} posts`);
         a.check(
