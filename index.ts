@@ -1,6 +1,7 @@
 // ahoy-ops: validate the stack's config, then declare the runbook's actions against the Render service.
 import * as pulumi from "@pulumi/pulumi";
 import { IncidentComms } from "./components/comms/incidentComms";
+import { keptWatches } from "./components/comms/keptWatches";
 import { FeatureFlags, flagVariables } from "./components/featureFlags";
 import { Release } from "./components/release";
 import { MaintenanceMode } from "./components/render/maintenanceMode";
@@ -91,15 +92,26 @@ new Timeline("ahoy-timeline", {
 });
 
 /**
- * The previous `up`'s verification, for an incident update's Progress line, read from this stack's own last outputs:
- * this `up`'s would make every message wait for the deploy and its watch. Read only while an incident is open.
+ * The previous `up`'s verification, for an incident update's Progress line, read from this stack's own last outputs
+ * (this `up`'s would make every message wait for the deploy), with its watch's verdict from the stack's tags. Read only
+ * while an incident is open.
  */
 function lastVerification() {
     if (!config.incidentSeverity) return undefined;
-    const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
-    return self
-        .getOutput("verification")
-        .apply((results: unknown) => (Array.isArray(results) ? { results: results.map(String) } : undefined));
+    const name = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    const self = new pulumi.StackReference(name);
+    // And what the watch after that up saw of its deploy, which `npm run watch` keeps as a stack tag.
+    // Plain data only: an Output unwraps what it holds, and a Map or a Date would not survive it.
+    const watches = keptWatches(name).then((kept) =>
+        Object.fromEntries([...kept].map(([id, r]) => [id, { endedAt: r.endedAt.toISOString(), text: r.text }])),
+    );
+    return pulumi
+        .all([self.getOutput("verification"), self.getOutput("deployId"), watches])
+        .apply(([results, deployId, kept]: [unknown, unknown, Record<string, { endedAt: string; text: string }>]) => {
+            const watch = typeof deployId === "string" ? kept[deployId] : undefined;
+            if (!Array.isArray(results) && !watch) return undefined;
+            return { results: Array.isArray(results) ? results.map(String) : [], ...(watch && { watch }) };
+        });
 }
 
 export const service = config.service;

@@ -63,9 +63,9 @@ export const spawnPulumi: RunPulumi = (args) =>
 
 /** The report (or why there is none) of the stack, read through `pulumi`. */
 export async function report(args: ReportArgs, pulumi: RunPulumi, now = new Date()): Promise<ReportResult> {
-    const { history, state } = await readStack(pulumi, args.stack);
+    const { history, state, watches } = await readStack(pulumi, args.stack);
     const stack = args.stack ?? (await selectedStack(pulumi));
-    return buildReport({ stack, project: PROJECT, history, state, incident: args.incident, now });
+    return buildReport({ stack, project: PROJECT, history, state, watches, incident: args.incident, now });
 }
 
 async function selectedStack(pulumi: RunPulumi): Promise<string> {

@@ -1,13 +1,15 @@
 // `npm run watch -- <stack>`: the rest of the last deploy's window after `pulumi up`, with no lock: /healthz every second,
 // the service's events and logs during the window, then Render's metrics for it, each source's verdict printed; a threshold crossed is said at once (and posted to
 // the open incident's channels, once); a newer pulumi up's deploy ends the watch (its own watch covers it); Ctrl-C ends
-// it within a second or two with what it saw.
+// it within a second or two with what it saw. The verdict is kept with the stack (a stack tag, lib/report/watchTags.ts)
+// for the post-incident report.
 //
 //   npm run watch -- <stack> [--no-notify]
 //
 // Exit codes: 0 clean (every figure judged, none crossed); 1 a threshold crossed (each failure names the check, the
 // figure, the threshold and the time); 2 could not watch (no watch output, no Render key, a bad argument);
 // 3 nothing crossed but some figures could not be judged (Render never reported them); 130 Ctrl-C, nothing crossed.
+import { spawn } from "node:child_process";
 import { eventsSource } from "../components/verification/eventsWatch";
 import { logsSource } from "../components/verification/logsWatch";
 import { metricsSource } from "../components/verification/metricsWatch";
@@ -15,6 +17,7 @@ import type { WatchTarget } from "../components/verification/plan";
 import { runWatch } from "../components/verification/watchRunner";
 import { failureLine, WATCH_EXIT, type WatchFigure, watchOutcome } from "../components/verification/watchVerdict";
 import { RenderClient } from "../lib/render/client";
+import { watchTagName, watchTagValue } from "../lib/report/watchTags";
 import { notifyIncident } from "./watchNotify";
 import {
     apiUrlProblem,
@@ -22,6 +25,7 @@ import {
     configValue,
     pulumiCli,
     readWatchOutput,
+    recordWatchVerdict,
     secretConfigValues,
     secretsInVariables,
 } from "./watchStack";
@@ -154,6 +158,20 @@ async function main(): Promise<number> {
         say(`FAILED ${failureLine(failure)}`);
     }
     say(outcome.summary);
+    // Kept with the stack for the post-incident report. Cut short, the watch ends at once: a process of its own (out of
+    // the terminal's process group, so the Ctrl-C does not reach it) writes the tag after this one has gone.
+    const value = watchTagValue(new Date(), outcome.summary, outcome.failures, secrets);
+    if (report.end.reason === "interrupted") {
+        const name = watchTagName(target.deployId);
+        spawn("pulumi", ["stack", "tag", "set", name, value, "--stack", stack, "--non-interactive"], {
+            detached: true,
+            stdio: "ignore",
+            env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: "true" },
+        }).unref();
+        say(`watch: the verdict is being kept with the stack as its tag ${name}`);
+    } else {
+        say(`watch: ${await recordWatchVerdict(pulumi, stack, target.deployId, value)}`);
+    }
     return outcome.exitCode;
 }
 

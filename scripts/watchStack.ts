@@ -5,6 +5,7 @@ import { execFile } from "node:child_process";
 import { z } from "zod";
 import type { WatchTarget } from "../components/verification/plan";
 import { renderApiUrlProblem } from "../lib/render/apiUrl";
+import { parseWatchTags, staleWatchTags, watchTagName } from "../lib/report/watchTags";
 
 /** Runs `pulumi <args>` in the project directory; resolves with its stdout, or rejects naming the command and its error. */
 export type PulumiRunner = (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
@@ -196,6 +197,34 @@ export function secretsInVariables(variables: ReadonlyArray<{ key: string; value
 export function apiUrlProblem(apiUrl: string): string | undefined {
     const problem = renderApiUrlProblem(apiUrl);
     return problem && `the stack's watch output's apiUrl ${problem}`;
+}
+
+/**
+ * Keeps the watch's verdict with the stack, as the tag `ahoy-watch.<deploy id>` (no lock taken: a newer `up` may be
+ * running), and drops the oldest watch tags beyond the ones kept. Says what it did, or why it could not, in one line:
+ * the verdict is printed either way, so a tag that cannot be set never fails the watch.
+ */
+export async function recordWatchVerdict(
+    pulumi: PulumiRunner,
+    stack: string,
+    deployId: string,
+    value: string,
+): Promise<string> {
+    const name = watchTagName(deployId);
+    const set = await pulumi(["stack", "tag", "set", name, value, "--stack", stack]);
+    if (set.code !== 0) {
+        return (
+            `the verdict is not kept with the stack: pulumi stack tag set ${name} failed (exit ${set.code}): ` +
+            `${lastLine(set.stderr)}; the post-incident report will not show this watch`
+        );
+    }
+    const listed = await pulumi(["stack", "tag", "ls", "--json", "--stack", stack]);
+    const stale = listed.code === 0 ? staleWatchTags(parseWatchTags(listed.stdout)) : [];
+    for (const old of stale) await pulumi(["stack", "tag", "rm", old, "--stack", stack]);
+    return (
+        `the verdict is kept with the stack as its tag ${name} (pulumi stack tag get ${name} --stack ${stack})` +
+        (stale.length > 0 ? `; ${stale.length} older watch tag${stale.length === 1 ? "" : "s"} dropped` : "")
+    );
 }
 
 function lastLine(text: string): string {

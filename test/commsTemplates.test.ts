@@ -323,20 +323,40 @@ describe("the Progress line", () => {
         lastVerification: {
             results: [
                 "healthz: GET /healthz answered 200 in 41 ms (the app is up)",
-                "watch: GET /healthz for 300 s: 300 requests, 0 errors (0.0%), slowest 63 ms",
+                "settle: GET /healthz for 3 s: 3 requests, 0 errors (0.0%), slowest 63 ms",
             ],
             verifiedAt: "2026-12-01T03:10:12.000Z",
+            watch: {
+                endedAt: "2026-12-01T03:15:14.000Z",
+                text:
+                    "watch of DISABLE_SIGNUP (deploy dep-d4a1b2c3e5f6g7h8i9j0): clean: nothing crossed in its 300 s " +
+                    "window (health: 1 ok; events: 1 ok; logs: 3 ok; metrics: 3 ok, 2 not applicable)",
+            },
         },
     };
 
-    it("names the switches on, the release pin, the rotations and the last verification's figures", () => {
+    it("names the switches on, the release pin, the rotations, the last verification's figures and its watch's verdict", () => {
         assert.equal(
             progressLine(facts),
             "switches on: DISABLE_SIGNUP, ENABLE_SIGNED_URLS (SIGNED_URL_EXPIRY=900), RATE_LIMIT_AUTH=3 per minute, " +
                 "BLOCKED_IPS=10.0.0.1,192.168.1.0/24; release pinned to v0.1.0; " +
                 "rotations: SECRET_KEY generation 2, database credentials generation 1; " +
                 "last verification (2026-12-01 03:10 UTC): healthz: GET /healthz answered 200 in 41 ms (the app is up); " +
-                "watch: GET /healthz for 300 s: 300 requests, 0 errors (0.0%), slowest 63 ms",
+                "settle: GET /healthz for 3 s: 3 requests, 0 errors (0.0%), slowest 63 ms; " +
+                "watch of DISABLE_SIGNUP (deploy dep-d4a1b2c3e5f6g7h8i9j0): clean: nothing crossed in its 300 s " +
+                "window (health: 1 ok; events: 1 ok; logs: 3 ok; metrics: 3 ok, 2 not applicable) " +
+                "(the watch ended 2026-12-01 03:15 UTC)",
+        );
+    });
+
+    it("a watch kept without a verification (an up whose checks were off) still shows", () => {
+        const line = progressLine({
+            ...facts,
+            lastVerification: { results: [], watch: facts.lastVerification!.watch },
+        });
+        assert.match(
+            line,
+            /; no verification yet; watch of DISABLE_SIGNUP .* \(the watch ended 2026-12-01 03:15 UTC\)$/,
         );
     });
 

@@ -11,6 +11,7 @@ import { configChanges, formatChange, parseHistory, type UpdateRecord, whoRan } 
 import { clock, formatSpan, reportMarkdown } from "../lib/report/markdown";
 import { advice, readStack, type RunPulumi, StackReadError } from "../lib/report/read";
 import { parseExport, type StateFacts } from "../lib/report/state";
+import { parseWatchTags, type WatchRecord, watchTagName, watchTagValue } from "../lib/report/watchTags";
 import { parseArgs } from "../scripts/report";
 
 const FIXTURES = path.join(__dirname, "report", "fixtures");
@@ -20,13 +21,20 @@ const state = (name: string) => parseExport(fixture(`${name}.state.json`));
 
 function report(
     name: string,
-    opts: { incident?: string; now?: Date; history?: UpdateRecord[]; state?: StateFacts } = {},
+    opts: {
+        incident?: string;
+        now?: Date;
+        history?: UpdateRecord[];
+        state?: StateFacts;
+        watches?: ReadonlyMap<string, WatchRecord>;
+    } = {},
 ): IncidentReport {
     const result = buildReport({
         stack: "rehearsal",
         project: "ahoy-ops",
         history: opts.history ?? history(name),
         state: opts.state ?? state(name),
+        ...(opts.watches && { watches: opts.watches }),
         incident: opts.incident ?? "last",
         now: opts.now ?? new Date("2030-01-01T00:00:00Z"),
     });
@@ -99,6 +107,22 @@ describe("post-incident report: the timeline from the stack's history and state"
                     line.startsWith("signup disabled: POST /api/auth/register answered 503"),
                 ),
             );
+        });
+
+        it("the watch after an `up`, as `npm run watch` kept it with the stack, shows under that `up`'s deploy", () => {
+            const flip = upChanging(r, "DISABLE_SIGNUP");
+            const deployId = flip.deploy!.id;
+            const endedAt = new Date(Math.ceil(Date.parse(flip.deploy!.liveAt) / 1000) * 1000 + 300_000); // whole seconds
+            const text = `watch of DISABLE_SIGNUP (deploy ${deployId}): clean: nothing crossed in its 300 s window`;
+            const tags = { [watchTagName(deployId)]: watchTagValue(endedAt, text, [], []) };
+            const watched = report("incident", { watches: parseWatchTags(JSON.stringify(tags)) });
+            const row = upChanging(watched, "DISABLE_SIGNUP");
+            assert.deepEqual(row.watch, { deployId, endedAt, text });
+            const lines = reportMarkdown(watched).split("\n");
+            const at = lines.findIndex((l) => l.includes(`\`${deployId}\``));
+            const below = lines.slice(at, at + 12).find((l) => l.startsWith("  - the watch"));
+            assert.equal(below, `  - the watch (\`npm run watch\`, ended ${clock(endedAt)}): ${text}`);
+            assert.equal(ups(r).filter((u) => u.watch).length, 0, "no tags, no watch line");
         });
 
         it("the pin's `up` shows the pinned deploy and how it ran", () => {
@@ -390,10 +414,16 @@ describe("post-incident report: the timeline from the stack's history and state"
             const pulumi: RunPulumi = async (args) => {
                 asked.push(args);
                 if (args[1] === "export") return { code: 0, stdout: fixture("incident.state.json"), stderr: "" };
+                if (args[1] === "tag") return { code: 0, stdout: JSON.stringify(tags), stderr: "" };
                 const n = args[args.indexOf("--page") + 1] === "1" ? page(0, 100) : page(100, 3);
                 return { code: 0, stdout: n, stderr: "" };
             };
-            const { history: read } = await readStack(pulumi, "prod");
+            const tags = {
+                "pulumi:project": "ahoy-ops",
+                "ahoy-watch.dep-d4a1b2c3e5f6g7h8i9j0":
+                    "2026-01-01T00:05:00Z watch of deploy dep-d4a1b2c3e5f6g7h8i9j0: clean",
+            };
+            const { history: read, watches } = await readStack(pulumi, "prod");
             assert.equal(read.length, 103);
             assert.ok(read[0].start < read[102].start, "oldest first");
             assert.deepEqual(
@@ -402,8 +432,21 @@ describe("post-incident report: the timeline from the stack's history and state"
                     "stack history --json --page-size 100 --page 1 --stack prod",
                     "stack history --json --page-size 100 --page 2 --stack prod",
                     "stack export --stack prod",
+                    "stack tag ls --json --stack prod",
                 ],
             );
+            assert.deepEqual([...watches.keys()], ["dep-d4a1b2c3e5f6g7h8i9j0"], "only the watch tags");
+        });
+
+        it("a CLI or backend that keeps no stack tags still gives the report, with no watch in it", async () => {
+            const pulumi: RunPulumi = async (args) => {
+                if (args[1] === "export") return { code: 0, stdout: fixture("incident.state.json"), stderr: "" };
+                if (args[1] === "tag") return { code: 255, stdout: "", stderr: 'error: unknown command "tag"' };
+                return { code: 0, stdout: fixture("incident.history.json"), stderr: "" };
+            };
+            const { history: read, watches } = await readStack(pulumi, "prod");
+            assert.ok(read.length > 0);
+            assert.equal(watches.size, 0);
         });
 
         const said: Array<[string, RegExp]> = [

@@ -1,5 +1,5 @@
 // The Status Update's "Progress" line, written from what the stack does: the switches on, the release pin, the rotation
-// generations and the last verification's figures, handed in as plain data.
+// generations, the last verification's figures and what the watch after it saw, handed in as plain data.
 import { formatUtc } from "./templates";
 
 /** The last verification the stack ran: its result lines and when it ran. */
@@ -8,6 +8,8 @@ export interface LastVerification {
     readonly results: readonly string[];
     /** ISO 8601, when the checks passed. */
     readonly verifiedAt?: string;
+    /** What `npm run watch` saw of that deploy after the `up`, as kept with the stack (lib/report/watchTags.ts). */
+    readonly watch?: { readonly endedAt: string; readonly text: string };
 }
 
 /** What the Progress line is written from. */
@@ -63,6 +65,9 @@ export function progressLine(facts: ProgressFacts): string {
         clauses.push(`last verification${when}: ${verification.results.join("; ")}`);
     } else {
         clauses.push("no verification yet");
+    }
+    if (verification?.watch) {
+        clauses.push(`${verification.watch.text} (the watch ended ${formatUtc(new Date(verification.watch.endedAt))})`);
     }
     const line = clauses.join("; ");
     return line.length <= MAX_PROGRESS_LENGTH ? line : `${line.slice(0, MAX_PROGRESS_LENGTH - 1)}…`;

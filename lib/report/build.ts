@@ -15,6 +15,7 @@ import {
 import { type DeliveryView, type IncidentView, incidentView } from "./ledger";
 import type { ChecksFact, DeployFact, MaintenancePageFact, NotReadyFact } from "./record";
 import type { StateFacts } from "./state";
+import type { WatchRecord } from "./watchTags";
 
 /** How far apart two clocks may be (Render's, the CLI machine's) when a fact's own time places it in an update. */
 export const CLOCK_SLOP_MS = 2000;
@@ -34,6 +35,8 @@ export interface UpRow {
     readonly resources: string;
     readonly deploy?: DeployFact;
     readonly checks?: ChecksFact;
+    /** What `npm run watch` saw of the deploy after the `up`, as it kept it with the stack. */
+    readonly watch?: WatchRecord;
     readonly maintenancePage?: MaintenancePageFact;
 }
 
@@ -56,6 +59,7 @@ export interface UnrecordedRow {
     readonly at: Date;
     readonly deploy?: DeployFact;
     readonly checks?: ChecksFact;
+    readonly watch?: WatchRecord;
     readonly maintenancePage?: MaintenancePageFact;
 }
 
@@ -114,6 +118,8 @@ export interface ReportInput {
     /** Oldest first (history.ts parseHistory). */
     readonly history: readonly UpdateRecord[];
     readonly state: StateFacts;
+    /** The watches' verdicts by deploy id (watchTags.ts); none when the stack has no watch tags. */
+    readonly watches?: ReadonlyMap<string, WatchRecord>;
     /** A dedup key (or a unique part of one), or "last". */
     readonly incident: string;
     readonly now: Date;
@@ -258,6 +264,12 @@ export function buildReport(input: ReportInput): ReportResult {
     return { kind: "report", report: reportOf(input, incident, problems, now) };
 }
 
+/** The watch of `deploy`, as `{ watch }` to spread into its row, when the stack kept one. */
+function watchOf(input: ReportInput, deploy: DeployFact | undefined): { watch?: WatchRecord } {
+    const watch = deploy && input.watches?.get(deploy.id);
+    return watch ? { watch } : {};
+}
+
 function reportOf(input: ReportInput, incident: IncidentView, problems: string[], now: Date): IncidentReport {
     const { history, state } = input;
     const notes = [...problems];
@@ -303,6 +315,7 @@ function reportOf(input: ReportInput, incident: IncidentView, problems: string[]
             resources: formatResourceChanges(update.resourceChanges),
             ...(mine.find((f) => f.deploy) && { deploy: mine.find((f) => f.deploy)!.deploy }),
             ...(mine.find((f) => f.checks) && { checks: mine.find((f) => f.checks)!.checks }),
+            ...watchOf(input, mine.find((f) => f.deploy)?.deploy),
             ...(mine.find((f) => f.maintenancePage) && {
                 maintenancePage: mine.find((f) => f.maintenancePage)!.maintenancePage,
             }),
@@ -315,6 +328,7 @@ function reportOf(input: ReportInput, incident: IncidentView, problems: string[]
             at: fact.at,
             ...(fact.deploy && { deploy: fact.deploy }),
             ...(fact.checks && { checks: fact.checks }),
+            ...watchOf(input, fact.deploy),
             ...(fact.maintenancePage && { maintenancePage: fact.maintenancePage }),
         });
     }

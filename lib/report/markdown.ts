@@ -11,6 +11,7 @@ import {
 import { formatChange } from "./history";
 import type { IncidentReport, MessageRow, Row, UnrecordedRow, UpRow } from "./build";
 import type { ChecksFact, DeployFact, MaintenancePageFact } from "./record";
+import type { WatchRecord } from "./watchTags";
 
 const pad = (n: number) => String(n).padStart(2, "0");
 
@@ -65,6 +66,11 @@ function checkLines(checks: ChecksFact): string[] {
     ];
 }
 
+/** The watch after the `up`: when it ended and what it said. */
+function watchLine(watch: WatchRecord): string {
+    return `the watch (\`npm run watch\`, ended ${clock(watch.endedAt)}): ${watch.text}`;
+}
+
 function pageLine(page: MaintenancePageFact): string {
     return `maintenance page ${page.enabled ? "on" : "off"}: ${page.seen}`;
 }
@@ -89,6 +95,7 @@ function upRow(row: UpRow, opened: Date): string[] {
     }
     if (row.deploy) lines.push(`  - ${deployLine(row.deploy)}`);
     if (row.checks) lines.push(...checkLines(row.checks));
+    if (row.watch) lines.push(`  - ${watchLine(row.watch)}`);
     if (row.maintenancePage) lines.push(`  - ${pageLine(row.maintenancePage)}`);
     if (row.result === "failed" && !row.checks) {
         lines.push("  - checks: none recorded (a failed step records no outputs; the `up`'s own output says why)");
@@ -119,6 +126,7 @@ function unrecordedRow(row: UnrecordedRow, opened: Date): string[] {
     ];
     if (row.deploy) lines.push(`  - ${deployLine(row.deploy)}`);
     if (row.checks) lines.push(...checkLines(row.checks));
+    if (row.watch) lines.push(`  - ${watchLine(row.watch)}`);
     if (row.maintenancePage) lines.push(`  - ${pageLine(row.maintenancePage)}`);
     return lines;
 }
@@ -182,7 +190,8 @@ export function reportMarkdown(report: IncidentReport): string {
 
     lines.push(`## Timeline (UTC, ${opened.toISOString().slice(0, 10)})`, "");
     lines.push(
-        "One row per `pulumi up` (its time, who, the config it applied, what Render ran and what the checks saw) and " +
+        "One row per `pulumi up` (its time, who, the config it applied, what Render ran, what the checks saw and what " +
+            "the watch after it saw) and " +
             "per message (what each channel did with it); the offset is from the alert.",
         "",
     );

@@ -1,8 +1,9 @@
 // Reading a stack for the report through the Pulumi CLI the user is logged in with: `pulumi stack history --json`,
-// page by page, and `pulumi stack export`, neither with --show-secrets (so no passphrase or key is needed, and no
+// page by page, `pulumi stack export` and `pulumi stack tag ls --json` (the watches' verdicts), none with --show-secrets (so no passphrase or key is needed, and no
 // secret is ever decrypted). What the CLI says when it cannot is turned into the command that fixes it.
 import { parseHistory, type UpdateRecord } from "./history";
 import { parseExport, type StateFacts } from "./state";
+import { parseWatchTags, type WatchRecord } from "./watchTags";
 
 /** What a run of the CLI printed. */
 export interface CliAnswer {
@@ -67,7 +68,7 @@ async function run(pulumi: RunPulumi, args: string[], stack: string | undefined)
 export async function readStack(
     pulumi: RunPulumi,
     stack: string | undefined,
-): Promise<{ history: UpdateRecord[]; state: StateFacts }> {
+): Promise<{ history: UpdateRecord[]; state: StateFacts; watches: Map<string, WatchRecord> }> {
     const target = stack ? ["--stack", stack] : [];
     const pages: string[] = [];
     for (let page = 1; ; page++) {
@@ -81,5 +82,8 @@ export async function readStack(
         if (count < HISTORY_PAGE_SIZE) break;
     }
     const exported = await run(pulumi, ["stack", "export", ...target], stack);
-    return { history: parseHistory(pages), state: parseExport(exported) };
+    // The watches' verdicts (`npm run watch` keeps them as stack tags); a backend or CLI without tags has none.
+    const tags = await pulumi(["stack", "tag", "ls", "--json", ...target]);
+    const watches = tags.code === 0 ? parseWatchTags(tags.stdout) : new Map<string, WatchRecord>();
+    return { history: parseHistory(pages), state: parseExport(exported), watches };
 }

@@ -121,6 +121,15 @@ export const postIncidentReport: Drill = {
             ["message, the alert", "message, update 1", "message, resolution 1"].every((m) => text.includes(m)),
             "a message is missing",
         );
+        if (r.options.verify) {
+            a.check(
+                "the switch's `up` shows what its watch saw (kept with the stack by `npm run watch`)",
+                /^ {2}- the watch \(`npm run watch`, ended \d\d:\d\d:\d\d\): watch of DISABLE_SIGNUP \(deploy dep-\w+\): clean/m.test(
+                    text,
+                ),
+                "no watch line",
+            );
+        }
         const leaks = r.leakedIn(text);
         a.check(`no secret in it (${r.secrets.size} looked for)`, leaks.length === 0, leaks.join(", "));
     },

@@ -1,6 +1,6 @@
 // An incident opened and updated through the real Pulumi CLI: the alert and the update posted once each to a Slack
-// stand-in (the update reads the stack's own last outputs, a StackReference to itself, while the incident is open), nothing
-// posted by a no-op `up`.
+// stand-in (the update reads the stack's own last outputs, a StackReference to itself, and the watch's verdict from the
+// stack's tags, while the incident is open), nothing posted by a no-op `up`.
 import * as assert from "node:assert/strict";
 import { Rehearsal } from "../../scripts/rehearsal/rehearsal";
 import { convergedRehearsal, toolchainOrSkip } from "./support";
@@ -67,12 +67,22 @@ describe("e2e: an incident through the Pulumi CLI (stack e2e-incident)", functio
         await act("update the incident", async (a) => {
             await a.configSet("DISABLE_SIGNUP", "true");
             await a.pulumi(["up", "--yes"]);
+            // What `npm run watch` keeps of that deploy (test/e2e/watch.test.ts runs the watch itself).
+            const deployId = (await a.pulumi(["stack", "output", "deployId"])).stdout.trim();
+            const verdict = `watch of DISABLE_SIGNUP (deploy ${deployId}): clean: nothing crossed in its 300 s window`;
+            const ended = new Date().toISOString().replace(/\.\d{3}Z$/, "Z");
+            await a.pulumi(["stack", "tag", "set", `ahoy-watch.${deployId}`, `${ended} ${verdict}`]);
             await a.configSet("incidentStatus", "mitigating");
             await a.pulumi(["up", "--yes"]);
             const update = slack!.posts[1]?.text ?? "";
             a.check("one more post", slack!.posts.length === 2, `${slack!.posts.length} posts`);
             a.check("the update", /^📊 INCIDENT UPDATE - Signup abuse\n/.test(update), update);
             a.check("its Progress names the switch that is on", /Progress: .*DISABLE_SIGNUP/.test(update), update);
+            a.check(
+                "and what the watch after the switch's up saw, read from the stack's tags",
+                update.includes(`; ${verdict} (the watch ended `),
+                update,
+            );
         });
     });
 

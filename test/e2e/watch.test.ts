@@ -165,6 +165,14 @@ describe("e2e: the watch leaves pulumi up (stack e2e-watch)", function () {
                 !/did not take effect/.test(text),
                 text,
             );
+            const kept = (await a.pulumi(["stack", "tag", "get", `ahoy-watch.${first.id}`])).stdout.trim();
+            a.check(
+                "its verdict is kept with the stack, for the post-incident report, while the next up ran",
+                new RegExp(
+                    `^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ watch of DISABLE_SIGNUP \\(deploy ${first.id}\\): FAILED: .*; first: health: error rate`,
+                ).test(kept),
+                kept,
+            );
         });
     });
 
@@ -190,6 +198,17 @@ describe("e2e: the watch leaves pulumi up (stack e2e-watch)", function () {
                 "it exits 130 (as the shell sees it)",
                 end.code === 130 || (end.code === null && end.signal === "SIGINT"),
                 `exit ${end.code} ${end.signal ?? ""}`,
+            );
+            // Written after the watch has gone, by a process of its own.
+            let kept: Record<string, string> = {};
+            for (let i = 0; i < 40 && !Object.values(kept).some((v) => v.includes("cut short")); i++) {
+                await new Promise((resolve) => setTimeout(resolve, 250));
+                kept = JSON.parse((await a.pulumi(["stack", "tag", "ls", "--json"])).stdout) as Record<string, string>;
+            }
+            a.check(
+                "its verdict is then kept with the stack all the same",
+                Object.values(kept).some((v) => /the watch was cut short after \d+ s/.test(v)),
+                JSON.stringify(kept),
             );
             const mark = a.mark();
             const up = await a.pulumi(["up", "--yes"]);
