@@ -50,12 +50,12 @@ function lastPost(a: Action): string {
 }
 
 /** The incident keys as the runbook's table has them, with Slack as the channel and a contact to be on call. */
-/** The config that opens the drills' incident: SEV-2 "Signup abuse", posted to `webhookUrl`, the primary on call. */
-export async function configureIncident(a: Action, webhookUrl: string): Promise<void> {
+/** The config that opens the drills' incident: "Signup abuse" (SEV-2 unless said), posted to `webhookUrl`, the primary on call. */
+export async function configureIncident(a: Action, webhookUrl: string, severity: "1" | "2" | "3" = "2"): Promise<void> {
     await a.configSet("slackWebhookUrl", webhookUrl, { secret: true });
     await a.pulumi(["config", "set", "--path", "contacts.primary.email", "primary@ahoy.example"]);
     await a.pulumi(["config", "set", "--path", "contacts.primary.phone", "+1-555-0100"]);
-    await a.configSet("incidentSeverity", "2");
+    await a.configSet("incidentSeverity", severity);
     await a.configSet("incidentTitle", "Signup abuse");
     await a.configSet("incidentImpact", "bots are creating accounts");
     await a.configSet("incidentOnCall", "primary");

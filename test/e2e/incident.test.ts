@@ -3,6 +3,7 @@
 // stack's tags, while the incident is open), nothing posted by a no-op `up`.
 import * as assert from "node:assert/strict";
 import { Rehearsal } from "../../scripts/rehearsal/rehearsal";
+import { configureIncident } from "../../scripts/rehearsal/reportDrills";
 import { convergedRehearsal, toolchainOrSkip } from "./support";
 import { startSlackStandIn, type SlackStandIn } from "../support/slackStandIn";
 
@@ -30,13 +31,7 @@ describe("e2e: an incident through the Pulumi CLI (stack e2e-incident)", functio
 
     it("an incident opened in an up whose mitigation Render refuses: the alert goes out once, and the re-run sends nothing more", async () => {
         await act("open the incident", async (a) => {
-            await a.configSet("slackWebhookUrl", slack!.webhookUrl, { secret: true });
-            await a.pulumi(["config", "set", "--path", "contacts.primary.email", "primary@ahoy.example"]);
-            await a.pulumi(["config", "set", "--path", "contacts.primary.phone", "+1-555-0100"]);
-            await a.configSet("incidentSeverity", "1");
-            await a.configSet("incidentTitle", "Signup abuse");
-            await a.configSet("incidentImpact", "bots are creating accounts");
-            await a.configSet("incidentOnCall", "primary");
+            await configureIncident(a, slack!.webhookUrl, "1");
             // The mitigation's first write is refused (a 400, never retried): the comms, declared first and
             // waiting on nothing of the mitigation, still go out.
             await a.configSet("RATE_LIMIT_AUTH", "3 per minute");

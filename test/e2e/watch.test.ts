@@ -8,6 +8,7 @@
 import * as assert from "node:assert/strict";
 import type { Deploy } from "../../emulator";
 import { Rehearsal } from "../../scripts/rehearsal/rehearsal";
+import { configureIncident } from "../../scripts/rehearsal/reportDrills";
 import { startWatch, type WatchRun } from "../../scripts/rehearsal/watch";
 import { convergedRehearsal, toolchainOrSkip } from "./support";
 import { startSlackStandIn, type SlackStandIn } from "../support/slackStandIn";
@@ -119,13 +120,7 @@ describe("e2e: the watch leaves pulumi up (stack e2e-watch)", function () {
     it("a regression in the first window is reported by its watch, with the check, figure, threshold and time, after the next action started, and reaches the open incident's channel once", async () => {
         await act("a regression, then the next action", async (a) => {
             // An incident is open: its alert goes with this up; the watch's finding follows as one Status Update.
-            await a.configSet("slackWebhookUrl", slack!.webhookUrl, { secret: true });
-            await a.pulumi(["config", "set", "--path", "contacts.primary.email", "primary@ahoy.example"]);
-            await a.pulumi(["config", "set", "--path", "contacts.primary.phone", "+1-555-0100"]);
-            await a.configSet("incidentSeverity", "1");
-            await a.configSet("incidentTitle", "Signup abuse");
-            await a.configSet("incidentImpact", "bots are creating accounts");
-            await a.configSet("incidentOnCall", "primary");
+            await configureIncident(a, slack!.webhookUrl, "1");
             const before = deployIds();
             await a.configSet("BLOCKED_IPS", "192.168.1.100");
             await a.pulumi(["up", "--yes"]);
