@@ -252,14 +252,14 @@ describe("the watch's verdict: what it says and exits with", () => {
     });
 });
 
-describe("the watch's update to an open incident", () => {
-    const incident: WatchIncident = {
-        severity: 1,
-        title: "Signup abuse",
-        status: "mitigating",
-        dedupKey: "ahoy-ops-42",
-    };
-    const target = watchTarget({
+/** The open incident the notice tests post to: "Signup abuse", mitigating. */
+function signupAbuse(severity: WatchIncident["severity"], dedupKey: string): WatchIncident {
+    return { severity, title: "Signup abuse", status: "mitigating", dedupKey };
+}
+
+/** The DISABLE_SIGNUP deploy's watch, live at T0 and verified 2 s later, while `incident` is open. */
+function incidentTarget(incident: WatchIncident): WatchTarget {
+    return watchTarget({
         service: "ahoy-indie-media",
         serviceId: "srv-d0abcdefghijklmnopqr",
         apiUrl: "https://api.render.com/v1",
@@ -271,6 +271,11 @@ describe("the watch's update to an open incident", () => {
         verifiedAfterSeconds: 2,
         incident,
     });
+}
+
+describe("the watch's update to an open incident", () => {
+    const incident = signupAbuse(1, "ahoy-ops-42");
+    const target = incidentTarget(incident);
 
     it("is the runbook's Status Update, its Progress line the watch's finding, filed in the incident's alert", () => {
         const figure: WatchFigure = {
@@ -317,24 +322,8 @@ describe("the watch's update reaching the incident's channels (scripts/watchNoti
     let slack: SlackStandIn;
     let pagerDuty: PagerDutyStandIn;
     let smtp: SmtpStandIn;
-    const incident: WatchIncident = {
-        severity: 2,
-        title: "Signup abuse",
-        status: "mitigating",
-        dedupKey: "ahoy-ops-7",
-    };
-    const target = watchTarget({
-        service: "ahoy-indie-media",
-        serviceId: "srv-d0abcdefghijklmnopqr",
-        apiUrl: "https://api.render.com/v1",
-        serviceUrl: "https://ahoy-indie-media.onrender.com",
-        plan: verificationPlan({ disableSignup: true, blockDirectMedia: false, stabilityWindowSeconds: 300 }),
-        deployId: "dep-d0abcdefghijklmnopqr",
-        liveAt: at(0),
-        verifiedAt: at(2),
-        verifiedAfterSeconds: 2,
-        incident,
-    });
+    const incident = signupAbuse(2, "ahoy-ops-7");
+    const target = incidentTarget(incident);
     const figure: WatchFigure = {
         check: "metric",
         status: "crossed",
