@@ -1,7 +1,6 @@
 // ahoy-ops: validate the stack's config, then declare the runbook's actions against the Render service.
 import * as pulumi from "@pulumi/pulumi";
 import { IncidentComms } from "./components/comms/incidentComms";
-import { keptWatches } from "./components/comms/keptWatches";
 import { FeatureFlags, flagVariables } from "./components/featureFlags";
 import { Release } from "./components/release";
 import { MaintenanceMode } from "./components/render/maintenanceMode";
@@ -26,7 +25,7 @@ void pulumi.log.info(formatUpWaits(upWaits(config)));
 // alert, and a slow channel never delays a mitigation (the receipt that fails the up for it waits for the mitigation).
 const comms = new IncidentComms("ahoy", {
     settings: config,
-    facts: { switches: flagVariables(config), lastVerification: lastVerification() },
+    facts: { switches: flagVariables(config), ...previousUp() },
     stack: `${pulumi.getProject()}/${pulumi.getStack()}`,
 });
 // Every resource declared from here on (the mitigation) starts once the messages are on their way: the engine starts
@@ -93,25 +92,21 @@ new Timeline("ahoy-timeline", {
 
 /**
  * The previous `up`'s verification, for an incident update's Progress line, read from this stack's own last outputs
- * (this `up`'s would make every message wait for the deploy), with its watch's verdict from the stack's tags. Read only
- * while an incident is open.
+ * (this `up`'s would make every message wait for the deploy), and where the watch of its deploy is kept (this stack's
+ * tags, read by the messages' step only when it writes an update). Read only while an incident is open.
  */
-function lastVerification() {
-    if (!config.incidentSeverity) return undefined;
-    const name = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
-    const self = new pulumi.StackReference(name);
-    // And what the watch after that up saw of its deploy, which `npm run watch` keeps as a stack tag.
-    // Plain data only: an Output unwraps what it holds, and a Map or a Date would not survive it.
-    const watches = keptWatches(name).then((kept) =>
-        Object.fromEntries([...kept].map(([id, r]) => [id, { endedAt: r.endedAt.toISOString(), text: r.text }])),
-    );
-    return pulumi
-        .all([self.getOutput("verification"), self.getOutput("deployId"), watches])
-        .apply(([results, deployId, kept]: [unknown, unknown, Record<string, { endedAt: string; text: string }>]) => {
-            const watch = typeof deployId === "string" ? kept[deployId] : undefined;
-            if (!Array.isArray(results) && !watch) return undefined;
-            return { results: Array.isArray(results) ? results.map(String) : [], ...(watch && { watch }) };
-        });
+function previousUp() {
+    if (!config.incidentSeverity) return {};
+    const stack = `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`;
+    const self = new pulumi.StackReference(stack);
+    return {
+        lastVerification: self
+            .getOutput("verification")
+            .apply((results: unknown) => (Array.isArray(results) ? { results: results.map(String) } : undefined)),
+        watchOf: self
+            .getOutput("deployId")
+            .apply((deployId: unknown) => (typeof deployId === "string" ? { stack, deployId } : undefined)),
+    };
 }
 
 export const service = config.service;

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import fc from "fast-check";
 import { parse as parseYaml } from "yaml";
-import { progressLine, switchesOn, MAX_PROGRESS_LENGTH } from "../lib/comms/progress";
+import { progressLine, switchesOn, MAX_PROGRESS_LENGTH, withWatch } from "../lib/comms/progress";
 import {
     alertText,
     ETA_UNKNOWN,
@@ -326,18 +326,18 @@ describe("the Progress line", () => {
                 "settle: GET /healthz for 3 s: 3 requests, 0 errors (0.0%), slowest 63 ms",
             ],
             verifiedAt: "2026-12-01T03:10:12.000Z",
-            watch: {
-                endedAt: "2026-12-01T03:15:14.000Z",
-                text:
-                    "watch of DISABLE_SIGNUP (deploy dep-d4a1b2c3e5f6g7h8i9j0): clean: nothing crossed in its 300 s " +
-                    "window (health: 1 ok; events: 1 ok; logs: 3 ok; metrics: 3 ok, 2 not applicable)",
-            },
         },
+    };
+    const watch = {
+        endedAt: new Date("2026-12-01T03:15:14.000Z"),
+        text:
+            "watch of DISABLE_SIGNUP (deploy dep-d4a1b2c3e5f6g7h8i9j0): clean: nothing crossed in its 300 s " +
+            "window (health: 1 ok; events: 1 ok; logs: 3 ok; metrics: 3 ok, 2 not applicable)",
     };
 
     it("names the switches on, the release pin, the rotations, the last verification's figures and its watch's verdict", () => {
         assert.equal(
-            progressLine(facts),
+            withWatch(progressLine(facts), watch),
             "switches on: DISABLE_SIGNUP, ENABLE_SIGNED_URLS (SIGNED_URL_EXPIRY=900), RATE_LIMIT_AUTH=3 per minute, " +
                 "BLOCKED_IPS=10.0.0.1,192.168.1.0/24; release pinned to v0.1.0; " +
                 "rotations: SECRET_KEY generation 2, database credentials generation 1; " +
@@ -350,10 +350,7 @@ describe("the Progress line", () => {
     });
 
     it("a watch kept without a verification (an up whose checks were off) still shows", () => {
-        const line = progressLine({
-            ...facts,
-            lastVerification: { results: [], watch: facts.lastVerification!.watch },
-        });
+        const line = withWatch(progressLine({ ...facts, lastVerification: { results: [] } }), watch);
         assert.match(
             line,
             /; no verification yet; watch of DISABLE_SIGNUP .* \(the watch ended 2026-12-01 03:15 UTC\)$/,

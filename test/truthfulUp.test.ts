@@ -6,11 +6,11 @@
 import { strict as assert } from "node:assert";
 import { startEmulator, type Emulator } from "../emulator";
 import { flagVariables } from "../components/featureFlags";
-import { deployProvider } from "../components/render/deploy";
-import { envVarProvider, RENDER_API_KEY_CONFIG } from "../components/render/envVar";
+import { RENDER_API_KEY_CONFIG } from "../components/render/envVar";
 import { verificationPlan, verificationProvider } from "../components/verification";
 import { parseStackConfig, type StackConfig } from "../stacks/config";
 import { EngineStack, UpFailed, type Step } from "./support/engine";
+import { switchSteps } from "./support/switches";
 import { startFaultProxy, type FaultProxy } from "./support/faultProxy";
 import { RenderClient } from "../lib/render/client";
 import { secretWire, startProviderHost, type ProviderHost } from "./support/providerHost";
@@ -48,22 +48,7 @@ describe("a truthful `pulumi up`: faults, foreign deploys and the engine's step 
             stabilityWindowSeconds: 1,
         });
         return [
-            ...variables.map(([key, value]) => ({
-                name: `ahoy-${key}`,
-                provider: envVarProvider,
-                inputs: () => ({ service: "ahoy-indie-media", key, value, apiUrl: proxy.baseUrl }),
-            })),
-            {
-                name: "ahoy-deploy",
-                provider: deployProvider,
-                inputs: (states) => ({
-                    service: "ahoy-indie-media",
-                    apiUrl: proxy.baseUrl,
-                    revisions: Object.fromEntries(
-                        variables.map(([key]) => [key, states.get(`ahoy-${key}`)?.outputs.revision]),
-                    ),
-                }),
-            },
+            ...switchSteps(variables, proxy.baseUrl),
             {
                 name: "ahoy-verify",
                 provider: verificationProvider,

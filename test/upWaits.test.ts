@@ -7,9 +7,8 @@ import * as path from "node:path";
 import { parse as parseYaml } from "yaml";
 import { startEmulator, type Emulator } from "../emulator";
 import { flagVariables } from "../components/featureFlags";
-import { deployProvider } from "../components/render/deploy";
 import { deployBounds } from "../components/render/deployProvider";
-import { envVarProvider, RENDER_API_KEY_CONFIG } from "../components/render/envVar";
+import { RENDER_API_KEY_CONFIG } from "../components/render/envVar";
 import {
     DEPLOY_BUDGET_MINUTES,
     formatUpWaits,
@@ -19,6 +18,7 @@ import {
 } from "../components/upWaits";
 import { parseStackConfig, type StackConfig } from "../stacks/config";
 import { EngineStack, UpFailed, type Step } from "./support/engine";
+import { switchSteps } from "./support/switches";
 import { startFaultProxy, type FaultProxy } from "./support/faultProxy";
 import { runProgram } from "./support/program";
 import { secretWire, startProviderHost, type ProviderHost } from "./support/providerHost";
@@ -132,27 +132,8 @@ describe("every wait of an up is bounded", () => {
         let stack: EngineStack;
 
         const settings = (values: Record<string, string> = {}) => parseStackConfig({ verify: "false", ...values });
-        function program(config: StackConfig): Step[] {
-            const variables = Object.entries(flagVariables(config));
-            return [
-                ...variables.map(([key, value]) => ({
-                    name: `ahoy-${key}`,
-                    provider: envVarProvider,
-                    inputs: () => ({ service: "ahoy-indie-media", key, value, apiUrl: proxy.baseUrl }),
-                })),
-                {
-                    name: "ahoy-deploy",
-                    provider: deployProvider,
-                    inputs: (states) => ({
-                        service: "ahoy-indie-media",
-                        apiUrl: proxy.baseUrl,
-                        revisions: Object.fromEntries(
-                            variables.map(([key]) => [key, states.get(`ahoy-${key}`)?.outputs.revision]),
-                        ),
-                    }),
-                },
-            ];
-        }
+        const program = (config: StackConfig): Step[] =>
+            switchSteps(Object.entries(flagVariables(config)), proxy.baseUrl);
         const apiDeploys = (before: ReadonlySet<string>) =>
             emulator.deploys().filter((d) => !before.has(d.id) && d.trigger === "api");
         const ids = () => new Set(emulator.deploys().map((d) => d.id));

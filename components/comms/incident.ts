@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Channel } from "../../lib/comms/delivery";
 import type { DeclaredIncident, IncidentRecord } from "../../lib/comms/ledger";
 import { ModuleResource, moduleProvider } from "../dynamicProvider";
-import type { IncidentDeadlines, IncidentTexts, IntentSeen } from "./incidentProvider";
+import type { IncidentDeadlines, IncidentTexts, IntentSeen, WatchOf } from "./incidentProvider";
 
 export type { IncidentInputs, IncidentOutputs } from "./incidentProvider";
 
@@ -15,6 +15,8 @@ export interface IncidentArgs {
     readonly incident: DeclaredIncident | undefined;
     /** The Progress line an update would carry (progress.ts). */
     readonly progress: pulumi.Input<string>;
+    /** Where the watch of the last `up`'s deploy is kept: an update's Progress line ends with its verdict. */
+    readonly watchOf?: pulumi.Input<WatchOf | undefined>;
     /** The affected system as PagerDuty names it: the Render service. */
     readonly source: pulumi.Input<string>;
     /** The write-ahead record's token, and the incident's dedup_key and opening (./intent.ts). */
@@ -42,6 +44,7 @@ export class Incident extends ModuleResource {
             {
                 incident: args.incident,
                 progress: args.progress,
+                watchOf: args.watchOf,
                 source: args.source,
                 intent: args.intent,
                 record: undefined,

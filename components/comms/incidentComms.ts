@@ -6,7 +6,7 @@ import { type LastVerification, progressLine, type ProgressFacts } from "../../l
 import type { StackConfig } from "../../stacks/config";
 import type { WatchIncident } from "../verification/plan";
 import { Incident } from "./incident";
-import type { IncidentDeadlines, IncidentTexts } from "./incidentProvider";
+import type { IncidentDeadlines, IncidentTexts, WatchOf } from "./incidentProvider";
 import { IncidentIntent } from "./intent";
 import { IncidentReceipt } from "./receipt";
 import { CommsStarted } from "./started";
@@ -37,6 +37,11 @@ export interface IncidentFacts {
      * the deploy and its five-minute watch.
      */
     readonly lastVerification?: pulumi.Input<LastVerification | undefined>;
+    /**
+     * Where the watch of that `up`'s deploy is kept (its stack and deploy id): an update's Progress line ends with its
+     * verdict, read by the messages' own step when it writes an update, so nothing else waits for the read.
+     */
+    readonly watchOf?: pulumi.Input<WatchOf | undefined>;
 }
 
 export interface IncidentCommsArgs {
@@ -137,7 +142,7 @@ export class IncidentComms extends pulumi.ComponentResource {
             }));
         this.delivery = new Incident(
             `${name}-incident`,
-            { incident, progress, source: settings.service, intent },
+            { incident, progress, watchOf: facts.watchOf, source: settings.service, intent },
             { parent: this },
         );
         // Ready with the messages (the same inputs, declared just after them): what the mitigation waits for.

@@ -24,6 +24,8 @@ import {
     planUp,
     undelivered,
 } from "../../lib/comms/ledger";
+import { withWatch } from "../../lib/comms/progress";
+import { keptWatches } from "./keptWatches";
 import { writtenByThisUp } from "./intentProvider";
 import {
     formatDuration,
@@ -56,12 +58,20 @@ export interface IntentSeen {
     readonly openedAt?: string;
 }
 
+/** The stack (`org/project/stack`) whose tags keep the watch of `deployId` (lib/report/watchTags.ts). */
+export interface WatchOf {
+    readonly stack: string;
+    readonly deployId: string;
+}
+
 /** What the program declares: the incident from the config (or none), the Progress line for an update, the source. */
 export interface IncidentInputs {
     /** The incident the config declares; absent when the incident keys are not set. */
     readonly incident?: DeclaredIncident;
     /** The Progress line an update would carry now. */
     readonly progress: string;
+    /** Where the watch of the last `up`'s deploy is kept; an update written now ends its Progress line with its verdict. */
+    readonly watchOf?: WatchOf;
     /** The affected system as PagerDuty names it: the Render service. */
     readonly source: string;
     /** The write-ahead record, written (completed) before this resource sends anything. */
@@ -260,6 +270,16 @@ export function interruptedBefore(intent: IntentSeen, completed: string | undefi
 }
 
 /**
+ * The Progress line of an update written now: the program's, and the verdict of the watch of the last `up`'s deploy
+ * when the stack keeps one (read here, in the messages' own step, so the mitigation never waits for it).
+ */
+async function progressWithWatch(inputs: IncidentInputs): Promise<string> {
+    if (!inputs.watchOf) return inputs.progress;
+    const watch = (await keptWatches(inputs.watchOf.stack)).get(inputs.watchOf.deployId);
+    return watch ? withWatch(inputs.progress, watch) : inputs.progress;
+}
+
+/**
  * Writes what the plan calls for (a new incident takes the intent's opening and dedup_key), sends what is
  * undelivered (marked as sent again where an earlier `up` may have sent it), and logs each channel's answer (never a
  * secret).
@@ -270,8 +290,9 @@ async function run(
     interrupted: boolean,
 ): Promise<IncidentRecord | undefined> {
     const plan = planUp(record, inputs.incident);
+    const progress = plan.compose.includes("update") ? await progressWithWatch(inputs) : inputs.progress;
     const now = new Date();
-    const written = compose(record, inputs.incident, plan, now, inputs.progress, () => {
+    const written = compose(record, inputs.incident, plan, now, progress, () => {
         const { dedupKey, openedAt } = inputs.intent;
         if (!dedupKey || !openedAt)
             throw new Error("the incident's intent names no opening: its record was not written");
@@ -375,6 +396,7 @@ export const incidentProvider: pulumi.dynamic.ResourceProvider<IncidentInputs, I
         const inputs: IncidentInputs = {
             incident: props.incident,
             progress: props.progress,
+            ...(props.watchOf && { watchOf: props.watchOf }),
             source: props.source,
             intent: props.intent,
         };

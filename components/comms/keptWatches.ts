@@ -1,10 +1,10 @@
-// The watches' verdicts the stack keeps as tags (lib/report/watchTags.ts), read by the program for an incident update's
+// The watches' verdicts the stack keeps as tags (lib/report/watchTags.ts), read by the Incident provider for an update's
 // Progress line: `npm run watch` runs outside `pulumi up`, and no SDK call reads a stack's tags, so they are read
-// through the CLI that runs this program (`pulumi stack tag ls --json`, no lock, no secret), bounded in time.
+// through the CLI that runs this `up` (`pulumi stack tag ls --json`, no lock, no secret), bounded in time.
 import { execFile } from "node:child_process";
 import { parseWatchTags, type WatchRecord } from "../../lib/report/watchTags";
 
-/** How long the read may take: the update's messages wait for it (the mitigation does not). */
+/** How long the read may take: the update about to be sent waits for it (nothing else does). */
 export const KEPT_WATCHES_TIMEOUT_MS = 10_000;
 
 /**

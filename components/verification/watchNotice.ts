@@ -1,7 +1,7 @@
 // What the watch posts to an open incident's channels when it sees a threshold crossed (pure): the runbook's Status
 // Update, its Progress line carrying the watch's finding (redacted), sent once per window; and where each channel files it.
 import { redact } from "../../lib/comms/delivery";
-import { MAX_PROGRESS_LENGTH } from "../../lib/comms/progress";
+import { capped } from "../../lib/comms/progress";
 import { ETA_UNKNOWN, formatUtc, headline, SEVERITY_LEVELS, statusText, updateText } from "../../lib/comms/templates";
 import type { WatchIncident, WatchTarget } from "./plan";
 import { failureLine, type WatchFigure } from "./watchVerdict";
@@ -45,7 +45,7 @@ export function watchNotice(
         `a threshold crossed at +${atSeconds} s: ${failureLine(figure)}; it watches on to the end of its ` +
         `${target.window.seconds} s window (npm run watch -- ${stack})`;
     const masked = redact(raw, secrets);
-    const progress = masked.length <= MAX_PROGRESS_LENGTH ? masked : `${masked.slice(0, MAX_PROGRESS_LENGTH - 1)}…`;
+    const progress = capped(masked);
     const text = updateText({ title: incident.title, at: now, status: incident.status, progress, eta: ETA_UNKNOWN });
     return {
         text,

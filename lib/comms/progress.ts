@@ -1,5 +1,5 @@
 // The Status Update's "Progress" line, written from what the stack does: the switches on, the release pin, the rotation
-// generations, the last verification's figures and what the watch after it saw, handed in as plain data.
+// generations and the last verification's figures, handed in as plain data; and what the watch after it saw.
 import { formatUtc } from "./templates";
 
 /** The last verification the stack ran: its result lines and when it ran. */
@@ -8,8 +8,6 @@ export interface LastVerification {
     readonly results: readonly string[];
     /** ISO 8601, when the checks passed. */
     readonly verifiedAt?: string;
-    /** What `npm run watch` saw of that deploy after the `up`, as kept with the stack (lib/report/watchTags.ts). */
-    readonly watch?: { readonly endedAt: string; readonly text: string };
 }
 
 /** What the Progress line is written from. */
@@ -66,9 +64,18 @@ export function progressLine(facts: ProgressFacts): string {
     } else {
         clauses.push("no verification yet");
     }
-    if (verification?.watch) {
-        clauses.push(`${verification.watch.text} (the watch ended ${formatUtc(new Date(verification.watch.endedAt))})`);
-    }
-    const line = clauses.join("; ");
+    return capped(clauses.join("; "));
+}
+
+/**
+ * A Progress line with what the watch after the last verification saw (`npm run watch`'s verdict, as the stack keeps
+ * it: lib/report/watchTags.ts) as its last clause. Added where an update is written, never on the mitigation's path.
+ */
+export function withWatch(progress: string, watch: { readonly endedAt: Date; readonly text: string }): string {
+    return capped(`${progress}; ${watch.text} (the watch ended ${formatUtc(watch.endedAt)})`);
+}
+
+/** `line`, cut to what the channels take. */
+export function capped(line: string): string {
     return line.length <= MAX_PROGRESS_LENGTH ? line : `${line.slice(0, MAX_PROGRESS_LENGTH - 1)}…`;
 }
