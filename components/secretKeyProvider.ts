@@ -2,7 +2,7 @@
 import { randomBytes } from "node:crypto";
 import type * as pulumi from "@pulumi/pulumi";
 import { secretKeyOf } from "../stacks/rotation";
-import { generationProblems } from "./render/ownership";
+import { generationProblems, isGeneration } from "./render/ownership";
 import {
     configureRenderProvider,
     isUnknown,
@@ -68,7 +68,7 @@ export const secretKeySourceProvider: RenderProvider<SecretKeySourceInputs, Secr
         const olds = revealed(recordedInputs) as Partial<SecretKeySourceInputs>;
         const next = revealed(news);
         const failures: pulumi.dynamic.CheckFailure[] = serviceFailures(next.service, next.apiUrl);
-        if (!isUnknown(next.generation) && !(Number.isSafeInteger(next.generation) && next.generation >= 1)) {
+        if (!isUnknown(next.generation) && !isGeneration(next.generation)) {
             failures.push({
                 property: "generation",
                 reason: `secretKeyGeneration: got ${JSON.stringify(next.generation)}; expected a whole number >= 1`,

@@ -261,7 +261,14 @@ export interface AdoptionInput {
     readonly rollbackPin?: boolean;
 }
 
-const IN_FLIGHT_STATUSES = ["created", "queued", "build_in_progress", "pre_deploy_in_progress", "update_in_progress"];
+/** A deploy's statuses before it ends: made, waiting its turn, building, or going live. */
+export const IN_FLIGHT_STATUSES: readonly string[] = [
+    "created",
+    "queued",
+    "build_in_progress",
+    "pre_deploy_in_progress",
+    "update_in_progress",
+];
 
 /**
  * A deploy this `up` takes for its own instead of triggering one: made through the API (or a rollback, for a deploy-id

@@ -14,6 +14,8 @@ import {
     DeployAction,
     decideDeploy,
     deployOf,
+    IN_FLIGHT_STATUSES,
+    type ListedDeploy,
     newestWrite,
     PinTarget,
     rollbackUnavailableMessage,
@@ -106,12 +108,7 @@ function deployDue(olds: Partial<DeployInputs>, news: DeployInputs): boolean {
  * when the deploy runs; a deploy id pin's rollback depends on what the state records, so it is said as a condition.
  */
 async function previewPlan(client: RenderClient, serviceId: string, inputs: DeployInputs): Promise<string> {
-    const recent = (await client.listDeploys(serviceId, { limit: RECENT_DEPLOYS })).map((d) => ({
-        id: d.id,
-        status: d.status,
-        trigger: d.trigger,
-        commitId: d.commit?.id,
-    }));
+    const recent = (await client.listDeploys(serviceId, { limit: RECENT_DEPLOYS })).map(factsOf);
     const pinnedCommit = inputs.releaseCommit;
     if (inputs.releasePin?.startsWith("dep-")) {
         const built = pinnedCommit ? `; otherwise ${deployOf(pinnedCommit, { recent }).how}` : "";
@@ -255,15 +252,13 @@ function describeAction(action: DeployAction, pinned: boolean): string {
     return `of the ${pinned ? "pinned" : "live"} commit ${action.commitId.slice(0, 7)}`;
 }
 
+/** What the decisions read of a deploy Render lists (deployDecision.ts). */
+function factsOf(d: RenderDeploy): ListedDeploy {
+    return { id: d.id, status: d.status, trigger: d.trigger, commitId: d.commit?.id, createdAt: d.createdAt };
+}
+
 // How many of the service's newest deploys are read before deciding: the live one is nearly always among them.
 const RECENT_DEPLOYS = 20;
-const IN_FLIGHT: readonly string[] = [
-    "created",
-    "queued",
-    "build_in_progress",
-    "pre_deploy_in_progress",
-    "update_in_progress",
-];
 /** The Deploy step's bounds in ms (components/upWaits.ts), shrunk by a drill's AHOY_DEPLOY_WAIT_SCALE (e.g. 0.001). */
 export function deployBounds(env: NodeJS.ProcessEnv): { budgetMs: number; othersMs: number; queuedMs: number } {
     const raw = env.AHOY_DEPLOY_WAIT_SCALE;
@@ -287,7 +282,7 @@ async function renderNow(
 ): Promise<{ recent: RenderDeploy[]; live?: RenderDeploy; inFlight: RenderDeploy[] }> {
     const recent = await client.listDeploys(serviceId, { limit: RECENT_DEPLOYS });
     const live = recent.find((d) => d.status === "live") ?? (await client.liveDeploy(serviceId));
-    return { recent, live, inFlight: recent.filter((d) => IN_FLIGHT.includes(d.status)) };
+    return { recent, live, inFlight: recent.filter((d) => IN_FLIGHT_STATUSES.includes(d.status)) };
 }
 
 /**
@@ -371,7 +366,7 @@ async function waitQueued(client: RenderClient, serviceId: string, ours: RenderD
     while (status === "queued") {
         if (Date.now() >= until) {
             const ahead = (await client.listDeploys(serviceId, { limit: RECENT_DEPLOYS })).find(
-                (d) => d.id !== ours.id && IN_FLIGHT.includes(d.status) && d.status !== "queued",
+                (d) => d.id !== ours.id && IN_FLIGHT_STATUSES.includes(d.status) && d.status !== "queued",
             );
             throw new Error(
                 `deploy ${ours.id} stayed queued for ${formatMinutes(boundMs)}` +
@@ -452,15 +447,10 @@ async function deploy(
     ]);
     let now = await renderNow(client, serviceId);
     // An earlier up's trigger that Render acted on after its answer was lost: ours, so it is taken, never a second.
+    const lastWrite = newestWrite(inputs.revisions);
     const adoption = adoptableDeploy({
-        recent: now.recent.map((d) => ({
-            id: d.id,
-            status: d.status,
-            trigger: d.trigger,
-            commitId: d.commit?.id,
-            createdAt: d.createdAt,
-        })),
-        newestWrite: newestWrite(inputs.revisions),
+        recent: now.recent.map(factsOf),
+        newestWrite: lastWrite,
         recordedDeployId: olds?.deployId,
         pinnedCommitId: pin?.commitId,
         rollbackPin: pin?.kind === "deploy",
@@ -479,7 +469,7 @@ async function deploy(
             variablesChanged,
             variablesSince: olds?.variablesSince,
             liveCommitId: now.live?.commit?.id ?? undefined,
-            recent: now.recent.map((d) => ({ id: d.id, status: d.status, trigger: d.trigger, commitId: d.commit?.id })),
+            recent: now.recent.map(factsOf),
             autoDeploy: settings?.autoDeploy,
         });
     } catch (err) {
@@ -498,7 +488,7 @@ async function deploy(
             const others = adoption.others.map((d) => d.id);
             void pulumi.log.info(
                 `${service}: adopting ${describeDeploy(adopted)}, not triggering another: made through the API after ` +
-                    `the last variable write (${new Date(newestWrite(inputs.revisions)!).toISOString()}), of the commit ` +
+                    `the last variable write (${new Date(lastWrite!).toISOString()}), of the commit ` +
                     `this up deploys, it carries the writes: an earlier up's trigger it could not record (its answer lost, or that up killed)` +
                     (others.length > 0 ? ` (${others.join(", ")} also qualify: check the service's deploys)` : ""),
             );

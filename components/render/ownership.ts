@@ -38,7 +38,8 @@ export function isStackName(value: unknown): value is string {
     return typeof value === "string" && STACK_NAME_PATTERN.test(value);
 }
 
-function isGeneration(value: unknown): value is number {
+/** A rotation generation: a whole number >= 1 (stacks/rotation.ts checkGeneration says why one is not). */
+export function isGeneration(value: unknown): value is number {
     return typeof value === "number" && Number.isSafeInteger(value) && value >= 1;
 }
 

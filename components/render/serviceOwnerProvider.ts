@@ -8,6 +8,7 @@ import {
     formatMarker,
     type Generations,
     highestGenerations,
+    isGeneration,
     isStackName,
     letGoPlan,
     mayLetGo,
@@ -78,8 +79,11 @@ function inputFailures(news: ServiceOwnerInputs): pulumi.dynamic.CheckFailure[] 
         });
     }
     const g = news.generations as Partial<Generations> | undefined;
-    const whole = (n: unknown) => typeof n === "number" && Number.isSafeInteger(n) && n >= 1;
-    if (!g || !whole(g.secretKey) || (g.databaseCredential !== undefined && !whole(g.databaseCredential))) {
+    if (
+        !g ||
+        !isGeneration(g.secretKey) ||
+        (g.databaseCredential !== undefined && !isGeneration(g.databaseCredential))
+    ) {
         failures.push({
             property: "generations",
             reason: `generations must be whole numbers >= 1, got ${JSON.stringify(g)}`,
