@@ -172,7 +172,8 @@ export class PulumiCli {
     }
 }
 
-function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+/** Sends `signal` to `child`'s process group (it was spawned detached), as a terminal's Ctrl-C reaches every process in it. */
+export function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
     if (child.pid === undefined) return;
     try {
         process.kill(-child.pid, signal);

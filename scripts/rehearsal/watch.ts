@@ -2,6 +2,7 @@
 // environment, in its own process group (so a Ctrl-C reaches it as a terminal's would), its output kept in the log.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
+import { signalGroup } from "./cli";
 import type { Action, Rehearsal } from "./rehearsal";
 import { repoRoot } from "./toolchain";
 
@@ -68,13 +69,7 @@ export function startWatch(rehearsal: Rehearsal, args: string[] = [], env: Recor
         },
         () => rehearsal.background.delete(handle),
     );
-    const signal = (name: NodeJS.Signals) => {
-        try {
-            process.kill(-child.pid!, name);
-        } catch {
-            // The group is gone.
-        }
-    };
+    const signal = (name: NodeJS.Signals) => signalGroup(child, name);
     return {
         lines,
         exited,
