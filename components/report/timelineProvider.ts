@@ -15,11 +15,6 @@ const PROBLEM = "facts must be the text components/report/timeline.ts writes: a 
 
 const factsOf = (props: { facts?: unknown } | undefined) => parseFactsText(props?.facts);
 
-/** The host sends outputs as a protobuf Struct, which has no `undefined`: absent fields are left out. */
-function plain<T>(value: T): T {
-    return JSON.parse(JSON.stringify(value)) as T;
-}
-
 export const timelineProvider: pulumi.dynamic.ResourceProvider<TimelineInputs, TimelineOutputs> = {
     async check(_olds, news) {
         const bad = news.facts !== UNKNOWN_VALUE && factsOf(news) === undefined;
@@ -35,11 +30,11 @@ export const timelineProvider: pulumi.dynamic.ResourceProvider<TimelineInputs, T
 
     async create(inputs) {
         const record = recordUp(undefined, undefined, factsOf(inputs)!, new Date());
-        return { id: "timeline", outs: plain({ ...inputs, ...record }) };
+        return { id: "timeline", outs: { ...inputs, ...record } };
     },
 
     async update(_id, olds, news) {
-        return { outs: plain({ ...news, ...recordUp(olds, factsOf(olds), factsOf(news)!, new Date()) }) };
+        return { outs: { ...news, ...recordUp(olds, factsOf(olds), factsOf(news)!, new Date()) } };
     },
 
     async read(id, props) {
