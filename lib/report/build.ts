@@ -264,10 +264,19 @@ export function buildReport(input: ReportInput): ReportResult {
     return { kind: "report", report: reportOf(input, incident, problems, now) };
 }
 
-/** The watch of `deploy`, as `{ watch }` to spread into its row, when the stack kept one. */
-function watchOf(input: ReportInput, deploy: DeployFact | undefined): { watch?: WatchRecord } {
+/** A row's facts, each present only when recorded: the deploy, its checks, the watch the stack kept of it, the page. */
+function factsOfRow(
+    input: ReportInput,
+    fact: { deploy?: DeployFact; checks?: ChecksFact; maintenancePage?: MaintenancePageFact },
+): Pick<UnrecordedRow, "deploy" | "checks" | "watch" | "maintenancePage"> {
+    const { deploy, checks, maintenancePage } = fact;
     const watch = deploy && input.watches?.get(deploy.id);
-    return watch ? { watch } : {};
+    return {
+        ...(deploy && { deploy }),
+        ...(checks && { checks }),
+        ...(watch && { watch }),
+        ...(maintenancePage && { maintenancePage }),
+    };
 }
 
 function reportOf(input: ReportInput, incident: IncidentView, problems: string[], now: Date): IncidentReport {
@@ -313,11 +322,10 @@ function reportOf(input: ReportInput, incident: IncidentView, problems: string[]
             ...(updateMessage(update) && { message: updateMessage(update) }),
             config: update.kind === "update" ? configChanges(previous?.config, update.config, input.project) : [],
             resources: formatResourceChanges(update.resourceChanges),
-            ...(mine.find((f) => f.deploy) && { deploy: mine.find((f) => f.deploy)!.deploy }),
-            ...(mine.find((f) => f.checks) && { checks: mine.find((f) => f.checks)!.checks }),
-            ...watchOf(input, mine.find((f) => f.deploy)?.deploy),
-            ...(mine.find((f) => f.maintenancePage) && {
-                maintenancePage: mine.find((f) => f.maintenancePage)!.maintenancePage,
+            ...factsOfRow(input, {
+                deploy: mine.find((f) => f.deploy)?.deploy,
+                checks: mine.find((f) => f.checks)?.checks,
+                maintenancePage: mine.find((f) => f.maintenancePage)?.maintenancePage,
             }),
         });
     }
@@ -326,10 +334,7 @@ function reportOf(input: ReportInput, incident: IncidentView, problems: string[]
         rows.push({
             kind: "unrecorded",
             at: fact.at,
-            ...(fact.deploy && { deploy: fact.deploy }),
-            ...(fact.checks && { checks: fact.checks }),
-            ...watchOf(input, fact.deploy),
-            ...(fact.maintenancePage && { maintenancePage: fact.maintenancePage }),
+            ...factsOfRow(input, fact),
         });
     }
     for (const message of messages) {

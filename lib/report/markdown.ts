@@ -75,6 +75,16 @@ function pageLine(page: MaintenancePageFact): string {
     return `maintenance page ${page.enabled ? "on" : "off"}: ${page.seen}`;
 }
 
+/** What the state recorded of an `up` (recorded or not): the deploy, its checks and watch, the maintenance page. */
+function factLines(row: UpRow | UnrecordedRow): string[] {
+    const lines: string[] = [];
+    if (row.deploy) lines.push(`  - ${deployLine(row.deploy)}`);
+    if (row.checks) lines.push(...checkLines(row.checks));
+    if (row.watch) lines.push(`  - ${watchLine(row.watch)}`);
+    if (row.maintenancePage) lines.push(`  - ${pageLine(row.maintenancePage)}`);
+    return lines;
+}
+
 function upRow(row: UpRow, opened: Date): string[] {
     const took = row.end ? ` in ${formatSpan(between(row.at, row.end))}` : "";
     const result =
@@ -93,10 +103,7 @@ function upRow(row: UpRow, opened: Date): string[] {
                 : "  - config: no change",
         );
     }
-    if (row.deploy) lines.push(`  - ${deployLine(row.deploy)}`);
-    if (row.checks) lines.push(...checkLines(row.checks));
-    if (row.watch) lines.push(`  - ${watchLine(row.watch)}`);
-    if (row.maintenancePage) lines.push(`  - ${pageLine(row.maintenancePage)}`);
+    lines.push(...factLines(row));
     if (row.result === "failed" && !row.checks) {
         lines.push("  - checks: none recorded (a failed step records no outputs; the `up`'s own output says why)");
     }
@@ -124,11 +131,7 @@ function unrecordedRow(row: UnrecordedRow, opened: Date): string[] {
         `- **${clock(row.at)}** (${offset(row.at, opened)}) an \`up\` the stack history does not record ` +
             "(killed before it finished, or beyond the history read); the config it applied shows in the next `up`'s row",
     ];
-    if (row.deploy) lines.push(`  - ${deployLine(row.deploy)}`);
-    if (row.checks) lines.push(...checkLines(row.checks));
-    if (row.watch) lines.push(`  - ${watchLine(row.watch)}`);
-    if (row.maintenancePage) lines.push(`  - ${pageLine(row.maintenancePage)}`);
-    return lines;
+    return [...lines, ...factLines(row)];
 }
 
 /** One row as Markdown lines: one renderer per kind. */
