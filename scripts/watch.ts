@@ -15,18 +15,17 @@ import { logsSource } from "../components/verification/logsWatch";
 import { metricsSource } from "../components/verification/metricsWatch";
 import type { WatchTarget } from "../components/verification/plan";
 import { runWatch } from "../components/verification/watchRunner";
-import { failureLine, WATCH_EXIT, type WatchFigure, watchOutcome } from "../components/verification/watchVerdict";
+import { WATCH_EXIT, type WatchFigure, watchOutcome } from "../components/verification/watchVerdict";
 import { RenderClient } from "../lib/render/client";
 import { watchTagName, watchTagValue } from "../lib/report/watchTags";
 import { notifyIncident } from "./watchNotify";
 import {
     apiUrlProblem,
     CannotWatch,
-    configValue,
     pulumiCli,
+    readStackConfig,
     readWatchOutput,
     recordWatchVerdict,
-    secretConfigValues,
     secretsInVariables,
 } from "./watchStack";
 
@@ -39,7 +38,7 @@ or on Ctrl-C. Needs no lock: run it right after pulumi up, and act again from an
   <stack>       the stack whose last deploy to watch (e.g. prod)
   --no-notify   do not post a crossed threshold to the open incident's channels (another watch of the deploy does)
 
-The Render key: RENDER_API_KEY, else the stack's secret renderApiKey (read with pulumi config get).
+The Render key: RENDER_API_KEY, else the stack's secret renderApiKey (read with pulumi config --json --show-secrets).
 Exit codes: 0 clean; 1 a threshold crossed; 2 could not watch; 3 nothing crossed but some figures could not be
 judged; 130 cut short by Ctrl-C with nothing crossed.
 `;
@@ -86,7 +85,8 @@ async function main(): Promise<number> {
     const target: WatchTarget = found.target;
     const problem = apiUrlProblem(target.apiUrl);
     if (problem) throw new CannotWatch(problem);
-    const apiKey = process.env.RENDER_API_KEY || (await configValue(pulumi, stack, "renderApiKey"));
+    const config = await readStackConfig(pulumi, stack);
+    const apiKey = process.env.RENDER_API_KEY || config.value("renderApiKey");
     if (!apiKey) {
         throw new CannotWatch(
             `no Render API key: export RENDER_API_KEY=rnd_... (Render dashboard > Account Settings > API Keys), ` +
@@ -99,12 +99,11 @@ async function main(): Promise<number> {
     const liveAt = Date.parse(target.liveAt);
     // What the log lines and Render's texts are redacted of: every secret the stack and the service hold, the Render key
     // among them; the service's workspace too (GET /logs asks for it), read once rather than on every read of the logs.
-    const [configSecrets, variables, service] = await Promise.all([
-        secretConfigValues(pulumi, stack),
+    const [variables, service] = await Promise.all([
         client.listEnvVars(target.serviceId),
         client.getService(target.serviceId),
     ]);
-    const secrets = [apiKey, ...configSecrets, ...secretsInVariables(variables)];
+    const secrets = [apiKey, ...config.secrets, ...secretsInVariables(variables)];
     const onCrossing = async (figure: WatchFigure, atSeconds: number) => {
         if (!target.incident) return;
         if (!notify) {
@@ -113,7 +112,7 @@ async function main(): Promise<number> {
         }
         await notifyIncident(target, figure, atSeconds, {
             stack,
-            secret: (key) => configValue(pulumi, stack, key),
+            secret: async (key) => config.value(key),
             knownSecrets: secrets,
             log: (line) => say(`watch: ${line}`),
         });
@@ -154,9 +153,7 @@ async function main(): Promise<number> {
         for (const figure of source.figures)
             say(`${source.source}: ${figure.status === "ok" ? "" : `[${figure.status}] `}${figure.line}`);
     }
-    for (const failure of report.sources.flatMap((s) => s.figures).filter((f) => f.status === "crossed")) {
-        say(`FAILED ${failureLine(failure)}`);
-    }
+    for (const failure of outcome.failures) say(`FAILED ${failure}`);
     say(outcome.summary);
     // Kept with the stack for the post-incident report. Cut short, the watch ends at once: a process of its own (out of
     // the terminal's process group, so the Ctrl-C does not reach it) writes the tag after this one has gone.
@@ -178,9 +175,7 @@ async function main(): Promise<number> {
 main().then(
     (code) => process.exit(code),
     (error: unknown) => {
-        if (error instanceof CannotWatch) process.stderr.write(`watch: could not watch: ${error.message}\n`);
-        else
-            process.stderr.write(`watch: could not watch: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.stderr.write(`watch: could not watch: ${error instanceof Error ? error.message : String(error)}\n`);
         process.exit(WATCH_EXIT.couldNotWatch);
     },
 );

@@ -1,10 +1,11 @@
 // What `npm run watch` reads of a stack, through the Pulumi CLI as anyone may, with no lock: the `watch` output
-// (`pulumi stack output --json`, no --show-secrets) and single config values (`pulumi config get`), a secret's value
-// reaching this process through a pipe, never a terminal, a log or a command line.
+// (`pulumi stack output --json`, no --show-secrets) and the config, once (`pulumi config --json --show-secrets`), a
+// secret's value reaching this process through a pipe, never a terminal, a log or a command line.
 import { execFile } from "node:child_process";
 import { z } from "zod";
 import type { WatchTarget } from "../components/verification/plan";
 import { renderApiUrlProblem } from "../lib/render/apiUrl";
+import { PROJECT } from "../stacks/config";
 import { parseWatchTags, staleWatchTags, watchTagName } from "../lib/report/watchTags";
 
 /** Runs `pulumi <args>` in the project directory; resolves with its stdout, or rejects naming the command and its error. */
@@ -127,26 +128,23 @@ export async function readWatchOutput(pulumi: PulumiRunner, stack: string): Prom
     return { target: parsed.data as WatchTarget };
 }
 
-/**
- * One config value of the stack, a secret's decrypted (`pulumi config get` prints it; no --show-secrets needed, and
- * it reaches only this process); undefined when the key is not set.
- */
-export async function configValue(pulumi: PulumiRunner, stack: string, key: string): Promise<string | undefined> {
-    const result = await pulumi(["config", "get", key, "--stack", stack]);
-    if (result.code === 0) return result.stdout.replace(/\n$/, "") || undefined;
-    if (/not found/i.test(result.stderr)) return undefined;
-    // Only the CLI's own words, which never carry the value.
-    throw new CannotWatch(
-        `pulumi config get ${key} --stack ${stack} failed (exit ${result.code}): ${lastLine(result.stderr)}`,
-    );
+/** The stack's config as the watch reads it, once. */
+export interface StackConfigValues {
+    /** One of this project's values (`renderApiKey`, `slackWebhookUrl` ...), a secret's decrypted; undefined when unset. */
+    value(key: string): string | undefined;
+    /**
+     * The secret values (the Render key, the channels' secrets, redisUrl, postgresql:password ...): the watch redacts
+     * them from every line it shows. Empty when the stack has none.
+     */
+    readonly secrets: string[];
 }
 
 /**
- * The stack's secret config values (the Render key, the channels' secrets, redisUrl, postgresql:password ...),
- * decrypted by `pulumi config --json --show-secrets`, whose output reaches only this process through a pipe: the
- * watch redacts them from every line it shows. Empty when the stack has none.
+ * The stack's config, decrypted by `pulumi config --json --show-secrets` in one call, whose output reaches only this
+ * process through a pipe: the Render key when RENDER_API_KEY is not set, the channels' settings for a notice, and
+ * every secret to redact.
  */
-export async function secretConfigValues(pulumi: PulumiRunner, stack: string): Promise<string[]> {
+export async function readStackConfig(pulumi: PulumiRunner, stack: string): Promise<StackConfigValues> {
     const result = await pulumi(["config", "--json", "--show-secrets", "--stack", stack]);
     if (result.code !== 0) {
         // Only the CLI's own words, which never carry a value.
@@ -154,18 +152,29 @@ export async function secretConfigValues(pulumi: PulumiRunner, stack: string): P
             `pulumi config --json --stack ${stack} failed (exit ${result.code}): ${lastLine(result.stderr)}`,
         );
     }
-    return secretsInConfig(result.stdout);
+    const config = parseConfigJson(result.stdout);
+    return {
+        value: (key) => {
+            const value = config[`${PROJECT}:${key}`]?.value;
+            return typeof value === "string" && value !== "" ? value : undefined;
+        },
+        secrets: secretsInConfig(result.stdout),
+    };
+}
+
+type ConfigJson = Record<string, { value?: unknown; secret?: unknown }>;
+
+function parseConfigJson(json: string): ConfigJson {
+    try {
+        return JSON.parse(json) as ConfigJson;
+    } catch {
+        throw new CannotWatch("pulumi config --json printed no JSON");
+    }
 }
 
 /** Pure: the values `pulumi config --json --show-secrets` marks secret. */
 export function secretsInConfig(json: string): string[] {
-    let config: unknown;
-    try {
-        config = JSON.parse(json);
-    } catch {
-        throw new CannotWatch("pulumi config --json printed no JSON");
-    }
-    return Object.values(config as Record<string, { value?: unknown; secret?: unknown }>)
+    return Object.values(parseConfigJson(json))
         .filter((entry) => entry?.secret === true && typeof entry.value === "string" && entry.value !== "")
         .map((entry) => entry.value as string);
 }
