@@ -25,6 +25,7 @@ import {
     undelivered,
 } from "../../lib/comms/ledger";
 import { withWatch } from "../../lib/comms/progress";
+import { UNKNOWN_VALUE } from "../../lib/pulumiWire";
 import { keptWatches } from "./keptWatches";
 import { writtenByThisUp } from "./intentProvider";
 import {
@@ -120,7 +121,6 @@ export const SENT_AGAIN =
     "it may already be here once. It is the same message.";
 
 /** The engine's stand-in, during a preview, for a value only known once an earlier resource is applied. */
-const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** Whether a value (or the token inside it) is the engine's unknown. */
 function isUnknownValue(value: unknown): boolean {

@@ -1,9 +1,8 @@
 // The Receipt provider's implementation, loaded in the dynamic-provider host at run time (see ../dynamicProvider.ts):
 // fails the `up`, naming each channel and its answer, while the incident has messages a channel did not take.
 import type * as pulumi from "@pulumi/pulumi";
-
-/** The engine's stand-in, during a preview, for a value only known once the incident resource has run. */
-const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+// The engine's stand-in, during a preview, for a value only known once the incident resource has run.
+import { UNKNOWN_VALUE } from "../../lib/pulumiWire";
 
 /** What the receipt is given: the incident resource's failures (each "Slack (update 1): answered 503 ..."). */
 export interface ReceiptInputs {

@@ -1,4 +1,5 @@
 // What the Render dynamic providers share: the API key looked up at run time, secret unwrapping, input checks.
+import { SECRET_SIGNATURE, SECRET_SIGNATURE_KEY, UNKNOWN_VALUE } from "../../lib/pulumiWire";
 import * as pulumi from "@pulumi/pulumi";
 import { renderApiUrlProblem } from "../../lib/render/apiUrl";
 import type { RenderClient } from "../../lib/render/client";
@@ -12,12 +13,8 @@ export const RENDER_API_KEY_CONFIG = "ahoy-ops:renderApiKey";
 /** The environment variable read for the Render API key when the stack config has none. */
 export const RENDER_API_KEY_ENV = "RENDER_API_KEY";
 
-// The Pulumi wire format's secret wrapper. The engine sends it only to providers that accept secrets, but a value
+// The secret wrapper (lib/pulumiWire.ts): the engine sends it only to providers that accept secrets, but a value
 // that does arrive wrapped must still be written as the plain value, as the SDK's own host does for config.
-const SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d";
-const SECRET_SIGNATURE = "1b47061264138c4ac30d75fd1eb44270";
-// The engine's stand-in, during a preview, for a value only known once an earlier resource is applied.
-const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** What a Render provider keeps at run time in the provider host: the API key `configure` found, if any. */
 export interface RenderProviderState {

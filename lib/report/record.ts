@@ -176,4 +176,4 @@ export function parseFactsText(text: unknown): UpFacts | undefined {
 }
 
 /** The engine's stand-in, during a preview, for a value known only once an earlier resource is applied. */
-export const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+export { UNKNOWN_VALUE } from "../pulumiWire";

@@ -1,6 +1,7 @@
 // What the report reads from `pulumi stack export` (never with --show-secrets): the Timeline's record, and the
 // current Incident ledger, deploy and checks, which are fresher than the Timeline when the last `up` failed or was
 // killed after them. Secret outputs stay encrypted and are never read. Pure.
+import { SECRET_SIGNATURE_KEY } from "../pulumiWire";
 import type { ChecksFact, DeployFact, TimelineEntry } from "./record";
 
 /** The resource types the report reads, as the state names them. */
@@ -24,8 +25,6 @@ export interface StateFacts {
     /** Outputs the report would read but the state holds encrypted: named, never read. */
     readonly encrypted: readonly string[];
 }
-
-const SECRET_SIGNATURE_KEY = "4dabf18193072939515e22adb298388d";
 
 function isEncrypted(value: unknown): boolean {
     return typeof value === "object" && value !== null && SECRET_SIGNATURE_KEY in value;
