@@ -193,7 +193,7 @@ export function secretsInVariables(variables: ReadonlyArray<{ key: string; value
         secrets.push(value);
         if (URL.canParse(value)) {
             const password = new URL(value).password;
-            if (password) secrets.push(password, decodeURIComponent(password));
+            if (password) secrets.push(password, decoded(password));
         }
     }
     return secrets;
@@ -234,6 +234,15 @@ export async function recordWatchVerdict(
         `the verdict is kept with the stack as its tag ${name} (pulumi stack tag get ${name} --stack ${stack})` +
         (stale.length > 0 ? `; ${stale.length} older watch tag${stale.length === 1 ? "" : "s"} dropped` : "")
     );
+}
+
+/** `text` URL-decoded; as written when it holds a malformed escape (a bare %), which must not end the watch. */
+function decoded(text: string): string {
+    try {
+        return decodeURIComponent(text);
+    } catch {
+        return text;
+    }
 }
 
 function lastLine(text: string): string {

@@ -790,4 +790,9 @@ describe("what the watch redacts its lines of", () => {
             "sk_live_123456789",
         ]);
     });
+
+    it("a password with a malformed escape is kept as written, and the watch goes on", () => {
+        const url = "postgresql://ahoy_app_blue:50%off@db:5432/ahoy_prod";
+        assert.deepEqual(secretsInVariables([{ key: "DATABASE_URL", value: url }]), [url, "50%off", "50%off"]);
+    });
 });
