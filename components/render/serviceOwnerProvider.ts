@@ -254,8 +254,9 @@ export const serviceOwnerProvider: RenderProvider<ServiceOwnerInputs, ServiceOwn
     async create(inputs) {
         const news = revealed(inputs);
         const client = openRenderClient(this, news.apiUrl);
-        const serviceId = await client.resolveServiceId(news.service);
-        // Read again just before writing: check may have run minutes ago (a preview, then `up`).
+        // The id check found for this service (a service id does not change); the marker is read again just before
+        // writing, as check may have run minutes ago (a preview, then `up`).
+        const serviceId = news.serviceId ?? (await client.resolveServiceId(news.service));
         const verdict = ownershipVerdict(
             parseMarker(await client.getEnvVar(serviceId, OWNER_MARKER_KEY)),
             news,
