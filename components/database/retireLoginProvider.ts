@@ -3,6 +3,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { Client } from "pg";
 import { APP_LOGIN_WAIT_SECONDS } from "../upWaits";
 import { adminSettings, connectAdmin, proveLogin, rememberAdminConfig, sqlState } from "./sql";
+import { drillMs } from "../render/providerSupport";
 
 export interface RetireLoginInputs {
     /** Any database the admin can reach; `pg_stat_activity` covers the whole cluster. */
@@ -31,14 +32,7 @@ const APP_LOGIN_POLL_MS = 250;
 
 /** How long to wait for the app's sessions on the new login: APP_LOGIN_WAIT_SECONDS, or a drill's AHOY_APP_LOGIN_WAIT_MS. */
 export function appLoginWaitMs(env: NodeJS.ProcessEnv): number {
-    const raw = env.AHOY_APP_LOGIN_WAIT_MS;
-    if (raw === undefined || raw === "") return APP_LOGIN_WAIT_SECONDS * 1_000;
-    if (!/^\d+$/.test(raw)) {
-        throw new Error(
-            `AHOY_APP_LOGIN_WAIT_MS: got ${JSON.stringify(raw)}; expected a whole number of milliseconds, or unset`,
-        );
-    }
-    return Number(raw);
+    return drillMs(env, "AHOY_APP_LOGIN_WAIT_MS", 0) ?? APP_LOGIN_WAIT_SECONDS * 1_000;
 }
 
 interface Session {

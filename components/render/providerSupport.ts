@@ -76,6 +76,22 @@ export function openRenderClient(
 }
 
 /**
+ * A drill's setting in milliseconds (`AHOY_..._MS`), at least `min`; undefined when unset. Throws naming the variable
+ * and the expected form: drills only, so a wrong value stops the step rather than running with a guess.
+ */
+export function drillMs(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {
+    const raw = env[name];
+    if (raw === undefined || raw === "") return undefined;
+    if (!/^\d+$/.test(raw) || Number(raw) < min) {
+        const bound = min > 0 ? ` >= ${min}` : "";
+        throw new Error(
+            `${name}: got ${JSON.stringify(raw)}; expected a whole number of milliseconds${bound}, or unset`,
+        );
+    }
+    return Number(raw);
+}
+
+/**
  * Drill settings for the Render client, from the provider host's environment: how long one request may take
  * (AHOY_RENDER_REQUEST_TIMEOUT_MS, default 30000), the retry backoff's base (AHOY_RENDER_RETRY_BASE_MS, default
  * 500) and how long to look for the deploy a trigger whose answer was lost may have made
@@ -86,16 +102,7 @@ export function clientTuning(env: NodeJS.ProcessEnv): {
     retryBaseMs?: number;
     triggerLookupMs?: number;
 } {
-    const read = (name: string): number | undefined => {
-        const raw = env[name];
-        if (raw === undefined || raw === "") return undefined;
-        if (!/^\d+$/.test(raw) || Number(raw) < 1) {
-            throw new Error(
-                `${name}: got ${JSON.stringify(raw)}; expected a whole number of milliseconds >= 1, or unset`,
-            );
-        }
-        return Number(raw);
-    };
+    const read = (name: string) => drillMs(env, name, 1);
     return {
         requestTimeoutMs: read("AHOY_RENDER_REQUEST_TIMEOUT_MS"),
         retryBaseMs: read("AHOY_RENDER_RETRY_BASE_MS"),
